@@ -1,0 +1,125 @@
+package io.mpqemu.agent;
+
+import io.mpqemu.spec.NodeLimits;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Everything an agent is told at start-up: from a JSON config file, then command-line flags.
+ *
+ * @param listen gRPC listen addresses: {@code unix:/path} or {@code tcp:host:port}
+ * @param accelerator {@code auto} (KVM when /dev/kvm is usable, TCG otherwise), {@code kvm} or {@code tcg}
+ * @param memoryMib guest memory this node may hand out in total
+ * @param stopTimeout how long a guest gets to power off when a stop names no timeout
+ * @param exitDeadline how long a process gets to exit after it was told to (quit, peer gone) before SIGKILL
+ */
+public record AgentConfig(
+    String nodeId,
+    List<String> listen,
+    Path stateDir,
+    Path imageRoot,
+    Path qemuBinary,
+    String accelerator,
+    NodeLimits limits,
+    long memoryMib,
+    int maxVms,
+    Map<String, String> labels,
+    Duration stopTimeout,
+    Duration exitDeadline,
+    long consoleLogMaxBytes) {
+
+  private static final Pattern NODE_ID = Pattern.compile("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$");
+  private static final Pattern SAFE_PATH = Pattern.compile("^/[A-Za-z0-9._/-]*$");
+
+  public AgentConfig {
+    listen = List.copyOf(listen);
+    labels = Map.copyOf(labels);
+  }
+
+  /** Checks what a typo could break; the message says what to fix. */
+  public AgentConfig validated() {
+    require(NODE_ID.matcher(nodeId).matches(), "node id '" + nodeId + "' must match " + NODE_ID.pattern());
+    require(!listen.isEmpty(), "at least one listen address is needed (unix:/path or tcp:127.0.0.1:port)");
+    require(SAFE_PATH.matcher(stateDir.toString()).matches(),
+        "state dir must be an absolute path of letters, digits and ._/- only (it appears in QEMU options): " + stateDir);
+    require(imageRoot.isAbsolute(), "image root must be an absolute path: " + imageRoot);
+    require(List.of("auto", "kvm", "tcg").contains(accelerator), "accelerator must be auto, kvm or tcg, not " + accelerator);
+    require(memoryMib >= 16, "memory capacity must be at least 16 MiB");
+    require(maxVms >= 1, "max VMs must be at least 1");
+    require(!stopTimeout.isNegative() && !exitDeadline.isNegative() && !exitDeadline.isZero(), "timeouts must be positive");
+    require(consoleLogMaxBytes >= 4096, "console log bound must be at least 4096 bytes");
+    return this;
+  }
+
+  private static void require(boolean ok, String message) {
+    if (!ok) {
+      throw new IllegalArgumentException(message);
+    }
+  }
+
+  public static AgentConfig defaults() {
+    return new AgentConfig("node-1", List.of("tcp:127.0.0.1:7070"), Path.of("/var/lib/mpqemu/agent"),
+        Path.of("/var/lib/mpqemu/images"), Path.of("qemu-system-x86_64"), "auto", NodeLimits.defaults(),
+        Runtime.getRuntime().maxMemory() > 0 ? totalHostMemoryMib() : 4096, 64, Map.of(),
+        Duration.ofSeconds(30), Duration.ofSeconds(5), 1024 * 1024);
+  }
+
+  /** Overlays the keys present in {@code json} on this config. */
+  public AgentConfig merge(JsonObject json) {
+    NodeLimits l = limits;
+    if (json.containsKey("allowedDrivers") || json.containsKey("maxMemoryMibPerVm") || json.containsKey("maxVcpusPerVm")
+        || json.containsKey("maxDevicesPerVm") || json.containsKey("maxDisksPerDevice")) {
+      Set<String> drivers = l.allowedDrivers();
+      if (json.containsKey("allowedDrivers")) {
+        drivers = new LinkedHashSet<>();
+        for (Object d : json.getJsonArray("allowedDrivers")) {
+          drivers.add((String) d);
+        }
+      }
+      l = new NodeLimits(drivers, json.getInteger("maxMemoryMibPerVm", l.maxMemoryMibPerVm()),
+          json.getInteger("maxVcpusPerVm", l.maxVcpusPerVm()), json.getInteger("maxDevicesPerVm", l.maxDevicesPerVm()),
+          json.getInteger("maxDisksPerDevice", l.maxDisksPerDevice()));
+    }
+    List<String> lst = listen;
+    if (json.containsKey("listen")) {
+      lst = new ArrayList<>();
+      for (Object a : json.getJsonArray("listen", new JsonArray())) {
+        lst.add((String) a);
+      }
+    }
+    Map<String, String> lbl = labels;
+    if (json.containsKey("labels")) {
+      lbl = new LinkedHashMap<>();
+      for (Map.Entry<String, Object> e : json.getJsonObject("labels")) {
+        lbl.put(e.getKey(), String.valueOf(e.getValue()));
+      }
+    }
+    return new AgentConfig(
+        json.getString("nodeId", nodeId), lst,
+        json.containsKey("stateDir") ? Path.of(json.getString("stateDir")) : stateDir,
+        json.containsKey("imageRoot") ? Path.of(json.getString("imageRoot")) : imageRoot,
+        json.containsKey("qemuBinary") ? Path.of(json.getString("qemuBinary")) : qemuBinary,
+        json.getString("accelerator", accelerator), l,
+        json.getLong("memoryMib", memoryMib), json.getInteger("maxVms", maxVms), lbl,
+        json.containsKey("stopTimeoutSeconds") ? Duration.ofSeconds(json.getLong("stopTimeoutSeconds")) : stopTimeout,
+        json.containsKey("exitDeadlineSeconds") ? Duration.ofSeconds(json.getLong("exitDeadlineSeconds")) : exitDeadline,
+        json.getLong("consoleLogMaxBytes", consoleLogMaxBytes));
+  }
+
+  private static long totalHostMemoryMib() {
+    java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+    if (os instanceof com.sun.management.OperatingSystemMXBean sun) {
+      return sun.getTotalMemorySize() / (1024 * 1024);
+    }
+    return 4096;
+  }
+}

@@ -1,0 +1,171 @@
+package io.mpqemu.agent;
+
+import io.mpqemu.agent.qemu.BootImage;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.json.JsonObject;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code node-agent serve | boot-image | client ...}. */
+@Command(name = "node-agent", mixinStandardHelpOptions = true, versionProvider = NodeAgentMain.VersionProvider.class,
+    description = "mpqemu node agent: launches and supervises multi-process QEMU VMs on this host.",
+    subcommands = {NodeAgentMain.Serve.class, NodeAgentMain.MakeBootImage.class, AgentClientCommand.class})
+public final class NodeAgentMain {
+
+  public static void main(String[] args) {
+    int code = new CommandLine(new NodeAgentMain()).execute(args);
+    if (code != 0) {
+      System.exit(code);
+    }
+  }
+
+  static final class VersionProvider implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      return new String[] {"mpqemu node-agent " + Version.get()};
+    }
+  }
+
+  @Command(name = "serve", description = "Run the agent until SIGTERM or Ctrl-C; its VMs keep running after it stops.")
+  static final class Serve implements Callable<Integer> {
+
+    @Option(names = "--config", description = "JSON config file; flags override its keys.")
+    Path config;
+
+    @Option(names = "--node-id", description = "This node's id (default node-1).")
+    String nodeId;
+
+    @Option(names = "--listen", description = "gRPC listen address, repeatable: unix:/path or tcp:127.0.0.1:7070.")
+    List<String> listen;
+
+    @Option(names = "--state-dir", description = "Where VM state directories live (default /var/lib/mpqemu/agent).")
+    Path stateDir;
+
+    @Option(names = "--image-root", description = "Disk images must lie under this directory.")
+    Path imageRoot;
+
+    @Option(names = "--qemu", description = "The qemu-system-x86_64 binary.")
+    Path qemu;
+
+    @Option(names = "--accelerator", description = "auto (KVM when usable), kvm or tcg.")
+    String accelerator;
+
+    @Option(names = "--memory-mib", description = "Guest memory this node hands out in total.")
+    Long memoryMib;
+
+    @Option(names = "--max-vms", description = "VMs this node runs at most.")
+    Integer maxVms;
+
+    @Option(names = "--label", description = "A node label key=value, repeatable.")
+    Map<String, String> labels;
+
+    @Option(names = "--allowed-driver", description = "A device driver VMs may use, repeatable (replaces the default list).")
+    List<String> allowedDrivers;
+
+    @Override
+    public Integer call() throws Exception {
+      AgentConfig cfg = AgentConfig.defaults();
+      if (config != null) {
+        cfg = cfg.merge(new JsonObject(Files.readString(config)));
+      }
+      cfg = cfg.merge(flags());
+      try {
+        cfg.validated();
+      } catch (IllegalArgumentException e) {
+        System.err.println("node-agent: " + e.getMessage());
+        return 2;
+      }
+      Vertx vertx = Vertx.builder().with(new VertxOptions().setPreferNativeTransport(true)).build();
+      if (!vertx.isNativeTransportEnabled() && cfg.listen().stream().anyMatch(a -> a.startsWith("unix:"))) {
+        System.err.println("node-agent: UNIX socket listening needs the native epoll transport, which did not load: "
+            + vertx.unavailableNativeTransportCause());
+        vertx.close();
+        return 2;
+      }
+      CountDownLatch stopped = new CountDownLatch(1);
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        vertx.close().toCompletionStage().toCompletableFuture().orTimeout(10, TimeUnit.SECONDS).exceptionally(e -> null).join();
+        stopped.countDown();
+      }, "agent-shutdown"));
+      try {
+        vertx.deployVerticle(new NodeAgentVerticle(cfg)).await();
+      } catch (Exception e) {
+        System.err.println("node-agent: cannot start: " + e.getMessage());
+        vertx.close();
+        return 1;
+      }
+      stopped.await();
+      return 0;
+    }
+
+    private JsonObject flags() {
+      JsonObject j = new JsonObject();
+      putIf(j, "nodeId", nodeId);
+      if (listen != null) {
+        j.put("listen", new io.vertx.core.json.JsonArray(new ArrayList<>(listen)));
+      }
+      putIf(j, "stateDir", stateDir == null ? null : stateDir.toAbsolutePath().toString());
+      putIf(j, "imageRoot", imageRoot == null ? null : imageRoot.toAbsolutePath().toString());
+      putIf(j, "qemuBinary", qemu == null ? null : qemu.toString());
+      putIf(j, "accelerator", accelerator);
+      putIf(j, "memoryMib", memoryMib);
+      putIf(j, "maxVms", maxVms);
+      if (labels != null) {
+        j.put("labels", new JsonObject(new LinkedHashMap<>(labels)));
+      }
+      if (allowedDrivers != null) {
+        j.put("allowedDrivers", new io.vertx.core.json.JsonArray(new ArrayList<>(new LinkedHashSet<>(allowedDrivers))));
+      }
+      return j;
+    }
+
+    private static void putIf(JsonObject j, String key, Object value) {
+      if (value != null) {
+        j.put(key, value);
+      }
+    }
+  }
+
+  @Command(name = "boot-image", description = "Write a 1 MiB raw disk whose boot sector prints a line on COM1.")
+  static final class MakeBootImage implements Callable<Integer> {
+
+    @Option(names = "--message", defaultValue = "Hello from a multi-process QEMU guest",
+        description = "The line to print (printable ASCII).")
+    String message;
+
+    @Option(names = "--power-off", description = "Power the machine off (ACPI) after printing.")
+    boolean powerOff;
+
+    @Parameters(index = "0", description = "The image file to write.")
+    Path file;
+
+    @Override
+    public Integer call() throws Exception {
+      try {
+        BootImage.writeRaw(file, message, powerOff);
+      } catch (IllegalArgumentException e) {
+        System.err.println("node-agent: " + e.getMessage());
+        return 2;
+      }
+      return 0;
+    }
+  }
+
+  static Duration seconds(long s) {
+    return Duration.ofSeconds(s);
+  }
+}

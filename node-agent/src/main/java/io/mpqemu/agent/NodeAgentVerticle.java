@@ -1,0 +1,191 @@
+package io.mpqemu.agent;
+
+import io.mpqemu.agent.api.NodeAgentGrpcService;
+import io.mpqemu.agent.events.EventHub;
+import io.mpqemu.agent.node.QemuProbe;
+import io.mpqemu.agent.process.ProcessScanner;
+import io.mpqemu.agent.process.SetsidProcessLauncher;
+import io.mpqemu.agent.qemu.QemuCommandLine;
+import io.mpqemu.agent.qemu.QmpClient;
+import io.mpqemu.agent.state.VmStateStore;
+import io.mpqemu.agent.unix.SocketPairs;
+import io.mpqemu.agent.unix.UnixQmpTransport;
+import io.mpqemu.agent.vm.ImageResolver;
+import io.mpqemu.agent.vm.Protos;
+import io.mpqemu.agent.vm.VmManager;
+import io.mpqemu.agent.vm.VmRuntime;
+import io.mpqemu.v1.Capacity;
+import io.mpqemu.v1.NodeAgentServiceGrpcService;
+import io.mpqemu.v1.NodeInfo;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.net.SocketAddress;
+import io.vertx.grpc.health.HealthService;
+import io.vertx.grpc.reflection.ReflectionService;
+import io.vertx.grpc.server.GrpcServer;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Wires the node agent: probes QEMU, adopts what runs, serves gRPC. VMs outlive it by design. */
+public final class NodeAgentVerticle extends VerticleBase {
+
+  private static final Logger LOG = LoggerFactory.getLogger(NodeAgentVerticle.class);
+  private static final Duration QMP_CONNECT_TIMEOUT = Duration.ofSeconds(10);
+
+  private final AgentConfig config;
+  private final List<HttpServer> servers = new ArrayList<>();
+  private final List<String> boundAddresses = new ArrayList<>();
+  private VmManager vms;
+  private EventHub events;
+  private QemuProbe.Result probe;
+  private Instant startedAt;
+  private long rotationTimer = -1;
+
+  public NodeAgentVerticle(AgentConfig config) {
+    this.config = config.validated();
+  }
+
+  /** The addresses the gRPC servers listen on, with real ports: {@code unix:/path}, {@code tcp:host:port}. */
+  public List<String> boundAddresses() {
+    return List.copyOf(boundAddresses);
+  }
+
+  public VmManager vms() {
+    return vms;
+  }
+
+  @Override
+  public Future<?> start() {
+    startedAt = Instant.now();
+    VmStateStore store = new VmStateStore(config.stateDir());
+    return vertx.executeBlocking(() -> {
+      store.init();
+      return new QemuProbe(config.qemuBinary()).probe(config.accelerator());
+    }).compose(found -> {
+      if (!found.multiprocess()) {
+        return Future.failedFuture(config.qemuBinary() + " (" + found.version() + ") lacks multi-process support "
+            + "(x-remote machine, x-pci-proxy-dev, x-remote-object); install Debian's qemu-system-x86 7.2 or newer");
+      }
+      probe = found;
+      events = new EventHub(vertx);
+      VmRuntime rt = new VmRuntime(vertx, context, config, new QemuCommandLine(config.qemuBinary()),
+          found.accelerator(), new SetsidProcessLauncher(), new ProcessScanner(), store, events,
+          (name, socket) -> QmpClient.connect(vertx, name, () -> UnixQmpTransport.connect(socket, QMP_CONNECT_TIMEOUT), QMP_CONNECT_TIMEOUT),
+          SocketPairs::open, Clock.systemUTC());
+      vms = new VmManager(rt, new ImageResolver(config.imageRoot()));
+      return vms.adoptAll();
+    }).compose(v -> startServers()).onSuccess(v -> {
+      rotationTimer = vertx.setPeriodic(5000, id -> vms.rotateConsoleLogs());
+      LOG.info("node={} agent ready: {}, multi-process yes, {}; {} VM(s) known; gRPC on {}", config.nodeId(),
+          probe.version(), probe.kvmDetail(), vms.count(), boundAddresses);
+    });
+  }
+
+  @Override
+  public Future<?> stop() {
+    if (rotationTimer >= 0) {
+      vertx.cancelTimer(rotationTimer);
+    }
+    List<Future<Void>> closing = new ArrayList<>();
+    for (HttpServer s : servers) {
+      closing.add(s.close());
+    }
+    // VMs keep running: nothing here stops a VM or closes its socketpairs.
+    return Future.join(closing);
+  }
+
+  public NodeInfo nodeInfo() {
+    return NodeInfo.newBuilder()
+        .setNodeId(config.nodeId())
+        .setQemuBinary(config.qemuBinary().toString())
+        .setQemuVersion(probe.version())
+        .setMultiprocessSupported(probe.multiprocess())
+        .setAccelerator(probe.accelerator().qemuName())
+        .putAllLabels(config.labels())
+        .addAllAllowedDrivers(config.limits().allowedDrivers())
+        .setCapacity(Capacity.newBuilder()
+            .setMemoryMib(config.memoryMib())
+            .setMaxVms(config.maxVms())
+            .setMaxMemoryMibPerVm(config.limits().maxMemoryMibPerVm())
+            .setMaxDevicesPerVm(config.limits().maxDevicesPerVm())
+            .setMaxDisksPerDevice(config.limits().maxDisksPerDevice())
+            .setMaxVcpusPerVm(config.limits().maxVcpusPerVm())
+            .setHostCpus(Runtime.getRuntime().availableProcessors()))
+        .setAllocatedMemoryMib(vms.allocatedMemoryMib())
+        .setVmCount(vms.count())
+        .setAgentVersion(Version.get())
+        .setStartedAt(Protos.timestamp(startedAt))
+        .build();
+  }
+
+  private Future<Void> startServers() {
+    GrpcServer grpc = GrpcServer.server(vertx);
+    grpc.addService(new NodeAgentGrpcService(vms, events, this::nodeInfo));
+    grpc.addService(ReflectionService.v1());
+    grpc.addService(HealthService.create(vertx)
+        .register(NodeAgentServiceGrpcService.SERVICE_NAME, () -> Future.succeededFuture(true)));
+    Future<Void> chain = Future.succeededFuture();
+    for (String address : config.listen()) {
+      chain = chain.compose(v -> listen(grpc, address));
+    }
+    return chain;
+  }
+
+  private Future<Void> listen(GrpcServer grpc, String address) {
+    HttpServer server = vertx.createHttpServer(new HttpServerOptions());
+    servers.add(server);
+    server.requestHandler(grpc);
+    if (address.startsWith("unix:")) {
+      Path path = Path.of(address.substring("unix:".length()));
+      return vertx.executeBlocking(() -> {
+        Files.createDirectories(path.toAbsolutePath().getParent());
+        Files.deleteIfExists(path);
+        return null;
+      }).compose(v -> server.listen(SocketAddress.domainSocketAddress(path.toString())))
+          .compose(s -> vertx.executeBlocking(() -> {
+            Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));
+            return null;
+          }))
+          .map(v -> {
+            boundAddresses.add(address);
+            return null;
+          });
+    }
+    if (address.startsWith("tcp:")) {
+      String hostPort = address.substring("tcp:".length());
+      int colon = hostPort.lastIndexOf(':');
+      if (colon < 0) {
+        return Future.failedFuture("listen address " + address + " needs a port: tcp:127.0.0.1:7070");
+      }
+      String host = hostPort.substring(0, colon).replace("[", "").replace("]", "");
+      int port;
+      try {
+        port = Integer.parseInt(hostPort.substring(colon + 1));
+      } catch (NumberFormatException e) {
+        return Future.failedFuture("listen address " + address + " has no valid port");
+      }
+      return vertx.executeBlocking(() -> InetAddress.getByName(host)).compose(ip -> {
+        if (!ip.isLoopbackAddress()) {
+          return Future.failedFuture("listen address " + address + " is not a loopback address; serving gRPC "
+              + "beyond this host needs TLS, which this agent does not configure yet: listen on 127.0.0.1 or a UNIX socket");
+        }
+        return server.listen(port, host).map(s -> {
+          boundAddresses.add("tcp:" + host + ":" + s.actualPort());
+          return null;
+        });
+      });
+    }
+    return Future.failedFuture("listen address '" + address + "' must be unix:/path or tcp:host:port");
+  }
+}

@@ -1,0 +1,39 @@
+package io.mpqemu.agent.api;
+
+import io.mpqemu.agent.vm.VmException;
+import io.vertx.grpc.common.GrpcStatus;
+import io.vertx.grpc.server.StatusException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Maps the agent's errors to gRPC status codes, at the edge only. */
+final class Statuses {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Statuses.class);
+
+  private Statuses() {}
+
+  static StatusException invalid(String message) {
+    return new StatusException(GrpcStatus.INVALID_ARGUMENT, message);
+  }
+
+  static Throwable toStatus(Throwable e) {
+    if (e instanceof StatusException) {
+      return e;
+    }
+    if (e instanceof VmException ve) {
+      return new StatusException(switch (ve.kind()) {
+        case INVALID_SPEC -> GrpcStatus.INVALID_ARGUMENT;
+        case NOT_FOUND -> GrpcStatus.NOT_FOUND;
+        case ALREADY_EXISTS -> GrpcStatus.ALREADY_EXISTS;
+        case WRONG_PHASE, IMAGE_UNAVAILABLE -> GrpcStatus.FAILED_PRECONDITION;
+        case NO_CAPACITY -> GrpcStatus.RESOURCE_EXHAUSTED;
+        case IMAGE_FORBIDDEN -> GrpcStatus.PERMISSION_DENIED;
+        case LAUNCH_FAILED -> GrpcStatus.INTERNAL;
+        case UNAVAILABLE -> GrpcStatus.UNAVAILABLE;
+      }, ve.getMessage());
+    }
+    LOG.error("unexpected error answering a request", e);
+    return new StatusException(GrpcStatus.INTERNAL, "internal error: " + e.getMessage());
+  }
+}

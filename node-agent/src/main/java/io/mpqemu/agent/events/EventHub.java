@@ -1,0 +1,87 @@
+package io.mpqemu.agent.events;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.util.JsonFormat;
+import io.mpqemu.v1.VmEvent;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Publishes every lifecycle event on the event bus address {@value #ADDRESS} (protobuf JSON form of
+ * VmEvent) and hands it to the local watchers (the agent's gRPC WatchEvents streams). Call it from
+ * the agent's event loop.
+ */
+public final class EventHub {
+
+  public static final String ADDRESS = "mpqemu.vm.events";
+  private static final Logger LOG = LoggerFactory.getLogger(EventHub.class);
+  private static final JsonFormat.Printer JSON = JsonFormat.printer().omittingInsignificantWhitespace();
+
+  /** Events kept in memory for watchers that ask for the recent past. */
+  public static final int RECENT = 1024;
+
+  private final Vertx vertx;
+  private final Map<Long, Consumer<VmEvent>> watchers = new ConcurrentHashMap<>();
+  private final ArrayDeque<VmEvent> recent = new ArrayDeque<>(RECENT);
+  private final AtomicLong nextId = new AtomicLong();
+
+  public EventHub(Vertx vertx) {
+    this.vertx = vertx;
+  }
+
+  public void publish(VmEvent event) {
+    LOG.info("vm={} name={} node={} event={} phase={} reason={}: {}", event.getVmId(), event.getVmName(),
+        event.getNode(), event.getType(), event.getPhase(), event.getReason(), event.getMessage());
+    vertx.eventBus().publish(ADDRESS, toJson(event));
+    if (recent.size() == RECENT) {
+      recent.removeFirst();
+    }
+    recent.addLast(event);
+    for (Consumer<VmEvent> watcher : watchers.values()) {
+      watcher.accept(event);
+    }
+  }
+
+  /**
+   * Registers a watcher, first handing it the recent events when asked; the returned runnable
+   * unregisters it. Call on the event loop, where publish runs too, so nothing slips between.
+   */
+  public Runnable watch(boolean replayRecent, Consumer<VmEvent> watcher) {
+    if (replayRecent) {
+      List.copyOf(recent).forEach(watcher);
+    }
+    long id = nextId.incrementAndGet();
+    watchers.put(id, watcher);
+    return () -> watchers.remove(id);
+  }
+
+  public int watcherCount() {
+    return watchers.size();
+  }
+
+  public static JsonObject toJson(VmEvent event) {
+    try {
+      return new JsonObject(JSON.print(event));
+    } catch (InvalidProtocolBufferException e) {
+      throw new IllegalStateException("cannot print event", e);
+    }
+  }
+
+  public static VmEvent fromJson(JsonObject json) {
+    VmEvent.Builder b = VmEvent.newBuilder();
+    try {
+      JsonFormat.parser().ignoringUnknownFields().merge(json.encode(), b);
+    } catch (InvalidProtocolBufferException e) {
+      throw new IllegalArgumentException("not a VmEvent: " + e.getMessage(), e);
+    }
+    return b.build();
+  }
+}

@@ -1,0 +1,62 @@
+package io.mpqemu.agent.process;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Finds processes by an argument of their command line, through /proc. Every QEMU process of a VM
+ * names a file in the VM's state directory (its -pidfile), so this finds them all, even one whose
+ * pid the agent had no time to record before it died. Blocking.
+ */
+public final class ProcessScanner {
+
+  private final Path proc;
+
+  public ProcessScanner() {
+    this(Path.of("/proc"));
+  }
+
+  ProcessScanner(Path proc) {
+    this.proc = proc;
+  }
+
+  /** Pids of processes one of whose arguments starts with {@code prefix}. */
+  public List<Long> withArgumentStartingWith(String prefix) {
+    List<Long> found = new ArrayList<>();
+    long self = ProcessHandle.current().pid();
+    try (DirectoryStream<Path> entries = Files.newDirectoryStream(proc, "[0-9]*")) {
+      for (Path entry : entries) {
+        long pid = Long.parseLong(entry.getFileName().toString());
+        if (pid != self && hasArgumentStartingWith(entry.resolve("cmdline"), prefix)) {
+          found.add(pid);
+        }
+      }
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot list " + proc + ": " + e.getMessage(), e);
+    }
+    return found;
+  }
+
+  private static boolean hasArgumentStartingWith(Path cmdline, String prefix) {
+    byte[] raw;
+    try {
+      raw = Files.readAllBytes(cmdline);
+    } catch (NoSuchFileException e) {
+      return false;
+    } catch (IOException e) {
+      return false; // exited meanwhile, or not ours to read
+    }
+    for (String arg : new String(raw, StandardCharsets.UTF_8).split("\0")) {
+      if (arg.startsWith(prefix)) {
+        return true;
+      }
+    }
+    return false;
+  }
+}

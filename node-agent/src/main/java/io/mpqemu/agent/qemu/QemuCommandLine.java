@@ -1,0 +1,241 @@
+package io.mpqemu.agent.qemu;
+
+import io.mpqemu.agent.state.VmPaths;
+import io.mpqemu.spec.SpecValidator;
+import io.mpqemu.v1.Disk;
+import io.mpqemu.v1.ProxiedDevice;
+import io.mpqemu.v1.VmSpec;
+import io.vertx.core.json.JsonObject;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.regex.Pattern;
+
+/**
+ * The argv of every QEMU process of a VM (pure: no I/O). Every option that carries a value from a
+ * spec ({@code -device}, {@code -blockdev}, {@code -object}) is JSON, so no value can inject an
+ * option; the few {@code key=value} options carry only paths of the agent's own state directory,
+ * which are checked to hold no comma or unusual character.
+ *
+ * <p>Verified with QEMU 7.2 under TCG: a disk is read-only when both of its block nodes (the
+ * {@code file} node and the format node) say {@code "read-only": true}; {@code scsi-hd},
+ * {@code nvme} and {@code virtio-blk-pci} all accept such a node as it is, and a guest boots from it
+ * through the proxy.
+ *
+ * <p>Proxies are added over QMP while the main QEMU is paused, which QEMU 7.2 treats as hotplug. The
+ * {@code pc} machine's root bus takes hotplugged devices; the {@code q35} root bus does not ("Bus
+ * 'pcie.0' does not support hotplugging"), so on q35 the main QEMU gets one {@code pcie-pci-bridge}
+ * ({@value #PROXY_BRIDGE}) and every proxy goes on it; verified: the guest boots through it.
+ */
+public final class QemuCommandLine {
+
+  /** How the main QEMU runs guest code. */
+  public enum Accelerator {
+    KVM,
+    TCG;
+
+    public String qemuName() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+  }
+
+  /** The id of the shared guest RAM backend, named by the main QEMU's {@code -machine}. */
+  static final String MEMORY_BACKEND = "mem";
+
+  static final String SANDBOX = "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny";
+
+  /**
+   * The qdev id of the bridge that carries the proxies on q35. Upper-case, so that no device id of a
+   * spec (lower-case only) can take it.
+   */
+  public static final String PROXY_BRIDGE = "Mpqemu-br0";
+
+  /** QEMU refuses qdev ids and node names longer than this. */
+  static final int MAX_QEMU_ID = 31;
+
+  private static final Pattern SAFE_PATH = Pattern.compile("[A-Za-z0-9._/-]+");
+  private static final long MIB = 1024L * 1024L;
+
+  private final Path qemuBinary;
+
+  public QemuCommandLine(Path qemuBinary) {
+    this.qemuBinary = Objects.requireNonNull(qemuBinary, "qemuBinary");
+  }
+
+  /**
+   * The argv of the remote ({@code -machine x-remote}) process serving one device; its socket end is
+   * its fd 0 (stdin).
+   *
+   * @param diskImages disk id to the absolute, already validated path of its image
+   */
+  public List<String> remote(VmPaths paths, ProxiedDevice device, Map<String, Path> diskImages) {
+    List<String> argv = new ArrayList<>();
+    argv.add(qemuBinary.toString());
+    argv.addAll(List.of("-machine", "x-remote", "-nodefaults", "-no-user-config", "-display", "none"));
+    for (int i = 0; i < device.getDisksCount(); i++) {
+      Disk disk = device.getDisks(i);
+      argv.add("-blockdev");
+      argv.add(fileNode(i, imageOf(disk, diskImages), disk.getReadOnly()).encode());
+      argv.add("-blockdev");
+      argv.add(formatNode(i, disk).encode());
+    }
+    for (JsonObject qdev : devices(device)) {
+      argv.add("-device");
+      argv.add(qdev.encode());
+    }
+    argv.add("-object");
+    argv.add(new JsonObject()
+        .put("qom-type", "x-remote-object")
+        .put("id", "robj0")
+        .put("devid", device.getId())
+        .put("fd", "0")
+        .encode());
+    argv.addAll(List.of("-pidfile", safe(paths.pidFile(device.getId()))));
+    addCommonTail(argv);
+    return List.copyOf(argv);
+  }
+
+  /** The argv of the main QEMU, started paused ({@code -S}); proxies are added later over QMP. */
+  public List<String> main(VmPaths paths, VmSpec spec, Accelerator accel) {
+    String machine = SpecValidator.machineOrDefault(spec);
+    if (!SpecValidator.KNOWN_MACHINES.contains(machine)) {
+      throw new IllegalArgumentException("not a supported machine type: " + machine);
+    }
+    long mib = Integer.toUnsignedLong(spec.getMemoryMib());
+    if (mib == 0) {
+      throw new IllegalArgumentException("the spec has no memory_mib");
+    }
+    List<String> argv = new ArrayList<>();
+    argv.add(qemuBinary.toString());
+    argv.addAll(List.of(
+        "-machine", machine + ",memory-backend=" + MEMORY_BACKEND,
+        "-accel", Objects.requireNonNull(accel, "accel").qemuName(),
+        "-smp", Integer.toString(SpecValidator.vcpusOrDefault(spec)),
+        "-m", mib + "M"));
+    argv.add("-object");
+    argv.add(new JsonObject()
+        .put("qom-type", "memory-backend-memfd")
+        .put("id", MEMORY_BACKEND)
+        .put("size", mib * MIB)
+        .put("share", true)
+        .encode());
+    if (machine.equals("q35")) {
+      argv.add("-device");
+      argv.add(new JsonObject().put("driver", "pcie-pci-bridge").put("id", PROXY_BRIDGE).encode());
+    }
+    argv.addAll(List.of("-nodefaults", "-no-user-config", "-display", "none"));
+    argv.addAll(List.of(
+        "-chardev", "file,id=serial0,path=" + safe(paths.consoleLog()) + ",append=on",
+        "-serial", "chardev:serial0"));
+    argv.addAll(List.of(
+        "-chardev", "socket,id=qmp,path=" + safe(paths.qmpSocket()) + ",server=on,wait=off",
+        "-mon", "chardev=qmp,mode=control"));
+    argv.add("-S");
+    argv.addAll(List.of("-pidfile", safe(paths.pidFile(VmPaths.MAIN))));
+    addCommonTail(argv);
+    return List.copyOf(argv);
+  }
+
+  /**
+   * The QMP {@code device_add} arguments for the proxy of this device in the main QEMU that
+   * {@link #main} built for {@code spec}: on q35 the proxy goes on {@value #PROXY_BRIDGE}.
+   */
+  public static JsonObject proxyDeviceArguments(VmSpec spec, ProxiedDevice device, String fdName) {
+    JsonObject arguments = new JsonObject()
+        .put("driver", "x-pci-proxy-dev")
+        .put("id", device.getId())
+        .put("fd", Objects.requireNonNull(fdName, "fdName"));
+    if (SpecValidator.machineOrDefault(spec).equals("q35")) {
+      arguments.put("bus", PROXY_BRIDGE);
+    }
+    return arguments;
+  }
+
+  private static void addCommonTail(List<String> argv) {
+    argv.addAll(List.of("-sandbox", SANDBOX, "-msg", "timestamp=on"));
+  }
+
+  private static JsonObject fileNode(int index, Path image, boolean readOnly) {
+    return new JsonObject()
+        .put("driver", "file")
+        .put("node-name", "file" + index)
+        .put("filename", image.toString())
+        .put("read-only", readOnly);
+  }
+
+  private static JsonObject formatNode(int index, Disk disk) {
+    return new JsonObject()
+        .put("driver", SpecValidator.formatOrDefault(disk))
+        .put("node-name", diskNode(index))
+        .put("file", "file" + index)
+        .put("read-only", disk.getReadOnly());
+  }
+
+  private static String diskNode(int index) {
+    return "disk" + index;
+  }
+
+  /** The controller or device, then one scsi-hd child per disk on a SCSI controller. */
+  private static List<JsonObject> devices(ProxiedDevice device) {
+    String id = device.getId();
+    String driver = device.getDriver();
+    JsonObject qdev = new JsonObject().put("driver", driver).put("id", id);
+    switch (driver) {
+      case "lsi53c895a", "megasas" -> {
+        List<JsonObject> all = new ArrayList<>();
+        all.add(qdev);
+        boolean diskIdsFit = device.getDisksList().stream()
+            .allMatch(d -> id.length() + 1 + d.getId().length() <= MAX_QEMU_ID);
+        for (int i = 0; i < device.getDisksCount(); i++) {
+          all.add(new JsonObject()
+              .put("driver", "scsi-hd")
+              .put("id", id + "-" + (diskIdsFit ? device.getDisks(i).getId() : "d" + i))
+              .put("bus", id + ".0")
+              .put("scsi-id", SpecValidator.scsiIdOf(device, i))
+              .put("drive", diskNode(i)));
+        }
+        return all;
+      }
+      case "nvme" -> {
+        requireOneDisk(device);
+        return List.of(qdev.put("drive", diskNode(0)).put("serial", device.getDisks(0).getId()));
+      }
+      case "virtio-blk-pci" -> {
+        requireOneDisk(device);
+        return List.of(qdev.put("drive", diskNode(0)));
+      }
+      default -> throw new IllegalArgumentException("no command line known for driver " + driver);
+    }
+  }
+
+  private static void requireOneDisk(ProxiedDevice device) {
+    if (device.getDisksCount() != 1) {
+      throw new IllegalArgumentException(
+          device.getDriver() + " device " + device.getId() + " needs exactly one disk, not " + device.getDisksCount());
+    }
+  }
+
+  private static Path imageOf(Disk disk, Map<String, Path> diskImages) {
+    Path image = diskImages.get(disk.getId());
+    if (image == null) {
+      throw new IllegalArgumentException("no image path given for disk " + disk.getId());
+    }
+    if (!image.isAbsolute()) {
+      throw new IllegalArgumentException("the image path of disk " + disk.getId() + " must be absolute: " + image);
+    }
+    return image;
+  }
+
+  /** A state path that goes into a key=value option: no comma, nothing outside [A-Za-z0-9._/-]. */
+  private static String safe(Path path) {
+    String text = path.toString();
+    if (!SAFE_PATH.matcher(text).matches()) {
+      throw new IllegalArgumentException(
+          "a state path must only contain letters, digits, '.', '_', '-' and '/' to be passed to QEMU: " + text);
+    }
+    return text;
+  }
+}

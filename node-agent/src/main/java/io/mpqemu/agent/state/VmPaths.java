@@ -1,0 +1,59 @@
+package io.mpqemu.agent.state;
+
+import java.nio.file.Path;
+import java.util.Objects;
+
+/**
+ * Every path on disk that belongs to one VM, defined in this one place. The VM's state directory
+ * holds all that a restarted agent needs to adopt the VM: the state file, the pid files QEMU writes,
+ * the QMP socket and the logs.
+ */
+public record VmPaths(Path dir) {
+
+  /** The name of the main QEMU process in file names and events. */
+  public static final String MAIN = "main";
+
+  public VmPaths {
+    Objects.requireNonNull(dir, "dir");
+    if (!dir.isAbsolute()) {
+      throw new IllegalArgumentException("a VM state directory must be absolute: " + dir);
+    }
+  }
+
+  public static VmPaths of(Path stateRoot, String vmId) {
+    return new VmPaths(stateRoot.resolve("vms").resolve(vmId));
+  }
+
+  /** The VM's recorded state (spec, phase, process pids and start times), written atomically. */
+  public Path stateFile() {
+    return dir.resolve("vm.json");
+  }
+
+  public Path qmpSocket() {
+    return dir.resolve("qmp.sock");
+  }
+
+  /** The guest's serial console; bounded by the agent (see ConsoleLog). */
+  public Path consoleLog() {
+    return dir.resolve("console.log");
+  }
+
+  /** The previous part of the console log, kept when the log reaches its size bound. */
+  public Path consoleLogPrevious() {
+    return dir.resolve("console.log.1");
+  }
+
+  /** Written by QEMU itself (-pidfile) as soon as it starts: "main" or a device id. */
+  public Path pidFile(String processName) {
+    return dir.resolve(fileStem(processName) + ".pid");
+  }
+
+  /** QEMU's own stdout and stderr: "main" or a device id. */
+  public Path processLog(String processName) {
+    return dir.resolve(fileStem(processName) + ".log");
+  }
+
+  private static String fileStem(String processName) {
+    return MAIN.equals(processName) ? MAIN : "dev-" + processName;
+  }
+}

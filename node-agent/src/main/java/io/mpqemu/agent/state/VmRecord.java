@@ -1,0 +1,89 @@
+package io.mpqemu.agent.state;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.util.JsonFormat;
+import io.mpqemu.v1.Phase;
+import io.mpqemu.v1.VmSpec;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What the agent records about a VM in its state directory.
+ *
+ * @param launchComplete false from the first step of a launch until the guest runs: a record found
+ *     with false after a restart is an interrupted launch, to be cleaned up, never adopted
+ */
+public record VmRecord(
+    String vmId,
+    VmSpec spec,
+    long specRevision,
+    Phase phase,
+    String reason,
+    String message,
+    long lastVmSeq,
+    boolean launchComplete,
+    String accelerator,
+    Instant launchedAt,
+    List<ProcessRecord> processes) {
+
+  public VmRecord {
+    processes = List.copyOf(processes);
+  }
+
+  public JsonObject toJson() {
+    JsonArray procs = new JsonArray();
+    for (ProcessRecord p : processes) {
+      procs.add(new JsonObject()
+          .put("name", p.name())
+          .put("pid", p.pid())
+          .put("startedAt", p.startedAt().toString()));
+    }
+    try {
+      return new JsonObject()
+          .put("version", 1)
+          .put("vmId", vmId)
+          .put("spec", new JsonObject(JsonFormat.printer().print(spec)))
+          .put("specRevision", specRevision)
+          .put("phase", phase.name())
+          .put("reason", reason)
+          .put("message", message)
+          .put("lastVmSeq", lastVmSeq)
+          .put("launchComplete", launchComplete)
+          .put("accelerator", accelerator)
+          .put("launchedAt", launchedAt == null ? null : launchedAt.toString())
+          .put("processes", procs);
+    } catch (InvalidProtocolBufferException e) {
+      throw new IllegalStateException("cannot print spec of VM " + vmId, e);
+    }
+  }
+
+  public static VmRecord fromJson(JsonObject json) {
+    VmSpec.Builder spec = VmSpec.newBuilder();
+    try {
+      JsonFormat.parser().merge(json.getJsonObject("spec").encode(), spec);
+    } catch (InvalidProtocolBufferException e) {
+      throw new IllegalArgumentException("bad spec in state file: " + e.getMessage(), e);
+    }
+    List<ProcessRecord> procs = new ArrayList<>();
+    for (Object o : json.getJsonArray("processes", new JsonArray())) {
+      JsonObject p = (JsonObject) o;
+      procs.add(new ProcessRecord(p.getString("name"), p.getLong("pid"), Instant.parse(p.getString("startedAt"))));
+    }
+    String launchedAt = json.getString("launchedAt");
+    return new VmRecord(
+        json.getString("vmId"),
+        spec.build(),
+        json.getLong("specRevision", 0L),
+        Phase.valueOf(json.getString("phase")),
+        json.getString("reason", ""),
+        json.getString("message", ""),
+        json.getLong("lastVmSeq", 0L),
+        json.getBoolean("launchComplete", false),
+        json.getString("accelerator", ""),
+        launchedAt == null ? null : Instant.parse(launchedAt),
+        procs);
+  }
+}

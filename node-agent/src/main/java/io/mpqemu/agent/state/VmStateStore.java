@@ -1,0 +1,122 @@
+package io.mpqemu.agent.state;
+
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Reads and writes VM state directories under {@code <stateRoot>/vms}. Every write is atomic and
+ * durable (temporary file, fsync, rename, fsync of the directory), so a crash leaves either the old
+ * record or the new one. Blocking: call from a worker.
+ */
+public final class VmStateStore {
+
+  private final Path stateRoot;
+
+  public VmStateStore(Path stateRoot) {
+    this.stateRoot = stateRoot.toAbsolutePath().normalize();
+  }
+
+  public Path stateRoot() {
+    return stateRoot;
+  }
+
+  public VmPaths paths(String vmId) {
+    return VmPaths.of(stateRoot, vmId);
+  }
+
+  /** Creates the state root and its vms directory, both 0700. */
+  public void init() throws IOException {
+    createPrivateDir(stateRoot);
+    createPrivateDir(stateRoot.resolve("vms"));
+  }
+
+  /** Creates the VM's directory, 0700; fine if it exists. */
+  public void createVmDir(VmPaths paths) throws IOException {
+    createPrivateDir(paths.dir());
+  }
+
+  public void write(VmPaths paths, VmRecord record) throws IOException {
+    Path tmp = paths.dir().resolve("vm.json.tmp");
+    byte[] bytes = record.toJson().encodePrettily().getBytes(StandardCharsets.UTF_8);
+    try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+        StandardOpenOption.TRUNCATE_EXISTING)) {
+      ch.write(java.nio.ByteBuffer.wrap(bytes));
+      ch.force(true);
+    }
+    Files.move(tmp, paths.stateFile(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    fsyncDir(paths.dir());
+  }
+
+  public Optional<VmRecord> read(VmPaths paths) throws IOException {
+    try {
+      String text = Files.readString(paths.stateFile(), StandardCharsets.UTF_8);
+      return Optional.of(VmRecord.fromJson(new JsonObject(text)));
+    } catch (NoSuchFileException e) {
+      return Optional.empty();
+    }
+  }
+
+  /** The state directories that exist, with or without a state file. */
+  public List<VmPaths> list() throws IOException {
+    List<VmPaths> all = new ArrayList<>();
+    Path vms = stateRoot.resolve("vms");
+    if (!Files.isDirectory(vms)) {
+      return all;
+    }
+    try (DirectoryStream<Path> dirs = Files.newDirectoryStream(vms, Files::isDirectory)) {
+      for (Path dir : dirs) {
+        all.add(new VmPaths(dir));
+      }
+    }
+    return all;
+  }
+
+  /** Removes the VM's directory and everything in it. */
+  public void delete(VmPaths paths) throws IOException {
+    if (!Files.exists(paths.dir())) {
+      return;
+    }
+    Files.walkFileTree(paths.dir(), new SimpleFileVisitor<>() {
+      @Override
+      public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+        Files.deleteIfExists(file);
+        return FileVisitResult.CONTINUE;
+      }
+
+      @Override
+      public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
+        Files.deleteIfExists(dir);
+        return FileVisitResult.CONTINUE;
+      }
+    });
+    fsyncDir(paths.dir().getParent());
+  }
+
+  private static void createPrivateDir(Path dir) throws IOException {
+    if (!Files.isDirectory(dir)) {
+      Files.createDirectories(dir);
+    }
+    Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+  }
+
+  private static void fsyncDir(Path dir) throws IOException {
+    try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+      ch.force(true);
+    }
+  }
+}

@@ -1,0 +1,219 @@
+package io.mpqemu.agent.vm;
+
+import io.mpqemu.agent.state.ConsoleLog;
+import io.mpqemu.agent.state.VmPaths;
+import io.mpqemu.agent.state.VmRecord;
+import io.mpqemu.spec.InvalidSpecException;
+import io.mpqemu.spec.SpecValidator;
+import io.mpqemu.v1.AgentVm;
+import io.mpqemu.v1.VmSpec;
+import io.vertx.core.Future;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The VMs of this node, one {@link VmSupervisor} each. Validates requests, keeps launches idempotent
+ * per VM id and spec, enforces the node's capacity, and adopts what a previous agent left running.
+ * Runs on the agent's event loop.
+ */
+public final class VmManager {
+
+  private static final Logger LOG = LoggerFactory.getLogger(VmManager.class);
+
+  private final VmRuntime rt;
+  private final ImageResolver images;
+  private final Map<String, VmSupervisor> vms = new LinkedHashMap<>();
+
+  public VmManager(VmRuntime rt, ImageResolver images) {
+    this.rt = rt;
+    this.images = images;
+  }
+
+  public Future<AgentVm> launch(String vmId, VmSpec spec, long revision) {
+    try {
+      SpecValidator.validateVmId(vmId);
+      SpecValidator.validate(spec, rt.config().limits());
+    } catch (InvalidSpecException e) {
+      return Future.failedFuture(new VmException(VmException.Kind.INVALID_SPEC, e.getMessage()));
+    }
+    VmSupervisor existing = live(vmId).orElse(null);
+    if (existing != null && !existing.spec().equals(spec)) {
+      return Future.failedFuture(new VmException(VmException.Kind.ALREADY_EXISTS, "VM " + vmId
+          + " already exists on this node with another spec; delete it first or use another id"));
+    }
+    if (existing == null) {
+      Optional<VmSupervisor> sameName = vms.values().stream()
+          .filter(s -> !s.forgotten() && s.spec().getName().equals(spec.getName())).findFirst();
+      if (sameName.isPresent()) {
+        return Future.failedFuture(new VmException(VmException.Kind.ALREADY_EXISTS, "a VM named '" + spec.getName()
+            + "' already exists on this node (id " + sameName.get().vmId() + ")"));
+      }
+    }
+    boolean needsCapacity = existing == null || !existing.holdsResources();
+    if (needsCapacity) {
+      String full = capacityProblem(spec, existing);
+      if (full != null) {
+        return Future.failedFuture(new VmException(VmException.Kind.NO_CAPACITY, full));
+      }
+    }
+    boolean fresh = existing == null;
+    VmSupervisor sup = fresh ? new VmSupervisor(rt, vmId, spec, revision) : existing;
+    vms.put(vmId, sup);
+    if (needsCapacity) {
+      sup.reserve(true);
+    }
+    return rt.blocking(() -> images.resolve(spec))
+        .compose(resolved -> sup.launch(spec, revision, resolved))
+        .andThen(ar -> {
+          if (needsCapacity) {
+            sup.reserve(false);
+          }
+          if (fresh && ar.failed()) {
+            vms.remove(vmId, sup);
+          }
+          dropIfForgotten(sup);
+        });
+  }
+
+  private String capacityProblem(VmSpec spec, VmSupervisor self) {
+    long used = 0;
+    int running = 0;
+    for (VmSupervisor s : vms.values()) {
+      if (s != self && s.holdsResources()) {
+        used += s.spec().getMemoryMib();
+        running++;
+      }
+    }
+    if (running + 1 > rt.config().maxVms()) {
+      return "this node runs its maximum of " + rt.config().maxVms() + " VMs";
+    }
+    if (used + spec.getMemoryMib() > rt.config().memoryMib()) {
+      return "this node has " + (rt.config().memoryMib() - used) + " MiB of guest memory left, the VM asks for "
+          + spec.getMemoryMib() + " MiB";
+    }
+    return null;
+  }
+
+  public Future<AgentVm> stop(String vmId, Duration timeout, boolean force) {
+    return find(vmId).compose(s -> s.stop(timeout, force));
+  }
+
+  public Future<Void> delete(String vmId, boolean force) {
+    return find(vmId).compose(s -> s.delete(force).andThen(ar -> dropIfForgotten(s)));
+  }
+
+  public Future<AgentVm> get(String vmId) {
+    return find(vmId).map(VmSupervisor::toAgentVm);
+  }
+
+  public List<AgentVm> list() {
+    return vms.values().stream().filter(s -> !s.forgotten()).map(VmSupervisor::toAgentVm)
+        .sorted(Comparator.comparing(AgentVm::getVmId)).toList();
+  }
+
+  public Future<ConsoleLog.Tail> consoleLog(String vmId, int maxBytes) {
+    return find(vmId).compose(s -> rt.blocking(() -> ConsoleLog.tail(s.paths(), maxBytes)));
+  }
+
+  public long allocatedMemoryMib() {
+    return vms.values().stream().filter(VmSupervisor::holdsResources).mapToLong(s -> s.spec().getMemoryMib()).sum();
+  }
+
+  public int count() {
+    return (int) vms.values().stream().filter(s -> !s.forgotten()).count();
+  }
+
+  /** Keeps every running VM's console log under its bound. */
+  public Future<Void> rotateConsoleLogs() {
+    List<VmPaths> running = vms.values().stream().filter(VmSupervisor::holdsResources).map(VmSupervisor::paths).toList();
+    return rt.blocking(() -> {
+      for (VmPaths p : running) {
+        ConsoleLog.rotateIfLarger(p, rt.config().consoleLogMaxBytes());
+      }
+      return null;
+    });
+  }
+
+  /**
+   * At start-up: finds every VM directory a previous agent left, and adopts, cleans up or loads each.
+   * Also kills QEMU processes that name a VM directory without a state file (a launch cut short
+   * before its first write).
+   */
+  public Future<Void> adoptAll() {
+    return rt.blocking(this::scanStateDirectories).compose(found -> {
+      List<Future<Void>> adoptions = new ArrayList<>();
+      for (Found f : found) {
+        if (f.record == null) {
+          adoptions.add(cleanOrphanDirectory(f));
+          continue;
+        }
+        VmSupervisor sup = new VmSupervisor(rt, f.record.vmId(), f.record.spec(), f.record.specRevision());
+        vms.put(f.record.vmId(), sup);
+        adoptions.add(sup.adopt(f.record, f.pids).andThen(ar -> {
+          if (ar.failed()) {
+            LOG.warn("vm={} node={} adoption failed: {}", f.record.vmId(), rt.nodeId(), Protos.describe(ar.cause()));
+          }
+          dropIfForgotten(sup);
+        }));
+      }
+      return Future.join(adoptions).mapEmpty();
+    });
+  }
+
+  private record Found(VmPaths paths, VmRecord record, List<Long> pids) {}
+
+  private List<Found> scanStateDirectories() throws Exception {
+    List<Found> found = new ArrayList<>();
+    for (VmPaths p : rt.store().list()) {
+      VmRecord rec = null;
+      try {
+        rec = rt.store().read(p).orElse(null);
+      } catch (RuntimeException e) {
+        LOG.warn("node={} unreadable state file {}: {}; treating it as an interrupted launch", rt.nodeId(), p.stateFile(), e.getMessage());
+      }
+      List<Long> pids = rt.scanner().withArgumentStartingWith(p.dir() + "/");
+      found.add(new Found(p, rec, pids));
+    }
+    return found;
+  }
+
+  private Future<Void> cleanOrphanDirectory(Found f) {
+    return rt.<Void>blocking(() -> {
+      for (long pid : f.pids) {
+        ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+      }
+      for (long pid : f.pids) {
+        ProcessHandle.of(pid).ifPresent(h -> h.onExit().join());
+      }
+      if (Files.exists(f.paths.dir())) {
+        rt.store().delete(f.paths);
+      }
+      return null;
+    }).onSuccess(v -> LOG.info("node={} removed {} left by an interrupted launch (killed {} process(es) {})",
+        rt.nodeId(), f.paths.dir(), f.pids.size(), f.pids));
+  }
+
+  private Optional<VmSupervisor> live(String vmId) {
+    VmSupervisor s = vms.get(vmId);
+    return s == null || s.forgotten() ? Optional.empty() : Optional.of(s);
+  }
+
+  private Future<VmSupervisor> find(String vmId) {
+    return live(vmId).map(Future::succeededFuture).orElseGet(() ->
+        Future.failedFuture(new VmException(VmException.Kind.NOT_FOUND, "VM " + vmId + " does not exist on this node")));
+  }
+
+  private void dropIfForgotten(VmSupervisor s) {
+    if (s.forgotten()) {
+      vms.remove(s.vmId(), s);
+    }
+  }
+}

@@ -1,0 +1,178 @@
+package io.mpqemu.agent.qemu;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.mpqemu.agent.qemu.QemuCommandLine.Accelerator;
+import io.mpqemu.agent.state.VmPaths;
+import io.mpqemu.spec.NodeLimits;
+import io.mpqemu.spec.SpecValidator;
+import io.mpqemu.v1.Disk;
+import io.mpqemu.v1.ProxiedDevice;
+import io.mpqemu.v1.VmSpec;
+import io.vertx.core.json.JsonObject;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.Timeout.ThreadMode;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.newsclub.net.unix.AFUNIXSocket;
+import org.newsclub.net.unix.AFUNIXSocketAddress;
+import org.newsclub.net.unix.AFUNIXSocketChannel;
+import org.newsclub.net.unix.AFUNIXSocketPair;
+import org.newsclub.net.unix.FileDescriptorCast;
+
+/**
+ * Runs the argv that {@link QemuCommandLine} builds in real QEMU (TCG): one remote process with its
+ * socket end as stdin, the paused main QEMU, the proxy added over QMP with {@code getfd} and
+ * {@code device_add}; the guest boots from the proxied disk, prints to the console log and powers off.
+ */
+class QemuCommandLineRealQemuTest {
+
+  private static final String MESSAGE = "booted through a proxied device";
+
+  @TempDir Path dir;
+
+  private final List<Process> started = new ArrayList<>();
+  private final List<AutoCloseable> toClose = new ArrayList<>();
+
+  @AfterEach
+  void cleanUp() throws Exception {
+    for (Process process : started) {
+      process.destroyForcibly();
+      process.waitFor(5, TimeUnit.SECONDS);
+    }
+    for (AutoCloseable closeable : toClose) {
+      closeable.close();
+    }
+  }
+
+  static Stream<Arguments> devices() {
+    return Stream.of(
+        Arguments.of("pc", "lsi53c895a", "raw", false, null),
+        Arguments.of("pc", "megasas", "raw", true, 5),
+        Arguments.of("q35", "nvme", "qcow2", true, null),
+        Arguments.of("pc", "virtio-blk-pci", "qcow2", false, null));
+  }
+
+  @ParameterizedTest(name = "{1} on {0}, {2}, read-only {3}")
+  @MethodSource("devices")
+  @Timeout(value = 20, threadMode = ThreadMode.SEPARATE_THREAD)
+  @DisplayName("real QEMU accepts both argvs and the guest boots from the proxied disk and powers off")
+  void bootsThroughProxiedDevice(String machine, String driver, String format, boolean readOnly, Integer scsiId)
+      throws Exception {
+    Disk.Builder disk = Disk.newBuilder().setId("boot-disk").setImage("vm1/boot." + format)
+        .setFormat(format).setReadOnly(readOnly);
+    if (scsiId != null) {
+      disk.setScsiId(scsiId);
+    }
+    ProxiedDevice device = ProxiedDevice.newBuilder().setId("ctl0").setDriver(driver).addDisks(disk).build();
+    VmSpec spec = VmSpec.newBuilder().setName("real").setMemoryMib(64).setMachine(machine).addDevices(device).build();
+    SpecValidator.validate(spec, NodeLimits.defaults());
+    Path image = writeImage(format);
+    VmPaths paths = VmPaths.of(dir.resolve("state"), "vm-1");
+    Files.createDirectories(paths.dir());
+    QemuCommandLine commandLine = new QemuCommandLine(Path.of("qemu-system-x86_64"));
+
+    AFUNIXSocketPair<AFUNIXSocketChannel> pair = AFUNIXSocketPair.open();
+    // Both ends stay open until the processes are gone: closing one shuts the socket down for QEMU too.
+    toClose.add(pair.getSocket1());
+    toClose.add(pair.getSocket2());
+    Process remote = start(commandLine.remote(paths, device, Map.of("boot-disk", image)), "remote",
+        FileDescriptorCast.using(pair.getSocket2().getFileDescriptor()).as(ProcessBuilder.Redirect.class));
+    Process main = start(commandLine.main(paths, spec, Accelerator.TCG), "main", ProcessBuilder.Redirect.PIPE);
+
+    try (AFUNIXSocket qmp = connect(paths.qmpSocket())) {
+      qmp.setSoTimeout(10_000);
+      BufferedReader in = new BufferedReader(new InputStreamReader(qmp.getInputStream(), StandardCharsets.UTF_8));
+      OutputStream out = qmp.getOutputStream();
+      assertThat(in.readLine()).contains("\"QMP\"");
+      execute(in, out, new JsonObject().put("execute", "qmp_capabilities"));
+      // QEMU writes its pid file at start-up and removes it when it exits.
+      assertThat(Files.readString(paths.pidFile(VmPaths.MAIN)).trim()).isEqualTo(Long.toString(main.pid()));
+      assertThat(Files.readString(paths.pidFile("ctl0")).trim()).isEqualTo(Long.toString(remote.pid()));
+      qmp.setOutboundFileDescriptors(pair.getSocket1().getFileDescriptor());
+      execute(in, out, new JsonObject().put("execute", "getfd").put("arguments", new JsonObject().put("fdname", "mp0")));
+      qmp.setOutboundFileDescriptors();
+      execute(in, out, new JsonObject().put("execute", "device_add")
+          .put("arguments", QemuCommandLine.proxyDeviceArguments(spec, device, "mp0")));
+      execute(in, out, new JsonObject().put("execute", "cont"));
+    }
+
+    assertThat(main.waitFor(10, TimeUnit.SECONDS)).as("the guest powers the main QEMU off").isTrue();
+    assertThat(main.exitValue()).isZero();
+    assertThat(Files.readString(paths.consoleLog(), StandardCharsets.US_ASCII)).isEqualTo(MESSAGE + "\r\n");
+    assertThat(paths.pidFile(VmPaths.MAIN)).doesNotExist();
+    assertThat(remote.isAlive()).as("the remote process outlives the main while our end is open").isTrue();
+    pair.getSocket1().close();
+    pair.getSocket2().close();
+    assertThat(remote.waitFor(5, TimeUnit.SECONDS)).as("the remote process exits once its peer is gone").isTrue();
+    assertThat(remote.exitValue()).isZero();
+    assertThat(paths.pidFile("ctl0")).doesNotExist();
+  }
+
+  private Path writeImage(String format) throws IOException, InterruptedException {
+    Path raw = dir.resolve("boot.raw");
+    BootImage.writeRaw(raw, MESSAGE, true);
+    if (format.equals("raw")) {
+      return raw;
+    }
+    Path qcow2 = dir.resolve("boot.qcow2");
+    Process convert = new ProcessBuilder("qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw.toString(), qcow2.toString())
+        .redirectErrorStream(true).redirectOutput(dir.resolve("qemu-img.log").toFile()).start();
+    started.add(convert);
+    assertThat(convert.waitFor(10, TimeUnit.SECONDS)).isTrue();
+    assertThat(convert.exitValue()).isZero();
+    return qcow2;
+  }
+
+  private Process start(List<String> argv, String name, ProcessBuilder.Redirect stdin) throws IOException {
+    Process process = new ProcessBuilder(argv).redirectInput(stdin).redirectErrorStream(true)
+        .redirectOutput(dir.resolve(name + ".log").toFile()).start();
+    started.add(process);
+    return process;
+  }
+
+  private static AFUNIXSocket connect(Path socket) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    while (true) {
+      try {
+        return AFUNIXSocket.connectTo(AFUNIXSocketAddress.of(socket));
+      } catch (IOException e) {
+        if (System.nanoTime() > deadline) {
+          throw e;
+        }
+        Thread.sleep(20);
+      }
+    }
+  }
+
+  /** Sends one command and returns its reply, skipping events; fails on an error reply. */
+  private static JsonObject execute(BufferedReader in, OutputStream out, JsonObject command) throws IOException {
+    out.write((command.encode() + "\n").getBytes(StandardCharsets.UTF_8));
+    out.flush();
+    for (String line = in.readLine(); line != null; line = in.readLine()) {
+      JsonObject reply = new JsonObject(line);
+      if (reply.containsKey("event")) {
+        continue;
+      }
+      assertThat(reply.containsKey("return")).as("reply to %s: %s", command.getString("execute"), line).isTrue();
+      return reply;
+    }
+    throw new IOException("QMP closed before replying to " + command.encode());
+  }
+}

@@ -1,0 +1,232 @@
+package io.mpqemu.agent.qemu;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.mpqemu.agent.qemu.QemuCommandLine.Accelerator;
+import io.mpqemu.agent.state.VmPaths;
+import io.mpqemu.v1.Disk;
+import io.mpqemu.v1.ProxiedDevice;
+import io.mpqemu.v1.VmSpec;
+import io.vertx.core.json.JsonObject;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+class QemuCommandLineTest {
+
+  private static final Path QEMU = Path.of("/usr/bin/qemu-system-x86_64");
+  private static final VmPaths PATHS = new VmPaths(Path.of("/var/lib/mpqemu/vms/vm-1"));
+  private static final List<String> SANDBOX = List.of(
+      "-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny", "-msg", "timestamp=on");
+
+  private final QemuCommandLine commandLine = new QemuCommandLine(QEMU);
+
+  private static Disk disk(String id) {
+    return Disk.newBuilder().setId(id).setImage(id + ".img").build();
+  }
+
+  private static ProxiedDevice device(String id, String driver, Disk... disks) {
+    return ProxiedDevice.newBuilder().setId(id).setDriver(driver).addAllDisks(List.of(disks)).build();
+  }
+
+  private static Map<String, Path> images(String... diskIds) {
+    Map<String, Path> images = new java.util.HashMap<>();
+    for (String id : diskIds) {
+      images.put(id, Path.of("/srv/images/" + id + ".img"));
+    }
+    return images;
+  }
+
+  /** The values that follow each occurrence of {@code option} in argv. */
+  private static List<String> valuesOf(List<String> argv, String option) {
+    List<String> values = new ArrayList<>();
+    for (int i = 0; i < argv.size() - 1; i++) {
+      if (argv.get(i).equals(option)) {
+        values.add(argv.get(i + 1));
+      }
+    }
+    return values;
+  }
+
+  @Test
+  @DisplayName("an LSI controller process: two block nodes per disk, the controller, scsi-hd children and the remote object")
+  void remoteLsi() {
+    ProxiedDevice lsi = device("lsi0", "lsi53c895a",
+        disk("boot"), disk("data").toBuilder().setReadOnly(true).setScsiId(4).build());
+
+    List<String> argv = commandLine.remote(PATHS, lsi, images("boot", "data"));
+
+    assertThat(argv).containsExactly(
+        "/usr/bin/qemu-system-x86_64",
+        "-machine", "x-remote", "-nodefaults", "-no-user-config", "-display", "none",
+        "-blockdev", "{\"driver\":\"file\",\"node-name\":\"file0\",\"filename\":\"/srv/images/boot.img\",\"read-only\":false}",
+        "-blockdev", "{\"driver\":\"raw\",\"node-name\":\"disk0\",\"file\":\"file0\",\"read-only\":false}",
+        "-blockdev", "{\"driver\":\"file\",\"node-name\":\"file1\",\"filename\":\"/srv/images/data.img\",\"read-only\":true}",
+        "-blockdev", "{\"driver\":\"raw\",\"node-name\":\"disk1\",\"file\":\"file1\",\"read-only\":true}",
+        "-device", "{\"driver\":\"lsi53c895a\",\"id\":\"lsi0\"}",
+        "-device", "{\"driver\":\"scsi-hd\",\"id\":\"lsi0-boot\",\"bus\":\"lsi0.0\",\"scsi-id\":0,\"drive\":\"disk0\"}",
+        "-device", "{\"driver\":\"scsi-hd\",\"id\":\"lsi0-data\",\"bus\":\"lsi0.0\",\"scsi-id\":4,\"drive\":\"disk1\"}",
+        "-object", "{\"qom-type\":\"x-remote-object\",\"id\":\"robj0\",\"devid\":\"lsi0\",\"fd\":\"0\"}",
+        "-pidfile", "/var/lib/mpqemu/vms/vm-1/dev-lsi0.pid",
+        SANDBOX.get(0), SANDBOX.get(1), SANDBOX.get(2), SANDBOX.get(3));
+  }
+
+  @Test
+  @DisplayName("a megasas controller with a qcow2 disk: scsi-hd child on <id>.0 over a qcow2 node")
+  void remoteMegasasQcow2() {
+    ProxiedDevice megasas = device("m0", "megasas", disk("sys").toBuilder().setFormat("qcow2").setScsiId(63).build());
+
+    List<String> argv = commandLine.remote(PATHS, megasas, images("sys"));
+
+    assertThat(valuesOf(argv, "-blockdev")).element(1)
+        .isEqualTo("{\"driver\":\"qcow2\",\"node-name\":\"disk0\",\"file\":\"file0\",\"read-only\":false}");
+    assertThat(valuesOf(argv, "-device")).containsExactly(
+        "{\"driver\":\"megasas\",\"id\":\"m0\"}",
+        "{\"driver\":\"scsi-hd\",\"id\":\"m0-sys\",\"bus\":\"m0.0\",\"scsi-id\":63,\"drive\":\"disk0\"}");
+  }
+
+  @Test
+  @DisplayName("an nvme device takes its disk as drive and the disk id as serial")
+  void remoteNvme() {
+    List<String> argv = commandLine.remote(PATHS, device("nv0", "nvme", disk("root")), images("root"));
+
+    assertThat(valuesOf(argv, "-device"))
+        .containsExactly("{\"driver\":\"nvme\",\"id\":\"nv0\",\"drive\":\"disk0\",\"serial\":\"root\"}");
+    assertThat(valuesOf(argv, "-object"))
+        .containsExactly("{\"qom-type\":\"x-remote-object\",\"id\":\"robj0\",\"devid\":\"nv0\",\"fd\":\"0\"}");
+  }
+
+  @Test
+  @DisplayName("a virtio-blk-pci device takes its disk as drive")
+  void remoteVirtioBlk() {
+    List<String> argv = commandLine.remote(PATHS, device("vb0", "virtio-blk-pci", disk("root")), images("root"));
+
+    assertThat(valuesOf(argv, "-device")).containsExactly("{\"driver\":\"virtio-blk-pci\",\"id\":\"vb0\",\"drive\":\"disk0\"}");
+    assertThat(valuesOf(argv, "-pidfile")).containsExactly("/var/lib/mpqemu/vms/vm-1/dev-vb0.pid");
+  }
+
+  @Test
+  @DisplayName("scsi-hd child ids fall back to <device>-d<index> for the whole controller when one would exceed 31 characters")
+  void longChildIds() {
+    String deviceId = "c".repeat(20);
+    ProxiedDevice lsi = device(deviceId, "lsi53c895a", disk("d1"), disk("x".repeat(11)));
+
+    List<String> argv = commandLine.remote(PATHS, lsi, images("d1", "x".repeat(11)));
+
+    List<String> devices = valuesOf(argv, "-device");
+    assertThat(devices.subList(1, devices.size()))
+        .extracting(json -> new JsonObject(json).getString("id"))
+        .containsExactly(deviceId + "-d0", deviceId + "-d1")
+        .allSatisfy(id -> assertThat(id.length()).isLessThanOrEqualTo(31));
+  }
+
+  @Test
+  @DisplayName("a hostile image path stays one JSON string value: no extra key, the exact file name")
+  void imageInjectionStaysInsideJson() {
+    String hostile = "/srv/images/x\",\"driver\":\"evil\",\"a\":\"b,fd=3,file.locking=off";
+    ProxiedDevice nvme = device("nv0", "nvme", disk("root"));
+
+    List<String> argv = commandLine.remote(PATHS, nvme, Map.of("root", Path.of(hostile)));
+
+    JsonObject file = new JsonObject(valuesOf(argv, "-blockdev").get(0));
+    assertThat(file.fieldNames()).containsExactlyInAnyOrder("driver", "node-name", "filename", "read-only");
+    assertThat(file.getString("driver")).isEqualTo("file");
+    assertThat(file.getString("filename")).isEqualTo(hostile);
+  }
+
+  @Test
+  @DisplayName("a disk without an image path, or with a relative one, is refused")
+  void imagePathsRequired() {
+    ProxiedDevice nvme = device("nv0", "nvme", disk("root"));
+
+    assertThatThrownBy(() -> commandLine.remote(PATHS, nvme, Map.of()))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("root");
+    assertThatThrownBy(() -> commandLine.remote(PATHS, nvme, Map.of("root", Path.of("images/root.img"))))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("absolute");
+  }
+
+  @Test
+  @DisplayName("the main QEMU: pc under TCG, shared memfd RAM, serial to the console log, QMP socket, paused")
+  void mainPc() {
+    VmSpec spec = VmSpec.newBuilder().setName("web").setMemoryMib(128).build();
+
+    List<String> argv = commandLine.main(PATHS, spec, Accelerator.TCG);
+
+    List<String> expected = new ArrayList<>(List.of(
+        "/usr/bin/qemu-system-x86_64",
+        "-machine", "pc,memory-backend=mem", "-accel", "tcg", "-smp", "1", "-m", "128M",
+        "-object", "{\"qom-type\":\"memory-backend-memfd\",\"id\":\"mem\",\"size\":134217728,\"share\":true}",
+        "-nodefaults", "-no-user-config", "-display", "none",
+        "-chardev", "file,id=serial0,path=/var/lib/mpqemu/vms/vm-1/console.log,append=on",
+        "-serial", "chardev:serial0",
+        "-chardev", "socket,id=qmp,path=/var/lib/mpqemu/vms/vm-1/qmp.sock,server=on,wait=off",
+        "-mon", "chardev=qmp,mode=control",
+        "-S", "-pidfile", "/var/lib/mpqemu/vms/vm-1/main.pid"));
+    expected.addAll(SANDBOX);
+    assertThat(argv).containsExactlyElementsOf(expected);
+  }
+
+  @Test
+  @DisplayName("the main QEMU: q35 under KVM with several vCPUs and RAM beyond 4 GiB")
+  void mainQ35Kvm() {
+    VmSpec spec = VmSpec.newBuilder().setName("big").setMemoryMib(65536).setVcpus(8).setMachine("q35").build();
+
+    List<String> argv = commandLine.main(PATHS, spec, Accelerator.KVM);
+
+    assertThat(valuesOf(argv, "-machine")).containsExactly("q35,memory-backend=mem");
+    assertThat(valuesOf(argv, "-accel")).containsExactly("kvm");
+    assertThat(valuesOf(argv, "-smp")).containsExactly("8");
+    assertThat(valuesOf(argv, "-m")).containsExactly("65536M");
+    assertThat(new JsonObject(valuesOf(argv, "-object").get(0)).getLong("size")).isEqualTo(65536L << 20);
+    assertThat(valuesOf(argv, "-device")).containsExactly("{\"driver\":\"pcie-pci-bridge\",\"id\":\"Mpqemu-br0\"}");
+  }
+
+  @Test
+  @DisplayName("a machine type outside the allow-list never reaches the -machine option")
+  void mainRefusesUnknownMachine() {
+    VmSpec spec = VmSpec.newBuilder().setName("x").setMemoryMib(64).setMachine("pc,accel=kvm").build();
+
+    assertThatThrownBy(() -> commandLine.main(PATHS, spec, Accelerator.TCG))
+        .isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
+  @DisplayName("a state directory with a comma or an unusual character is refused for both processes")
+  void unsafeStatePaths() {
+    VmSpec spec = VmSpec.newBuilder().setName("x").setMemoryMib(64).build();
+    ProxiedDevice nvme = device("nv0", "nvme", disk("root"));
+
+    for (String dir : List.of("/var/lib/a,b/vm", "/var/lib/a b/vm", "/var/lib/a=b/vm", "/var/lib/\u00e9/vm")) {
+      VmPaths paths = new VmPaths(Path.of(dir));
+      assertThatThrownBy(() -> commandLine.main(paths, spec, Accelerator.TCG))
+          .as(dir).isInstanceOf(IllegalArgumentException.class);
+      assertThatThrownBy(() -> commandLine.remote(paths, nvme, images("root")))
+          .as(dir).isInstanceOf(IllegalArgumentException.class);
+    }
+  }
+
+  @Test
+  @DisplayName("on q35 a proxy goes on the PCI bridge of the main QEMU; on pc on the root bus")
+  void proxyArgumentsPerMachine() {
+    ProxiedDevice lsi = device("lsi0", "lsi53c895a");
+    VmSpec pc = VmSpec.newBuilder().setMemoryMib(64).addDevices(lsi).build();
+    VmSpec q35 = pc.toBuilder().setMachine("q35").build();
+
+    assertThat(QemuCommandLine.proxyDeviceArguments(pc, lsi, "mp0").encode())
+        .isEqualTo("{\"driver\":\"x-pci-proxy-dev\",\"id\":\"lsi0\",\"fd\":\"mp0\"}");
+    assertThat(QemuCommandLine.proxyDeviceArguments(q35, lsi, "mp0").encode())
+        .isEqualTo("{\"driver\":\"x-pci-proxy-dev\",\"id\":\"lsi0\",\"fd\":\"mp0\",\"bus\":\"Mpqemu-br0\"}");
+    assertThat(valuesOf(commandLine.main(PATHS, pc, Accelerator.TCG), "-device")).isEmpty();
+  }
+
+  @Test
+  @DisplayName("accelerators are named as QEMU spells them")
+  void acceleratorNames() {
+    assertThat(Accelerator.KVM.qemuName()).isEqualTo("kvm");
+    assertThat(Accelerator.TCG.qemuName()).isEqualTo("tcg");
+  }
+}
