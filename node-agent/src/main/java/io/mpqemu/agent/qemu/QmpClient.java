@@ -217,7 +217,9 @@ public final class QmpClient implements Qmp {
     } catch (IOException | RuntimeException e) {
       failure = e;
       if (!closing.get()) {
-        LOG.warn("QMP connection {} failed", name, e);
+        // QEMU resets the connection when it exits (quit, crash, kill): the process supervisor
+        // reports why; here one line is enough
+        LOG.info("vm={} QMP connection ended: {}", name, e.getMessage());
       }
     } finally {
       closeTransport();

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what mpqemu needs on a Debian host beyond a JDK 17 and Maven: QEMU with multi-process
+# support (Debian's qemu-system-x86 7.2+) and qemu-utils. As root it installs what is missing with
+# apt-get; otherwise it prints the exact command to run and fails.
+set -euo pipefail
+
+packages=()
+command -v qemu-system-x86_64 >/dev/null 2>&1 || packages+=(qemu-system-x86)
+command -v qemu-img >/dev/null 2>&1 || packages+=(qemu-utils)
+command -v setsid >/dev/null 2>&1 || packages+=(util-linux)
+
+for tool in java mvn; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "mpqemu: '$tool' is missing: install a JDK 17 and Maven (apt-get install -y openjdk-17-jdk-headless maven)" >&2
+    exit 1
+  fi
+done
+
+if [ "${#packages[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "mpqemu: missing packages; run as root:" >&2
+    echo "  apt-get update && apt-get install -y ${packages[*]}" >&2
+    exit 1
+  fi
+  echo "mpqemu: installing ${packages[*]} ..." >&2
+  export DEBIAN_FRONTEND=noninteractive
+  for attempt in 1 2 3; do
+    if apt-get update -qq && apt-get install -y -qq "${packages[@]}" >/dev/null; then
+      break
+    fi
+    [ "$attempt" -eq 3 ] && { echo "mpqemu: apt-get failed three times" >&2; exit 1; }
+    sleep 5
+  done
+fi
+
+if ! qemu-system-x86_64 -machine help | grep -q '^x-remote'; then
+  echo "mpqemu: $(command -v qemu-system-x86_64) has no multi-process support (no x-remote machine);" \
+       "Debian 12's qemu-system-x86 (QEMU 7.2) has it" >&2
+  exit 1
+fi
