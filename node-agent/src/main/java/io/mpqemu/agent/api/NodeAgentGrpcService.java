@@ -117,6 +117,7 @@ public final class NodeAgentGrpcService extends NodeAgentServiceGrpcService {
       return;
     }
     response.setWriteQueueMaxSize(WATCH_QUEUE_LIMIT);
+    response.writeHead();
     boolean[] ended = new boolean[1];
     Runnable[] unwatch = {() -> { }};
     unwatch[0] = events.watch(request.getIncludeRecent(), event -> {
@@ -145,7 +146,6 @@ public final class NodeAgentGrpcService extends NodeAgentServiceGrpcService {
       ended[0] = true;
       unwatch[0].run();
     });
-    response.writeHead();
   }
 
   private static void requireVmId(String vmId) {

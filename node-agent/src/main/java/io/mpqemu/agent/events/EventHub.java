@@ -45,8 +45,14 @@ public final class EventHub {
       recent.removeFirst();
     }
     recent.addLast(event);
-    for (Consumer<VmEvent> watcher : watchers.values()) {
-      watcher.accept(event);
+    for (Map.Entry<Long, Consumer<VmEvent>> watcher : watchers.entrySet()) {
+      try {
+        watcher.getValue().accept(event);
+      } catch (RuntimeException e) {
+        // a broken watcher must never fail the VM command that produced the event
+        LOG.warn("event watcher {} failed ({}); it is dropped", watcher.getKey(), e.getMessage());
+        watchers.remove(watcher.getKey());
+      }
     }
   }
 

@@ -52,7 +52,7 @@ public final class SetsidProcessLauncher implements ProcessLauncher {
   @Override
   public Optional<RunningProcess> adopt(long pid, Instant startedAt) {
     return ProcessHandle.of(pid)
-        .filter(ProcessHandle::isAlive)
+        .filter(h -> h.isAlive() && ProcessTable.isRunning(pid))
         .filter(h -> h.info().startInstant().map(startedAt::equals).orElse(false))
         .map(h -> new AdoptedProcess(h, startedAt));
   }

@@ -1,5 +1,6 @@
 package io.mpqemu.agent.vm;
 
+import io.mpqemu.agent.process.ProcessTable;
 import io.mpqemu.agent.state.ConsoleLog;
 import io.mpqemu.agent.state.VmPaths;
 import io.mpqemu.agent.state.VmRecord;
@@ -187,11 +188,8 @@ public final class VmManager {
 
   private Future<Void> cleanOrphanDirectory(Found f) {
     return rt.<Void>blocking(() -> {
-      for (long pid : f.pids) {
-        ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
-      }
-      for (long pid : f.pids) {
-        ProcessHandle.of(pid).ifPresent(h -> h.onExit().join());
+      if (!ProcessTable.killAndAwait(f.pids, Duration.ofSeconds(10))) {
+        throw new IllegalStateException("processes " + f.pids + " of " + f.paths.dir() + " still run 10 s after SIGKILL");
       }
       if (Files.exists(f.paths.dir())) {
         rt.store().delete(f.paths);

@@ -1,6 +1,7 @@
 package io.mpqemu.agent.vm;
 
 import io.mpqemu.agent.process.ExitStatus;
+import io.mpqemu.agent.process.ProcessTable;
 import io.mpqemu.agent.process.RunningProcess;
 import io.mpqemu.agent.qemu.Qmp;
 import io.mpqemu.agent.qemu.QemuCommandLine;
@@ -663,15 +664,8 @@ public final class VmSupervisor {
 
   private Future<Void> killStrays(List<Long> pids) {
     return rt.blocking(() -> {
-      List<ProcessHandle> handles = new ArrayList<>();
-      for (long pid : pids) {
-        ProcessHandle.of(pid).ifPresent(h -> {
-          h.destroyForcibly();
-          handles.add(h);
-        });
-      }
-      for (ProcessHandle h : handles) {
-        h.onExit().get(10, TimeUnit.SECONDS);
+      if (!ProcessTable.killAndAwait(pids, Duration.ofSeconds(10))) {
+        throw new IllegalStateException("processes " + pids + " still run 10 s after SIGKILL");
       }
       return null;
     });

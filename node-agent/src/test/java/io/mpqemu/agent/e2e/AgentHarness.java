@@ -4,6 +4,7 @@ import io.mpqemu.agent.AgentConfig;
 import io.mpqemu.agent.NodeAgentVerticle;
 import io.mpqemu.agent.events.EventHub;
 import io.mpqemu.agent.process.ProcessScanner;
+import io.mpqemu.agent.process.ProcessTable;
 import io.mpqemu.agent.qemu.BootImage;
 import io.mpqemu.grpc.UnaryCalls;
 import io.mpqemu.spec.NodeLimits;
@@ -25,7 +26,6 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.SocketAddress;
-import io.vertx.core.streams.ReadStream;
 import io.vertx.grpc.client.GrpcClient;
 import io.vertx.grpc.client.GrpcClientOptions;
 import io.vertx.grpc.common.ServiceMethod;
@@ -109,7 +109,15 @@ final class AgentHarness implements AutoCloseable {
   // ------------------------------------------------------------ gRPC calls
 
   <Req, Resp> Resp call(ServiceMethod<Resp, Req> method, Req request) {
-    return await(UnaryCalls.call(grpc, SocketAddress.domainSocketAddress(socket.toString()), method, request, CALL_DEADLINE));
+    return await(UnaryCalls.call(grpc, address(), method, request, CALL_DEADLINE));
+  }
+
+  SocketAddress address() {
+    return SocketAddress.domainSocketAddress(socket.toString());
+  }
+
+  GrpcClient grpcClient() {
+    return grpc;
   }
 
   AgentVm launch(String vmId, VmSpec spec) {
@@ -146,9 +154,11 @@ final class AgentHarness implements AutoCloseable {
   List<VmEvent> watch(String vmId, boolean includeRecent) {
     List<VmEvent> seen = new CopyOnWriteArrayList<>();
     NodeAgentServiceGrpcClient client = NodeAgentServiceGrpcClient.create(grpc, SocketAddress.domainSocketAddress(socket.toString()));
-    ReadStream<VmEvent> stream = await(client.watchEvents(WatchAgentEventsRequest.newBuilder()
-        .setVmId(vmId == null ? "" : vmId).setIncludeRecent(includeRecent).build()));
-    stream.handler(seen::add);
+    // the handler is set on the event loop as soon as the stream exists: set later from this thread,
+    // it would miss what the agent sends at once (the replay)
+    await(client.watchEvents(WatchAgentEventsRequest.newBuilder()
+        .setVmId(vmId == null ? "" : vmId).setIncludeRecent(includeRecent).build())
+        .map(stream -> stream.handler(seen::add)));
     return seen;
   }
 
@@ -252,14 +262,11 @@ final class AgentHarness implements AutoCloseable {
 
   @Override
   public void close() throws Exception {
-    List<Long> left = qemuPids();
-    for (long pid : left) {
-      ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
-    }
-    for (long pid : left) {
-      ProcessHandle.of(pid).ifPresent(h -> h.onExit().join());
-    }
+    // the agent goes first (its VMs outlive it, by design), then whatever a test left running;
+    // processes whose agent died are not our children: once killed they may stay zombies, which
+    // ProcessTable counts as gone
     vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    ProcessTable.killAndAwait(qemuPids(), Duration.ofSeconds(10));
     try (Stream<Path> walk = Files.walk(root)) {
       List<Path> all = new ArrayList<>(walk.sorted(Comparator.reverseOrder()).toList());
       for (Path p : all) {

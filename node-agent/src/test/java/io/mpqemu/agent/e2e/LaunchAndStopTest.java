@@ -3,6 +3,7 @@ package io.mpqemu.agent.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.mpqemu.agent.qemu.BootImage;
 import io.mpqemu.grpc.GrpcCallException;
 import io.mpqemu.v1.AgentVm;
 import io.mpqemu.v1.EventType;
@@ -58,6 +59,40 @@ class LaunchAndStopTest {
     assertThat(stopped.getPhase()).isEqualTo(Phase.PHASE_STOPPED);
     assertThat(stopped.getProcessesList()).allMatch(p -> p.getState() == ProcessState.PROCESS_STATE_EXITED);
     agent.awaitNoQemu(Duration.ofSeconds(2));
+  }
+
+  @Test
+  @DisplayName("with two proxied devices of different kinds (lsi53c895a, nvme), the guest reads through both")
+  void twoDevicesOfDifferentKinds() throws Exception {
+    BootImage.writeChainReader(agent.imageRoot.resolve("boot.img"), "booted from lsi0");
+    BootImage.writeDataDisk(agent.imageRoot.resolve("data.img"), "read through nvme0");
+    VmSpec spec = VmSpec.newBuilder().setName("two").setMemoryMib(64)
+        .addDevices(Specs.device("lsi0", "lsi53c895a", "boot", "boot.img"))
+        .addDevices(Specs.device("nvme0", "nvme", "data", "data.img"))
+        .build();
+
+    AgentVm vm = agent.launch("vm-two", spec);
+
+    assertThat(vm.getProcessesList()).extracting(p -> p.getName()).containsExactly("lsi0", "nvme0", "main");
+    assertThat(agent.awaitConsole("vm-two", "read through nvme0", Duration.ofSeconds(10)))
+        .contains("booted from lsi0\r\nread through nvme0\r\n");
+    assertThat(agent.qemuPids()).hasSize(3);
+  }
+
+  @Test
+  @DisplayName("on a q35 machine, a guest boots from a proxied virtio-blk-pci and reads through a proxied lsi53c895a")
+  void q35WithVirtioAndLsi() throws Exception {
+    BootImage.writeChainReader(agent.imageRoot.resolve("boot.img"), "booted from vblk0 on q35");
+    BootImage.writeDataDisk(agent.imageRoot.resolve("data.img"), "read through lsi0");
+    VmSpec spec = VmSpec.newBuilder().setName("q").setMemoryMib(64).setMachine("q35")
+        .addDevices(Specs.device("vblk0", "virtio-blk-pci", "boot", "boot.img"))
+        .addDevices(Specs.device("lsi0", "lsi53c895a", "data", "data.img"))
+        .build();
+
+    agent.launch("vm-q35", spec);
+
+    assertThat(agent.awaitConsole("vm-q35", "read through lsi0", Duration.ofSeconds(10)))
+        .contains("booted from vblk0 on q35\r\n").contains("read through lsi0\r\n");
   }
 
   @Test
