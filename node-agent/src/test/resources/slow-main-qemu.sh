@@ -5,8 +5,8 @@
 for a in "$@"; do
   case "$a" in
     */main.pid)
-      f=$(mktemp -u)
-      mkfifo "$f"
+      f="${TMPDIR:-/tmp}/mpqemu-slow-main-$$"
+      mkfifo -m 600 "$f"
       exec 3<>"$f"
       rm -f "$f"
       read -r -t "${MPQEMU_TEST_MAIN_DELAY:-30}" -u 3 || true

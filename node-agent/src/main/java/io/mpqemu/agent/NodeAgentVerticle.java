@@ -131,7 +131,7 @@ public final class NodeAgentVerticle extends VerticleBase {
 
   private Future<Void> startServers() {
     GrpcServer grpc = GrpcServer.server(vertx);
-    grpc.addService(new NodeAgentGrpcService(vms, events, this::nodeInfo));
+    grpc.addService(new NodeAgentGrpcService(context, vms, events, this::nodeInfo));
     grpc.addService(ReflectionService.v1());
     grpc.addService(HealthService.create(vertx)
         .register(NodeAgentServiceGrpcService.SERVICE_NAME, () -> Future.succeededFuture(true)));

@@ -20,7 +20,10 @@ import io.mpqemu.v1.NodeInfo;
 import io.mpqemu.v1.StopVmRequest;
 import io.mpqemu.v1.VmEvent;
 import io.mpqemu.v1.WatchAgentEventsRequest;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
 import io.vertx.core.streams.WriteStream;
 import io.vertx.grpc.common.GrpcStatus;
 import io.vertx.grpc.server.GrpcServerResponse;
@@ -37,11 +40,17 @@ public final class NodeAgentGrpcService extends NodeAgentServiceGrpcService {
   /** Events a slow WatchEvents caller may have queued before it is cut off. */
   static final int WATCH_QUEUE_LIMIT = 1024;
 
+  private final Context agent;
   private final VmManager vms;
   private final EventHub events;
   private final Supplier<NodeInfo> nodeInfo;
 
-  public NodeAgentGrpcService(VmManager vms, EventHub events, Supplier<NodeInfo> nodeInfo) {
+  /**
+   * @param agent the context that owns all VM state; gRPC requests arrive on other event loops and
+   *     are handed over to it, their answers handed back
+   */
+  public NodeAgentGrpcService(Context agent, VmManager vms, EventHub events, Supplier<NodeInfo> nodeInfo) {
+    this.agent = agent;
     this.vms = vms;
     this.events = events;
     this.nodeInfo = nodeInfo;
@@ -62,10 +71,12 @@ public final class NodeAgentGrpcService extends NodeAgentServiceGrpcService {
   public Future<AgentVm> stopVm(StopVmRequest request) {
     return checked(() -> {
       requireVmId(request.getVmId());
-      if (request.getTimeoutSeconds() > MAX_STOP_TIMEOUT_SECONDS) {
-        throw Statuses.invalid("timeout_seconds must be at most " + MAX_STOP_TIMEOUT_SECONDS + ", was " + request.getTimeoutSeconds());
+      // uint32 arrives as a signed int: compare unsigned, or 2^32-1 would pass as -1
+      long timeout = Integer.toUnsignedLong(request.getTimeoutSeconds());
+      if (timeout > MAX_STOP_TIMEOUT_SECONDS) {
+        throw Statuses.invalid("timeout_seconds must be at most " + MAX_STOP_TIMEOUT_SECONDS + ", was " + timeout);
       }
-      return vms.stop(request.getVmId(), Duration.ofSeconds(request.getTimeoutSeconds()), request.getForce());
+      return vms.stop(request.getVmId(), Duration.ofSeconds(timeout), request.getForce());
     });
   }
 
@@ -87,17 +98,18 @@ public final class NodeAgentGrpcService extends NodeAgentServiceGrpcService {
 
   @Override
   public Future<ListAgentVmsResponse> listVms(ListAgentVmsRequest request) {
-    return Future.succeededFuture(ListAgentVmsResponse.newBuilder().addAllVms(vms.list()).build());
+    return checked(() -> Future.succeededFuture(ListAgentVmsResponse.newBuilder().addAllVms(vms.list()).build()));
   }
 
   @Override
   public Future<GetConsoleLogResponse> getConsoleLog(GetConsoleLogRequest request) {
     return checked(() -> {
       requireVmId(request.getVmId());
-      if (request.getMaxBytes() > MAX_CONSOLE_BYTES) {
-        throw Statuses.invalid("max_bytes must be at most " + MAX_CONSOLE_BYTES + ", was " + request.getMaxBytes());
+      long maxBytes = Integer.toUnsignedLong(request.getMaxBytes());
+      if (maxBytes > MAX_CONSOLE_BYTES) {
+        throw Statuses.invalid("max_bytes must be at most " + MAX_CONSOLE_BYTES + ", was " + maxBytes);
       }
-      int max = request.getMaxBytes() == 0 ? DEFAULT_CONSOLE_BYTES : request.getMaxBytes();
+      int max = maxBytes == 0 ? DEFAULT_CONSOLE_BYTES : (int) maxBytes;
       return vms.consoleLog(request.getVmId(), max).map(t -> GetConsoleLogResponse.newBuilder()
           .setData(ByteString.copyFrom(t.data())).setTruncated(t.truncated()).build());
     });
@@ -105,74 +117,105 @@ public final class NodeAgentGrpcService extends NodeAgentServiceGrpcService {
 
   @Override
   public Future<NodeInfo> getNodeInfo(GetNodeInfoRequest request) {
-    return Future.succeededFuture(nodeInfo.get());
+    return checked(() -> Future.succeededFuture(nodeInfo.get()));
   }
 
   @Override
   protected void watchEvents(WatchAgentEventsRequest request, WriteStream<VmEvent> stream) {
     GrpcServerResponse<?, VmEvent> response = (GrpcServerResponse<?, VmEvent>) stream;
     String vmId = request.getVmId();
-    if (!vmId.isEmpty() && !isValidVmId(vmId)) {
-      response.fail(Statuses.invalid("vm_id '" + vmId + "' is not a valid VM id"));
-      return;
+    if (!vmId.isEmpty()) {
+      try {
+        SpecValidator.validateVmId(vmId);
+      } catch (InvalidSpecException e) {
+        response.fail(Statuses.invalid(e.getMessage()));
+        return;
+      }
     }
+    Context caller = Vertx.currentContext();
     response.setWriteQueueMaxSize(WATCH_QUEUE_LIMIT);
     response.writeHead();
-    boolean[] ended = new boolean[1];
-    Runnable[] unwatch = {() -> { }};
-    unwatch[0] = events.watch(request.getIncludeRecent(), event -> {
-      if (ended[0] || !vmId.isEmpty() && !vmId.equals(event.getVmId())) {
+    Watch watch = new Watch(response);
+    response.exceptionHandler(e -> watch.end());
+    // registered on the agent's loop, where events are published, so the replay and the live
+    // events form one ordered sequence; each is written on the caller's loop, in that order
+    agent.runOnContext(v -> watch.unwatch = events.watch(request.getIncludeRecent(), event -> {
+      if (vmId.isEmpty() || vmId.equals(event.getVmId())) {
+        caller.runOnContext(x -> watch.deliver(event));
+      }
+    }));
+  }
+
+  /** One WatchEvents stream; runs on the caller's event loop. */
+  private static final class Watch {
+    private final GrpcServerResponse<?, VmEvent> response;
+    private volatile Runnable unwatch = () -> { };
+    private boolean ended;
+
+    Watch(GrpcServerResponse<?, VmEvent> response) {
+      this.response = response;
+    }
+
+    void deliver(VmEvent event) {
+      if (ended) {
         return;
       }
       if (response.writeQueueFull()) {
-        ended[0] = true;
-        unwatch[0].run();
+        end();
         response.fail(new StatusException(GrpcStatus.RESOURCE_EXHAUSTED, "the watcher fell too far behind; "
             + "the last event it was sent precedes vm_seq " + event.getVmSeq() + " of VM " + event.getVmId()
             + "; watch again and reconcile with ListVms"));
         return;
       }
       // a write to a stream the caller has cancelled fails: that ends the watch
-      response.write(event).onFailure(e -> {
-        ended[0] = true;
-        unwatch[0].run();
-      });
-    });
-    if (ended[0]) {
-      unwatch[0].run();
-      return;
+      response.write(event).onFailure(e -> end());
     }
-    response.exceptionHandler(e -> {
-      ended[0] = true;
-      unwatch[0].run();
-    });
+
+    void end() {
+      ended = true;
+      unwatch.run();
+    }
   }
 
   private static void requireVmId(String vmId) {
     if (vmId.isEmpty()) {
       throw Statuses.invalid("vm_id is required");
     }
-    if (!isValidVmId(vmId)) {
-      throw Statuses.invalid("vm_id '" + vmId + "' is not valid: use 1 to 63 lowercase letters, digits and '-', starting with a letter or digit");
-    }
-  }
-
-  private static boolean isValidVmId(String vmId) {
     try {
       SpecValidator.validateVmId(vmId);
-      return true;
     } catch (InvalidSpecException e) {
-      return false;
+      // the validator quotes the value escaped and cut short: a raw id could carry newlines or
+      // be too long for the status header
+      throw Statuses.invalid(e.getMessage());
     }
   }
 
-  private static <T> Future<T> checked(Supplier<Future<T>> call) {
-    Future<T> result;
-    try {
-      result = call.get();
-    } catch (RuntimeException e) {
-      result = Future.failedFuture(e);
-    }
-    return result.recover(e -> Future.failedFuture(Statuses.toStatus(e)));
+  /** Runs the call on the agent's loop; answers on the caller's, with errors mapped to statuses. */
+  private <T> Future<T> checked(Supplier<Future<T>> call) {
+    Context caller = Vertx.currentContext();
+    Promise<T> answer = Promise.promise();
+    agent.runOnContext(v -> {
+      Future<T> result;
+      try {
+        result = call.get();
+      } catch (RuntimeException e) {
+        result = Future.failedFuture(e);
+      }
+      result.onComplete(ar -> {
+        Runnable reply = () -> {
+          if (ar.succeeded()) {
+            answer.complete(ar.result());
+          } else {
+            answer.fail(Statuses.toStatus(ar.cause()));
+          }
+        };
+        if (caller == null) {
+          reply.run();
+        } else {
+          caller.runOnContext(x -> reply.run());
+        }
+      });
+    });
+    return answer.future();
   }
 }

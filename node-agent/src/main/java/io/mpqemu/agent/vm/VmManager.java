@@ -39,6 +39,7 @@ public final class VmManager {
   }
 
   public Future<AgentVm> launch(String vmId, VmSpec spec, long revision) {
+    rt.requireOnLoop();
     try {
       SpecValidator.validateVmId(vmId);
       SpecValidator.validate(spec, rt.config().limits());
@@ -104,23 +105,28 @@ public final class VmManager {
   }
 
   public Future<AgentVm> stop(String vmId, Duration timeout, boolean force) {
+    rt.requireOnLoop();
     return find(vmId).compose(s -> s.stop(timeout, force));
   }
 
   public Future<Void> delete(String vmId, boolean force) {
+    rt.requireOnLoop();
     return find(vmId).compose(s -> s.delete(force).andThen(ar -> dropIfForgotten(s)));
   }
 
   public Future<AgentVm> get(String vmId) {
+    rt.requireOnLoop();
     return find(vmId).map(VmSupervisor::toAgentVm);
   }
 
   public List<AgentVm> list() {
+    rt.requireOnLoop();
     return vms.values().stream().filter(s -> !s.forgotten()).map(VmSupervisor::toAgentVm)
         .sorted(Comparator.comparing(AgentVm::getVmId)).toList();
   }
 
   public Future<ConsoleLog.Tail> consoleLog(String vmId, int maxBytes) {
+    rt.requireOnLoop();
     return find(vmId).compose(s -> rt.blocking(() -> ConsoleLog.tail(s.paths(), maxBytes)));
   }
 
@@ -149,6 +155,7 @@ public final class VmManager {
    * before its first write).
    */
   public Future<Void> adoptAll() {
+    rt.requireOnLoop();
     return rt.blocking(this::scanStateDirectories).compose(found -> {
       List<Future<Void>> adoptions = new ArrayList<>();
       for (Found f : found) {

@@ -41,6 +41,13 @@ public record VmRuntime(
     return vertx.executeBlocking(work, false);
   }
 
+  /** VM state is confined to the agent's event loop: every entry point checks it is there. */
+  public void requireOnLoop() {
+    if (io.vertx.core.Vertx.currentContext() != context) {
+      throw new IllegalStateException("VM state touched off the agent's event loop, on " + Thread.currentThread().getName());
+    }
+  }
+
   public void runOnLoop(Runnable action) {
     context.runOnContext(v -> action.run());
   }

@@ -73,6 +73,7 @@ public final class VmSupervisor {
   private boolean dirReady;
   private boolean forgotten;
   private boolean reserved;
+  private String launchStep = "";
 
   private Future<?> commands = Future.succeededFuture();
   private Future<Void> lastWrite = Future.succeededFuture();
@@ -127,10 +128,26 @@ public final class VmSupervisor {
     if (launchedAt != null) {
       b.setLaunchedAt(Protos.timestamp(launchedAt));
     }
-    for (Proc p : procs.values()) {
+    for (Proc p : procsInSpecOrder()) {
       b.addProcesses(p.status());
     }
     return b.build();
+  }
+
+  /** Device processes in the spec's order (they start in parallel), then the main QEMU. */
+  private List<Proc> procsInSpecOrder() {
+    List<Proc> ordered = new ArrayList<>();
+    for (ProxiedDevice d : spec.getDevicesList()) {
+      Proc p = procs.get(d.getId());
+      if (p != null) {
+        ordered.add(p);
+      }
+    }
+    Proc main = procs.get(VmPaths.MAIN);
+    if (main != null) {
+      ordered.add(main);
+    }
+    return ordered;
   }
 
   // ---------------------------------------------------------------- commands
@@ -154,6 +171,9 @@ public final class VmSupervisor {
   }
 
   public Future<AgentVm> stop(Duration timeout, boolean force) {
+    if (timeout.isNegative()) {
+      return Future.failedFuture(new IllegalArgumentException("a stop timeout cannot be negative: " + timeout));
+    }
     return enqueue(() -> doStop(timeout, force).map(v -> toAgentVm()));
   }
 
@@ -214,6 +234,7 @@ public final class VmSupervisor {
 
   /** Runs one launch step; fails fast if a process of the VM exits meanwhile. */
   private Future<Void> step(String name, Supplier<Future<Void>> body) {
+    launchStep = name;
     if (launchAbort.future().failed()) {
       return Future.failedFuture(new StepFailure(name, launchAbort.future().cause().getMessage()));
     }
@@ -366,7 +387,7 @@ public final class VmSupervisor {
         what + " (pid " + p.rp.pid() + ") " + status.describe(), p);
     p.exited.tryComplete();
     if (phase == Phase.PHASE_LAUNCHING && !tearingDown) {
-      launchAbort.tryFail(new StepFailure("supervise", what + " (pid " + p.rp.pid() + ") exited during launch, " + status.describe()));
+      launchAbort.tryFail(new StepFailure(launchStep, what + " (pid " + p.rp.pid() + ") exited during launch, " + status.describe()));
       return;
     }
     if (stopping || tearingDown || !isActive()) {
@@ -685,7 +706,7 @@ public final class VmSupervisor {
 
   private VmRecord record() {
     List<ProcessRecord> recs = new ArrayList<>();
-    for (Proc p : procs.values()) {
+    for (Proc p : procsInSpecOrder()) {
       if (p.exit == null) {
         recs.add(new ProcessRecord(p.name, p.rp.pid(), p.rp.startedAt()));
       }

@@ -122,7 +122,7 @@ class AdoptionTest {
           && e.getProcess().getName().equals("lsi0"), Duration.ofSeconds(20)).getProcess().getPid();
       long mainPid = AgentHarness.awaitEvent(events, e -> e.getType() == EventType.PROCESS_STARTED
           && e.getProcess().getName().equals("main"), Duration.ofSeconds(20)).getProcess().getPid();
-      assertThat(h.qemuPids()).as("the device QEMU, and the main QEMU waiting to start").containsExactlyInAnyOrder(devicePid, mainPid);
+      h.awaitQemuPids(List.of(devicePid, mainPid), Duration.ofSeconds(5));
       assertThat(Files.readString(h.vmDir("vm-half").resolve("vm.json"))).contains("\"launchComplete\" : false");
 
       first.kill9();

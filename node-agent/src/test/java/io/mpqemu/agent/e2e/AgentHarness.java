@@ -210,6 +210,21 @@ final class AgentHarness implements AutoCloseable {
     return new ProcessScanner().withArgumentStartingWith(stateDir + "/");
   }
 
+  /** Waits until exactly these processes name the state directory (forks of a script settle). */
+  void awaitQemuPids(List<Long> expected, Duration within) {
+    long deadline = System.nanoTime() + within.toNanos();
+    while (System.nanoTime() < deadline && !new java.util.HashSet<>(qemuPids()).equals(new java.util.HashSet<>(expected))) {
+      sleep(20);
+    }
+    assertSamePids(qemuPids(), expected);
+  }
+
+  private static void assertSamePids(List<Long> actual, List<Long> expected) {
+    if (!new java.util.HashSet<>(actual).equals(new java.util.HashSet<>(expected))) {
+      throw new AssertionError("processes naming the state directory: expected " + expected + ", found " + actual);
+    }
+  }
+
   void awaitNoQemu(Duration within) {
     long deadline = System.nanoTime() + within.toNanos();
     while (System.nanoTime() < deadline && !qemuPids().isEmpty()) {

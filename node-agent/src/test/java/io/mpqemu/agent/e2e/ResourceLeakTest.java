@@ -2,6 +2,7 @@ package io.mpqemu.agent.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.mpqemu.agent.AgentConfig;
 import io.mpqemu.v1.AgentVm;
 import io.mpqemu.v1.Phase;
 import java.io.IOException;
@@ -22,34 +23,45 @@ import org.junit.jupiter.api.Test;
 @DisplayName("Launching and stopping VMs again and again")
 class ResourceLeakTest {
 
-  private static final int WARM_UP_CYCLES = 1;
-  private static final int CYCLES = 2;
+  private static final int WARM_UP_CYCLES = 3;
+  private static final int CYCLES = 20;
 
   /**
-   * Threads of pools that start threads on demand, are bounded, and let idle threads die by
-   * themselves, so their count says nothing about a leak (seen in a thread dump of this test):
+   * Threads of pools that start threads on demand, are bounded, and (most of them) let idle threads
+   * end by themselves, so their count says nothing about a leak. Each was seen in a thread dump of
+   * this test (JDK 17, Vert.x 5):
    * <ul>
-   *   <li>{@code process reaper}: the JDK's cached pool that waits for each child process; a thread
-   *       per concurrently running child, idle ones end after 60 s;</li>
-   *   <li>{@code vert.x-worker-thread-N}: Vert.x's worker pool (executeBlocking), created lazily up to
-   *       its size of 20;</li>
-   *   <li>{@code vert.x-internal-blocking-N}: Vert.x's internal blocking pool (file system calls), likewise
-   *       lazy and bounded (20);</li>
+   *   <li>{@code process reaper}: the JDK's cached pool that waits for child processes, one thread per
+   *       child being waited for; idle ones end after 60 s. While it waits, JDK 17 renames the thread
+   *       {@code process reaper (pid N)}; a child left running still shows in the children count.</li>
+   *   <li>{@code vert.x-worker-thread-N}: Vert.x's worker pool (executeBlocking), started lazily up to
+   *       its size of 20, all 20 already at the baseline here;</li>
+   *   <li>{@code vert.x-internal-blocking-N}: Vert.x's internal blocking pool, likewise lazy and
+   *       bounded (20);</li>
+   *   <li>{@code vert.x-eventloop-thread-N}: the event loop group, 2 x CPUs threads, each started the
+   *       first time a channel or context is assigned to it round-robin; on a host with more CPUs
+   *       than this test's warm-up touches, a later connection can start one more;</li>
+   *   <li>{@code globalEventExecutor-1-N}: Netty's single global executor thread, started on demand and
+   *       ended after 1 s idle (present at one measurement and gone at the next);</li>
    *   <li>{@code ForkJoinPool.commonPool-worker-N}: the common pool that runs asynchronous
-   *       CompletableFuture stages such as ProcessHandle.onExit callbacks; bounded by the CPU count and
-   *       shrinking when idle.</li>
+   *       CompletableFuture stages; bounded by the CPU count, shrinking when idle.</li>
    * </ul>
-   * A leaked {@code qmp-*} reader thread, or any other thread that is created per VM and never ends,
-   * still shows.
+   * A leaked {@code qmp-*} reader thread, or any other thread started per VM that never ends, still
+   * counts.
    */
-  private static final Pattern POOL_THREAD = Pattern.compile(
-      "process reaper|vert\\.x-worker-thread-\\d+|vert\\.x-internal-blocking-\\d+|ForkJoinPool\\.commonPool-worker-\\d+");
+  private static final Pattern POOL_THREAD = Pattern.compile("process reaper( \\(pid \\d+\\))?"
+      + "|vert\\.x-worker-thread-\\d+|vert\\.x-internal-blocking-\\d+|vert\\.x-eventloop-thread-\\d+"
+      + "|globalEventExecutor-\\d+-\\d+|ForkJoinPool\\.commonPool-worker-\\d+");
 
   private AgentHarness agent;
 
   @BeforeEach
   void start() throws Exception {
-    agent = new AgentHarness().startInProcess();
+    // TCG: this measures the agent's own resources, and on nested-KVM hosts (like the one these
+    // tests were written on) the firmware boots several times slower under KVM than under TCG
+    agent = new AgentHarness().startInProcess(c -> new AgentConfig(c.nodeId(), c.listen(), c.stateDir(), c.imageRoot(),
+        c.qemuBinary(), "tcg", c.limits(), c.memoryMib(), c.maxVms(), c.labels(), c.stopTimeout(), c.exitDeadline(),
+        c.consoleLogMaxBytes()));
   }
 
   @AfterEach
@@ -70,13 +82,13 @@ class ResourceLeakTest {
     for (int i = WARM_UP_CYCLES; i < WARM_UP_CYCLES + CYCLES; i++) {
       cycle(i, image);
     }
-    new ProcessBuilder("sleep", "30").redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-        .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD).start(); // DELIBERATE LEAK
 
     Usage after = awaitFds(baseline.fds(), Duration.ofSeconds(2));
     System.out.println("resource use over " + CYCLES + " launch/stop cycles: baseline " + baseline + ", after " + after);
     System.out.println("thread dump after: " + threadNames());
-    assertThat(after.fds()).as("open file descriptors (baseline %s, after %s)", baseline, after).isEqualTo(baseline.fds());
+    // not more than at the baseline: a shared test JVM may close something of an earlier test meanwhile
+    assertThat(after.fds()).as("open file descriptors (baseline %s, after %s)", baseline, after)
+        .isLessThanOrEqualTo(baseline.fds());
     assertThat(Thread.getAllStackTraces().keySet()).extracting(Thread::getName).noneMatch(n -> n.startsWith("qmp-"));
     assertThat(after.threads()).as("threads outside the self-limiting pools (baseline %s, after %s)", baseline, after)
         .isLessThanOrEqualTo(baseline.threads());
@@ -98,7 +110,7 @@ class ResourceLeakTest {
   private Usage awaitFds(int expected, Duration within) throws IOException {
     long deadline = System.nanoTime() + within.toNanos();
     Usage now = Usage.measure();
-    while (now.fds() != expected && System.nanoTime() < deadline) {
+    while (now.fds() > expected && System.nanoTime() < deadline) {
       AgentHarness.sleep(50);
       now = Usage.measure();
     }

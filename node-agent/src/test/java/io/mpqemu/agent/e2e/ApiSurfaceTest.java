@@ -1,0 +1,60 @@
+package io.mpqemu.agent.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.vertx.grpc.common.GrpcMessageDecoder;
+import io.vertx.grpc.common.GrpcMessageEncoder;
+import io.vertx.grpc.common.ServiceMethod;
+import io.vertx.grpc.common.ServiceName;
+import io.vertx.grpc.health.v1.HealthCheckRequest;
+import io.vertx.grpc.health.v1.HealthCheckResponse;
+import io.vertx.grpc.reflection.v1.ServerReflectionRequest;
+import io.vertx.grpc.reflection.v1.ServerReflectionResponse;
+import io.vertx.grpc.reflection.v1.ServiceResponse;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+@DisplayName("The agent's gRPC server offers reflection and the standard health service")
+class ApiSurfaceTest {
+
+  private AgentHarness agent;
+
+  @BeforeEach
+  void start() throws Exception {
+    agent = new AgentHarness().startInProcess();
+  }
+
+  @AfterEach
+  void close() throws Exception {
+    agent.close();
+  }
+
+  @Test
+  @DisplayName("grpc.health.v1.Health/Check answers SERVING for mpqemu.v1.NodeAgentService")
+  void health() {
+    ServiceMethod<HealthCheckResponse, HealthCheckRequest> check = ServiceMethod.client(
+        ServiceName.create("grpc.health.v1", "Health"), "Check",
+        GrpcMessageEncoder.encoder(), GrpcMessageDecoder.decoder(HealthCheckResponse.newBuilder()));
+
+    HealthCheckResponse answer = agent.call(check,
+        HealthCheckRequest.newBuilder().setService("mpqemu.v1.NodeAgentService").build());
+
+    assertThat(answer.getStatus()).isEqualTo(HealthCheckResponse.ServingStatus.SERVING);
+  }
+
+  @Test
+  @DisplayName("server reflection lists NodeAgentService, so grpcurl works without our .proto files")
+  void reflection() {
+    ServiceMethod<ServerReflectionResponse, ServerReflectionRequest> info = ServiceMethod.client(
+        ServiceName.create("grpc.reflection.v1", "ServerReflection"), "ServerReflectionInfo",
+        GrpcMessageEncoder.encoder(), GrpcMessageDecoder.decoder(ServerReflectionResponse.newBuilder()));
+
+    ServerReflectionResponse answer = agent.call(info, ServerReflectionRequest.newBuilder().setListServices("").build());
+
+    List<String> services = answer.getListServicesResponse().getServiceList().stream().map(ServiceResponse::getName).toList();
+    assertThat(services).contains("mpqemu.v1.NodeAgentService");
+  }
+}

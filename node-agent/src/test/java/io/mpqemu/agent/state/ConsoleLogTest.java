@@ -1,0 +1,62 @@
+package io.mpqemu.agent.state;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+@DisplayName("The console log stays bounded and its tail spans the rotation")
+class ConsoleLogTest {
+
+  @TempDir
+  Path dir;
+
+  private void append(VmPaths paths, String text) throws Exception {
+    Files.writeString(paths.consoleLog(), text, StandardCharsets.US_ASCII, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+  }
+
+  @Test
+  @DisplayName("a log over its bound moves to console.log.1 and starts again empty; a smaller one stays")
+  void rotates() throws Exception {
+    VmPaths paths = new VmPaths(dir);
+    append(paths, "a".repeat(100));
+
+    assertThat(ConsoleLog.rotateIfLarger(paths, 100)).isFalse();
+    append(paths, "b");
+    assertThat(ConsoleLog.rotateIfLarger(paths, 100)).isTrue();
+
+    assertThat(Files.size(paths.consoleLog())).isZero();
+    assertThat(Files.readString(paths.consoleLogPrevious())).isEqualTo("a".repeat(100) + "b");
+  }
+
+  @Test
+  @DisplayName("the tail joins the previous part and the current one, and says when it left older output out")
+  void tailAcrossRotation() throws Exception {
+    VmPaths paths = new VmPaths(dir);
+    append(paths, "first line\n");
+    ConsoleLog.rotateIfLarger(paths, 4);
+    append(paths, "second line\n");
+
+    ConsoleLog.Tail all = ConsoleLog.tail(paths, 1000);
+    ConsoleLog.Tail some = ConsoleLog.tail(paths, 15);
+
+    assertThat(new String(all.data(), StandardCharsets.US_ASCII)).isEqualTo("first line\nsecond line\n");
+    assertThat(all.truncated()).isFalse();
+    assertThat(new String(some.data(), StandardCharsets.US_ASCII)).isEqualTo("ne\nsecond line\n");
+    assertThat(some.truncated()).isTrue();
+  }
+
+  @Test
+  @DisplayName("a VM that printed nothing yet has an empty console")
+  void empty() throws Exception {
+    ConsoleLog.Tail tail = ConsoleLog.tail(new VmPaths(dir), 100);
+
+    assertThat(tail.data()).isEmpty();
+    assertThat(tail.truncated()).isFalse();
+  }
+}
