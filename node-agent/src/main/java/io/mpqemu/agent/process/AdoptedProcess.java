@@ -12,7 +12,7 @@ import java.util.concurrent.TimeUnit;
  * learned, and the JDK would notice its exit only by polling with a back-off of up to 5 s (and never,
  * for a zombie nobody reaps). One shared daemon thread checks /proc every 100 ms instead.
  */
-final class AdoptedProcess implements RunningProcess {
+final class AdoptedProcess extends HandleProcess {
 
   private static final long POLL_MS = 100;
   private static final ScheduledExecutorService WATCHER = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -21,32 +21,25 @@ final class AdoptedProcess implements RunningProcess {
     return t;
   });
 
-  private final ProcessHandle handle;
-  private final Instant startedAt;
   private final CompletableFuture<ExitStatus> exit = new CompletableFuture<>();
-  private final ScheduledFuture<?> poll;
+  private volatile ScheduledFuture<?> poll;
 
   AdoptedProcess(ProcessHandle handle, Instant startedAt) {
-    this.handle = handle;
-    this.startedAt = startedAt;
-    this.poll = WATCHER.scheduleWithFixedDelay(this::check, 0, POLL_MS, TimeUnit.MILLISECONDS);
+    super(handle, startedAt);
+    poll = WATCHER.scheduleWithFixedDelay(this::check, 0, POLL_MS, TimeUnit.MILLISECONDS);
+    if (exit.isDone()) {
+      poll.cancel(false); // the first check ran before poll was assigned
+    }
   }
 
   private void check() {
     if (!isAlive()) {
-      poll.cancel(false);
       exit.complete(ExitStatus.unknown());
+      ScheduledFuture<?> p = poll;
+      if (p != null) {
+        p.cancel(false);
+      }
     }
-  }
-
-  @Override
-  public long pid() {
-    return handle.pid();
-  }
-
-  @Override
-  public Instant startedAt() {
-    return startedAt;
   }
 
   @Override
@@ -56,16 +49,6 @@ final class AdoptedProcess implements RunningProcess {
 
   @Override
   public boolean isAlive() {
-    return handle.isAlive() && ProcessTable.isRunning(handle.pid());
-  }
-
-  @Override
-  public void terminate() {
-    handle.destroy();
-  }
-
-  @Override
-  public void kill() {
-    handle.destroyForcibly();
+    return handle().isAlive() && ProcessTable.isRunning(pid());
   }
 }
