@@ -2,14 +2,14 @@ package io.mpqemu.agent;
 
 import com.google.protobuf.Message;
 import com.google.protobuf.util.JsonFormat;
-import io.mpqemu.v1.DeleteVmRequest;
-import io.mpqemu.v1.GetConsoleLogRequest;
+import io.mpqemu.v1.AgentDeleteVmRequest;
+import io.mpqemu.v1.AgentConsoleLogRequest;
 import io.mpqemu.v1.GetNodeInfoRequest;
-import io.mpqemu.v1.GetVmRequest;
+import io.mpqemu.v1.AgentGetVmRequest;
 import io.mpqemu.v1.LaunchVmRequest;
 import io.mpqemu.v1.ListAgentVmsRequest;
 import io.mpqemu.v1.NodeAgentServiceGrpcClient;
-import io.mpqemu.v1.StopVmRequest;
+import io.mpqemu.v1.AgentStopVmRequest;
 import io.mpqemu.v1.VmSpec;
 import io.mpqemu.v1.WatchAgentEventsRequest;
 import io.vertx.core.Future;
@@ -136,7 +136,7 @@ final class AgentClientCommand {
 
     @Override
     public Integer call() throws Exception {
-      StopVmRequest req = StopVmRequest.newBuilder().setVmId(vmId).setTimeoutSeconds(timeout).setForce(force).build();
+      AgentStopVmRequest req = AgentStopVmRequest.newBuilder().setVmId(vmId).setTimeoutSeconds(timeout).setForce(force).build();
       return parent.call(NodeAgentServiceGrpcClient.StopVm, req, AgentClientCommand::json);
     }
   }
@@ -154,7 +154,7 @@ final class AgentClientCommand {
 
     @Override
     public Integer call() throws Exception {
-      DeleteVmRequest req = DeleteVmRequest.newBuilder().setVmId(vmId).setForce(force).build();
+      AgentDeleteVmRequest req = AgentDeleteVmRequest.newBuilder().setVmId(vmId).setForce(force).build();
       return parent.call(NodeAgentServiceGrpcClient.DeleteVm, req, r -> "deleted " + vmId);
     }
   }
@@ -169,7 +169,7 @@ final class AgentClientCommand {
 
     @Override
     public Integer call() throws Exception {
-      return parent.call(NodeAgentServiceGrpcClient.GetVm, GetVmRequest.newBuilder().setVmId(vmId).build(), AgentClientCommand::json);
+      return parent.call(NodeAgentServiceGrpcClient.GetVm, AgentGetVmRequest.newBuilder().setVmId(vmId).build(), AgentClientCommand::json);
     }
   }
 
@@ -197,7 +197,7 @@ final class AgentClientCommand {
 
     @Override
     public Integer call() throws Exception {
-      GetConsoleLogRequest req = GetConsoleLogRequest.newBuilder().setVmId(vmId).setMaxBytes(bytes).build();
+      AgentConsoleLogRequest req = AgentConsoleLogRequest.newBuilder().setVmId(vmId).setMaxBytes(bytes).build();
       return parent.call(NodeAgentServiceGrpcClient.GetConsoleLog, req, r -> r.getData().toStringUtf8());
     }
   }

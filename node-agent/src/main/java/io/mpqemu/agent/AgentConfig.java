@@ -21,6 +21,9 @@ import java.util.regex.Pattern;
  * @param memoryMib guest memory this node may hand out in total
  * @param stopTimeout how long a guest gets to power off when a stop names no timeout
  * @param exitDeadline how long a process gets to exit after it was told to (quit, peer gone) before SIGKILL
+ * @param advertise the gRPC endpoint heartbeats announce to the control plane; "" means the first
+ *     listen address
+ * @param heartbeatInterval how often the agent announces itself on the event bus
  */
 public record AgentConfig(
     String nodeId,
@@ -35,7 +38,9 @@ public record AgentConfig(
     Map<String, String> labels,
     Duration stopTimeout,
     Duration exitDeadline,
-    long consoleLogMaxBytes) {
+    long consoleLogMaxBytes,
+    String advertise,
+    Duration heartbeatInterval) {
 
   private static final Pattern NODE_ID = Pattern.compile("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$");
   private static final Pattern SAFE_PATH = Pattern.compile("^/[A-Za-z0-9._/-]*$");
@@ -43,6 +48,14 @@ public record AgentConfig(
   public AgentConfig {
     listen = List.copyOf(listen);
     labels = Map.copyOf(labels);
+  }
+
+  /** With the default advertise address (the first listen address) and a 3 s heartbeat. */
+  public AgentConfig(String nodeId, List<String> listen, Path stateDir, Path imageRoot, Path qemuBinary,
+      String accelerator, NodeLimits limits, long memoryMib, int maxVms, Map<String, String> labels,
+      Duration stopTimeout, Duration exitDeadline, long consoleLogMaxBytes) {
+    this(nodeId, listen, stateDir, imageRoot, qemuBinary, accelerator, limits, memoryMib, maxVms, labels,
+        stopTimeout, exitDeadline, consoleLogMaxBytes, "", Duration.ofSeconds(3));
   }
 
   /** Checks what a typo could break; the message says what to fix. */
@@ -57,6 +70,9 @@ public record AgentConfig(
     require(maxVms >= 1, "max VMs must be at least 1");
     require(!stopTimeout.isNegative() && !exitDeadline.isNegative() && !exitDeadline.isZero(), "timeouts must be positive");
     require(consoleLogMaxBytes >= 4096, "console log bound must be at least 4096 bytes");
+    require(advertise.isEmpty() || advertise.startsWith("unix:") || advertise.startsWith("tcp:"),
+        "advertise address must be unix:/path or tcp:host:port, not " + advertise);
+    require(heartbeatInterval.toMillis() >= 100, "heartbeat interval must be at least 100 ms");
     return this;
   }
 
@@ -112,7 +128,9 @@ public record AgentConfig(
         json.getLong("memoryMib", memoryMib), json.getInteger("maxVms", maxVms), lbl,
         json.containsKey("stopTimeoutSeconds") ? Duration.ofSeconds(json.getLong("stopTimeoutSeconds")) : stopTimeout,
         json.containsKey("exitDeadlineSeconds") ? Duration.ofSeconds(json.getLong("exitDeadlineSeconds")) : exitDeadline,
-        json.getLong("consoleLogMaxBytes", consoleLogMaxBytes));
+        json.getLong("consoleLogMaxBytes", consoleLogMaxBytes),
+        json.getString("advertise", advertise),
+        json.containsKey("heartbeatMillis") ? Duration.ofMillis(json.getLong("heartbeatMillis")) : heartbeatInterval);
   }
 
   private static long totalHostMemoryMib() {

@@ -73,6 +73,9 @@ public final class NodeAgentMain {
     @Option(names = "--label", description = "A node label key=value, repeatable.")
     Map<String, String> labels;
 
+    @Option(names = "--advertise", description = "The gRPC endpoint heartbeats announce (default: the first --listen).")
+    String advertise;
+
     @Option(names = "--allowed-driver", description = "A device driver VMs may use, repeatable (replaces the default list).")
     List<String> allowedDrivers;
 
@@ -124,6 +127,7 @@ public final class NodeAgentMain {
       putIf(j, "accelerator", accelerator);
       putIf(j, "memoryMib", memoryMib);
       putIf(j, "maxVms", maxVms);
+      putIf(j, "advertise", advertise);
       if (labels != null) {
         j.put("labels", new JsonObject(new LinkedHashMap<>(labels)));
       }

@@ -16,6 +16,7 @@ import io.mpqemu.agent.vm.VmManager;
 import io.mpqemu.agent.vm.VmRuntime;
 import io.mpqemu.v1.Capacity;
 import io.mpqemu.v1.NodeAgentServiceGrpcService;
+import io.mpqemu.v1.NodeHeartbeat;
 import io.mpqemu.v1.NodeInfo;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -42,6 +43,8 @@ public final class NodeAgentVerticle extends VerticleBase {
 
   private static final Logger LOG = LoggerFactory.getLogger(NodeAgentVerticle.class);
   private static final Duration QMP_CONNECT_TIMEOUT = Duration.ofSeconds(10);
+  /** Event bus address of node heartbeats. */
+  public static final String HEARTBEAT_ADDRESS = "mpqemu.node.heartbeat";
 
   private final AgentConfig config;
   private final List<HttpServer> servers = new ArrayList<>();
@@ -51,6 +54,7 @@ public final class NodeAgentVerticle extends VerticleBase {
   private QemuProbe.Result probe;
   private Instant startedAt;
   private long rotationTimer = -1;
+  private long heartbeatTimer = -1;
 
   public NodeAgentVerticle(AgentConfig config) {
     this.config = config.validated();
@@ -87,6 +91,8 @@ public final class NodeAgentVerticle extends VerticleBase {
       return vms.adoptAll();
     }).compose(v -> startServers()).onSuccess(v -> {
       rotationTimer = vertx.setPeriodic(5000, id -> vms.rotateConsoleLogs());
+      String endpoint = config.advertise().isEmpty() ? boundAddresses.get(0) : config.advertise();
+      heartbeatTimer = vertx.setPeriodic(0, config.heartbeatInterval().toMillis(), id -> publishHeartbeat(endpoint));
       LOG.info("node={} agent ready: {}, multi-process yes, {}; {} VM(s) known; gRPC on {}", config.nodeId(),
           probe.version(), probe.kvmDetail(), vms.count(), boundAddresses);
     });
@@ -97,12 +103,27 @@ public final class NodeAgentVerticle extends VerticleBase {
     if (rotationTimer >= 0) {
       vertx.cancelTimer(rotationTimer);
     }
+    if (heartbeatTimer >= 0) {
+      vertx.cancelTimer(heartbeatTimer);
+    }
     List<Future<Void>> closing = new ArrayList<>();
     for (HttpServer s : servers) {
       closing.add(s.close());
     }
     // VMs keep running: nothing here stops a VM or closes its socketpairs.
     return Future.join(closing);
+  }
+
+  /** Announces this node on {@value #HEARTBEAT_ADDRESS}; the control plane learns nodes from it. */
+  private void publishHeartbeat(String endpoint) {
+    NodeHeartbeat beat = NodeHeartbeat.newBuilder().setNodeId(config.nodeId()).setEndpoint(endpoint)
+        .setInfo(nodeInfo()).setTime(Protos.timestamp(Instant.now())).build();
+    try {
+      vertx.eventBus().publish(HEARTBEAT_ADDRESS, new io.vertx.core.json.JsonObject(
+          com.google.protobuf.util.JsonFormat.printer().omittingInsignificantWhitespace().print(beat)));
+    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   public NodeInfo nodeInfo() {

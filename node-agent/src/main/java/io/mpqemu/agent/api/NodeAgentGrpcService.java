@@ -6,18 +6,18 @@ import io.mpqemu.agent.vm.VmManager;
 import io.mpqemu.spec.InvalidSpecException;
 import io.mpqemu.spec.SpecValidator;
 import io.mpqemu.v1.AgentVm;
-import io.mpqemu.v1.DeleteVmRequest;
-import io.mpqemu.v1.DeleteVmResponse;
-import io.mpqemu.v1.GetConsoleLogRequest;
+import io.mpqemu.v1.AgentDeleteVmRequest;
+import io.mpqemu.v1.AgentDeleteVmResponse;
+import io.mpqemu.v1.AgentConsoleLogRequest;
 import io.mpqemu.v1.GetConsoleLogResponse;
 import io.mpqemu.v1.GetNodeInfoRequest;
-import io.mpqemu.v1.GetVmRequest;
+import io.mpqemu.v1.AgentGetVmRequest;
 import io.mpqemu.v1.LaunchVmRequest;
 import io.mpqemu.v1.ListAgentVmsRequest;
 import io.mpqemu.v1.ListAgentVmsResponse;
 import io.mpqemu.v1.NodeAgentServiceGrpcService;
 import io.mpqemu.v1.NodeInfo;
-import io.mpqemu.v1.StopVmRequest;
+import io.mpqemu.v1.AgentStopVmRequest;
 import io.mpqemu.v1.VmEvent;
 import io.mpqemu.v1.WatchAgentEventsRequest;
 import io.vertx.core.Context;
@@ -68,7 +68,7 @@ public final class NodeAgentGrpcService extends NodeAgentServiceGrpcService {
   }
 
   @Override
-  public Future<AgentVm> stopVm(StopVmRequest request) {
+  public Future<AgentVm> stopVm(AgentStopVmRequest request) {
     return checked(() -> {
       requireVmId(request.getVmId());
       // uint32 arrives as a signed int: compare unsigned, or 2^32-1 would pass as -1
@@ -81,15 +81,15 @@ public final class NodeAgentGrpcService extends NodeAgentServiceGrpcService {
   }
 
   @Override
-  public Future<DeleteVmResponse> deleteVm(DeleteVmRequest request) {
+  public Future<AgentDeleteVmResponse> deleteVm(AgentDeleteVmRequest request) {
     return checked(() -> {
       requireVmId(request.getVmId());
-      return vms.delete(request.getVmId(), request.getForce()).map(v -> DeleteVmResponse.getDefaultInstance());
+      return vms.delete(request.getVmId(), request.getForce()).map(v -> AgentDeleteVmResponse.getDefaultInstance());
     });
   }
 
   @Override
-  public Future<AgentVm> getVm(GetVmRequest request) {
+  public Future<AgentVm> getVm(AgentGetVmRequest request) {
     return checked(() -> {
       requireVmId(request.getVmId());
       return vms.get(request.getVmId());
@@ -102,7 +102,7 @@ public final class NodeAgentGrpcService extends NodeAgentServiceGrpcService {
   }
 
   @Override
-  public Future<GetConsoleLogResponse> getConsoleLog(GetConsoleLogRequest request) {
+  public Future<GetConsoleLogResponse> getConsoleLog(AgentConsoleLogRequest request) {
     return checked(() -> {
       requireVmId(request.getVmId());
       long maxBytes = Integer.toUnsignedLong(request.getMaxBytes());

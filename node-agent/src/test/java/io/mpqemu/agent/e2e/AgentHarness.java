@@ -9,15 +9,15 @@ import io.mpqemu.agent.qemu.BootImage;
 import io.mpqemu.grpc.UnaryCalls;
 import io.mpqemu.spec.NodeLimits;
 import io.mpqemu.v1.AgentVm;
-import io.mpqemu.v1.DeleteVmRequest;
-import io.mpqemu.v1.GetConsoleLogRequest;
+import io.mpqemu.v1.AgentDeleteVmRequest;
+import io.mpqemu.v1.AgentConsoleLogRequest;
 import io.mpqemu.v1.GetNodeInfoRequest;
-import io.mpqemu.v1.GetVmRequest;
+import io.mpqemu.v1.AgentGetVmRequest;
 import io.mpqemu.v1.LaunchVmRequest;
 import io.mpqemu.v1.ListAgentVmsRequest;
 import io.mpqemu.v1.NodeAgentServiceGrpcClient;
 import io.mpqemu.v1.NodeInfo;
-import io.mpqemu.v1.StopVmRequest;
+import io.mpqemu.v1.AgentStopVmRequest;
 import io.mpqemu.v1.VmEvent;
 import io.mpqemu.v1.VmSpec;
 import io.mpqemu.v1.WatchAgentEventsRequest;
@@ -126,15 +126,15 @@ final class AgentHarness implements AutoCloseable {
 
   AgentVm stop(String vmId, int timeoutSeconds, boolean force) {
     return call(NodeAgentServiceGrpcClient.StopVm,
-        StopVmRequest.newBuilder().setVmId(vmId).setTimeoutSeconds(timeoutSeconds).setForce(force).build());
+        AgentStopVmRequest.newBuilder().setVmId(vmId).setTimeoutSeconds(timeoutSeconds).setForce(force).build());
   }
 
   void delete(String vmId, boolean force) {
-    call(NodeAgentServiceGrpcClient.DeleteVm, DeleteVmRequest.newBuilder().setVmId(vmId).setForce(force).build());
+    call(NodeAgentServiceGrpcClient.DeleteVm, AgentDeleteVmRequest.newBuilder().setVmId(vmId).setForce(force).build());
   }
 
   AgentVm get(String vmId) {
-    return call(NodeAgentServiceGrpcClient.GetVm, GetVmRequest.newBuilder().setVmId(vmId).build());
+    return call(NodeAgentServiceGrpcClient.GetVm, AgentGetVmRequest.newBuilder().setVmId(vmId).build());
   }
 
   List<AgentVm> list() {
@@ -146,7 +146,7 @@ final class AgentHarness implements AutoCloseable {
   }
 
   String console(String vmId) {
-    return call(NodeAgentServiceGrpcClient.GetConsoleLog, GetConsoleLogRequest.newBuilder().setVmId(vmId).build())
+    return call(NodeAgentServiceGrpcClient.GetConsoleLog, AgentConsoleLogRequest.newBuilder().setVmId(vmId).build())
         .getData().toStringUtf8();
   }
 

@@ -11,7 +11,12 @@ import io.vertx.grpc.health.v1.HealthCheckResponse;
 import io.vertx.grpc.reflection.v1.ServerReflectionRequest;
 import io.vertx.grpc.reflection.v1.ServerReflectionResponse;
 import io.vertx.grpc.reflection.v1.ServiceResponse;
+import com.google.protobuf.util.JsonFormat;
+import io.mpqemu.v1.NodeHeartbeat;
+import io.vertx.core.json.JsonObject;
+import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
@@ -30,6 +35,35 @@ class ApiSurfaceTest {
   @AfterEach
   void close() throws Exception {
     agent.close();
+  }
+
+  @Test
+  @DisplayName("the agent announces itself on mpqemu.node.heartbeat with its endpoint and what it offers, every interval")
+  void heartbeats() throws Exception {
+    List<NodeHeartbeat> beats = new CopyOnWriteArrayList<>();
+    agent.vertx().eventBus().<JsonObject>consumer("mpqemu.node.heartbeat", m -> {
+      NodeHeartbeat.Builder b = NodeHeartbeat.newBuilder();
+      try {
+        JsonFormat.parser().merge(m.body().encode(), b);
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+      beats.add(b.build());
+    });
+
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (beats.size() < 2 && System.nanoTime() < deadline) {
+      AgentHarness.sleep(50);
+    }
+
+    assertThat(beats).hasSizeGreaterThanOrEqualTo(2);
+    NodeHeartbeat beat = beats.get(0);
+    assertThat(beat.getNodeId()).isEqualTo("test-node");
+    assertThat(beat.getEndpoint()).isEqualTo("unix:" + agent.socket);
+    assertThat(beat.getInfo().getMultiprocessSupported()).isTrue();
+    assertThat(beat.getInfo().getCapacity().getMemoryMib()).isEqualTo(4096);
+    assertThat(beats.get(1).getTime().getSeconds() * 1000 + beats.get(1).getTime().getNanos() / 1_000_000
+        - beat.getTime().getSeconds() * 1000 - beat.getTime().getNanos() / 1_000_000).isBetween(2000L, 4500L);
   }
 
   @Test

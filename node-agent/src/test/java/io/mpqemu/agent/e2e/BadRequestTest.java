@@ -7,15 +7,15 @@ import io.mpqemu.agent.AgentConfig;
 import io.mpqemu.grpc.GrpcCallException;
 import io.mpqemu.spec.NodeLimits;
 import io.mpqemu.v1.AgentVm;
-import io.mpqemu.v1.DeleteVmRequest;
+import io.mpqemu.v1.AgentDeleteVmRequest;
 import io.mpqemu.v1.Disk;
-import io.mpqemu.v1.GetConsoleLogRequest;
-import io.mpqemu.v1.GetVmRequest;
+import io.mpqemu.v1.AgentConsoleLogRequest;
+import io.mpqemu.v1.AgentGetVmRequest;
 import io.mpqemu.v1.LaunchVmRequest;
 import io.mpqemu.v1.NodeAgentServiceGrpcClient;
 import io.mpqemu.v1.ProcessStatus;
 import io.mpqemu.v1.ProxiedDevice;
-import io.mpqemu.v1.StopVmRequest;
+import io.mpqemu.v1.AgentStopVmRequest;
 import io.mpqemu.v1.VmSpec;
 import io.vertx.grpc.common.GrpcStatus;
 import java.nio.file.Files;
@@ -235,20 +235,20 @@ class BadRequestTest {
     rows.add(new BadRequest("GetConsoleLog of an unknown id", a -> a.console("vm-nope"), GrpcStatus.NOT_FOUND,
         List.of("VM vm-nope does not exist on this node")));
     rows.add(new BadRequest("GetVm with a bad id", a -> a.call(NodeAgentServiceGrpcClient.GetVm,
-        GetVmRequest.newBuilder().setVmId("../x").build()), GrpcStatus.INVALID_ARGUMENT, List.of("vm_id")));
+        AgentGetVmRequest.newBuilder().setVmId("../x").build()), GrpcStatus.INVALID_ARGUMENT, List.of("vm_id")));
     rows.add(new BadRequest("DeleteVm without an id", a -> a.call(NodeAgentServiceGrpcClient.DeleteVm,
-        DeleteVmRequest.getDefaultInstance()), GrpcStatus.INVALID_ARGUMENT, List.of("vm_id is required")));
+        AgentDeleteVmRequest.getDefaultInstance()), GrpcStatus.INVALID_ARGUMENT, List.of("vm_id is required")));
     rows.add(new BadRequest("StopVm with timeout_seconds 100000", a -> a.call(NodeAgentServiceGrpcClient.StopVm,
-        StopVmRequest.newBuilder().setVmId("vm-nope").setTimeoutSeconds(100_000).build()), GrpcStatus.INVALID_ARGUMENT,
+        AgentStopVmRequest.newBuilder().setVmId("vm-nope").setTimeoutSeconds(100_000).build()), GrpcStatus.INVALID_ARGUMENT,
         List.of("timeout_seconds must be at most 3600, was 100000")));
     rows.add(new BadRequest("StopVm with timeout_seconds 2^32-1 (unsigned)", a -> a.call(NodeAgentServiceGrpcClient.StopVm,
-        StopVmRequest.newBuilder().setVmId("vm-nope").setTimeoutSeconds(-1).build()), GrpcStatus.INVALID_ARGUMENT,
+        AgentStopVmRequest.newBuilder().setVmId("vm-nope").setTimeoutSeconds(-1).build()), GrpcStatus.INVALID_ARGUMENT,
         List.of("timeout_seconds must be at most 3600, was 4294967295")));
     rows.add(new BadRequest("GetConsoleLog with max_bytes 2 MiB", a -> a.call(NodeAgentServiceGrpcClient.GetConsoleLog,
-        GetConsoleLogRequest.newBuilder().setVmId("vm-nope").setMaxBytes(2 * 1024 * 1024).build()), GrpcStatus.INVALID_ARGUMENT,
+        AgentConsoleLogRequest.newBuilder().setVmId("vm-nope").setMaxBytes(2 * 1024 * 1024).build()), GrpcStatus.INVALID_ARGUMENT,
         List.of("max_bytes must be at most 1048576, was 2097152")));
     rows.add(new BadRequest("GetConsoleLog with max_bytes 2^32-1 (unsigned)", a -> a.call(NodeAgentServiceGrpcClient.GetConsoleLog,
-        GetConsoleLogRequest.newBuilder().setVmId("vm-nope").setMaxBytes(-1).build()), GrpcStatus.INVALID_ARGUMENT,
+        AgentConsoleLogRequest.newBuilder().setVmId("vm-nope").setMaxBytes(-1).build()), GrpcStatus.INVALID_ARGUMENT,
         List.of("max_bytes must be at most 1048576, was 4294967295")));
     return rows.stream();
   }

@@ -1,0 +1,46 @@
+package io.mpqemu.controlplane.store;
+
+import io.mpqemu.v1.VmEvent;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The control plane's durable state. Every method blocks, and an implementation need not be
+ * thread-safe: the control plane calls it from one thread at a time, in order. A change is
+ * acknowledged (commit returns) only once it is on disk.
+ */
+public interface Store extends AutoCloseable {
+
+  /**
+   * Applies a change in one transaction: VM writes and deletes, the request id mapping, and the
+   * events, each given the next seq (gap-free, starting at 1). Returns the events with their seqs.
+   *
+   * @throws StoreException CONFLICT when an insert meets an existing id or name, or a request id
+   *     already mapped; nothing of the change is applied then
+   */
+  List<VmEvent> commit(Change change);
+
+  Optional<StoredVm> vm(String id);
+
+  Optional<StoredVm> vmByName(String name);
+
+  /** The VM that a CreateVm with this request id created. */
+  Optional<String> vmIdForRequest(String requestId);
+
+  /** VMs matching the filter, ordered by id, with ids greater than {@code afterId} ("" for the start). */
+  List<StoredVm> listVms(VmFilter filter, String afterId, int limit);
+
+  /** Events with a seq greater than {@code afterSeq}, in seq order; only {@code vmId}'s when it is not empty. */
+  List<io.mpqemu.v1.VmEvent> events(long afterSeq, String vmId, int limit);
+
+  /** The seq of the last event, 0 when the log is empty. */
+  long lastSeq();
+
+  /** Inserts or replaces a node, durably. */
+  void putNode(StoredNode node);
+
+  List<StoredNode> nodes();
+
+  @Override
+  void close();
+}
