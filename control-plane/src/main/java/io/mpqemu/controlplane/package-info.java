@@ -1,2 +1,2 @@
-/** The control plane: durable VM intents, placement, dispatch, reconciliation, the event log (being built). */
+/** The control plane: durable VM intents, placement, dispatch to agents, reconciliation, the event log. */
 package io.mpqemu.controlplane;

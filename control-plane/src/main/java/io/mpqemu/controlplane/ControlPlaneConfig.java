@@ -1,0 +1,41 @@
+package io.mpqemu.controlplane;
+
+import io.mpqemu.spec.NodeLimits;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * What the control plane is told at start-up.
+ *
+ * @param dataDir holds the SQLite database
+ * @param listen gRPC addresses (unix:/path or tcp:loopback:port)
+ * @param notReadyAfter a node whose heartbeats stop for this long becomes NOT_READY
+ * @param lostAfter ... and LOST after this long
+ * @param reconcileInterval how often intents are compared with what agents report
+ * @param callDeadline the deadline of each call to an agent
+ * @param limits the validation limits every VM must meet, whatever node it lands on
+ */
+public record ControlPlaneConfig(
+    Path dataDir,
+    List<String> listen,
+    Duration notReadyAfter,
+    Duration lostAfter,
+    Duration reconcileInterval,
+    Duration callDeadline,
+    Duration restartBackoffMax,
+    NodeLimits limits) {
+
+  public ControlPlaneConfig {
+    listen = List.copyOf(listen);
+  }
+
+  public static ControlPlaneConfig defaults(Path dataDir) {
+    return new ControlPlaneConfig(dataDir, List.of("tcp:127.0.0.1:7000"), Duration.ofSeconds(10), Duration.ofSeconds(30),
+        Duration.ofSeconds(10), Duration.ofSeconds(120), Duration.ofSeconds(60), NodeLimits.defaults());
+  }
+
+  public Path database() {
+    return dataDir.resolve("control-plane.db");
+  }
+}

@@ -1,0 +1,109 @@
+package io.mpqemu.controlplane;
+
+import io.mpqemu.agent.AgentConfig;
+import io.mpqemu.agent.NodeAgentVerticle;
+import io.mpqemu.controlplane.cli.ControlPlaneCli;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import java.net.InetAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code control-plane serve [--embedded-agent]} and the client commands ({@code vm}, {@code events}, ...). */
+public final class ControlPlaneMain {
+
+  private ControlPlaneMain() {}
+
+  public static void main(String[] args) {
+    CommandLine cl = ControlPlaneCli.commandLine();
+    cl.addSubcommand("serve", new Serve());
+    int code = cl.execute(args);
+    if (code != 0) {
+      System.exit(code);
+    }
+  }
+
+  @Command(name = "serve", mixinStandardHelpOptions = true,
+      description = "Run the control plane until SIGTERM or Ctrl-C (with --embedded-agent, a node agent for this host too).")
+  static final class Serve implements Callable<Integer> {
+
+    @Option(names = "--data-dir", defaultValue = "/var/lib/mpqemu/control-plane",
+        description = "Where the SQLite database lives (and, with --embedded-agent, the agent's state).")
+    Path dataDir;
+
+    @Option(names = "--listen", description = "gRPC address, repeatable: unix:/path or tcp:127.0.0.1:7000 (the default).")
+    List<String> listen;
+
+    @Option(names = "--embedded-agent", description = "Also run a node agent for this host in this JVM (local event bus).")
+    boolean embeddedAgent;
+
+    @Option(names = "--image-root", description = "The embedded agent's image root (default <data-dir>/images).")
+    Path imageRoot;
+
+    @Option(names = "--node-id", description = "The embedded agent's node id (default: this host's name).")
+    String nodeId;
+
+    @Option(names = "--accelerator", defaultValue = "auto", description = "The embedded agent's accelerator: auto, kvm or tcg.")
+    String accelerator;
+
+    @Option(names = "--not-ready-after", defaultValue = "10", description = "Seconds without heartbeat before a node is NOT_READY.")
+    long notReadySeconds;
+
+    @Option(names = "--lost-after", defaultValue = "30", description = "Seconds without heartbeat before a node is LOST.")
+    long lostSeconds;
+
+    @Option(names = "--reconcile-every", defaultValue = "10", description = "Seconds between reconciliations.")
+    long reconcileSeconds;
+
+    @Override
+    public Integer call() throws Exception {
+      Path data = dataDir.toAbsolutePath().normalize();
+      ControlPlaneConfig defaults = ControlPlaneConfig.defaults(data);
+      ControlPlaneConfig config = new ControlPlaneConfig(data, listen == null ? defaults.listen() : listen,
+          Duration.ofSeconds(notReadySeconds), Duration.ofSeconds(lostSeconds), Duration.ofSeconds(reconcileSeconds),
+          defaults.callDeadline(), defaults.restartBackoffMax(), defaults.limits());
+      Vertx vertx = Vertx.builder().with(new VertxOptions().setPreferNativeTransport(true)).build();
+      CountDownLatch stopped = new CountDownLatch(1);
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        vertx.close().toCompletionStage().toCompletableFuture().orTimeout(10, TimeUnit.SECONDS).exceptionally(e -> null).join();
+        stopped.countDown();
+      }, "control-plane-shutdown"));
+      try {
+        if (embeddedAgent) {
+          vertx.deployVerticle(new NodeAgentVerticle(embeddedAgentConfig(data))).await();
+        }
+        vertx.deployVerticle(new ControlPlaneVerticle(config)).await();
+      } catch (Exception e) {
+        System.err.println("control-plane: cannot start: " + e.getMessage());
+        vertx.close();
+        return 1;
+      }
+      stopped.await();
+      return 0;
+    }
+
+    private AgentConfig embeddedAgentConfig(Path data) throws Exception {
+      String id = nodeId != null ? nodeId : hostNodeId();
+      AgentConfig base = AgentConfig.defaults();
+      return new AgentConfig(id, List.of("unix:" + data.resolve("agent.sock")), data.resolve("agent"),
+          imageRoot != null ? imageRoot.toAbsolutePath().normalize() : data.resolve("images"), base.qemuBinary(),
+          accelerator, base.limits(), base.memoryMib(), base.maxVms(), Map.of("mpqemu.io/embedded", "true"),
+          base.stopTimeout(), base.exitDeadline(), base.consoleLogMaxBytes()).validated();
+    }
+
+    private static String hostNodeId() throws Exception {
+      String host = InetAddress.getLocalHost().getHostName().toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9-]", "-");
+      host = host.replaceAll("^-+|-+$", "");
+      return host.isEmpty() ? "local" : host.length() > 63 ? host.substring(0, 63) : host;
+    }
+  }
+}

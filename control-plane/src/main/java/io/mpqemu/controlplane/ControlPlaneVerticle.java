@@ -1,0 +1,165 @@
+package io.mpqemu.controlplane;
+
+import com.google.protobuf.util.JsonFormat;
+import io.mpqemu.controlplane.api.VmGrpcService;
+import io.mpqemu.controlplane.dispatch.AgentClients;
+import io.mpqemu.controlplane.events.EventLog;
+import io.mpqemu.controlplane.nodes.NodeRegistry;
+import io.mpqemu.controlplane.store.SqliteStore;
+import io.mpqemu.controlplane.store.StoreExecutor;
+import io.mpqemu.controlplane.vm.VmController;
+import io.mpqemu.v1.NodeHeartbeat;
+import io.mpqemu.v1.VmEvent;
+import io.mpqemu.v1.VmServiceGrpcService;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.SocketAddress;
+import io.vertx.grpc.health.HealthService;
+import io.vertx.grpc.reflection.ReflectionService;
+import io.vertx.grpc.server.GrpcServer;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Wires the control plane: store, event log, nodes, controller, the bus, timers and gRPC. */
+public final class ControlPlaneVerticle extends VerticleBase {
+
+  private static final Logger LOG = LoggerFactory.getLogger(ControlPlaneVerticle.class);
+  public static final String VM_EVENTS = "mpqemu.vm.events";
+  public static final String HEARTBEATS = "mpqemu.node.heartbeat";
+
+  private final ControlPlaneConfig config;
+  private final List<HttpServer> servers = new ArrayList<>();
+  private final List<String> bound = new ArrayList<>();
+  private StoreExecutor store;
+  private AgentClients agents;
+  private VmController vms;
+  private EventLog log;
+  private NodeRegistry nodes;
+
+  public ControlPlaneVerticle(ControlPlaneConfig config) {
+    this.config = config;
+  }
+
+  public List<String> boundAddresses() {
+    return List.copyOf(bound);
+  }
+
+  public EventLog eventLog() {
+    return log;
+  }
+
+  @Override
+  public Future<?> start() {
+    return vertx.executeBlocking(() -> {
+      Files.createDirectories(config.dataDir());
+      Files.setPosixFilePermissions(config.dataDir(), PosixFilePermissions.fromString("rwx------"));
+      return SqliteStore.open(config.database());
+    }).compose(opened -> {
+      store = new StoreExecutor(vertx, opened);
+      return store.call(st -> st.lastSeq());
+    }).compose(lastSeq -> {
+      log = new EventLog(store, lastSeq);
+      nodes = new NodeRegistry(config.notReadyAfter(), config.lostAfter());
+      agents = new AgentClients(vertx, config.callDeadline());
+      vms = new VmController(vertx, config, store, log, nodes, agents, Clock.systemUTC());
+      return vms.load();
+    }).compose(v -> {
+      vertx.eventBus().<JsonObject>consumer(VM_EVENTS, m -> vms.onAgentEvent(parse(m.body(), VmEvent.newBuilder()).build()));
+      vertx.eventBus().<JsonObject>consumer(HEARTBEATS, m -> vms.onHeartbeat(parse(m.body(), NodeHeartbeat.newBuilder()).build()));
+      vertx.setPeriodic(1000, id -> vms.checkNodes());
+      vertx.setPeriodic(config.reconcileInterval().toMillis(), id -> vms.reconcile());
+      return startServers();
+    }).onSuccess(v -> LOG.info("control plane ready: data in {}, gRPC on {}, event log at seq {}",
+        config.dataDir(), bound, log.lastSeq()));
+  }
+
+  @Override
+  public Future<?> stop() {
+    List<Future<Void>> closing = new ArrayList<>();
+    servers.forEach(s -> closing.add(s.close()));
+    if (agents != null) {
+      closing.add(agents.close());
+    }
+    return Future.join(closing).eventually(() -> vertx.executeBlocking(() -> {
+      if (store != null) {
+        store.close();
+      }
+      return null;
+    }));
+  }
+
+  private static <B extends com.google.protobuf.Message.Builder> B parse(JsonObject json, B builder) {
+    try {
+      JsonFormat.parser().ignoringUnknownFields().merge(json.encode(), builder);
+      return builder;
+    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+      throw new IllegalArgumentException("not a " + builder.getDescriptorForType().getName() + ": " + e.getMessage(), e);
+    }
+  }
+
+  private Future<Void> startServers() {
+    GrpcServer grpc = GrpcServer.server(vertx);
+    grpc.addService(new VmGrpcService(context, vms, nodes, log));
+    grpc.addService(ReflectionService.v1());
+    grpc.addService(HealthService.create(vertx)
+        .register(VmServiceGrpcService.SERVICE_NAME, () -> Future.succeededFuture(true)));
+    Future<Void> chain = Future.succeededFuture();
+    for (String address : config.listen()) {
+      chain = chain.compose(v -> listen(grpc, address));
+    }
+    return chain;
+  }
+
+  private Future<Void> listen(GrpcServer grpc, String address) {
+    HttpServer server = vertx.createHttpServer();
+    servers.add(server);
+    server.requestHandler(grpc);
+    if (address.startsWith("unix:")) {
+      Path path = Path.of(address.substring(5));
+      return vertx.executeBlocking(() -> {
+        Files.createDirectories(path.toAbsolutePath().getParent());
+        Files.deleteIfExists(path);
+        return null;
+      }).compose(v -> server.listen(SocketAddress.domainSocketAddress(path.toString())))
+          .compose(s -> vertx.executeBlocking(() -> {
+            Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));
+            bound.add(address);
+            return null;
+          }));
+    }
+    if (address.startsWith("tcp:")) {
+      String hp = address.substring(4);
+      int colon = hp.lastIndexOf(':');
+      if (colon < 0) {
+        return Future.failedFuture("listen address " + address + " needs a port: tcp:127.0.0.1:7000");
+      }
+      String host = hp.substring(0, colon).replace("[", "").replace("]", "");
+      int port;
+      try {
+        port = Integer.parseInt(hp.substring(colon + 1));
+      } catch (NumberFormatException e) {
+        return Future.failedFuture("listen address " + address + " has no valid port");
+      }
+      return vertx.executeBlocking(() -> InetAddress.getByName(host)).compose(ip -> {
+        if (!ip.isLoopbackAddress()) {
+          return Future.failedFuture("listen address " + address + " is not a loopback address; serving the API beyond"
+              + " this host needs TLS, which is not configured yet: listen on 127.0.0.1 or a UNIX socket");
+        }
+        return server.listen(port, host).map(s -> {
+          bound.add("tcp:" + host + ":" + s.actualPort());
+          return null;
+        });
+      });
+    }
+    return Future.failedFuture("listen address '" + address + "' must be unix:/path or tcp:host:port");
+  }
+}

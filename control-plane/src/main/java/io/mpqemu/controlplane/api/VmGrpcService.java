@@ -1,0 +1,262 @@
+package io.mpqemu.controlplane.api;
+
+import io.mpqemu.controlplane.events.EventLog;
+import io.mpqemu.controlplane.nodes.NodeRegistry;
+import io.mpqemu.controlplane.store.StoredNode;
+import io.mpqemu.controlplane.store.StoredVm;
+import io.mpqemu.controlplane.store.VmFilter;
+import io.mpqemu.controlplane.vm.ApiException;
+import io.mpqemu.controlplane.vm.VmController;
+import io.mpqemu.grpc.GrpcCallException;
+import io.mpqemu.v1.CreateVmRequest;
+import io.mpqemu.v1.DeleteVmRequest;
+import io.mpqemu.v1.DeleteVmResponse;
+import io.mpqemu.v1.GetConsoleLogRequest;
+import io.mpqemu.v1.GetConsoleLogResponse;
+import io.mpqemu.v1.GetVmRequest;
+import io.mpqemu.v1.ListNodesRequest;
+import io.mpqemu.v1.ListNodesResponse;
+import io.mpqemu.v1.ListVmsRequest;
+import io.mpqemu.v1.ListVmsResponse;
+import io.mpqemu.v1.Node;
+import io.mpqemu.v1.Phase;
+import io.mpqemu.v1.StartVmRequest;
+import io.mpqemu.v1.StopVmRequest;
+import io.mpqemu.v1.Vm;
+import io.mpqemu.v1.VmEvent;
+import io.mpqemu.v1.VmServiceGrpcService;
+import io.mpqemu.v1.WatchEventsRequest;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.streams.WriteStream;
+import io.vertx.grpc.common.GrpcStatus;
+import io.vertx.grpc.server.GrpcServerResponse;
+import io.vertx.grpc.server.StatusException;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** mpqemu.v1.VmService: checks each request, runs it on the control plane's loop, maps errors. */
+public final class VmGrpcService extends VmServiceGrpcService {
+
+  private static final Logger LOG = LoggerFactory.getLogger(VmGrpcService.class);
+  static final int DEFAULT_PAGE = 100;
+  static final int MAX_PAGE = 1000;
+  static final int MAX_STOP_TIMEOUT_SECONDS = 3600;
+  static final int DEFAULT_CONSOLE_BYTES = 64 * 1024;
+  static final int MAX_CONSOLE_BYTES = 1024 * 1024;
+  private static final Pattern LABEL_KEY = Pattern.compile("^[a-z0-9]([a-z0-9._/-]{0,62})$");
+  private static final Pattern LABEL_VALUE = Pattern.compile("^[A-Za-z0-9._-]{0,63}$");
+  private static final Pattern VM_ID = Pattern.compile("^[a-z0-9][a-z0-9-]{0,62}$");
+
+  private final Context controlPlane;
+  private final VmController vms;
+  private final NodeRegistry nodes;
+  private final EventLog log;
+
+  public VmGrpcService(Context controlPlane, VmController vms, NodeRegistry nodes, EventLog log) {
+    this.controlPlane = controlPlane;
+    this.vms = vms;
+    this.nodes = nodes;
+    this.log = log;
+  }
+
+  @Override
+  public Future<Vm> createVm(CreateVmRequest request) {
+    return onControlPlane(() -> {
+      if (!request.hasSpec()) {
+        throw invalid("spec is required");
+      }
+      return vms.create(request.getSpec(), request.getDesiredState(), request.getRequestId()).map(Convert::vm);
+    });
+  }
+
+  @Override
+  public Future<Vm> getVm(GetVmRequest request) {
+    return onControlPlane(() -> vms.get(request.getVm()).map(Convert::vm));
+  }
+
+  @Override
+  public Future<ListVmsResponse> listVms(ListVmsRequest request) {
+    return onControlPlane(() -> {
+      if (request.getPhase() == Phase.UNRECOGNIZED) {
+        throw invalid("phase is not a known phase");
+      }
+      long size = Integer.toUnsignedLong(request.getPageSize());
+      if (size > MAX_PAGE) {
+        throw invalid("page_size must be at most " + MAX_PAGE + ", was " + size);
+      }
+      int limit = size == 0 ? DEFAULT_PAGE : (int) size;
+      String after = decodeToken(request.getPageToken());
+      VmFilter filter = new VmFilter(request.getPhase(), request.getNode(), parseSelector(request.getLabelSelector()));
+      List<StoredVm> page = vms.list(filter, after, limit + 1);
+      ListVmsResponse.Builder answer = ListVmsResponse.newBuilder();
+      page.stream().limit(limit).forEach(vm -> answer.addVms(Convert.vm(vm)));
+      if (page.size() > limit) {
+        answer.setNextPageToken(encodeToken(page.get(limit - 1).id()));
+      }
+      return Future.succeededFuture(answer.build());
+    });
+  }
+
+  @Override
+  public Future<Vm> startVm(StartVmRequest request) {
+    return onControlPlane(() -> vms.start(request.getVm()).map(Convert::vm));
+  }
+
+  @Override
+  public Future<Vm> stopVm(StopVmRequest request) {
+    return onControlPlane(() -> {
+      long timeout = Integer.toUnsignedLong(request.getTimeoutSeconds());
+      if (timeout > MAX_STOP_TIMEOUT_SECONDS) {
+        throw invalid("timeout_seconds must be at most " + MAX_STOP_TIMEOUT_SECONDS + ", was " + timeout);
+      }
+      return vms.stop(request.getVm(), (int) timeout, request.getForce()).map(Convert::vm);
+    });
+  }
+
+  @Override
+  public Future<DeleteVmResponse> deleteVm(DeleteVmRequest request) {
+    return onControlPlane(() -> vms.delete(request.getVm()).map(v -> DeleteVmResponse.getDefaultInstance()));
+  }
+
+  @Override
+  public Future<ListNodesResponse> listNodes(ListNodesRequest request) {
+    return onControlPlane(() -> {
+      ListNodesResponse.Builder answer = ListNodesResponse.newBuilder();
+      for (StoredNode n : nodes.all()) {
+        answer.addNodes(Node.newBuilder().setId(n.id()).setEndpoint(n.endpoint()).setState(n.state()).setInfo(n.info())
+            .setLastHeartbeat(Convert.timestamp(n.lastHeartbeat())));
+      }
+      return Future.succeededFuture(answer.build());
+    });
+  }
+
+  @Override
+  public Future<GetConsoleLogResponse> getConsoleLog(GetConsoleLogRequest request) {
+    return onControlPlane(() -> {
+      long max = Integer.toUnsignedLong(request.getMaxBytes());
+      if (max > MAX_CONSOLE_BYTES) {
+        throw invalid("max_bytes must be at most " + MAX_CONSOLE_BYTES + ", was " + max);
+      }
+      return vms.console(request.getVm(), max == 0 ? DEFAULT_CONSOLE_BYTES : (int) max);
+    });
+  }
+
+  @Override
+  protected void watchEvents(WatchEventsRequest request, WriteStream<VmEvent> stream) {
+    GrpcServerResponse<?, VmEvent> response = (GrpcServerResponse<?, VmEvent>) stream;
+    Context caller = Vertx.currentContext();
+    if (!request.getVmId().isEmpty() && !VM_ID.matcher(request.getVmId()).matches()) {
+      response.fail(invalid("vm_id is not a valid VM id"));
+      return;
+    }
+    response.writeHead();
+    controlPlane.runOnContext(v -> {
+      long end = log.lastSeq();
+      if (request.getFromSeq() > end) {
+        caller.runOnContext(x -> response.fail(new StatusException(GrpcStatus.OUT_OF_RANGE, "from_seq "
+            + Long.toUnsignedString(request.getFromSeq()) + " is beyond the end of the event log (seq " + end
+            + "); resume from a seq you received")));
+        return;
+      }
+      Runnable unsubscribe = log.subscribe(request.getFromSeq(), request.getVmId(),
+          new GrpcEventSink(response, caller, controlPlane));
+      caller.runOnContext(x -> response.exceptionHandler(e -> controlPlane.runOnContext(y -> unsubscribe.run())));
+    });
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  private <T> Future<T> onControlPlane(Supplier<Future<T>> call) {
+    Context caller = Vertx.currentContext();
+    Promise<T> answer = Promise.promise();
+    controlPlane.runOnContext(v -> {
+      Future<T> result;
+      try {
+        result = call.get();
+      } catch (RuntimeException e) {
+        result = Future.failedFuture(e);
+      }
+      result.onComplete(ar -> {
+        Runnable reply = () -> {
+          if (ar.succeeded()) {
+            answer.complete(ar.result());
+          } else {
+            answer.fail(toStatus(ar.cause()));
+          }
+        };
+        if (caller == null) {
+          reply.run();
+        } else {
+          caller.runOnContext(x -> reply.run());
+        }
+      });
+    });
+    return answer.future();
+  }
+
+  private static Throwable toStatus(Throwable e) {
+    if (e instanceof StatusException) {
+      return e;
+    }
+    if (e instanceof ApiException a) {
+      return new StatusException(a.status(), a.getMessage());
+    }
+    if (e instanceof GrpcCallException g) {
+      GrpcStatus status = g.status() == GrpcStatus.NOT_FOUND ? GrpcStatus.NOT_FOUND : GrpcStatus.UNAVAILABLE;
+      return new StatusException(status, "the VM's node answered " + g.getMessage());
+    }
+    LOG.error("unexpected error answering a request", e);
+    return new StatusException(GrpcStatus.INTERNAL, "internal error: " + e.getMessage());
+  }
+
+  static StatusException invalid(String message) {
+    return new StatusException(GrpcStatus.INVALID_ARGUMENT, message);
+  }
+
+  static Map<String, String> parseSelector(String selector) {
+    Map<String, String> labels = new LinkedHashMap<>();
+    if (selector.isBlank()) {
+      return labels;
+    }
+    for (String part : selector.split(",", -1)) {
+      int eq = part.indexOf('=');
+      String key = eq < 0 ? part.strip() : part.substring(0, eq).strip();
+      String value = eq < 0 ? null : part.substring(eq + 1).strip();
+      if (value == null || !LABEL_KEY.matcher(key).matches() || !LABEL_VALUE.matcher(value).matches()) {
+        throw invalid("label_selector must be key=value pairs separated by commas (keys [a-z0-9._/-], values"
+            + " [A-Za-z0-9._-]); this part is not: '" + part.replaceAll("[^\\x20-\\x7e]", "?") + "'");
+      }
+      labels.put(key, value);
+    }
+    return labels;
+  }
+
+  static String encodeToken(String lastId) {
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(("v1:" + lastId).getBytes(StandardCharsets.UTF_8));
+  }
+
+  static String decodeToken(String token) {
+    if (token.isEmpty()) {
+      return "";
+    }
+    try {
+      String raw = new String(Base64.getUrlDecoder().decode(token), StandardCharsets.UTF_8);
+      if (raw.startsWith("v1:") && VM_ID.matcher(raw.substring(3)).matches()) {
+        return raw.substring(3);
+      }
+    } catch (IllegalArgumentException e) {
+      // falls through
+    }
+    throw invalid("page_token is not one this server gave out; start again without it");
+  }
+}

@@ -1,0 +1,68 @@
+package io.mpqemu.controlplane.cli;
+
+import io.vertx.core.net.SocketAddress;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ScopeType;
+
+/**
+ * The options every client command shares, mixed into the command that holds the client commands and
+ * inherited by all of them, so they go before or after the subcommand: {@code vm list --output json}.
+ */
+public final class ClientOptions {
+
+  /** The name this mixin is registered under; commands find it by walking up to their ancestors. */
+  public static final String MIXIN = "clientOptions";
+
+  /** How a human or a script wants answers printed. */
+  public enum Output { table, json }
+
+  @Option(names = "--server", defaultValue = "tcp:127.0.0.1:7000", scope = ScopeType.INHERIT, paramLabel = "ADDRESS",
+      description = "The control plane's gRPC address: tcp:host:port or unix:/path (default: ${DEFAULT-VALUE}).")
+  String server;
+
+  @Option(names = {"-o", "--output"}, defaultValue = "table", scope = ScopeType.INHERIT, paramLabel = "FORMAT",
+      description = "table (for humans, the default) or json (protobuf JSON; one object a line for lists and events).")
+  Output output;
+
+  String server() {
+    return server;
+  }
+
+  boolean json() {
+    return output == Output.json;
+  }
+
+  /** The address of {@link #server}, or a {@link UsageException} that says what a valid one looks like. */
+  SocketAddress address() {
+    if (server.startsWith("unix:") && server.length() > "unix:".length()) {
+      return SocketAddress.domainSocketAddress(server.substring("unix:".length()));
+    }
+    if (server.startsWith("tcp:")) {
+      String hostPort = server.substring("tcp:".length());
+      int colon = hostPort.lastIndexOf(':');
+      if (colon > 0) {
+        try {
+          int port = Integer.parseInt(hostPort.substring(colon + 1));
+          if (port > 0 && port < 65536) {
+            return SocketAddress.inetSocketAddress(port, hostPort.substring(0, colon));
+          }
+        } catch (NumberFormatException ignored) {
+          // falls through to the usage error
+        }
+      }
+    }
+    throw new UsageException("--server must be tcp:host:port or unix:/path, not '" + server + "'");
+  }
+
+  /** The options of the closest ancestor of {@code spec} (or itself) that mixes them in. */
+  static ClientOptions of(CommandSpec spec) {
+    for (CommandSpec s = spec; s != null; s = s.parent()) {
+      CommandSpec mixin = s.mixins().get(MIXIN);
+      if (mixin != null) {
+        return (ClientOptions) mixin.userObject();
+      }
+    }
+    throw new IllegalStateException(spec.qualifiedName() + " is not under a command that mixes in ClientOptions");
+  }
+}

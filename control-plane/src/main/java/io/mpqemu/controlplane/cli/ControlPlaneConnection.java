@@ -1,0 +1,150 @@
+package io.mpqemu.controlplane.cli;
+
+import io.mpqemu.grpc.GrpcCallException;
+import io.mpqemu.grpc.UnaryCalls;
+import io.mpqemu.v1.VmEvent;
+import io.mpqemu.v1.VmServiceGrpcClient;
+import io.mpqemu.v1.WatchEventsRequest;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.net.SocketAddress;
+import io.vertx.grpc.client.GrpcClient;
+import io.vertx.grpc.client.GrpcClientRequest;
+import io.vertx.grpc.client.GrpcClientResponse;
+import io.vertx.grpc.common.GrpcStatus;
+import io.vertx.grpc.common.ServiceMethod;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.function.Consumer;
+
+/**
+ * One command's connection to the control plane. Calls block the calling (main) thread; a failure is
+ * a {@link GrpcCallException} when the server answered, an {@link UnreachableException} when it did not.
+ */
+final class ControlPlaneConnection implements AutoCloseable {
+
+  static final Duration CALL_DEADLINE = Duration.ofSeconds(60);
+
+  private final Vertx vertx;
+  private final GrpcClient grpc;
+  private final SocketAddress server;
+
+  ControlPlaneConnection(SocketAddress server) {
+    this.server = server;
+    this.vertx = Vertx.builder().with(new VertxOptions().setPreferNativeTransport(true)).build();
+    this.grpc = GrpcClient.client(vertx);
+  }
+
+  <Req, Resp> Resp call(ServiceMethod<Resp, Req> method, Req request) {
+    return await(UnaryCalls.call(grpc, server, method, request, CALL_DEADLINE));
+  }
+
+  /**
+   * Streams events to {@code sink} (on an event loop) until the server ends the stream, or, when
+   * {@code silence} is not null, until no event arrived for that long: the recorded events come in a
+   * burst, then the stream waits for live ones. The first event may take {@code firstWait}.
+   */
+  void watch(WatchEventsRequest request, Consumer<VmEvent> sink, Duration firstWait, Duration silence) {
+    Promise<Void> done = Promise.promise();
+    grpc.request(server, VmServiceGrpcClient.WatchEvents)
+        .compose(req -> req.end(request).map(v -> req))
+        .onFailure(done::tryFail)
+        .onSuccess(req -> {
+          SilenceTimer timer = silence == null ? null : new SilenceTimer(req, done, firstWait, silence);
+          req.response().onFailure(done::tryFail).onSuccess(resp -> {
+            if (resp.status() != null && resp.status() != GrpcStatus.OK) {
+              done.tryFail(new GrpcCallException(resp.status(), resp.statusMessage()));
+              return;
+            }
+            resp.handler(event -> {
+              if (done.future().isComplete()) {
+                return;
+              }
+              if (timer != null) {
+                timer.reset();
+              }
+              sink.accept(event);
+            });
+            resp.exceptionHandler(done::tryFail);
+            resp.endHandler(v -> {
+              GrpcStatus status = resp.status();
+              if (status == null || status == GrpcStatus.OK) {
+                done.tryComplete();
+              } else {
+                done.tryFail(new GrpcCallException(status, statusMessage(resp)));
+              }
+            });
+          });
+        });
+    await(done.future());
+  }
+
+  /** Ends the watch, cancelling the stream, once no event has come for a while. */
+  private final class SilenceTimer {
+    private final GrpcClientRequest<?, ?> request;
+    private final Promise<Void> done;
+    private final Duration silence;
+    private volatile long timerId;
+
+    SilenceTimer(GrpcClientRequest<?, ?> request, Promise<Void> done, Duration firstWait, Duration silence) {
+      this.request = request;
+      this.done = done;
+      this.silence = silence;
+      this.timerId = vertx.setTimer(Math.max(1, firstWait.toMillis()), id -> expire());
+    }
+
+    void reset() {
+      vertx.cancelTimer(timerId);
+      timerId = vertx.setTimer(Math.max(1, silence.toMillis()), id -> expire());
+    }
+
+    private void expire() {
+      if (done.tryComplete()) {
+        request.cancel();
+      }
+    }
+  }
+
+  /**
+   * The status message of a stream that ended after sending messages: it comes in the trailers,
+   * where {@code GrpcClientResponse.statusMessage()} (Vert.x 5.0.7) does not look.
+   */
+  private static String statusMessage(GrpcClientResponse<?, ?> resp) {
+    String inTrailers = resp.trailers() == null ? null : resp.trailers().get("grpc-message");
+    return inTrailers == null ? resp.statusMessage() : percentDecode(inTrailers);
+  }
+
+  /** grpc-message is percent-encoded UTF-8 (and, unlike a query string, '+' is a plus). */
+  static String percentDecode(String text) {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (c == '%' && i + 2 < text.length()
+          && Character.digit(text.charAt(i + 1), 16) >= 0 && Character.digit(text.charAt(i + 2), 16) >= 0) {
+        bytes.write(Integer.parseInt(text.substring(i + 1, i + 3), 16));
+        i += 2;
+      } else {
+        bytes.writeBytes(String.valueOf(c).getBytes(StandardCharsets.UTF_8));
+      }
+    }
+    return bytes.toString(StandardCharsets.UTF_8);
+  }
+
+  private static <T> T await(Future<T> future) {
+    try {
+      return future.await();
+    } catch (GrpcCallException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new UnreachableException(e);
+    }
+  }
+
+  @Override
+  public void close() {
+    vertx.close().await();
+  }
+}

@@ -1,0 +1,155 @@
+package io.mpqemu.controlplane.events;
+
+import io.mpqemu.controlplane.store.StoreExecutor;
+import io.mpqemu.v1.VmEvent;
+import io.vertx.core.Future;
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Hands recorded events to subscribers: first every recorded event after the subscriber's seq, read
+ * from the store, then live ones, with no gap and no duplicate across the switch. Runs on the control
+ * plane's event loop; {@link #published} is called there after each commit, in seq order.
+ *
+ * <p>A subscription registers for live events before it reads the store, and drops live events
+ * whose seq it already replayed: an event committed meanwhile is seen twice and sent once, and no
+ * event can fall between the read and the registration.
+ */
+public final class EventLog {
+
+  static final int REPLAY_BATCH = 1000;
+  /** Live events a subscriber may leave untaken before it is cut off: bounds its memory. */
+  static final int MAX_PENDING = 10_000;
+
+  private final StoreExecutor store;
+  private final Map<Long, Subscription> subscriptions = new ConcurrentHashMap<>();
+  private final AtomicLong ids = new AtomicLong();
+  private long lastSeq;
+
+  public EventLog(StoreExecutor store, long lastSeq) {
+    this.store = store;
+    this.lastSeq = lastSeq;
+  }
+
+  public long lastSeq() {
+    return lastSeq;
+  }
+
+  public int subscriberCount() {
+    return subscriptions.size();
+  }
+
+  /** Events just committed, in seq order. */
+  public void published(List<VmEvent> events) {
+    for (VmEvent e : events) {
+      lastSeq = Math.max(lastSeq, e.getSeq());
+      for (Subscription s : List.copyOf(subscriptions.values())) {
+        s.live(e);
+      }
+    }
+  }
+
+  /**
+   * Subscribes from {@code fromSeq} (exclusive), only {@code vmId}'s events when it is not empty.
+   * The returned runnable ends the subscription.
+   */
+  public Runnable subscribe(long fromSeq, String vmId, EventSink sink) {
+    long id = ids.incrementAndGet();
+    Subscription s = new Subscription(id, fromSeq, vmId, sink);
+    subscriptions.put(id, s);
+    s.replay();
+    return s::end;
+  }
+
+  private final class Subscription {
+    private final long id;
+    private final String vmId;
+    private final EventSink sink;
+    private final ArrayDeque<VmEvent> pending = new ArrayDeque<>();
+    private long sentSeq;
+    private boolean replayDone;
+    private boolean ended;
+
+    Subscription(long id, long fromSeq, String vmId, EventSink sink) {
+      this.id = id;
+      this.sentSeq = fromSeq;
+      this.vmId = vmId;
+      this.sink = sink;
+    }
+
+    /** Reads the next batch after what was sent; waits for the subscriber while it is full. */
+    void replay() {
+      if (ended) {
+        return;
+      }
+      if (!sink.writable()) {
+        sink.drainHandler(this::replay);
+        return;
+      }
+      long after = sentSeq;
+      store.call(st -> st.events(after, vmId, REPLAY_BATCH)).onComplete(ar -> {
+        if (ended) {
+          return;
+        }
+        if (ar.failed()) {
+          end();
+          sink.fail(ar.cause());
+          return;
+        }
+        ar.result().forEach(this::send);
+        if (ar.result().size() == REPLAY_BATCH) {
+          replay();
+        } else {
+          replayDone = true;
+          pump();
+        }
+      });
+    }
+
+    void live(VmEvent e) {
+      if (ended || !vmId.isEmpty() && !vmId.equals(e.getVmId())) {
+        return;
+      }
+      pending.addLast(e);
+      if (pending.size() > MAX_PENDING) {
+        end();
+        sink.overflow(sentSeq);
+        return;
+      }
+      if (replayDone) {
+        pump();
+      }
+    }
+
+    private void pump() {
+      while (!ended && !pending.isEmpty() && sink.writable()) {
+        send(pending.removeFirst());
+      }
+      if (!ended && !pending.isEmpty()) {
+        sink.drainHandler(this::pump);
+      }
+    }
+
+    /** Sends unless it was sent already (an event committed during the replay is seen twice). */
+    private void send(VmEvent e) {
+      if (e.getSeq() > sentSeq) {
+        sink.write(e);
+        sentSeq = e.getSeq();
+      }
+    }
+
+    void end() {
+      ended = true;
+      pending.clear();
+      subscriptions.remove(id);
+    }
+  }
+
+  /** For tests and metrics. */
+  Future<Long> storedLastSeq() {
+    return store.call(st -> st.lastSeq());
+  }
+}

@@ -1,0 +1,21 @@
+package io.mpqemu.controlplane.events;
+
+import io.mpqemu.v1.VmEvent;
+
+/** Where a subscription delivers, with flow control. Called on the control plane's event loop. */
+public interface EventSink {
+
+  /** False while the subscriber has not taken what it was sent. */
+  boolean writable();
+
+  void write(VmEvent event);
+
+  /** Called once when the sink becomes writable again. */
+  void drainHandler(Runnable onDrain);
+
+  /** The subscription ends because the subscriber fell behind; {@code lastSeq} is the last event it was sent. */
+  void overflow(long lastSeq);
+
+  /** The subscription could not read the log. */
+  void fail(Throwable cause);
+}

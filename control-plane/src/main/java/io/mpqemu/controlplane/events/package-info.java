@@ -1,0 +1,2 @@
+/** The ordered, durable event log as subscribers see it: replay from any seq, then live. */
+package io.mpqemu.controlplane.events;

@@ -1,0 +1,157 @@
+package io.mpqemu.controlplane.store;
+
+import io.mpqemu.v1.DesiredState;
+import io.mpqemu.v1.Phase;
+import io.mpqemu.v1.VmSpec;
+import io.mpqemu.v1.VmStatus;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * VM rows of the SQLite store: the spec and status as protobuf JSON, phase and node as columns and the
+ * labels in {@code vm_labels}, so that listings filter in SQL. The caller runs writes in a transaction.
+ */
+final class SqliteVms {
+
+  private static final String COLUMNS = "id, spec, desired_state, revision, status, created_at, updated_at";
+
+  private final SqliteStatements statements;
+
+  SqliteVms(SqliteStatements statements) {
+    this.statements = statements;
+  }
+
+  /** Refuses an insert whose id or name is taken, naming what clashed. */
+  void refuseExisting(StoredVm vm) throws SQLException {
+    if (byId(vm.id()).isPresent()) {
+      throw new StoreException(StoreException.Kind.CONFLICT, "A VM with id " + vm.id() + " already exists.", null);
+    }
+    Optional<StoredVm> named = byName(vm.name());
+    if (named.isPresent()) {
+      throw new StoreException(StoreException.Kind.CONFLICT,
+          "The name " + vm.name() + " is already used by VM " + named.get().id() + ".", null);
+    }
+  }
+
+  /** Inserts the VM, or replaces the row with its id; its labels replace the stored ones. */
+  void write(StoredVm vm) throws SQLException {
+    Objects.requireNonNull(vm.id(), "a stored VM needs an id");
+    Objects.requireNonNull(vm.spec(), "a stored VM needs a spec");
+    Objects.requireNonNull(vm.desiredState(), "a stored VM needs a desired state");
+    PreparedStatement upsert = statements.prepare("INSERT INTO vms(id, name, spec, desired_state, revision, status,"
+        + " phase, node, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET"
+        + " name = excluded.name, spec = excluded.spec, desired_state = excluded.desired_state,"
+        + " revision = excluded.revision, status = excluded.status, phase = excluded.phase, node = excluded.node,"
+        + " created_at = excluded.created_at, updated_at = excluded.updated_at");
+    VmStatus status = vm.status();
+    upsert.setString(1, vm.id());
+    upsert.setString(2, vm.name());
+    upsert.setString(3, ProtoJson.print(vm.spec()));
+    upsert.setString(4, vm.desiredState().name());
+    upsert.setLong(5, vm.revision());
+    upsert.setString(6, status == null ? null : ProtoJson.print(status));
+    upsert.setString(7, (status == null ? Phase.PHASE_UNSPECIFIED : status.getPhase()).name());
+    upsert.setString(8, status == null ? "" : status.getNode());
+    upsert.setString(9, text(vm.createdAt()));
+    upsert.setString(10, text(vm.updatedAt()));
+    upsert.executeUpdate();
+    deleteLabels(vm.id());
+    PreparedStatement label = statements.prepare("INSERT INTO vm_labels(vm_id, key, value) VALUES (?, ?, ?)");
+    for (Map.Entry<String, String> entry : vm.spec().getLabelsMap().entrySet()) {
+      label.setString(1, vm.id());
+      label.setString(2, entry.getKey());
+      label.setString(3, entry.getValue());
+      label.executeUpdate();
+    }
+  }
+
+  /** Removes the VM and its labels; a missing VM is no error. */
+  void delete(String id) throws SQLException {
+    deleteLabels(id);
+    PreparedStatement delete = statements.prepare("DELETE FROM vms WHERE id = ?");
+    delete.setString(1, id);
+    delete.executeUpdate();
+  }
+
+  Optional<StoredVm> byId(String id) throws SQLException {
+    return one("SELECT " + COLUMNS + " FROM vms WHERE id = ?", id);
+  }
+
+  Optional<StoredVm> byName(String name) throws SQLException {
+    return one("SELECT " + COLUMNS + " FROM vms WHERE name = ?", name);
+  }
+
+  /** VMs after {@code afterId} in id order, matching the filter: one EXISTS clause per label entry. */
+  List<StoredVm> list(VmFilter filter, String afterId, int limit) throws SQLException {
+    StringBuilder sql = new StringBuilder("SELECT " + COLUMNS + " FROM vms v WHERE v.id > ?");
+    List<String> values = new ArrayList<>();
+    values.add(afterId == null ? "" : afterId);
+    if (filter.phase() != null && filter.phase() != Phase.PHASE_UNSPECIFIED) {
+      sql.append(" AND v.phase = ?");
+      values.add(filter.phase().name());
+    }
+    if (filter.node() != null && !filter.node().isEmpty()) {
+      sql.append(" AND v.node = ?");
+      values.add(filter.node());
+    }
+    for (Map.Entry<String, String> entry : filter.labels().entrySet()) {
+      sql.append(" AND EXISTS (SELECT 1 FROM vm_labels l WHERE l.vm_id = v.id AND l.key = ? AND l.value = ?)");
+      values.add(entry.getKey());
+      values.add(entry.getValue());
+    }
+    sql.append(" ORDER BY v.id LIMIT ?");
+    try (PreparedStatement query = statements.prepareOnce(sql.toString())) {
+      for (int i = 0; i < values.size(); i++) {
+        query.setString(i + 1, values.get(i));
+      }
+      query.setInt(values.size() + 1, limit);
+      return read(query);
+    }
+  }
+
+  private void deleteLabels(String id) throws SQLException {
+    PreparedStatement delete = statements.prepare("DELETE FROM vm_labels WHERE vm_id = ?");
+    delete.setString(1, id);
+    delete.executeUpdate();
+  }
+
+  private Optional<StoredVm> one(String sql, String key) throws SQLException {
+    PreparedStatement query = statements.prepare(sql);
+    query.setString(1, key);
+    List<StoredVm> vms = read(query);
+    return vms.isEmpty() ? Optional.empty() : Optional.of(vms.get(0));
+  }
+
+  private static List<StoredVm> read(PreparedStatement query) throws SQLException {
+    List<StoredVm> vms = new ArrayList<>();
+    try (ResultSet rows = query.executeQuery()) {
+      while (rows.next()) {
+        String id = rows.getString(1);
+        String status = rows.getString(5);
+        vms.add(new StoredVm(id,
+            ProtoJson.parse(rows.getString(2), VmSpec.newBuilder(), "spec of VM " + id),
+            DesiredState.valueOf(rows.getString(3)),
+            rows.getLong(4),
+            status == null ? null : ProtoJson.parse(status, VmStatus.newBuilder(), "status of VM " + id),
+            instant(rows.getString(6)),
+            instant(rows.getString(7))));
+      }
+    }
+    return vms;
+  }
+
+  static String text(Instant instant) {
+    return instant == null ? null : instant.toString();
+  }
+
+  static Instant instant(String text) {
+    return text == null ? null : Instant.parse(text);
+  }
+}

@@ -1,0 +1,744 @@
+package io.mpqemu.controlplane.vm;
+
+import com.google.protobuf.Timestamp;
+import io.mpqemu.controlplane.ControlPlaneConfig;
+import io.mpqemu.controlplane.dispatch.AgentClients;
+import io.mpqemu.controlplane.events.EventLog;
+import io.mpqemu.controlplane.nodes.NodeRegistry;
+import io.mpqemu.controlplane.scheduling.Decision;
+import io.mpqemu.controlplane.scheduling.NodeView;
+import io.mpqemu.controlplane.scheduling.Placement;
+import io.mpqemu.controlplane.store.Change;
+import io.mpqemu.controlplane.store.StoreException;
+import io.mpqemu.controlplane.store.StoreExecutor;
+import io.mpqemu.controlplane.store.StoredNode;
+import io.mpqemu.controlplane.store.StoredVm;
+import io.mpqemu.controlplane.store.VmFilter;
+import io.mpqemu.grpc.GrpcCallException;
+import io.mpqemu.spec.InvalidSpecException;
+import io.mpqemu.spec.SpecValidator;
+import io.mpqemu.v1.AgentVm;
+import io.mpqemu.v1.DesiredState;
+import io.mpqemu.v1.EventType;
+import io.mpqemu.v1.GetConsoleLogResponse;
+import io.mpqemu.v1.NodeHeartbeat;
+import io.mpqemu.v1.NodeState;
+import io.mpqemu.v1.Phase;
+import io.mpqemu.v1.ProcessStatus;
+import io.mpqemu.v1.RestartPolicy;
+import io.mpqemu.v1.VmEvent;
+import io.mpqemu.v1.VmRef;
+import io.mpqemu.v1.VmSpec;
+import io.mpqemu.v1.VmStatus;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.grpc.common.GrpcStatus;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The control plane's brain. It keeps every VM intent in memory, written through to the store in
+ * order (a create is acknowledged only once it is durable), applies what agents report to each VM's
+ * status, places VMs on nodes, dispatches commands, applies restart policies and reconciles intents
+ * with what agents actually run. Every method runs on the control plane's event loop.
+ */
+public final class VmController {
+
+  private static final Logger LOG = LoggerFactory.getLogger(VmController.class);
+  private static final Set<Phase> ACTIVE = Set.of(Phase.PHASE_LAUNCHING, Phase.PHASE_RUNNING, Phase.PHASE_PAUSED,
+      Phase.PHASE_STOPPING);
+
+  private final Vertx vertx;
+  private final ControlPlaneConfig config;
+  private final StoreExecutor store;
+  private final EventLog log;
+  private final NodeRegistry nodes;
+  private final AgentClients agents;
+  private final Clock clock;
+
+  private final TreeMap<String, StoredVm> vms = new TreeMap<>();
+  private final Map<String, String> idsByName = new HashMap<>();
+  private final Set<String> namesBeingCreated = new HashSet<>();
+  /** VMs with a command to their agent in flight: reconciliation leaves them alone. */
+  private final Set<String> busy = new HashSet<>();
+  private final Set<String> restartsPending = new HashSet<>();
+
+  public VmController(Vertx vertx, ControlPlaneConfig config, StoreExecutor store, EventLog log, NodeRegistry nodes,
+      AgentClients agents, Clock clock) {
+    this.vertx = vertx;
+    this.config = config;
+    this.store = store;
+    this.log = log;
+    this.nodes = nodes;
+    this.agents = agents;
+    this.clock = clock;
+  }
+
+  /** Loads every VM and node from the store. */
+  public Future<Void> load() {
+    return store.call(st -> {
+      List<StoredVm> all = new ArrayList<>();
+      String after = "";
+      while (true) {
+        List<StoredVm> page = st.listVms(VmFilter.all(), after, 1000);
+        all.addAll(page);
+        if (page.size() < 1000) {
+          return Map.entry(all, st.nodes());
+        }
+        after = page.get(page.size() - 1).id();
+      }
+    }).map(loaded -> {
+      for (StoredVm vm : loaded.getKey()) {
+        put(vm);
+      }
+      nodes.load(loaded.getValue(), clock.instant());
+      LOG.info("loaded {} VM(s) and {} node(s); event log at seq {}", vms.size(), loaded.getValue().size(), log.lastSeq());
+      return null;
+    });
+  }
+
+  // ------------------------------------------------------------------ API: intents
+
+  public Future<StoredVm> create(VmSpec spec, DesiredState desired, String requestId) {
+    try {
+      SpecValidator.validate(spec, config.limits());
+    } catch (InvalidSpecException e) {
+      return failed(GrpcStatus.INVALID_ARGUMENT, e.getMessage());
+    }
+    if (!requestId.isEmpty() && !requestId.matches("^[A-Za-z0-9._:-]{1,128}$")) {
+      return failed(GrpcStatus.INVALID_ARGUMENT, "request_id must be 1 to 128 characters of [A-Za-z0-9._:-]");
+    }
+    DesiredState want = desired == DesiredState.DESIRED_STATE_UNSPECIFIED ? DesiredState.RUNNING : desired;
+    if (want == DesiredState.UNRECOGNIZED) {
+      return failed(GrpcStatus.INVALID_ARGUMENT, "desired_state must be RUNNING or STOPPED");
+    }
+    Future<String> priorRequest = requestId.isEmpty() ? Future.succeededFuture(null)
+        : store.call(st -> st.vmIdForRequest(requestId).orElse(null));
+    return priorRequest.compose(priorId -> {
+      if (priorId != null) {
+        StoredVm prior = vms.get(priorId);
+        if (prior == null) {
+          return failed(GrpcStatus.ALREADY_EXISTS, "request_id " + requestId + " created VM " + priorId
+              + ", which has been deleted since; use a new request_id");
+        }
+        if (!prior.spec().equals(spec)) {
+          return failed(GrpcStatus.ALREADY_EXISTS, "request_id " + requestId + " was used for VM '" + prior.name()
+              + "' with another spec; use a new request_id for a new VM");
+        }
+        return Future.succeededFuture(prior);
+      }
+      if (idsByName.containsKey(spec.getName()) || namesBeingCreated.contains(spec.getName())) {
+        return failed(GrpcStatus.ALREADY_EXISTS, "a VM named '" + spec.getName() + "' already exists; choose another name or delete it");
+      }
+      return insert(spec, want, requestId);
+    });
+  }
+
+  private Future<StoredVm> insert(VmSpec spec, DesiredState desired, String requestId) {
+    Instant now = clock.instant();
+    String id = UUID.randomUUID().toString();
+    VmStatus status = VmStatus.newBuilder().setPhase(desired == DesiredState.RUNNING ? Phase.PHASE_PENDING : Phase.PHASE_STOPPED)
+        .setReason("Accepted").setMessage(desired == DesiredState.RUNNING ? "waiting to be placed" : "created stopped").build();
+    StoredVm vm = new StoredVm(id, spec, desired, 1, status, now, now);
+    Change.Builder change = Change.builder().insert(vm)
+        .event(event(vm, EventType.ACCEPTED, "Accepted", "intent stored, desired state " + desired));
+    if (!requestId.isEmpty()) {
+      change.request(requestId, id);
+    }
+    namesBeingCreated.add(spec.getName());
+    return commitNow(change.build()).map(events -> {
+      StoredVm stored = withLastSeq(vm, events);
+      put(stored);
+      if (desired == DesiredState.RUNNING) {
+        schedule(id);
+      }
+      return stored;
+    }).recover(e -> {
+      if (e instanceof StoreException se && se.kind() == StoreException.Kind.CONFLICT) {
+        return failed(GrpcStatus.ALREADY_EXISTS, se.getMessage());
+      }
+      return Future.failedFuture(e);
+    }).eventually(() -> {
+      namesBeingCreated.remove(spec.getName());
+      return Future.succeededFuture();
+    });
+  }
+
+  public Future<StoredVm> start(VmRef ref) {
+    return find(ref).compose(vm -> {
+      Phase phase = vm.status().getPhase();
+      if (vm.desiredState() == DesiredState.RUNNING && phase != Phase.PHASE_STOPPED && phase != Phase.PHASE_FAILED) {
+        return failed(GrpcStatus.FAILED_PRECONDITION, "VM '" + vm.name() + "' is already " + phaseName(phase)
+            + " with desired state RUNNING");
+      }
+      if (phase == Phase.PHASE_STOPPING) {
+        return failed(GrpcStatus.FAILED_PRECONDITION, "VM '" + vm.name() + "' is stopping; start it once it is stopped");
+      }
+      StoredVm next = vm.withDesiredState(DesiredState.RUNNING, clock.instant());
+      if (phase == Phase.PHASE_STOPPED || phase == Phase.PHASE_FAILED) {
+        next = next.withStatus(next.status().toBuilder().setPhase(Phase.PHASE_PENDING).setReason("StartRequested")
+            .setMessage("waiting to be placed").build(), clock.instant());
+      }
+      return update(next, EventType.START_REQUESTED, "StartRequested", "desired state set to RUNNING").map(v -> {
+        schedule(v.id());
+        return v;
+      });
+    });
+  }
+
+  public Future<StoredVm> stop(VmRef ref, int timeoutSeconds, boolean force) {
+    return find(ref).compose(vm -> {
+      Phase phase = vm.status().getPhase();
+      if (vm.desiredState() == DesiredState.STOPPED && (phase == Phase.PHASE_STOPPED || phase == Phase.PHASE_FAILED)) {
+        return failed(GrpcStatus.FAILED_PRECONDITION, "VM '" + vm.name() + "' is already " + phaseName(phase));
+      }
+      StoredVm next = vm.withDesiredState(DesiredState.STOPPED, clock.instant());
+      boolean onNode = !next.status().getNode().isEmpty() && ACTIVE.contains(phase);
+      if (!onNode) {
+        next = next.withStatus(next.status().toBuilder().setPhase(Phase.PHASE_STOPPED).setReason("Stopped")
+            .setMessage("stopped before it was launched").build(), clock.instant());
+      }
+      return update(next, EventType.STOP_REQUESTED, "StopRequested", "desired state set to STOPPED"
+          + (force ? ", forced" : "")).map(v -> {
+            if (onNode) {
+              dispatchStop(v, timeoutSeconds, force);
+            }
+            return v;
+          });
+    });
+  }
+
+  public Future<Void> delete(VmRef ref) {
+    return find(ref).compose(vm -> {
+      String node = vm.status().getNode();
+      Future<Void> offNode = Future.succeededFuture();
+      if (!node.isEmpty()) {
+        StoredNode n = nodes.get(node);
+        if (n == null || n.state() == NodeState.NODE_STATE_LOST) {
+          if (ACTIVE.contains(vm.status().getPhase())) {
+            return failed(GrpcStatus.UNAVAILABLE, "VM '" + vm.name() + "' runs on node " + node
+                + ", which cannot be reached; delete it once the node is back");
+          }
+        } else {
+          busy.add(vm.id());
+          offNode = agents.delete(n.endpoint(), vm.id(), true).recover(e -> notFoundIsFine(e))
+              .eventually(() -> {
+                busy.remove(vm.id());
+                return Future.succeededFuture();
+              });
+        }
+      }
+      return offNode.compose(v -> {
+        StoredVm gone = vm.withStatus(vm.status().toBuilder().setPhase(Phase.PHASE_DELETED).setReason("Deleted")
+            .setMessage("deleted; its events stay in the log").build(), clock.instant());
+        Change change = Change.builder().delete(vm.id())
+            .event(event(gone, EventType.VM_DELETED, "Deleted", "VM deleted; its events stay in the log")).build();
+        remove(vm);
+        return commit(change).mapEmpty();
+      });
+    });
+  }
+
+  // ------------------------------------------------------------------ API: reads
+
+  public Future<StoredVm> get(VmRef ref) {
+    return find(ref);
+  }
+
+  /** A page of VMs ordered by id, after {@code afterId}. */
+  public List<StoredVm> list(VmFilter filter, String afterId, int limit) {
+    List<StoredVm> page = new ArrayList<>();
+    for (StoredVm vm : vms.tailMap(afterId, false).values()) {
+      if (matches(vm, filter)) {
+        page.add(vm);
+        if (page.size() == limit) {
+          break;
+        }
+      }
+    }
+    return page;
+  }
+
+  public Future<GetConsoleLogResponse> console(VmRef ref, int maxBytes) {
+    return find(ref).compose(vm -> {
+      String node = vm.status().getNode();
+      if (node.isEmpty()) {
+        return failed(GrpcStatus.FAILED_PRECONDITION, "VM '" + vm.name() + "' has not been placed on a node yet");
+      }
+      StoredNode n = nodes.get(node);
+      if (n == null || n.state() == NodeState.NODE_STATE_LOST) {
+        return failed(GrpcStatus.UNAVAILABLE, "node " + node + " of VM '" + vm.name() + "' cannot be reached");
+      }
+      return agents.console(n.endpoint(), vm.id(), maxBytes);
+    });
+  }
+
+  public int count() {
+    return vms.size();
+  }
+
+  public Map<Phase, Integer> countByPhase() {
+    Map<Phase, Integer> counts = new TreeMap<>();
+    for (StoredVm vm : vms.values()) {
+      counts.merge(vm.status().getPhase(), 1, Integer::sum);
+    }
+    return counts;
+  }
+
+  // ------------------------------------------------------------------ what agents report
+
+  /** An event an agent published: recorded in the log, and applied to the VM's status. */
+  public void onAgentEvent(VmEvent e) {
+    StoredVm vm = vms.get(e.getVmId());
+    if (vm == null) {
+      commit(Change.builder().event(e.toBuilder().setSeq(0).build()).build());
+      return;
+    }
+    VmStatus.Builder status = vm.status().toBuilder().setPhase(e.getPhase()).setNode(e.getNode())
+        .setReason(e.getReason()).setMessage(e.getMessage());
+    if (e.getType() == EventType.LAUNCH_STARTED) {
+      status.clearProcesses();
+    }
+    if (e.hasProcess()) {
+      upsertProcess(status, e.getProcess());
+    }
+    StoredVm next = vm.withStatus(status.build(), clock.instant());
+    put(next);
+    commit(Change.builder().update(next).event(e.toBuilder().setSeq(0).build()).build());
+    if (e.getType() == EventType.VM_FAILED || e.getType() == EventType.LAUNCH_FAILED
+        || e.getType() == EventType.VM_STOPPED || e.getType() == EventType.LAUNCH_ABANDONED
+        || e.getType() == EventType.LOST_WHILE_DETACHED) {
+      maybeRestart(next.id());
+    }
+  }
+
+  public void onHeartbeat(NodeHeartbeat beat) {
+    NodeRegistry.Transition t = nodes.heartbeat(beat, clock.instant());
+    if (t != null) {
+      nodeChanged(t);
+    }
+  }
+
+  /** Called periodically: nodes that went silent become NOT_READY, then LOST. */
+  public void checkNodes() {
+    for (NodeRegistry.Transition t : nodes.check(clock.instant())) {
+      nodeChanged(t);
+    }
+  }
+
+  private void nodeChanged(NodeRegistry.Transition t) {
+    StoredNode n = t.node();
+    EventType type = switch (t.to()) {
+      case NODE_STATE_READY -> EventType.NODE_READY;
+      case NODE_STATE_NOT_READY -> EventType.NODE_NOT_READY;
+      default -> EventType.NODE_LOST;
+    };
+    String message = switch (t.to()) {
+      case NODE_STATE_READY -> "node " + n.id() + " is ready at " + n.endpoint() + " (" + n.info().getAccelerator() + ", "
+          + n.info().getCapacity().getMemoryMib() + " MiB)";
+      case NODE_STATE_NOT_READY -> "no heartbeat from node " + n.id() + " for " + config.notReadyAfter().toSeconds() + " s";
+      default -> "no heartbeat from node " + n.id() + " for " + config.lostAfter().toSeconds() + " s; its VMs are UNKNOWN until it returns";
+    };
+    LOG.info("node={} {} -> {}: {}", n.id(), t.from(), t.to(), message);
+    VmEvent event = VmEvent.newBuilder().setNode(n.id()).setType(type).setReason(reasonOf(type)).setMessage(message)
+        .setTime(timestamp(clock.instant())).build();
+    Change.Builder change = Change.builder().event(event);
+    if (t.to() == NodeState.NODE_STATE_LOST) {
+      for (StoredVm vm : List.copyOf(vms.values())) {
+        if (vm.status().getNode().equals(n.id()) && ACTIVE.contains(vm.status().getPhase())) {
+          StoredVm unknown = vm.withStatus(vm.status().toBuilder().setPhase(Phase.PHASE_UNKNOWN).setReason("NodeLost")
+              .setMessage("node " + n.id() + " is lost; the VM may still run there").build(), clock.instant());
+          put(unknown);
+          change.update(unknown);
+        }
+      }
+    }
+    store.call(st -> {
+      st.putNode(n);
+      return null;
+    });
+    commit(change.build());
+    if (t.to() == NodeState.NODE_STATE_READY) {
+      reconcileNode(n);
+      schedulePending();
+    }
+  }
+
+  // ------------------------------------------------------------------ placement and dispatch
+
+  private void schedule(String vmId) {
+    StoredVm vm = vms.get(vmId);
+    if (vm == null || vm.desiredState() != DesiredState.RUNNING || busy.contains(vmId)) {
+      return;
+    }
+    Phase phase = vm.status().getPhase();
+    if (phase != Phase.PHASE_PENDING && phase != Phase.PHASE_FAILED && phase != Phase.PHASE_STOPPED
+        && phase != Phase.PHASE_SCHEDULED) {
+      return;
+    }
+    Decision decision = place(vm);
+    if (decision instanceof Decision.Unschedulable u) {
+      if (!u.message().equals(vm.status().getMessage()) || phase != Phase.PHASE_PENDING) {
+        StoredVm pending = vm.withStatus(vm.status().toBuilder().setPhase(Phase.PHASE_PENDING).setNode("")
+            .setReason(u.reason()).setMessage(u.message()).build(), clock.instant());
+        update(pending, EventType.UNSCHEDULABLE, u.reason(), u.message());
+      }
+      return;
+    }
+    String node = ((Decision.Placed) decision).nodeId();
+    StoredVm scheduled = vm.withStatus(vm.status().toBuilder().setPhase(Phase.PHASE_SCHEDULED).setNode(node)
+        .setReason("Scheduled").setMessage("placed on node " + node).build(), clock.instant());
+    update(scheduled, EventType.SCHEDULED, "Scheduled", "placed on node " + node);
+    launch(scheduled, nodes.get(node));
+  }
+
+  private Decision place(StoredVm vm) {
+    List<NodeView> views = new ArrayList<>();
+    for (StoredNode n : nodes.all()) {
+      views.add(new NodeView(n.id(), n.state(), n.info()));
+    }
+    Map<String, Long> memory = new HashMap<>();
+    Map<String, Integer> count = new HashMap<>();
+    for (StoredVm other : vms.values()) {
+      Phase p = other.status().getPhase();
+      if (!other.id().equals(vm.id()) && !other.status().getNode().isEmpty()
+          && (ACTIVE.contains(p) || p == Phase.PHASE_SCHEDULED)) {
+        memory.merge(other.status().getNode(), (long) other.spec().getMemoryMib(), Long::sum);
+        count.merge(other.status().getNode(), 1, Integer::sum);
+      }
+    }
+    return Placement.place(vm.spec(), views, memory, count, vm.status().getNode().isEmpty() ? null : vm.status().getNode());
+  }
+
+  private void schedulePending() {
+    for (StoredVm vm : List.copyOf(vms.values())) {
+      if (vm.desiredState() == DesiredState.RUNNING && vm.status().getPhase() == Phase.PHASE_PENDING) {
+        schedule(vm.id());
+      }
+    }
+  }
+
+  private void launch(StoredVm vm, StoredNode node) {
+    busy.add(vm.id());
+    agents.launch(node.endpoint(), vm.id(), vm.spec(), vm.revision())
+        .onSuccess(agentVm -> applyAgentView(vm.id(), node.id(), agentVm))
+        .onFailure(e -> {
+          if (e instanceof GrpcCallException gce && gce.status() == GrpcStatus.INTERNAL) {
+            // the agent reported LAUNCH_FAILED itself; if that event was lost, record the failure here
+            StoredVm now = vms.get(vm.id());
+            if (now != null && now.status().getPhase() != Phase.PHASE_FAILED) {
+              update(now.withStatus(now.status().toBuilder().setPhase(Phase.PHASE_FAILED).setReason("LaunchFailed")
+                  .setMessage(gce.serverMessage()).build(), clock.instant()), EventType.LAUNCH_FAILED, "LaunchFailed",
+                  gce.serverMessage());
+              maybeRestart(vm.id());
+            }
+          } else {
+            dispatchFailed(vm.id(), "launch on node " + node.id() + " failed: " + describe(e));
+          }
+        })
+        .onComplete(ar -> busy.remove(vm.id()));
+  }
+
+  private void dispatchStop(StoredVm vm, int timeoutSeconds, boolean force) {
+    StoredNode node = nodes.get(vm.status().getNode().isEmpty() ? null : vm.status().getNode());
+    if (node == null || node.state() == NodeState.NODE_STATE_LOST) {
+      return; // reconciliation stops it when the node returns
+    }
+    busy.add(vm.id());
+    agents.stop(node.endpoint(), vm.id(), timeoutSeconds, force)
+        .onSuccess(agentVm -> applyAgentView(vm.id(), node.id(), agentVm))
+        .onFailure(e -> {
+          if (e instanceof GrpcCallException gce && gce.status() == GrpcStatus.NOT_FOUND) {
+            markStopped(vm.id(), "the node no longer has it");
+          } else {
+            dispatchFailed(vm.id(), "stop on node " + node.id() + " failed: " + describe(e));
+          }
+        })
+        .onComplete(ar -> busy.remove(vm.id()));
+  }
+
+  private void dispatchFailed(String vmId, String message) {
+    StoredVm vm = vms.get(vmId);
+    if (vm == null) {
+      return;
+    }
+    LOG.warn("vm={} node={} {}; reconciliation retries", vmId, vm.status().getNode(), message);
+    update(vm.withStatus(vm.status().toBuilder().setReason("DispatchFailed").setMessage(message).build(), clock.instant()),
+        EventType.DISPATCH_FAILED, "DispatchFailed", message + "; it will be retried");
+  }
+
+  private void markStopped(String vmId, String why) {
+    StoredVm vm = vms.get(vmId);
+    if (vm == null || vm.status().getPhase() == Phase.PHASE_STOPPED) {
+      return;
+    }
+    update(vm.withStatus(vm.status().toBuilder().setPhase(Phase.PHASE_STOPPED).setReason("Stopped").setMessage(why)
+        .clearProcesses().build(), clock.instant()), EventType.RECONCILED, "Stopped", why);
+  }
+
+  /** The agent's answer is the truth about the VM on that node: bring the status in line, quietly. */
+  private void applyAgentView(String vmId, String nodeId, AgentVm agentVm) {
+    StoredVm vm = vms.get(vmId);
+    if (vm == null) {
+      return;
+    }
+    VmStatus.Builder s = vm.status().toBuilder().setNode(nodeId).clearProcesses().addAllProcesses(agentVm.getProcessesList());
+    if (agentVm.getPhase() != vm.status().getPhase()) {
+      s.setPhase(agentVm.getPhase()).setReason(agentVm.getReason()).setMessage(agentVm.getMessage());
+      StoredVm next = vm.withStatus(s.build(), clock.instant());
+      update(next, EventType.RECONCILED, "StatusFromNode", "node " + nodeId + " reports the VM "
+          + phaseName(agentVm.getPhase()) + (agentVm.getMessage().isEmpty() ? "" : ": " + agentVm.getMessage()));
+    } else {
+      StoredVm next = vm.withStatus(s.build(), clock.instant());
+      put(next);
+      commit(Change.builder().update(next).build());
+    }
+  }
+
+  // ------------------------------------------------------------------ restart policy
+
+  private void maybeRestart(String vmId) {
+    StoredVm vm = vms.get(vmId);
+    if (vm == null || vm.desiredState() != DesiredState.RUNNING || restartsPending.contains(vmId)) {
+      return;
+    }
+    RestartPolicy policy = vm.spec().getRestartPolicy();
+    Phase phase = vm.status().getPhase();
+    boolean restart = phase == Phase.PHASE_FAILED && (policy == RestartPolicy.ON_FAILURE || policy == RestartPolicy.ALWAYS)
+        || phase == Phase.PHASE_STOPPED && policy == RestartPolicy.ALWAYS;
+    if (!restart) {
+      return;
+    }
+    int restarts = vm.status().getRestarts();
+    long delay = Math.min(config.restartBackoffMax().toMillis(), 1000L << Math.min(restarts, 16));
+    restartsPending.add(vmId);
+    String message = "restart " + (restarts + 1) + " (restart_policy " + policy + ") in " + delay + " ms";
+    update(vm.withStatus(vm.status().toBuilder().setRestarts(restarts + 1).build(), clock.instant()),
+        EventType.RESTART_SCHEDULED, "RestartScheduled", message);
+    vertx.setTimer(delay, t -> {
+      restartsPending.remove(vmId);
+      StoredVm now = vms.get(vmId);
+      if (now != null && now.desiredState() == DesiredState.RUNNING
+          && (now.status().getPhase() == Phase.PHASE_FAILED || now.status().getPhase() == Phase.PHASE_STOPPED)) {
+        schedule(vmId);
+      }
+    });
+  }
+
+  // ------------------------------------------------------------------ reconciliation
+
+  /** Compares every READY node's actual VMs with the intents, and repairs the difference. */
+  public void reconcile() {
+    for (StoredNode n : nodes.all()) {
+      if (n.state() == NodeState.NODE_STATE_READY) {
+        reconcileNode(n);
+      }
+    }
+    schedulePending();
+  }
+
+  private void reconcileNode(StoredNode node) {
+    agents.list(node.endpoint()).onSuccess(actual -> {
+      Map<String, AgentVm> byId = new HashMap<>();
+      for (AgentVm a : actual) {
+        byId.put(a.getVmId(), a);
+      }
+      for (StoredVm vm : List.copyOf(vms.values())) {
+        if (!vm.status().getNode().equals(node.id()) || busy.contains(vm.id()) || restartsPending.contains(vm.id())) {
+          continue;
+        }
+        AgentVm a = byId.remove(vm.id());
+        reconcileVm(vm, node, a);
+      }
+      for (AgentVm orphan : byId.values()) {
+        if (vms.containsKey(orphan.getVmId()) || busy.contains(orphan.getVmId())) {
+          continue; // placed elsewhere since, or being handled
+        }
+        removeOrphan(node, orphan);
+      }
+    }).onFailure(e -> LOG.warn("node={} reconciliation could not list VMs: {}", node.id(), describe(e)));
+  }
+
+  private void reconcileVm(StoredVm vm, StoredNode node, AgentVm actual) {
+    boolean wantRunning = vm.desiredState() == DesiredState.RUNNING;
+    if (actual == null) {
+      if (wantRunning && vm.status().getPhase() != Phase.PHASE_FAILED && vm.status().getPhase() != Phase.PHASE_STOPPED) {
+        LOG.info("vm={} node={} should run but the node does not have it; launching it", vm.id(), node.id());
+        StoredVm relaunch = vm.withStatus(vm.status().toBuilder().setPhase(Phase.PHASE_SCHEDULED).setReason("Reconciled")
+            .setMessage("node " + node.id() + " did not have it; launching it again").clearProcesses().build(), clock.instant());
+        update(relaunch, EventType.RECONCILED, "Relaunched", relaunch.status().getMessage());
+        launch(relaunch, node);
+      } else if (!wantRunning && vm.status().getPhase() != Phase.PHASE_STOPPED) {
+        markStopped(vm.id(), "node " + node.id() + " does not run it");
+      }
+      return;
+    }
+    boolean active = ACTIVE.contains(actual.getPhase());
+    if (!wantRunning && active) {
+      LOG.info("vm={} node={} runs but should not; stopping it", vm.id(), node.id());
+      dispatchStop(vm, 0, false);
+      return;
+    }
+    if (actual.getPhase() != vm.status().getPhase()
+        || actual.getProcessesCount() != vm.status().getProcessesCount()) {
+      applyAgentView(vm.id(), node.id(), actual);
+    }
+    if (wantRunning && !active) {
+      maybeRestart(vm.id());
+    }
+  }
+
+  private void removeOrphan(StoredNode node, AgentVm orphan) {
+    LOG.info("vm={} node={} is not in the store; stopping and removing it from the node", orphan.getVmId(), node.id());
+    busy.add(orphan.getVmId());
+    agents.delete(node.endpoint(), orphan.getVmId(), true).recover(this::notFoundIsFine)
+        .onSuccess(v -> commit(Change.builder().event(VmEvent.newBuilder().setVmId(orphan.getVmId())
+            .setVmName(orphan.getSpec().getName()).setNode(node.id()).setType(EventType.RECONCILED)
+            .setPhase(Phase.PHASE_DELETED).setReason("OrphanRemoved")
+            .setMessage("node " + node.id() + " ran a VM the store does not know; it was stopped and removed")
+            .setTime(timestamp(clock.instant())).build()).build()))
+        .onFailure(e -> LOG.warn("vm={} node={} could not remove an orphan: {}", orphan.getVmId(), node.id(), describe(e)))
+        .onComplete(ar -> busy.remove(orphan.getVmId()));
+  }
+
+  // ------------------------------------------------------------------ state
+
+  private Future<StoredVm> update(StoredVm next, EventType type, String reason, String message) {
+    put(next);
+    return commit(Change.builder().update(next).event(event(next, type, reason, message)).build())
+        .map(events -> vms.getOrDefault(next.id(), next));
+  }
+
+  /** Commits in order; published events reach subscribers, and each VM's last event seq is kept. */
+  private Future<List<VmEvent>> commit(Change change) {
+    return commitNow(change).onFailure(e -> LOG.error("cannot record a change: {}", describe(e)));
+  }
+
+  private Future<List<VmEvent>> commitNow(Change change) {
+    return store.call(st -> st.commit(change)).map(events -> {
+      for (VmEvent e : events) {
+        StoredVm vm = vms.get(e.getVmId());
+        if (vm != null) {
+          put(withLastSeq(vm, List.of(e)));
+        }
+      }
+      log.published(events);
+      return events;
+    });
+  }
+
+  private static StoredVm withLastSeq(StoredVm vm, List<VmEvent> events) {
+    long seq = vm.status().getLastEventSeq();
+    for (VmEvent e : events) {
+      if (e.getVmId().equals(vm.id())) {
+        seq = Math.max(seq, e.getSeq());
+      }
+    }
+    return new StoredVm(vm.id(), vm.spec(), vm.desiredState(), vm.revision(),
+        vm.status().toBuilder().setLastEventSeq(seq).build(), vm.createdAt(), vm.updatedAt());
+  }
+
+  private void put(StoredVm vm) {
+    StoredVm before = vms.put(vm.id(), vm);
+    if (before != null && !before.name().equals(vm.name())) {
+      idsByName.remove(before.name());
+    }
+    idsByName.put(vm.name(), vm.id());
+  }
+
+  private void remove(StoredVm vm) {
+    vms.remove(vm.id());
+    idsByName.remove(vm.name(), vm.id());
+    busy.remove(vm.id());
+  }
+
+  private Future<StoredVm> find(VmRef ref) {
+    if (ref.getId().isEmpty() == ref.getName().isEmpty()) {
+      return failed(GrpcStatus.INVALID_ARGUMENT, "name the VM by exactly one of vm.id and vm.name");
+    }
+    String id = ref.getId().isEmpty() ? idsByName.get(ref.getName()) : ref.getId();
+    StoredVm vm = id == null ? null : vms.get(id);
+    if (vm == null) {
+      String what = ref.getId().isEmpty() ? "named '" + shorten(ref.getName()) + "'" : "with id '" + shorten(ref.getId()) + "'";
+      return failed(GrpcStatus.NOT_FOUND, "no VM " + what);
+    }
+    return Future.succeededFuture(vm);
+  }
+
+  private static boolean matches(StoredVm vm, VmFilter f) {
+    if (f.phase() != Phase.PHASE_UNSPECIFIED && vm.status().getPhase() != f.phase()) {
+      return false;
+    }
+    if (!f.node().isEmpty() && !vm.status().getNode().equals(f.node())) {
+      return false;
+    }
+    for (Map.Entry<String, String> e : f.labels().entrySet()) {
+      if (!e.getValue().equals(vm.spec().getLabelsMap().get(e.getKey()))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private VmEvent event(StoredVm vm, EventType type, String reason, String message) {
+    return VmEvent.newBuilder().setVmId(vm.id()).setVmName(vm.name()).setNode(vm.status().getNode()).setType(type)
+        .setPhase(vm.status().getPhase()).setReason(reason).setMessage(message).setTime(timestamp(clock.instant())).build();
+  }
+
+  private static void upsertProcess(VmStatus.Builder status, ProcessStatus p) {
+    for (int i = 0; i < status.getProcessesCount(); i++) {
+      if (status.getProcesses(i).getName().equals(p.getName())) {
+        status.setProcesses(i, p);
+        return;
+      }
+    }
+    status.addProcesses(p);
+  }
+
+  private Future<Void> notFoundIsFine(Throwable e) {
+    if (e instanceof GrpcCallException gce && gce.status() == GrpcStatus.NOT_FOUND) {
+      return Future.succeededFuture();
+    }
+    return Future.failedFuture(e);
+  }
+
+  private static String reasonOf(EventType type) {
+    return switch (type) {
+      case NODE_READY -> "NodeReady";
+      case NODE_NOT_READY -> "NodeNotReady";
+      default -> "NodeLost";
+    };
+  }
+
+  static Timestamp timestamp(Instant t) {
+    return Timestamp.newBuilder().setSeconds(t.getEpochSecond()).setNanos(t.getNano()).build();
+  }
+
+  private static String phaseName(Phase phase) {
+    return phase.name().replace("PHASE_", "").toLowerCase(java.util.Locale.ROOT);
+  }
+
+  private static String shorten(String s) {
+    String t = s.replaceAll("[^\\x20-\\x7e]", "?");
+    return t.length() > 64 ? t.substring(0, 64) + "..." : t;
+  }
+
+  private static String describe(Throwable e) {
+    return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+  }
+
+  private static <T> Future<T> failed(GrpcStatus status, String message) {
+    return Future.failedFuture(new ApiException(status, message));
+  }
+}
