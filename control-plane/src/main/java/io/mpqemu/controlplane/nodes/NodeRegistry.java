@@ -23,6 +23,7 @@ public final class NodeRegistry {
   private final Duration notReadyAfter;
   private final Duration lostAfter;
   private final Map<String, StoredNode> nodes = new LinkedHashMap<>();
+  private long heartbeats;
 
   public NodeRegistry(Duration notReadyAfter, Duration lostAfter) {
     this.notReadyAfter = notReadyAfter;
@@ -40,6 +41,7 @@ public final class NodeRegistry {
 
   /** Records a heartbeat; a transition when the node was new or not READY. */
   public Transition heartbeat(NodeHeartbeat beat, Instant now) {
+    heartbeats++;
     StoredNode before = nodes.get(beat.getNodeId());
     StoredNode after = new StoredNode(beat.getNodeId(), beat.getEndpoint(), NodeState.NODE_STATE_READY, beat.getInfo(), now);
     nodes.put(after.id(), after);
@@ -66,6 +68,11 @@ public final class NodeRegistry {
       }
     }
     return changed;
+  }
+
+  /** Heartbeats received since start, for metrics. */
+  public long heartbeatsReceived() {
+    return heartbeats;
   }
 
   public List<StoredNode> all() {

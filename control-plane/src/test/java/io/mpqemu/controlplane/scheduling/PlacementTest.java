@@ -138,6 +138,17 @@ class PlacementTest {
   }
 
   @Test
+  @DisplayName("a device with more disks than the node allows per device does not go there")
+  void respectsDisksPerDevice() {
+    ProxiedDevice.Builder scsi = ProxiedDevice.newBuilder().setId("scsi0").setDriver("megasas");
+    for (int i = 0; i < 5; i++) {
+      scsi.addDisks(Disk.newBuilder().setId("d" + i).setImage("d" + i + ".raw"));
+    }
+    VmSpec spec = SPEC.toBuilder().clearDevices().addDevices(scsi).build();
+    assertThat(unschedulable(place(spec, List.of(ready("n1"))))).isEqualTo("no node fits: 1 node allows at most 4 disks per device");
+  }
+
+  @Test
   @DisplayName("VMs spread over three nodes: fewest VMs first, then most free memory")
   void spreads() {
     List<NodeView> nodes = List.of(ready("n1"), ready("n2"), ready("n3"));

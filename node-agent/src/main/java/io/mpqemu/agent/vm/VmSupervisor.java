@@ -260,9 +260,12 @@ public final class VmSupervisor {
       }
       Files.deleteIfExists(paths.pidFile(VmPaths.MAIN));
       return null;
-    }).compose(v -> {
+    }).map(v -> {
+      // the record (launchComplete=false) is written in the background: a restarted agent finds a
+      // half-launched VM's processes through /proc whether or not it was written yet
       dirReady = true;
-      return persist();
+      persist();
+      return null;
     });
   }
 
@@ -291,13 +294,12 @@ public final class VmSupervisor {
       DevicePair pair = pairs.get(d.getId());
       starts.add(startProcess(d.getId(), ProcessRole.PROCESS_ROLE_DEVICE, argv, pair::remoteEndAsStdin));
     }
-    return Future.all(starts).compose(v -> persist());
+    return Future.all(starts).mapEmpty();
   }
 
   private Future<Void> startMainProcess() {
     List<String> argv = rt.commandLine().main(paths, spec, rt.accelerator());
-    return startProcess(VmPaths.MAIN, ProcessRole.PROCESS_ROLE_MAIN, argv, () -> Redirect.from(Path.of("/dev/null").toFile()))
-        .compose(v -> persist());
+    return startProcess(VmPaths.MAIN, ProcessRole.PROCESS_ROLE_MAIN, argv, () -> Redirect.from(Path.of("/dev/null").toFile()));
   }
 
   private Future<Void> startProcess(String name, ProcessRole role, List<String> argv, Callable<Redirect> stdin) {
@@ -349,6 +351,7 @@ public final class VmSupervisor {
     launchedAt = rt.now();
     emit(EventType.LAUNCHED, "Launched", "running with " + spec.getDevicesCount() + " device process(es) under "
         + accelerator + ", launched in " + took.toMillis() + " ms", null);
+    // answered only once launchComplete=true is on disk: a restarted agent then adopts, not undoes, it
     return persist().map(v -> toAgentVm());
   }
 

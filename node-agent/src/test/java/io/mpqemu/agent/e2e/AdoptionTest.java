@@ -123,7 +123,12 @@ class AdoptionTest {
       long mainPid = AgentHarness.awaitEvent(events, e -> e.getType() == EventType.PROCESS_STARTED
           && e.getProcess().getName().equals("main"), Duration.ofSeconds(20)).getProcess().getPid();
       h.awaitQemuPids(List.of(devicePid, mainPid), Duration.ofSeconds(5));
-      assertThat(Files.readString(h.vmDir("vm-half").resolve("vm.json"))).contains("\"launchComplete\" : false");
+      Path record = h.vmDir("vm-half").resolve("vm.json");
+      long until = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+      while (!(Files.exists(record) && Files.readString(record).contains("\"main\"")) && System.nanoTime() < until) {
+        AgentHarness.sleep(20); // the launch writes its record in the background
+      }
+      assertThat(Files.readString(record)).contains("\"launchComplete\" : false").contains("\"main\"");
 
       first.kill9();
 

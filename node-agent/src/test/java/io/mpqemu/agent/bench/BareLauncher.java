@@ -1,0 +1,157 @@
+package io.mpqemu.agent.bench;
+
+import io.mpqemu.agent.qemu.QemuCommandLine;
+import io.mpqemu.agent.qemu.QemuCommandLine.Accelerator;
+import io.mpqemu.agent.qemu.Qmp;
+import io.mpqemu.agent.qemu.QmpClient;
+import io.mpqemu.agent.state.VmPaths;
+import io.mpqemu.agent.unix.DevicePair;
+import io.mpqemu.agent.unix.SocketPairs;
+import io.mpqemu.agent.unix.UnixQmpTransport;
+import io.mpqemu.v1.ProxiedDevice;
+import io.mpqemu.v1.VmSpec;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.lang.ProcessBuilder.Redirect;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * The same processes the agent starts for a VM, with the same argv ({@link QemuCommandLine}), wired
+ * the same way ({@link SocketPairs}, the device's pair end as its stdin under {@code setsid}, the main
+ * QEMU paused, {@link QmpClient}: getfd, device_add, cont), and nothing else: no gRPC, no events, no
+ * state file. Each step's end is stamped with {@link System#nanoTime()}.
+ */
+final class BareLauncher {
+
+  private static final Duration QMP_TIMEOUT = Duration.ofSeconds(10);
+
+  private final Vertx vertx;
+  private final Path stateRoot;
+  private final QemuCommandLine commandLine = new QemuCommandLine(Path.of("qemu-system-x86_64"));
+  private final Path setsid = Stream.of("/usr/bin/setsid", "/bin/setsid").map(Path::of)
+      .filter(Files::isExecutable).findFirst().orElseThrow(() -> new IllegalStateException("no setsid"));
+
+  BareLauncher(Vertx vertx, Path stateRoot) {
+    this.vertx = vertx;
+    this.stateRoot = stateRoot;
+  }
+
+  VmPaths paths(String vmId) {
+    return VmPaths.of(stateRoot, vmId);
+  }
+
+  /** A launched VM and when each step ended (System.nanoTime()). */
+  static final class Vm {
+    final VmPaths paths;
+    final Map<String, DevicePair> pairs = new LinkedHashMap<>();
+    final List<Process> processes = new ArrayList<>();
+    Qmp qmp;
+    long dirAt;
+    long pairsAt;
+    long devicesStartedAt;
+    long mainStartedAt;
+    volatile long qmpConnectedAt;
+    volatile long proxiesAddedAt;
+    volatile long runningAt;
+
+    Vm(VmPaths paths) {
+      this.paths = paths;
+    }
+  }
+
+  /** Launches; returns once cont has answered. */
+  Vm launch(String vmId, VmSpec spec, Map<String, Path> images, Accelerator accel) throws Exception {
+    Vm vm = new Vm(paths(vmId));
+    try {
+      Files.createDirectories(vm.paths.dir());
+      Files.setPosixFilePermissions(vm.paths.dir(), PosixFilePermissions.fromString("rwx------"));
+      vm.dirAt = System.nanoTime();
+      for (ProxiedDevice d : spec.getDevicesList()) {
+        vm.pairs.put(d.getId(), SocketPairs.open());
+      }
+      vm.pairsAt = System.nanoTime();
+      for (ProxiedDevice d : spec.getDevicesList()) {
+        vm.processes.add(start(commandLine.remote(vm.paths, d, images), vm.pairs.get(d.getId()).remoteEndAsStdin(),
+            vm.paths.processLog(d.getId())));
+      }
+      vm.devicesStartedAt = System.nanoTime();
+      vm.processes.add(start(commandLine.main(vm.paths, spec, accel), Redirect.from(Path.of("/dev/null").toFile()),
+          vm.paths.processLog(VmPaths.MAIN)));
+      vm.mainStartedAt = System.nanoTime();
+      Future<Void> running = QmpClient.connect(vertx, vmId,
+              () -> UnixQmpTransport.connect(vm.paths.qmpSocket(), QMP_TIMEOUT), QMP_TIMEOUT)
+          .compose(qmp -> {
+            vm.qmpConnectedAt = System.nanoTime();
+            vm.qmp = qmp;
+            Future<Void> chain = Future.succeededFuture();
+            for (ProxiedDevice d : spec.getDevicesList()) {
+              String fdName = "fd-" + d.getId();
+              chain = chain
+                  .compose(v -> qmp.getfd(fdName, vm.pairs.get(d.getId()).mainEnd(), QMP_TIMEOUT))
+                  .compose(v -> qmp.execute("device_add", QemuCommandLine.proxyDeviceArguments(spec, d, fdName), QMP_TIMEOUT))
+                  .mapEmpty();
+            }
+            return chain;
+          })
+          .compose(v -> {
+            vm.proxiesAddedAt = System.nanoTime();
+            return vm.qmp.execute("cont", new JsonObject(), QMP_TIMEOUT);
+          })
+          .map(r -> {
+            vm.runningAt = System.nanoTime();
+            return null;
+          });
+      AgentClient.await(running);
+      return vm;
+    } catch (Exception | Error e) {
+      destroy(vm);
+      throw e;
+    }
+  }
+
+  private Process start(List<String> argv, Redirect stdin, Path log) throws IOException {
+    List<String> command = new ArrayList<>(argv.size() + 1);
+    command.add(setsid.toString());
+    command.addAll(argv);
+    return new ProcessBuilder(command)
+        .redirectInput(stdin)
+        .redirectErrorStream(true)
+        .redirectOutput(Redirect.appendTo(log.toFile()))
+        .start();
+  }
+
+  /** SIGKILL to every process, waits for each, closes the pairs and QMP, removes the directory. */
+  void destroy(Vm vm) throws IOException, InterruptedException {
+    if (vm.qmp != null) {
+      vm.qmp.close();
+    }
+    for (Process p : vm.processes) {
+      p.destroyForcibly();
+    }
+    for (Process p : vm.processes) {
+      if (!p.waitFor(10, TimeUnit.SECONDS)) {
+        throw new IllegalStateException("pid " + p.pid() + " did not die after SIGKILL");
+      }
+    }
+    vm.pairs.values().forEach(DevicePair::close);
+    if (Files.exists(vm.paths.dir())) {
+      try (Stream<Path> walk = Files.walk(vm.paths.dir())) {
+        for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+          Files.deleteIfExists(p);
+        }
+      }
+    }
+  }
+}
