@@ -159,18 +159,24 @@ public final class VmGrpcService extends VmServiceGrpcService {
       response.fail(invalid("vm_id is not a valid VM id"));
       return;
     }
-    response.writeHead();
+    // the range check comes before any header goes out: a refusal is then a trailers-only answer,
+    // whose message every client reads
     controlPlane.runOnContext(v -> {
       long end = log.lastSeq();
-      if (request.getFromSeq() > end) {
-        caller.runOnContext(x -> response.fail(new StatusException(GrpcStatus.OUT_OF_RANGE, "from_seq "
-            + Long.toUnsignedString(request.getFromSeq()) + " is beyond the end of the event log (seq " + end
-            + "); resume from a seq you received")));
-        return;
-      }
-      Runnable unsubscribe = log.subscribe(request.getFromSeq(), request.getVmId(),
-          new GrpcEventSink(response, caller, controlPlane));
-      caller.runOnContext(x -> response.exceptionHandler(e -> controlPlane.runOnContext(y -> unsubscribe.run())));
+      caller.runOnContext(x -> {
+        if (Long.compareUnsigned(request.getFromSeq(), end) > 0) {
+          response.fail(new StatusException(GrpcStatus.OUT_OF_RANGE, "from_seq "
+              + Long.toUnsignedString(request.getFromSeq()) + " is beyond the end of the event log (seq " + end
+              + "); resume from a seq you received"));
+          return;
+        }
+        response.writeHead();
+        controlPlane.runOnContext(y -> {
+          Runnable unsubscribe = log.subscribe(request.getFromSeq(), request.getVmId(),
+              new GrpcEventSink(response, caller, controlPlane));
+          caller.runOnContext(z -> response.exceptionHandler(e -> controlPlane.runOnContext(w -> unsubscribe.run())));
+        });
+      });
     });
   }
 

@@ -211,6 +211,9 @@ class ControlPlaneEndToEndTest {
     Fleet.awaitEvent(events, e -> e.getVmId().equals(phoenix.getId()) && e.getType() == EventType.RESTART_SCHEDULED, WAIT);
     Vm relaunched = fleet.awaitPhase(phoenix.getId(), Phase.PHASE_RUNNING, WAIT);
     assertThat(relaunched.getStatus().getRestarts()).isEqualTo(1);
+    // GetVm may show RUNNING a moment before the stream delivers the event that says so
+    Fleet.awaitEvent(events, e -> events.stream()
+        .filter(x -> x.getVmId().equals(phoenix.getId()) && x.getType() == EventType.LAUNCHED).count() == 2, WAIT);
     List<EventType> phoenixEvents = events.stream().filter(e -> e.getVmId().equals(phoenix.getId())).map(VmEvent::getType).toList();
     assertThat(phoenixEvents).containsSubsequence(EventType.LAUNCHED, EventType.PROCESS_EXITED, EventType.VM_FAILED,
         EventType.RESTART_SCHEDULED, EventType.LAUNCH_STARTED, EventType.LAUNCHED);

@@ -111,6 +111,14 @@ final class Fleet implements AutoCloseable {
         request, DEADLINE));
   }
 
+  GrpcClient grpcClient() {
+    return grpc;
+  }
+
+  SocketAddress address() {
+    return SocketAddress.domainSocketAddress(cpSocket.toString());
+  }
+
   Vm create(VmSpec spec, DesiredState desired) {
     return call(VmServiceGrpcClient.CreateVm, CreateVmRequest.newBuilder().setSpec(spec).setDesiredState(desired).build());
   }
