@@ -11,8 +11,13 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -35,6 +40,9 @@ public final class SqliteStore implements Store {
   /** The seq of the last committed event: read once at open, advanced by each commit. */
   private long lastSeq;
   private boolean closed;
+
+  /** Held while open: one control plane per file, or the cached lastSeq and the log would disagree. */
+  private FileLock writerLock;
 
   private SqliteStore(Path file, Connection connection) throws SQLException {
     this.file = file;
@@ -62,18 +70,23 @@ public final class SqliteStore implements Store {
       throw new IllegalArgumentException("The store path must not contain '?': " + absolute);
     }
     SqliteFiles.prepare(absolute);
+    FileLock lock = lockFor(absolute);
     Connection connection;
     try {
       connection = DriverManager.getConnection("jdbc:sqlite:" + absolute);
     } catch (SQLException e) {
+      release(lock);
       throw unavailable("Cannot open the store " + absolute + ": " + e.getMessage(), e);
     }
     try {
       configure(connection, absolute);
       Migrations.migrate(connection, absolute, schemaVersion);
       SqliteFiles.restrict(absolute);
-      return new SqliteStore(absolute, connection);
+      SqliteStore store = new SqliteStore(absolute, connection);
+      store.writerLock = lock;
+      return store;
     } catch (SQLException | IOException | RuntimeException e) {
+      release(lock);
       try {
         connection.close();
       } catch (SQLException closeFailure) {
@@ -83,6 +96,32 @@ public final class SqliteStore implements Store {
         throw runtime;
       }
       throw unavailable("Cannot open the store " + absolute + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static FileLock lockFor(Path database) {
+    Path lockFile = database.resolveSibling(database.getFileName() + ".lock");
+    try {
+      FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+      FileLock lock = channel.tryLock();
+      if (lock == null) {
+        channel.close();
+        throw unavailable("Another control plane has the store " + database + " open (it holds " + lockFile
+            + "); run one control plane per data directory", null);
+      }
+      return lock;
+    } catch (java.nio.channels.OverlappingFileLockException e) {
+      throw unavailable("This process already has the store " + database + " open", e);
+    } catch (IOException e) {
+      throw unavailable("Cannot lock the store " + database + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static void release(FileLock lock) {
+    try {
+      lock.channel().close();
+    } catch (IOException ignored) {
+      // the lock goes with the process anyway
     }
   }
 
@@ -124,12 +163,13 @@ public final class SqliteStore implements Store {
       throw unavailable("Cannot start a transaction in the store " + file + ": " + e.getMessage(), e);
     }
     try {
+      Map<String, Long> lastSeqOfVm = seqsOfVms(change.events());
       for (StoredVm vm : change.inserts()) {
         vms.refuseExisting(vm);
-        vms.write(vm);
+        vms.write(withLastEventSeq(vm, lastSeqOfVm));
       }
       for (StoredVm vm : change.updates()) {
-        vms.write(vm);
+        vms.write(withLastEventSeq(vm, lastSeqOfVm));
       }
       for (String id : change.deletes()) {
         vms.delete(id);
@@ -152,6 +192,27 @@ public final class SqliteStore implements Store {
       rollback(e);
       throw e;
     }
+  }
+
+  /** The seq each VM's last event in this change will get: events are numbered from lastSeq + 1, in order. */
+  private Map<String, Long> seqsOfVms(List<VmEvent> events) {
+    Map<String, Long> last = new HashMap<>();
+    long seq = lastSeq;
+    for (VmEvent e : events) {
+      seq++;
+      if (!e.getVmId().isEmpty()) {
+        last.put(e.getVmId(), seq);
+      }
+    }
+    return last;
+  }
+
+  private static StoredVm withLastEventSeq(StoredVm vm, Map<String, Long> lastSeqOfVm) {
+    Long seq = lastSeqOfVm.get(vm.id());
+    if (seq == null || vm.status() == null) {
+      return vm;
+    }
+    return vm.withStatus(vm.status().toBuilder().setLastEventSeq(seq).build(), vm.updatedAt());
   }
 
   private void mapRequest(String requestId, String vmId) throws SQLException {
@@ -321,6 +382,10 @@ public final class SqliteStore implements Store {
       statements.close();
     } catch (SQLException e) {
       throw unavailable("Closing the store " + file + " failed: " + e.getMessage(), e);
+    } finally {
+      if (writerLock != null) {
+        release(writerLock);
+      }
     }
   }
 

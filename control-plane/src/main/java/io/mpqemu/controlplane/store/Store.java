@@ -13,7 +13,9 @@ public interface Store extends AutoCloseable {
 
   /**
    * Applies a change in one transaction: VM writes and deletes, the request id mapping, and the
-   * events, each given the next seq (gap-free, starting at 1). Returns the events with their seqs.
+   * events, each given the next seq (gap-free, starting at 1). A VM written by the change with events
+   * about it is stored with {@code status.last_event_seq} set to the seq of its last one, so the row and
+   * the log agree. Returns the events with their seqs.
    *
    * @throws StoreException CONFLICT when an insert meets an existing id or name, or a request id
    *     already mapped; nothing of the change is applied then

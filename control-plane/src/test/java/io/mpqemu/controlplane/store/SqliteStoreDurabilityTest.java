@@ -25,8 +25,9 @@ class SqliteStoreDurabilityTest {
   Path dir;
 
   @Test
-  @DisplayName("every commit that returned is there after its process is killed with SIGKILL")
+  @DisplayName("every commit that returned is there after its process is killed with SIGKILL; while it ran, no other process could open the store")
   void survivesSigkill() throws Exception {
+    StoreException refusedWhileHeld = null;
     Path file = dir.resolve("store.db");
     Path stderr = dir.resolve("child.stderr");
     Path java = Path.of(System.getProperty("java.home"), "bin", "java");
@@ -39,11 +40,19 @@ class SqliteStoreDurabilityTest {
       String line = CompletableFuture.supplyAsync(() -> committedLine(out)).get(60, TimeUnit.SECONDS);
       assertThat(line).as("the child's output; its stderr: %s", Files.exists(stderr) ? Files.readString(stderr) : "")
           .isEqualTo("committed " + COMMITS);
+      try (SqliteStore second = SqliteStore.open(file)) {
+        refusedWhileHeld = null;
+      } catch (StoreException e) {
+        refusedWhileHeld = e;
+      }
     } finally {
       child.destroyForcibly(); // SIGKILL on Linux: no shutdown hook, no close, no checkpoint
       assertThat(child.waitFor(30, TimeUnit.SECONDS)).isTrue();
     }
     assertThat(child.exitValue()).as("killed by SIGKILL").isEqualTo(128 + 9);
+    assertThat(refusedWhileHeld).as("a second process cannot open a store another one holds").isNotNull();
+    assertThat(refusedWhileHeld.kind()).isEqualTo(StoreException.Kind.UNAVAILABLE);
+    assertThat(refusedWhileHeld.getMessage()).contains("Another control plane has the store");
     assertThat(dir.resolve("store.db-wal")).as("the WAL was not checkpointed away by a clean close").exists();
 
     try (SqliteStore store = SqliteStore.open(file)) {

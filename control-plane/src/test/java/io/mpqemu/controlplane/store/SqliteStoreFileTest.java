@@ -119,9 +119,10 @@ class SqliteStoreFileTest {
     try (SqliteStore store = SqliteStore.open(file)) {
       assertThat(versions(file)).containsExactly(1, 2);
       assertThat(indexes(file)).contains("vms_by_phase", "vms_by_node", "vm_labels_by_entry", "events_by_vm");
-      assertThat(store.vm("vm-1")).contains(vm);
+      StoredVm stored = vm.withStatus(vm.status().toBuilder().setLastEventSeq(1).build(), vm.updatedAt());
+      assertThat(store.vm("vm-1")).contains(stored);
       assertThat(store.listVms(new VmFilter(Phase.PHASE_RUNNING, "node-a", Map.of("app", "shop")), "", 10))
-          .containsExactly(vm);
+          .containsExactly(stored);
       assertThat(store.lastSeq()).isEqualTo(1);
     }
   }

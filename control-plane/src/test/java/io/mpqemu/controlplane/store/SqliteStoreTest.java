@@ -47,6 +47,22 @@ class SqliteStoreTest {
   }
 
   @Test
+  @DisplayName("a VM written with events about it is stored with the seq of its last one, so row and log agree")
+  void rowKnowsItsLastEventSeq() {
+    store.commit(oneEvent("other"));
+    StoredVm vm = vm("vm-seq", "seq");
+
+    List<VmEvent> recorded = store.commit(Change.builder().insert(vm).event(event("vm-seq", EventType.ACCEPTED))
+        .event(event("other", EventType.ACCEPTED)).event(event("vm-seq", EventType.SCHEDULED)).build());
+
+    assertThat(recorded).extracting(VmEvent::getSeq).containsExactly(2L, 3L, 4L);
+    assertThat(store.vm("vm-seq").orElseThrow().status().getLastEventSeq()).isEqualTo(4L);
+    store.commit(Change.builder().update(vm).build());
+    assertThat(store.vm("vm-seq").orElseThrow().status().getLastEventSeq())
+        .as("a write without events stores what it is given").isEqualTo(vm.status().getLastEventSeq());
+  }
+
+  @Test
   @DisplayName("a VM comes back with its spec, status, labels, desired state, revision and times")
   void roundTrip() {
     StoredVm vm = new StoredVm("vm-1", spec("web", Map.of("app", "shop", "tier", "front")), DesiredState.STOPPED,
@@ -244,7 +260,8 @@ class SqliteStoreTest {
 
     assertThat(store.lastSeq()).isEqualTo(21);
     assertThat(store.events(0, "", 100)).isEqualTo(log);
-    assertThat(store.vm("vm-1")).contains(vm);
+    // stored with the seq of its ACCEPTED event, the one event that came with the write
+    assertThat(store.vm("vm-1")).contains(vm.withStatus(vm.status().toBuilder().setLastEventSeq(1).build(), vm.updatedAt()));
     assertThat(store.vmIdForRequest("req-1")).contains("vm-1");
     assertThat(store.nodes()).containsExactly(node);
     assertThat(store.commit(oneEvent("vm-1"))).extracting(VmEvent::getSeq).containsExactly(22L);
