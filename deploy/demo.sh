@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The main job, for a newcomer: sets up what is missing, builds, starts a node agent with its data in
-# ./run, launches the multi-process document's example VM (an lsi53c895a SCSI controller in its own
-# QEMU process, proxied into the main QEMU, guest RAM in a memfd, booting a generated disk that prints
-# a greeting on the serial console), shows its events and console, and serves until Ctrl-C, which
-# stops the example VM and the agent.
+# The main job, for a newcomer: sets up what is missing, builds, starts the control plane with an
+# embedded node agent for this host (data in ./run), creates the multi-process document's example VM
+# from deploy/examples/lsi-vm.json (an lsi53c895a SCSI controller with a disk, in its own QEMU process,
+# proxied into the main QEMU, guest RAM in a memfd, booting a generated disk that prints a greeting on
+# the serial console), follows its events, shows its console, and serves until Ctrl-C, which deletes
+# the example VM and stops the control plane.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,53 +13,58 @@ echo "==> building (mvn package)" >&2
 mvn -B -q -DskipTests package
 
 data="${MPQEMU_DATA:-$PWD/run}"
-sock="$data/agent.sock"
-jar=node-agent/target/node-agent.jar
-client() { java -jar "$jar" client --agent "unix:$sock" "$@"; }
+server="unix:$data/control-plane.sock"
+cp_jar=control-plane/target/control-plane.jar
+cli() { java -jar "$cp_jar" --server "$server" "$@"; }
 
 mkdir -p "$data/images"
-java -jar "$jar" boot-image --message "Hello from a multi-process QEMU guest: lsi53c895a served by its own process" "$data/images/boot.img"
+java -jar node-agent/target/node-agent.jar boot-image \
+  --message "Hello from a multi-process QEMU guest: its disk is served by an lsi53c895a in another process" \
+  "$data/images/boot.img"
 
-echo "==> starting the node agent (state in $data/state, gRPC on unix:$sock)" >&2
-# setsid: Ctrl-C reaches this script only, which then stops the VM before the agent
-setsid java -jar "$jar" serve --config deploy/agent-demo.json --state-dir "$data/state" \
-  --image-root "$data/images" --listen "unix:$sock" 2>"$data/agent.log" &
-agent=$!
+echo "==> starting the control plane with an embedded node agent (data in $data)" >&2
+# setsid: Ctrl-C reaches this script only, which then deletes the VM before stopping the server
+setsid java -jar "$cp_jar" serve --embedded-agent --data-dir "$data" --listen "$server" 2>"$data/control-plane.log" &
+server_pid=$!
 watcher=
 cleanup() {
   trap - INT TERM EXIT
   echo >&2
-  echo "==> stopping the example VM and the agent" >&2
-  client stop demo --timeout 5 >/dev/null 2>&1 || true
-  client delete demo >/dev/null 2>&1 || true
+  echo "==> deleting the example VM and stopping the control plane" >&2
+  cli vm delete demo >/dev/null 2>&1 || true
   [ -n "$watcher" ] && kill "$watcher" 2>/dev/null || true
-  kill -TERM "$agent" 2>/dev/null || true
-  wait "$agent" 2>/dev/null || true
+  kill -TERM "$server_pid" 2>/dev/null || true
+  wait "$server_pid" 2>/dev/null || true
 }
 trap cleanup INT TERM EXIT
 
-for _ in $(seq 1 100); do
-  client info >/dev/null 2>&1 && break
-  if ! kill -0 "$agent" 2>/dev/null; then
-    echo "mpqemu: the agent did not start; its log:" >&2
-    cat "$data/agent.log" >&2
+for _ in $(seq 1 150); do
+  cli node list 2>/dev/null | grep -q READY && break
+  if ! kill -0 "$server_pid" 2>/dev/null; then
+    echo "mpqemu: the control plane did not start; its log:" >&2
+    cat "$data/control-plane.log" >&2
     exit 1
   fi
   sleep 0.2
 done
+echo "==> nodes" >&2
+cli node list
 
-echo "==> node" >&2
-client info
-echo "==> events (live, one JSON object a line)" >&2
-client watch demo &
-watcher=$!
+from=$(cli events --output json 2>/dev/null | tail -n 1 | sed -n 's/.*"seq": *"\([0-9]*\)".*/\1/p')
+echo "==> events (live)" >&2
+java -jar "$cp_jar" --server "$server" events --follow --from "${from:-0}" &
+watcher=$!   # the client's own pid (a backgrounded shell function would give a subshell's)
 sleep 0.5
-echo "==> launching the example VM from deploy/examples/lsi-vm.json" >&2
-client launch --vm-id demo -f deploy/examples/lsi-vm.json >/dev/null
+echo "==> creating the example VM from deploy/examples/lsi-vm.json" >&2
+cli vm create -f deploy/examples/lsi-vm.json >/dev/null
+for _ in $(seq 1 100); do
+  cli vm get demo --output json 2>/dev/null | grep -q '"PHASE_RUNNING"' && break
+  sleep 0.2
+done
 sleep 1
-echo "==> serial console of the example VM" >&2
-client console demo
-echo "==> the VM runs; its processes:" >&2
-ps -o pid,args --no-headers -p "$(client get demo | grep -o '"pid": "[0-9]*"' | grep -o '[0-9]*' | paste -sd,)" | cut -c1-160
-echo "==> serving until Ctrl-C (agent log: $data/agent.log)" >&2
-wait "$agent"
+echo "==> the example VM" >&2
+cli vm get demo
+echo "==> its serial console" >&2
+cli console demo
+echo "==> serving until Ctrl-C (log: $data/control-plane.log; try: java -jar $cp_jar --server $server vm list)" >&2
+wait "$server_pid"

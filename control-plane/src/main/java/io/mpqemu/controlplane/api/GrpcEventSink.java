@@ -22,7 +22,9 @@ final class GrpcEventSink implements EventSink {
   private final Context controlPlane;
   private final AtomicInteger inFlight = new AtomicInteger();
   private volatile boolean queueFull;
+  private volatile boolean closed;
   private Runnable onDrain;
+  private volatile Runnable onClosed = () -> { };
 
   GrpcEventSink(GrpcServerResponse<?, VmEvent> response, Context caller, Context controlPlane) {
     this.response = response;
@@ -35,12 +37,36 @@ final class GrpcEventSink implements EventSink {
     return !queueFull && inFlight.get() < MAX_IN_FLIGHT;
   }
 
+  /** What to do once the stream is gone (the caller cancelled, the connection dropped); runs on the control plane's loop. */
+  void onClosed(Runnable action) {
+    onClosed = action;
+    if (closed) {
+      action.run(); // closed before the subscription existed
+    }
+  }
+
+  /** The stream is gone: stop writing and end the subscription. */
+  void closed() {
+    if (!closed) {
+      closed = true;
+      controlPlane.runOnContext(v -> onClosed.run());
+    }
+  }
+
   @Override
   public void write(VmEvent event) {
     inFlight.incrementAndGet();
     caller.runOnContext(v -> {
-      response.write(event);
       inFlight.decrementAndGet();
+      if (closed) {
+        return;
+      }
+      try {
+        response.write(event).onFailure(e -> closed());
+      } catch (IllegalStateException cancelled) {
+        closed(); // a cancel does not always reach the exception handler before the next write
+        return;
+      }
       if (response.writeQueueFull()) {
         queueFull = true;
         response.drainHandler(x -> {

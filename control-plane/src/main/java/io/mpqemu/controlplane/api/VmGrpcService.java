@@ -171,11 +171,9 @@ public final class VmGrpcService extends VmServiceGrpcService {
           return;
         }
         response.writeHead();
-        controlPlane.runOnContext(y -> {
-          Runnable unsubscribe = log.subscribe(request.getFromSeq(), request.getVmId(),
-              new GrpcEventSink(response, caller, controlPlane));
-          caller.runOnContext(z -> response.exceptionHandler(e -> controlPlane.runOnContext(w -> unsubscribe.run())));
-        });
+        GrpcEventSink sink = new GrpcEventSink(response, caller, controlPlane);
+        response.exceptionHandler(e -> sink.closed());
+        controlPlane.runOnContext(y -> sink.onClosed(log.subscribe(request.getFromSeq(), request.getVmId(), sink)));
       });
     });
   }
