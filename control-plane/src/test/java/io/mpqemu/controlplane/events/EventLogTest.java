@@ -1,0 +1,185 @@
+package io.mpqemu.controlplane.events;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.mpqemu.controlplane.store.Change;
+import io.mpqemu.controlplane.store.SqliteStore;
+import io.mpqemu.controlplane.store.StoreExecutor;
+import io.mpqemu.v1.EventType;
+import io.mpqemu.v1.VmEvent;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+@DisplayName("The event log's subscriptions, over a real SQLite store")
+class EventLogTest {
+
+  @TempDir
+  Path dir;
+
+  private Vertx vertx;
+  private Context loop;
+  private StoreExecutor store;
+  private EventLog log;
+
+  /** A sink that records, and can be told to stop taking events (a subscriber that does not read). */
+  private static final class RecordingSink implements EventSink {
+    final List<VmEvent> received = new ArrayList<>();
+    boolean blocked;
+    Long overflowAt;
+    Runnable drain;
+
+    @Override
+    public boolean writable() {
+      return !blocked;
+    }
+
+    @Override
+    public void write(VmEvent event) {
+      received.add(event);
+    }
+
+    @Override
+    public void drainHandler(Runnable onDrain) {
+      drain = onDrain;
+    }
+
+    @Override
+    public void overflow(long lastSeq) {
+      overflowAt = lastSeq;
+    }
+
+    @Override
+    public void fail(Throwable cause) {
+      throw new AssertionError(cause);
+    }
+  }
+
+  @BeforeEach
+  void start() throws Exception {
+    vertx = Vertx.vertx();
+    loop = vertx.getOrCreateContext();
+    store = new StoreExecutor(vertx, SqliteStore.open(dir.resolve("cp.db")));
+    log = on(() -> Future.succeededFuture(new EventLog(store, 0)));
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    store.close();
+    vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+
+  private <T> T on(Supplier<Future<T>> work) throws Exception {
+    CompletableFuture<T> result = new CompletableFuture<>();
+    loop.runOnContext(v -> work.get().onComplete((r, e) -> {
+      if (e != null) {
+        result.completeExceptionally(e);
+      } else {
+        result.complete(r);
+      }
+    }));
+    return result.get(30, TimeUnit.SECONDS);
+  }
+
+  /** Commits n events and publishes them, as the controller does. */
+  private void commit(int n) throws Exception {
+    on(() -> {
+      Change.Builder change = Change.builder();
+      for (int i = 0; i < n; i++) {
+        change.event(VmEvent.newBuilder().setVmId("vm-" + (i % 3)).setType(EventType.ACCEPTED).build());
+      }
+      Change built = change.build();
+      return store.call(st -> st.commit(built)).map(events -> {
+        log.published(events);
+        return null;
+      });
+    });
+  }
+
+  private void settle() throws Exception {
+    for (int i = 0; i < 5; i++) {
+      on(() -> store.call(st -> st.lastSeq()));
+    }
+  }
+
+  @Test
+  @DisplayName("a replay across many batches then live events arrive once each, in order, with no gap")
+  void replayThenLive() throws Exception {
+    commit(2500);
+    RecordingSink sink = new RecordingSink();
+
+    on(() -> Future.succeededFuture(log.subscribe(0, "", sink)));
+    commit(10);
+    settle();
+
+    assertThat(sink.received).extracting(VmEvent::getSeq)
+        .containsExactlyElementsOf(java.util.stream.LongStream.rangeClosed(1, 2510).boxed().toList());
+  }
+
+  @Test
+  @DisplayName("a subscriber that stops reading is cut off naming its last seq; the others get everything")
+  void slowSubscriberIsCutOffAlone() throws Exception {
+    RecordingSink fast = new RecordingSink();
+    RecordingSink slow = new RecordingSink();
+    on(() -> Future.succeededFuture(log.subscribe(0, "", fast)));
+    on(() -> Future.succeededFuture(log.subscribe(0, "", slow)));
+    commit(5);
+    settle();
+    slow.blocked = true;
+
+    commit(EventLog.MAX_PENDING + 50);
+    settle();
+
+    assertThat(slow.overflowAt).as("cut off, told the last seq it was sent").isEqualTo(5L);
+    assertThat(slow.received).hasSize(5);
+    assertThat(fast.received).hasSize(EventLog.MAX_PENDING + 55);
+    assertThat(fast.overflowAt).isNull();
+    assertThat(log.subscriberCount()).as("the slow one no longer holds events").isEqualTo(1);
+  }
+
+  @Test
+  @DisplayName("a replay waits for a subscriber that is full instead of cutting it off, and resumes on drain")
+  void replayWaitsForDrain() throws Exception {
+    commit(3000);
+    RecordingSink sink = new RecordingSink();
+    sink.blocked = true;
+
+    on(() -> Future.succeededFuture(log.subscribe(0, "", sink)));
+    settle();
+    assertThat(sink.received).isEmpty();
+    assertThat(sink.overflowAt).isNull();
+    sink.blocked = false;
+    on(() -> {
+      sink.drain.run();
+      return Future.succeededFuture();
+    });
+    settle();
+
+    assertThat(sink.received).hasSize(3000);
+    assertThat(sink.overflowAt).isNull();
+  }
+
+  @Test
+  @DisplayName("a subscription for one VM gets only that VM's events")
+  void oneVm() throws Exception {
+    commit(9);
+    RecordingSink sink = new RecordingSink();
+
+    on(() -> Future.succeededFuture(log.subscribe(0, "vm-1", sink)));
+    commit(3);
+    settle();
+
+    assertThat(sink.received).hasSize(4).allMatch(e -> e.getVmId().equals("vm-1"));
+  }
+}
