@@ -15,6 +15,8 @@ import java.util.List;
  * @param reconcileInterval how often intents are compared with what agents report
  * @param callDeadline the deadline of each call to an agent
  * @param limits the validation limits every VM must meet, whatever node it lands on
+ * @param httpListen the address of the HTTP endpoints (health, metrics, SSE events, read-only JSON):
+ *     unix:/path or tcp:loopback:port; "" serves no HTTP
  */
 public record ControlPlaneConfig(
     Path dataDir,
@@ -24,15 +26,28 @@ public record ControlPlaneConfig(
     Duration reconcileInterval,
     Duration callDeadline,
     Duration restartBackoffMax,
-    NodeLimits limits) {
+    NodeLimits limits,
+    String httpListen) {
 
   public ControlPlaneConfig {
     listen = List.copyOf(listen);
   }
 
+  /** Without HTTP endpoints. */
+  public ControlPlaneConfig(Path dataDir, List<String> listen, Duration notReadyAfter, Duration lostAfter,
+      Duration reconcileInterval, Duration callDeadline, Duration restartBackoffMax, NodeLimits limits) {
+    this(dataDir, listen, notReadyAfter, lostAfter, reconcileInterval, callDeadline, restartBackoffMax, limits, "");
+  }
+
+  /** The same config serving HTTP on {@code address} ("" for none). */
+  public ControlPlaneConfig withHttpListen(String address) {
+    return new ControlPlaneConfig(dataDir, listen, notReadyAfter, lostAfter, reconcileInterval, callDeadline,
+        restartBackoffMax, limits, address);
+  }
+
   public static ControlPlaneConfig defaults(Path dataDir) {
     return new ControlPlaneConfig(dataDir, List.of("tcp:127.0.0.1:7000"), Duration.ofSeconds(10), Duration.ofSeconds(30),
-        Duration.ofSeconds(10), Duration.ofSeconds(120), Duration.ofSeconds(60), NodeLimits.defaults());
+        Duration.ofSeconds(10), Duration.ofSeconds(120), Duration.ofSeconds(60), NodeLimits.defaults(), "");
   }
 
   public Path database() {

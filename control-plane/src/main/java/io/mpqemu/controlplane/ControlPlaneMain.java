@@ -43,6 +43,10 @@ public final class ControlPlaneMain {
     @Option(names = "--listen", description = "gRPC address, repeatable: unix:/path or tcp:127.0.0.1:7000 (the default).")
     List<String> listen;
 
+    @Option(names = "--http-listen", description = "Serve /healthz, /readyz, /metrics, /v1/events (SSE) and read-only"
+        + " /v1/vms, /v1/nodes over HTTP here: unix:/path or tcp:127.0.0.1:7080 (default: no HTTP).")
+    String httpListen;
+
     @Option(names = "--embedded-agent", description = "Also run a node agent for this host in this JVM (local event bus).")
     boolean embeddedAgent;
 
@@ -70,7 +74,8 @@ public final class ControlPlaneMain {
       ControlPlaneConfig defaults = ControlPlaneConfig.defaults(data);
       ControlPlaneConfig config = new ControlPlaneConfig(data, listen == null ? defaults.listen() : listen,
           Duration.ofSeconds(notReadySeconds), Duration.ofSeconds(lostSeconds), Duration.ofSeconds(reconcileSeconds),
-          defaults.callDeadline(), defaults.restartBackoffMax(), defaults.limits());
+          defaults.callDeadline(), defaults.restartBackoffMax(), defaults.limits(),
+          httpListen == null ? defaults.httpListen() : httpListen);
       Vertx vertx = Vertx.builder().with(new VertxOptions().setPreferNativeTransport(true)).build();
       CountDownLatch stopped = new CountDownLatch(1);
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {

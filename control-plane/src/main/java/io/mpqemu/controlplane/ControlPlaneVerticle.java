@@ -1,9 +1,13 @@
 package io.mpqemu.controlplane;
 
 import com.google.protobuf.util.JsonFormat;
+import io.mpqemu.agent.http.HttpListener;
 import io.mpqemu.controlplane.api.VmGrpcService;
 import io.mpqemu.controlplane.dispatch.AgentClients;
 import io.mpqemu.controlplane.events.EventLog;
+import io.mpqemu.controlplane.http.ControlPlaneHttp;
+import io.mpqemu.controlplane.http.ControlPlaneMetrics;
+import io.mpqemu.controlplane.http.ControlPlaneReadiness;
 import io.mpqemu.controlplane.nodes.NodeRegistry;
 import io.mpqemu.controlplane.store.SqliteStore;
 import io.mpqemu.controlplane.store.StoreExecutor;
@@ -44,6 +48,11 @@ public final class ControlPlaneVerticle extends VerticleBase {
   private VmController vms;
   private EventLog log;
   private NodeRegistry nodes;
+  private VmGrpcService api;
+  private Future<?> busJoined = Future.succeededFuture();
+  private ControlPlaneMetrics metrics;
+  private volatile boolean started;
+  private volatile String httpAddress = "";
 
   public ControlPlaneVerticle(ControlPlaneConfig config) {
     this.config = config;
@@ -51,6 +60,11 @@ public final class ControlPlaneVerticle extends VerticleBase {
 
   public List<String> boundAddresses() {
     return List.copyOf(bound);
+  }
+
+  /** The address of the HTTP endpoints, with its real port; "" without HTTP. */
+  public String httpAddress() {
+    return httpAddress;
   }
 
   public EventLog eventLog() {
@@ -73,17 +87,27 @@ public final class ControlPlaneVerticle extends VerticleBase {
       vms = new VmController(vertx, config, store, log, nodes, agents, Clock.systemUTC());
       return vms.load();
     }).compose(v -> {
-      vertx.eventBus().<JsonObject>consumer(VM_EVENTS, m -> vms.onAgentEvent(parse(m.body(), VmEvent.newBuilder()).build()));
-      vertx.eventBus().<JsonObject>consumer(HEARTBEATS, m -> vms.onHeartbeat(parse(m.body(), NodeHeartbeat.newBuilder()).build()));
+      busJoined = Future.all(
+          vertx.eventBus().<JsonObject>consumer(VM_EVENTS, m -> vms.onAgentEvent(parse(m.body(), VmEvent.newBuilder()).build()))
+              .completion(),
+          vertx.eventBus().<JsonObject>consumer(HEARTBEATS, m -> vms.onHeartbeat(parse(m.body(), NodeHeartbeat.newBuilder()).build()))
+              .completion());
       vertx.setPeriodic(1000, id -> vms.checkNodes());
       vertx.setPeriodic(config.reconcileInterval().toMillis(), id -> vms.reconcile());
+      api = new VmGrpcService(context, vms, nodes, log);
       return startServers();
-    }).onSuccess(v -> LOG.info("control plane ready: data in {}, gRPC on {}, event log at seq {}",
-        config.dataDir(), bound, log.lastSeq()));
+    }).compose(v -> startHttp()).onSuccess(v -> {
+      started = true;
+      LOG.info("control plane ready: data in {}, gRPC on {}{}, event log at seq {}", config.dataDir(), bound,
+          httpAddress.isEmpty() ? "" : ", HTTP on " + httpAddress, log.lastSeq());
+    });
   }
 
   @Override
   public Future<?> stop() {
+    if (metrics != null) {
+      metrics.stop();
+    }
     List<Future<Void>> closing = new ArrayList<>();
     servers.forEach(s -> closing.add(s.close()));
     if (agents != null) {
@@ -108,7 +132,7 @@ public final class ControlPlaneVerticle extends VerticleBase {
 
   private Future<Void> startServers() {
     GrpcServer grpc = GrpcServer.server(vertx);
-    grpc.addService(new VmGrpcService(context, vms, nodes, log));
+    grpc.addService(api);
     grpc.addService(ReflectionService.v1());
     grpc.addService(HealthService.create(vertx)
         .register(VmServiceGrpcService.SERVICE_NAME, () -> Future.succeededFuture(true)));
@@ -117,6 +141,23 @@ public final class ControlPlaneVerticle extends VerticleBase {
       chain = chain.compose(v -> listen(grpc, address));
     }
     return chain;
+  }
+
+  /** Health, metrics, SSE events and read-only JSON, when an HTTP address is configured. */
+  private Future<Void> startHttp() {
+    if (config.httpListen().isEmpty()) {
+      return Future.succeededFuture();
+    }
+    metrics = new ControlPlaneMetrics(context, vms, nodes, log, Clock.systemUTC());
+    metrics.start();
+    ControlPlaneReadiness readiness = new ControlPlaneReadiness(store, busJoined, () -> started);
+    HttpServer server = vertx.createHttpServer();
+    servers.add(server);
+    server.requestHandler(ControlPlaneHttp.router(vertx, context, api, log, metrics, readiness));
+    return HttpListener.listen(vertx, server, config.httpListen()).map(address -> {
+      httpAddress = address;
+      return null;
+    });
   }
 
   private Future<Void> listen(GrpcServer grpc, String address) {

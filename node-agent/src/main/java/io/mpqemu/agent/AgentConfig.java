@@ -24,6 +24,8 @@ import java.util.regex.Pattern;
  * @param advertise the gRPC endpoint heartbeats announce to the control plane; "" means the first
  *     listen address
  * @param heartbeatInterval how often the agent announces itself on the event bus
+ * @param httpListen the address of /healthz, /readyz and /metrics ({@code unix:/path} or
+ *     {@code tcp:loopback:port}); "" serves no HTTP
  */
 public record AgentConfig(
     String nodeId,
@@ -40,7 +42,8 @@ public record AgentConfig(
     Duration exitDeadline,
     long consoleLogMaxBytes,
     String advertise,
-    Duration heartbeatInterval) {
+    Duration heartbeatInterval,
+    String httpListen) {
 
   private static final Pattern NODE_ID = Pattern.compile("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$");
   private static final Pattern SAFE_PATH = Pattern.compile("^/[A-Za-z0-9._/-]*$");
@@ -58,6 +61,20 @@ public record AgentConfig(
         stopTimeout, exitDeadline, consoleLogMaxBytes, "", Duration.ofSeconds(3));
   }
 
+  /** Without HTTP endpoints. */
+  public AgentConfig(String nodeId, List<String> listen, Path stateDir, Path imageRoot, Path qemuBinary,
+      String accelerator, NodeLimits limits, long memoryMib, int maxVms, Map<String, String> labels,
+      Duration stopTimeout, Duration exitDeadline, long consoleLogMaxBytes, String advertise, Duration heartbeatInterval) {
+    this(nodeId, listen, stateDir, imageRoot, qemuBinary, accelerator, limits, memoryMib, maxVms, labels,
+        stopTimeout, exitDeadline, consoleLogMaxBytes, advertise, heartbeatInterval, "");
+  }
+
+  /** The same config serving HTTP on {@code address} ("" for none). */
+  public AgentConfig withHttpListen(String address) {
+    return new AgentConfig(nodeId, listen, stateDir, imageRoot, qemuBinary, accelerator, limits, memoryMib, maxVms,
+        labels, stopTimeout, exitDeadline, consoleLogMaxBytes, advertise, heartbeatInterval, address);
+  }
+
   /** Checks what a typo could break; the message says what to fix. */
   public AgentConfig validated() {
     require(NODE_ID.matcher(nodeId).matches(), "node id '" + nodeId + "' must match " + NODE_ID.pattern());
@@ -73,6 +90,8 @@ public record AgentConfig(
     require(advertise.isEmpty() || advertise.startsWith("unix:") || advertise.startsWith("tcp:"),
         "advertise address must be unix:/path or tcp:host:port, not " + advertise);
     require(heartbeatInterval.toMillis() >= 100, "heartbeat interval must be at least 100 ms");
+    require(httpListen.isEmpty() || httpListen.startsWith("unix:") || httpListen.startsWith("tcp:"),
+        "HTTP listen address must be unix:/path or tcp:127.0.0.1:port, not " + httpListen);
     return this;
   }
 
@@ -130,7 +149,8 @@ public record AgentConfig(
         json.containsKey("exitDeadlineSeconds") ? Duration.ofSeconds(json.getLong("exitDeadlineSeconds")) : exitDeadline,
         json.getLong("consoleLogMaxBytes", consoleLogMaxBytes),
         json.getString("advertise", advertise),
-        json.containsKey("heartbeatMillis") ? Duration.ofMillis(json.getLong("heartbeatMillis")) : heartbeatInterval);
+        json.containsKey("heartbeatMillis") ? Duration.ofMillis(json.getLong("heartbeatMillis")) : heartbeatInterval,
+        json.getString("httpListen", httpListen));
   }
 
   private static long totalHostMemoryMib() {

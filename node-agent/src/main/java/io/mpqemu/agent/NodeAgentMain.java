@@ -76,6 +76,10 @@ public final class NodeAgentMain {
     @Option(names = "--advertise", description = "The gRPC endpoint heartbeats announce (default: the first --listen).")
     String advertise;
 
+    @Option(names = "--http-listen",
+        description = "Serve /healthz, /readyz and /metrics over HTTP here: unix:/path or tcp:127.0.0.1:7080 (default: no HTTP).")
+    String httpListen;
+
     @Option(names = "--allowed-driver", description = "A device driver VMs may use, repeatable (replaces the default list).")
     List<String> allowedDrivers;
 
@@ -128,6 +132,7 @@ public final class NodeAgentMain {
       putIf(j, "memoryMib", memoryMib);
       putIf(j, "maxVms", maxVms);
       putIf(j, "advertise", advertise);
+      putIf(j, "httpListen", httpListen);
       if (labels != null) {
         j.put("labels", new JsonObject(new LinkedHashMap<>(labels)));
       }

@@ -2,6 +2,10 @@ package io.mpqemu.agent;
 
 import io.mpqemu.agent.api.NodeAgentGrpcService;
 import io.mpqemu.agent.events.EventHub;
+import io.mpqemu.agent.http.AgentHttp;
+import io.mpqemu.agent.http.AgentMetrics;
+import io.mpqemu.agent.http.AgentReadiness;
+import io.mpqemu.agent.http.HttpListener;
 import io.mpqemu.agent.node.QemuProbe;
 import io.mpqemu.agent.process.ProcessScanner;
 import io.mpqemu.agent.process.SetsidProcessLauncher;
@@ -55,9 +59,18 @@ public final class NodeAgentVerticle extends VerticleBase {
   private Instant startedAt;
   private long rotationTimer = -1;
   private long heartbeatTimer = -1;
+  private long heartbeatsSent;
+  private AgentMetrics metrics;
+  private volatile boolean started;
+  private volatile String httpAddress = "";
 
   public NodeAgentVerticle(AgentConfig config) {
     this.config = config.validated();
+  }
+
+  /** The address /healthz, /readyz and /metrics are served on, with its real port; "" without HTTP. */
+  public String httpAddress() {
+    return httpAddress;
   }
 
   /** The addresses the gRPC servers listen on, with real ports: {@code unix:/path}, {@code tcp:host:port}. */
@@ -89,12 +102,14 @@ public final class NodeAgentVerticle extends VerticleBase {
           SocketPairs::open, Clock.systemUTC());
       vms = new VmManager(rt, new ImageResolver(config.imageRoot()));
       return vms.adoptAll();
-    }).compose(v -> startServers()).onSuccess(v -> {
+    }).compose(v -> startServers()).compose(v -> startHttp()).onSuccess(v -> {
+      started = true;
       rotationTimer = vertx.setPeriodic(5000, id -> vms.rotateConsoleLogs());
       String endpoint = config.advertise().isEmpty() ? boundAddresses.get(0) : config.advertise();
       heartbeatTimer = vertx.setPeriodic(0, config.heartbeatInterval().toMillis(), id -> publishHeartbeat(endpoint));
-      LOG.info("node={} agent ready: {}, multi-process yes, {}; {} VM(s) known; gRPC on {}", config.nodeId(),
-          probe.version(), probe.kvmDetail(), vms.count(), boundAddresses);
+      LOG.info("node={} agent ready: {}, multi-process yes, {}; {} VM(s) known; gRPC on {}{}", config.nodeId(),
+          probe.version(), probe.kvmDetail(), vms.count(), boundAddresses,
+          httpAddress.isEmpty() ? "" : "; HTTP on " + httpAddress);
     });
   }
 
@@ -106,11 +121,17 @@ public final class NodeAgentVerticle extends VerticleBase {
     if (heartbeatTimer >= 0) {
       vertx.cancelTimer(heartbeatTimer);
     }
+    if (metrics != null) {
+      metrics.stop();
+    }
     List<Future<Void>> closing = new ArrayList<>();
     for (HttpServer s : servers) {
       closing.add(s.close());
     }
-    // VMs keep running: nothing here stops a VM or closes its socketpairs.
+    // VMs keep running: nothing here stops a VM or closes its socketpairs
+    if (vms != null) {
+      vms.detachAll();
+    }
     return Future.join(closing);
   }
 
@@ -121,6 +142,7 @@ public final class NodeAgentVerticle extends VerticleBase {
     try {
       vertx.eventBus().publish(HEARTBEAT_ADDRESS, new io.vertx.core.json.JsonObject(
           com.google.protobuf.util.JsonFormat.printer().omittingInsignificantWhitespace().print(beat)));
+      heartbeatsSent++;
     } catch (com.google.protobuf.InvalidProtocolBufferException e) {
       throw new IllegalStateException(e);
     }
@@ -161,6 +183,23 @@ public final class NodeAgentVerticle extends VerticleBase {
       chain = chain.compose(v -> listen(grpc, address));
     }
     return chain;
+  }
+
+  /** /healthz, /readyz and /metrics, when an HTTP address is configured. */
+  private Future<Void> startHttp() {
+    if (config.httpListen().isEmpty()) {
+      return Future.succeededFuture();
+    }
+    metrics = new AgentMetrics(context, vms, events, () -> heartbeatsSent, Clock.systemUTC());
+    metrics.start();
+    AgentReadiness readiness = new AgentReadiness(vertx, () -> probe, config.stateDir(), () -> started);
+    HttpServer server = vertx.createHttpServer(new HttpServerOptions());
+    servers.add(server);
+    server.requestHandler(AgentHttp.router(vertx, context, metrics, readiness));
+    return HttpListener.listen(vertx, server, config.httpListen()).map(bound -> {
+      httpAddress = bound;
+      return null;
+    });
   }
 
   private Future<Void> listen(GrpcServer grpc, String address) {

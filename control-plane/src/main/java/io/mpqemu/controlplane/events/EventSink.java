@@ -16,6 +16,9 @@ public interface EventSink {
   /** The subscription ends because the subscriber fell behind; {@code lastSeq} is the last event it was sent. */
   void overflow(long lastSeq);
 
+  /** A snapshot subscription sent everything up to the end it was given. */
+  void complete();
+
   /** The subscription could not read the log. */
   void fail(Throwable cause);
 }

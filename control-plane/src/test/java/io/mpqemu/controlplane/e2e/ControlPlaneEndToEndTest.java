@@ -243,6 +243,33 @@ class ControlPlaneEndToEndTest {
     assertThat(fleet.qemuPids()).hasSize(2);
   }
 
+  @Test
+  @DisplayName("a silent node turns NOT_READY then LOST, its VM UNKNOWN but running; back, it adopts the VM and all is RUNNING")
+  void nodeLostAndBack() throws Exception {
+    String image = fleet.bootImage("boot.img", "patient");
+    Vm vm = fleet.create(Fleet.lsi("patient", image), DesiredState.RUNNING);
+    Vm running = fleet.awaitPhase(vm.getId(), Phase.PHASE_RUNNING, WAIT);
+    List<VmEvent> events = fleet.watch(running.getStatus().getLastEventSeq(), null);
+    List<Long> pids = fleet.qemuPids();
+
+    fleet.stopAgent("node-a");
+
+    VmEvent notReady = Fleet.awaitEvent(events, e -> e.getType() == EventType.NODE_NOT_READY, WAIT);
+    VmEvent lost = Fleet.awaitEvent(events, e -> e.getType() == EventType.NODE_LOST, WAIT);
+    assertThat(notReady.getNode()).isEqualTo("node-a");
+    assertThat(lost.getSeq()).isGreaterThan(notReady.getSeq());
+    assertThat(fleet.get(vm.getId()).getStatus().getPhase()).isEqualTo(Phase.PHASE_UNKNOWN);
+    assertThat(fleet.qemuPids()).as("the VM keeps running while its node is away").containsExactlyInAnyOrderElementsOf(pids);
+
+    fleet.startAgent("node-a", Map.of("zone", "a"));
+
+    Fleet.awaitEvent(events, e -> e.getType() == EventType.NODE_READY, WAIT);
+    Fleet.awaitEvent(events, e -> e.getVmId().equals(vm.getId()) && e.getType() == EventType.ADOPTED, WAIT);
+    Vm back = fleet.awaitPhase(vm.getId(), Phase.PHASE_RUNNING, WAIT);
+    assertThat(back.getStatus().getProcessesList()).extracting(ProcessStatus::getPid).containsExactlyInAnyOrderElementsOf(pids);
+    assertThat(fleet.qemuPids()).as("nothing was launched twice").containsExactlyInAnyOrderElementsOf(pids);
+  }
+
   private static void kill(Vm vm, String process) {
     long pid = vm.getStatus().getProcessesList().stream().filter(p -> p.getName().equals(process)).findFirst()
         .orElseThrow().getPid();

@@ -130,6 +130,12 @@ public final class VmManager {
     return find(vmId).compose(s -> rt.blocking(() -> ConsoleLog.tail(s.paths(), maxBytes)));
   }
 
+  /** The agent stops: every VM keeps running, untouched; see {@link VmSupervisor#detach}. */
+  public void detachAll() {
+    rt.requireOnLoop();
+    vms.values().forEach(VmSupervisor::detach);
+  }
+
   public long allocatedMemoryMib() {
     return vms.values().stream().filter(VmSupervisor::holdsResources).mapToLong(s -> s.spec().getMemoryMib()).sum();
   }

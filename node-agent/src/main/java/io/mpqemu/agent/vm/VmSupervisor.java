@@ -73,6 +73,7 @@ public final class VmSupervisor {
   private boolean dirReady;
   private boolean forgotten;
   private boolean reserved;
+  private boolean detached;
   private String launchStep = "";
 
   private Future<?> commands = Future.succeededFuture();
@@ -150,6 +151,19 @@ public final class VmSupervisor {
     return ordered;
   }
 
+  /**
+   * The agent is stopping: let go of the VM without touching it. QMP is closed (QEMU serves one
+   * client at a time, and the next agent will want it); processes and socketpairs are left as they
+   * are (closing a pair would cut the VM's proxy); later callbacks are ignored.
+   */
+  void detach() {
+    detached = true;
+    if (qmp != null) {
+      qmp.close();
+      qmp = null;
+    }
+  }
+
   // ---------------------------------------------------------------- commands
 
   /** Counts this VM's memory against the node from now until its launch is decided. */
@@ -195,6 +209,9 @@ public final class VmSupervisor {
 
   private <T> Future<T> enqueue(Supplier<Future<T>> command) {
     Future<T> result = commands.transform(ignored -> {
+      if (detached) {
+        return Future.failedFuture(new VmException(VmException.Kind.UNAVAILABLE, "the agent is stopping"));
+      }
       if (forgotten) {
         return Future.failedFuture(new VmException(VmException.Kind.NOT_FOUND, "VM " + vmId + " does not exist on this node"));
       }
@@ -383,6 +400,9 @@ public final class VmSupervisor {
   }
 
   private void onProcessExit(Proc p, ExitStatus status) {
+    if (detached) {
+      return;
+    }
     p.exit = status;
     closePairOf(p);
     String what = p.isMain() ? "main QEMU" : "device " + p.name + " process";
@@ -563,6 +583,9 @@ public final class VmSupervisor {
   }
 
   private void onQmpEvent(JsonObject event) {
+    if (detached) {
+      return;
+    }
     String name = event.getString("event", "");
     JsonObject data = event.getJsonObject("data", new JsonObject());
     switch (name) {
@@ -719,7 +742,7 @@ public final class VmSupervisor {
 
   /** Writes the record; writes asked for while one waits are folded into it. */
   private Future<Void> persist() {
-    if (!dirReady || forgotten) {
+    if (!dirReady || forgotten || detached) {
       return Future.succeededFuture();
     }
     if (writeQueued) {
@@ -744,6 +767,9 @@ public final class VmSupervisor {
   }
 
   private void emit(EventType type, String why, String msg, Proc p) {
+    if (detached) {
+      return;
+    }
     vmSeq++;
     VmEvent.Builder e = VmEvent.newBuilder()
         .setVmSeq(vmSeq).setVmId(vmId).setVmName(spec.getName()).setNode(rt.nodeId())

@@ -1,0 +1,39 @@
+package io.mpqemu.controlplane.http;
+
+import io.mpqemu.agent.http.Check;
+import io.mpqemu.controlplane.store.StoreExecutor;
+import io.vertx.core.Future;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
+
+/** The control plane is ready when it started, its store answers a trivial read and its event bus consumers are registered. */
+public final class ControlPlaneReadiness implements Supplier<Future<List<Check>>> {
+
+  static final Duration STORE_TIMEOUT = Duration.ofSeconds(2);
+
+  private final StoreExecutor store;
+  private final Future<?> busJoined;
+  private final BooleanSupplier started;
+
+  public ControlPlaneReadiness(StoreExecutor store, Future<?> busJoined, BooleanSupplier started) {
+    this.store = store;
+    this.busJoined = busJoined;
+    this.started = started;
+  }
+
+  @Override
+  public Future<List<Check>> get() {
+    Check start = started.getAsBoolean() ? Check.passed("started", "VMs loaded, gRPC serving")
+        : Check.failed("started", "still starting");
+    Check bus = busJoined.succeeded() ? Check.passed("bus", "agent events and heartbeats consumed")
+        : busJoined.failed() ? Check.failed("bus", "event bus consumers failed: " + busJoined.cause().getMessage())
+        : Check.failed("bus", "event bus consumers not registered yet");
+    return store.call(st -> st.lastSeq()).timeout(STORE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+        .map(seq -> Check.passed("store", "answers; event log at seq " + seq))
+        .otherwise(e -> Check.failed("store", "does not answer: " + e.getMessage()))
+        .map(st -> List.of(start, bus, st));
+  }
+}
