@@ -105,6 +105,15 @@ final class GrpcEventSink implements EventSink {
   }
 
   @Override
+  public void complete() {
+    caller.runOnContext(v -> {
+      if (!closed) {
+        response.end();
+      }
+    });
+  }
+
+  @Override
   public void fail(Throwable cause) {
     caller.runOnContext(v -> response.fail(new StatusException(GrpcStatus.UNAVAILABLE,
         "the event log cannot be read: " + cause.getMessage())));

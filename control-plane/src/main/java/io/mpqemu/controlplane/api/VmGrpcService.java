@@ -30,11 +30,14 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
-import io.vertx.core.streams.WriteStream;
 import io.vertx.grpc.common.GrpcStatus;
+import io.vertx.grpc.common.ServiceMethod;
+import io.vertx.grpc.server.GrpcServer;
+import io.vertx.grpc.server.GrpcServerRequest;
 import io.vertx.grpc.server.GrpcServerResponse;
 import io.vertx.grpc.server.StatusException;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -151,9 +154,20 @@ public final class VmGrpcService extends VmServiceGrpcService {
     });
   }
 
+  /**
+   * Binds every method as generated except WatchEvents, which needs the request itself: vertx-grpc
+   * reports a client's cancel only to the request's error handler.
+   */
   @Override
-  protected void watchEvents(WatchEventsRequest request, WriteStream<VmEvent> stream) {
-    GrpcServerResponse<?, VmEvent> response = (GrpcServerResponse<?, VmEvent>) stream;
+  public void bind(GrpcServer server) {
+    List<ServiceMethod<?, ?>> methods = new ArrayList<>(all());
+    methods.remove(WatchEvents);
+    builder(this).bind(methods).build().bind(server);
+    server.callHandler(WatchEvents, request -> request.handler(msg -> watch(msg, request)));
+  }
+
+  private void watch(WatchEventsRequest request, GrpcServerRequest<WatchEventsRequest, VmEvent> call) {
+    GrpcServerResponse<WatchEventsRequest, VmEvent> response = call.response();
     Context caller = Vertx.currentContext();
     if (!request.getVmId().isEmpty() && !VM_ID.matcher(request.getVmId()).matches()) {
       response.fail(invalid("vm_id is not a valid VM id"));
@@ -172,8 +186,10 @@ public final class VmGrpcService extends VmServiceGrpcService {
         }
         response.writeHead();
         GrpcEventSink sink = new GrpcEventSink(response, caller, controlPlane);
-        response.exceptionHandler(e -> sink.closed());
-        controlPlane.runOnContext(y -> sink.onClosed(log.subscribe(request.getFromSeq(), request.getVmId(), sink)));
+        call.errorHandler(error -> sink.closed()); // the client cancelled
+        response.exceptionHandler(e -> sink.closed()); // the connection broke
+        controlPlane.runOnContext(y -> sink.onClosed(log.subscribe(request.getFromSeq(), request.getVmId(), sink,
+            request.getStopAtEnd() ? log.lastSeq() : Long.MAX_VALUE)));
       });
     });
   }

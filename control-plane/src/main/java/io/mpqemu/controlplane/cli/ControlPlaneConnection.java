@@ -42,18 +42,13 @@ final class ControlPlaneConnection implements AutoCloseable {
     return await(UnaryCalls.call(grpc, server, method, request, CALL_DEADLINE));
   }
 
-  /**
-   * Streams events to {@code sink} (on an event loop) until the server ends the stream, or, when
-   * {@code silence} is not null, until no event arrived for that long: the recorded events come in a
-   * burst, then the stream waits for live ones. The first event may take {@code firstWait}.
-   */
-  void watch(WatchEventsRequest request, Consumer<VmEvent> sink, Duration firstWait, Duration silence) {
+  /** Streams events to {@code sink} (on an event loop) until the server ends the stream. */
+  void watch(WatchEventsRequest request, Consumer<VmEvent> sink) {
     Promise<Void> done = Promise.promise();
     grpc.request(server, VmServiceGrpcClient.WatchEvents)
         .compose(req -> req.end(request).map(v -> req))
         .onFailure(done::tryFail)
         .onSuccess(req -> {
-          SilenceTimer timer = silence == null ? null : new SilenceTimer(req, done, firstWait, silence);
           req.response().onFailure(done::tryFail).onSuccess(resp -> {
             if (resp.status() != null && resp.status() != GrpcStatus.OK) {
               done.tryFail(new GrpcCallException(resp.status(), resp.statusMessage()));
@@ -62,9 +57,6 @@ final class ControlPlaneConnection implements AutoCloseable {
             resp.handler(event -> {
               if (done.future().isComplete()) {
                 return;
-              }
-              if (timer != null) {
-                timer.reset();
               }
               sink.accept(event);
             });
@@ -82,31 +74,6 @@ final class ControlPlaneConnection implements AutoCloseable {
     await(done.future());
   }
 
-  /** Ends the watch, cancelling the stream, once no event has come for a while. */
-  private final class SilenceTimer {
-    private final GrpcClientRequest<?, ?> request;
-    private final Promise<Void> done;
-    private final Duration silence;
-    private volatile long timerId;
-
-    SilenceTimer(GrpcClientRequest<?, ?> request, Promise<Void> done, Duration firstWait, Duration silence) {
-      this.request = request;
-      this.done = done;
-      this.silence = silence;
-      this.timerId = vertx.setTimer(Math.max(1, firstWait.toMillis()), id -> expire());
-    }
-
-    void reset() {
-      vertx.cancelTimer(timerId);
-      timerId = vertx.setTimer(Math.max(1, silence.toMillis()), id -> expire());
-    }
-
-    private void expire() {
-      if (done.tryComplete()) {
-        request.cancel();
-      }
-    }
-  }
 
   /**
    * The status message of a stream that ended after sending messages: it comes in the trailers,

@@ -6,7 +6,6 @@ import io.mpqemu.v1.VmRef;
 import io.mpqemu.v1.VmServiceGrpcClient;
 import io.mpqemu.v1.WatchEventsRequest;
 import java.io.PrintWriter;
-import java.time.Duration;
 import java.util.List;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -14,20 +13,14 @@ import picocli.CommandLine.Option;
 /** {@code events [--from N] [--follow] [--vm ID_OR_NAME]}. */
 @Command(name = "events", description = {
     "Print the event log: every event with a seq greater than --from.",
-    "Without --follow, prints what is recorded and stops once no event has come for 300 ms "
-        + "(the server would keep the stream open for live events); with --follow, keeps printing "
-        + "live events until Ctrl-C or until the server ends the stream.",
+    "Without --follow, prints what is recorded when the command starts, then stops; with --follow, "
+        + "keeps printing live events until Ctrl-C or until the server ends the stream.",
     "A watcher that falls behind is ended with RESOURCE_EXHAUSTED (exit code 1); the message names the "
         + "last seq it got: resume with --from that seq."},
     exitCodeListHeading = ExitCodes.HEADING,
     exitCodeList = {ExitCodes.OK_LINE, ExitCodes.REFUSED_LINE, ExitCodes.USAGE_LINE, ExitCodes.UNREACHABLE_LINE,
         ExitCodes.NOT_FOUND_LINE})
 final class EventsCommand extends ClientCommand {
-
-  /** How long the server may take to send the first event before the log is taken as empty. */
-  static final Duration FIRST_EVENT_WAIT = Duration.ofSeconds(1);
-  /** The quiet after the replay burst that ends a watch without --follow. */
-  static final Duration SILENCE = Duration.ofMillis(300);
 
   private static final int[] WIDTHS = {6, 20, 16, 10, 18, 9};
 
@@ -46,7 +39,8 @@ final class EventsCommand extends ClientCommand {
     if (from < 0) {
       throw new UsageException("--from must be 0 or more, not " + from);
     }
-    WatchEventsRequest request = WatchEventsRequest.newBuilder().setFromSeq(from).setVmId(vmId(server)).build();
+    WatchEventsRequest request = WatchEventsRequest.newBuilder().setFromSeq(from).setVmId(vmId(server))
+        .setStopAtEnd(!follow).build(); // without --follow, the server ends the stream at the log's end
     if (!options.json()) {
       out.print(Table.line(List.of("SEQ", "TIME", "VM", "NODE", "TYPE", "PHASE", "MESSAGE"), WIDTHS));
       out.flush();
@@ -54,7 +48,7 @@ final class EventsCommand extends ClientCommand {
     server.watch(request, event -> {
       out.print(options.json() ? Formats.jsonLine(event) + System.lineSeparator() : line(event));
       out.flush();
-    }, FIRST_EVENT_WAIT, follow ? null : SILENCE);
+    });
   }
 
   /** The VM's id: as given when it looks like one, otherwise looked up by name. */

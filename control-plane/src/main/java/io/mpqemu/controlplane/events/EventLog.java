@@ -57,8 +57,16 @@ public final class EventLog {
    * The returned runnable ends the subscription.
    */
   public Runnable subscribe(long fromSeq, String vmId, EventSink sink) {
+    return subscribe(fromSeq, vmId, sink, Long.MAX_VALUE);
+  }
+
+  /**
+   * Subscribes as above, but ends ({@link EventSink#complete}) once every event up to {@code endSeq}
+   * was sent: a snapshot when {@code endSeq} is the log's end at the time of the call.
+   */
+  public Runnable subscribe(long fromSeq, String vmId, EventSink sink, long endSeq) {
     long id = ids.incrementAndGet();
-    Subscription s = new Subscription(id, fromSeq, vmId, sink);
+    Subscription s = new Subscription(id, fromSeq, vmId, sink, endSeq);
     subscriptions.put(id, s);
     s.replay();
     return s::end;
@@ -69,15 +77,17 @@ public final class EventLog {
     private final String vmId;
     private final EventSink sink;
     private final ArrayDeque<VmEvent> pending = new ArrayDeque<>();
+    private final long endSeq;
     private long sentSeq;
     private boolean replayDone;
     private boolean ended;
 
-    Subscription(long id, long fromSeq, String vmId, EventSink sink) {
+    Subscription(long id, long fromSeq, String vmId, EventSink sink, long endSeq) {
       this.id = id;
       this.sentSeq = fromSeq;
       this.vmId = vmId;
       this.sink = sink;
+      this.endSeq = endSeq;
     }
 
     /** Reads the next batch after what was sent; waits for the subscriber while it is full. */
@@ -99,8 +109,17 @@ public final class EventLog {
           sink.fail(ar.cause());
           return;
         }
-        ar.result().forEach(this::send);
-        if (ar.result().size() == REPLAY_BATCH) {
+        for (VmEvent e : ar.result()) {
+          if (e.getSeq() > endSeq) {
+            break;
+          }
+          send(e);
+        }
+        boolean pastEnd = !ar.result().isEmpty() && ar.result().get(ar.result().size() - 1).getSeq() >= endSeq;
+        if (pastEnd || endSeq != Long.MAX_VALUE && ar.result().size() < REPLAY_BATCH) {
+          end();
+          sink.complete(); // a snapshot: everything up to its end was sent
+        } else if (ar.result().size() == REPLAY_BATCH) {
           replay();
         } else {
           replayDone = true;
@@ -110,6 +129,9 @@ public final class EventLog {
     }
 
     void live(VmEvent e) {
+      if (endSeq != Long.MAX_VALUE) {
+        return; // a snapshot takes recorded events only
+      }
       if (ended || !vmId.isEmpty() && !vmId.equals(e.getVmId())) {
         return;
       }

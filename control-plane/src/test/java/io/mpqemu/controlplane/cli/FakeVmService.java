@@ -47,7 +47,10 @@ final class FakeVmService extends VmServiceGrpcService {
   Function<Message, Future<Vm>> startStop = r -> Future.succeededFuture(Vm.getDefaultInstance());
   ListNodesResponse nodes = ListNodesResponse.getDefaultInstance();
   GetConsoleLogResponse console = GetConsoleLogResponse.getDefaultInstance();
-  /** WatchEvents sends these, then keeps the stream open unless {@link #endEventsWith} is set. */
+  /**
+   * WatchEvents sends these, then fails with {@link #endEventsWith} when it is set, ends the stream
+   * when the request asks to stop at the end, and keeps it open otherwise: as the real server does.
+   */
   final List<VmEvent> events = new ArrayList<>();
   StatusException endEventsWith;
 
@@ -134,9 +137,11 @@ final class FakeVmService extends VmServiceGrpcService {
   @Override
   protected void watchEvents(WatchEventsRequest request, WriteStream<VmEvent> response) {
     requests.add(request);
-    events.forEach(response::write);
+    events.stream().filter(e -> e.getSeq() > request.getFromSeq()).forEach(response::write);
     if (endEventsWith != null) {
       ((GrpcServerResponse<?, VmEvent>) response).fail(endEventsWith);
+    } else if (request.getStopAtEnd()) {
+      response.end();
     }
   }
 }

@@ -60,6 +60,13 @@ class EventLogTest {
       overflowAt = lastSeq;
     }
 
+    boolean completed;
+
+    @Override
+    public void complete() {
+      completed = true;
+    }
+
     @Override
     public void fail(Throwable cause) {
       throw new AssertionError(cause);
@@ -168,6 +175,22 @@ class EventLogTest {
 
     assertThat(sink.received).hasSize(3000);
     assertThat(sink.overflowAt).isNull();
+  }
+
+  @Test
+  @DisplayName("a snapshot subscription sends what was recorded up to its end, then completes; later events are not sent")
+  void snapshot() throws Exception {
+    commit(1500);
+    RecordingSink sink = new RecordingSink();
+
+    on(() -> Future.succeededFuture(log.subscribe(1000, "", sink, log.lastSeq())));
+    commit(5);
+    settle();
+
+    assertThat(sink.received).extracting(VmEvent::getSeq)
+        .containsExactlyElementsOf(java.util.stream.LongStream.rangeClosed(1001, 1500).boxed().toList());
+    assertThat(sink.completed).isTrue();
+    assertThat(log.subscriberCount()).isZero();
   }
 
   @Test
