@@ -1,0 +1,232 @@
+package io.mpqemu.controlplane.bench;
+
+import io.mpqemu.controlplane.ControlPlaneConfig;
+import io.mpqemu.controlplane.ControlPlaneVerticle;
+import io.mpqemu.grpc.UnaryCalls;
+import io.mpqemu.spec.NodeLimits;
+import io.mpqemu.v1.Disk;
+import io.mpqemu.v1.ProxiedDevice;
+import io.mpqemu.v1.RestartPolicy;
+import io.mpqemu.v1.VmEvent;
+import io.mpqemu.v1.VmServiceGrpcClient;
+import io.mpqemu.v1.VmSpec;
+import io.mpqemu.v1.WatchEventsRequest;
+import io.vertx.core.Future;
+import io.vertx.core.Handler;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.net.SocketAddress;
+import io.vertx.grpc.client.GrpcClient;
+import io.vertx.grpc.client.GrpcClientOptions;
+import io.vertx.grpc.client.GrpcClientRequest;
+import io.vertx.grpc.common.ServiceMethod;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/** Plumbing shared by the control plane benchmarks: a control plane in its own Vert.x, clients, stats, the report. */
+final class Bench {
+
+  static final Duration DEADLINE = Duration.ofSeconds(120);
+  static final String DIR = System.getProperty("bench.dir", "/tmp");
+
+  private Bench() {}
+
+  /**
+   * A control plane deployed in a Vert.x of its own, gRPC on a UNIX socket, no HTTP; reconciliation
+   * every hour (so the periodic pass never runs during a measurement).
+   */
+  static final class ControlPlane implements AutoCloseable {
+    final Vertx vertx;
+    final ControlPlaneVerticle verticle;
+    final Path socket;
+    final double startMillis;
+
+    ControlPlane(Path dataDir, Path socket) {
+      this(Vertx.builder().with(new VertxOptions().setPreferNativeTransport(true)).build(), dataDir, socket);
+    }
+
+    ControlPlane(Vertx vertx, Path dataDir, Path socket) {
+      this.vertx = vertx;
+      this.socket = socket;
+      ControlPlaneConfig config = new ControlPlaneConfig(dataDir, List.of("unix:" + socket), Duration.ofSeconds(10),
+          Duration.ofSeconds(30), Duration.ofHours(1), Duration.ofSeconds(60), Duration.ofSeconds(60),
+          NodeLimits.defaults());
+      verticle = new ControlPlaneVerticle(config);
+      long t0 = System.nanoTime();
+      await(vertx.deployVerticle(verticle));
+      startMillis = ms(t0, System.nanoTime());
+    }
+
+    SocketAddress address() {
+      return SocketAddress.domainSocketAddress(socket.toString());
+    }
+
+    @Override
+    public void close() {
+      await(vertx.close());
+    }
+  }
+
+  /** gRPC clients in a Vert.x of their own (the caller's side). */
+  static final class Clients implements AutoCloseable {
+    final Vertx vertx = Vertx.builder().with(new VertxOptions().setPreferNativeTransport(true)).build();
+    final GrpcClient grpc = newClient();
+
+    GrpcClient newClient() {
+      return GrpcClient.client(vertx, new GrpcClientOptions().setScheduleDeadlineAutomatically(true));
+    }
+
+    <Req, Resp> Future<Resp> call(SocketAddress to, ServiceMethod<Resp, Req> method, Req request) {
+      return UnaryCalls.call(grpc, to, method, request, DEADLINE);
+    }
+
+    <Req, Resp> Resp callSync(SocketAddress to, ServiceMethod<Resp, Req> method, Req request) {
+      return await(call(to, method, request));
+    }
+
+    /** Opens WatchEvents from {@code fromSeq}; every event goes to {@code onEvent} (on a client event loop). */
+    static GrpcClientRequest<WatchEventsRequest, VmEvent> watch(GrpcClient client, SocketAddress to, long fromSeq,
+        Handler<VmEvent> onEvent) {
+      return await(client.request(to, VmServiceGrpcClient.WatchEvents).compose(req -> {
+        req.end(WatchEventsRequest.newBuilder().setFromSeq(fromSeq).build());
+        return req.response().map(resp -> {
+          resp.handler(onEvent);
+          return req;
+        });
+      }));
+    }
+
+    @Override
+    public void close() {
+      await(vertx.close());
+    }
+  }
+
+  /** A spec of the shape the store tests use: q35, 256 MiB, 2 vCPUs, one lsi53c895a with a disk, two labels. */
+  static VmSpec spec(String name) {
+    return VmSpec.newBuilder().setName(name).setMemoryMib(256).setVcpus(2).setMachine("q35")
+        .addDevices(ProxiedDevice.newBuilder().setId("scsi0").setDriver("lsi53c895a")
+            .addDisks(Disk.newBuilder().setId("boot").setImage("images/boot.raw").setFormat("raw").setScsiId(0)))
+        .putLabels("app", "bench").putLabels("tier", name.endsWith("0") ? "db" : "web")
+        .putNodeSelector("zone", "a").setRestartPolicy(RestartPolicy.ON_FAILURE).build();
+  }
+
+  // ---------------------------------------------------------------- stats
+
+  /** The median as the mean of the middle two for an even count; other quantiles by nearest rank. */
+  static double quantile(double[] values, double q) {
+    double[] sorted = values.clone();
+    Arrays.sort(sorted);
+    int n = sorted.length;
+    if (n == 0) {
+      return Double.NaN;
+    }
+    if (q == 0.5) {
+      return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    }
+    int rank = (int) Math.ceil(q * n);
+    return sorted[Math.max(0, Math.min(n - 1, rank - 1))];
+  }
+
+  static double min(double[] v) {
+    return Arrays.stream(v).min().orElse(Double.NaN);
+  }
+
+  static double max(double[] v) {
+    return Arrays.stream(v).max().orElse(Double.NaN);
+  }
+
+  static double ms(long from, long to) {
+    return (to - from) / 1e6;
+  }
+
+  // ---------------------------------------------------------------- report
+
+  /** Lines printed and kept for target/{@code name}. */
+  static final class Report {
+    private final PrintStream out = System.out;
+    private final StringBuilder text = new StringBuilder();
+
+    void line(String s) {
+      out.println(s);
+      out.flush();
+      text.append(s).append('\n');
+    }
+
+    void f(String format, Object... args) {
+      line(String.format(Locale.ROOT, format, args));
+    }
+
+    void save(String name) throws IOException {
+      Path saved = Path.of("target", name);
+      Files.createDirectories(saved.getParent());
+      Files.writeString(saved, text.toString());
+      out.println("(this report is also in " + saved.toAbsolutePath() + ")");
+    }
+  }
+
+  static String host() {
+    String model = "?";
+    try (Stream<String> lines = Files.lines(Path.of("/proc/cpuinfo"))) {
+      model = lines.filter(l -> l.startsWith("model name")).findFirst()
+          .map(l -> l.replaceFirst("model name\\s*:\\s*", "")).orElse("?");
+    } catch (IOException e) {
+      // keep "?"
+    }
+    return Runtime.getRuntime().availableProcessors() + " CPUs, " + model + "; java " + System.getProperty("java.version")
+        + "; load average " + loadAverage();
+  }
+
+  static String loadAverage() {
+    try {
+      String[] parts = Files.readString(Path.of("/proc/loadavg")).split(" ");
+      return parts[0] + " " + parts[1] + " " + parts[2];
+    } catch (IOException e) {
+      return "?";
+    }
+  }
+
+  // ---------------------------------------------------------------- plumbing
+
+  static <T> T await(Future<T> f) {
+    try {
+      return f.toCompletionStage().toCompletableFuture().get(DEADLINE.toSeconds() + 5, TimeUnit.SECONDS);
+    } catch (java.util.concurrent.ExecutionException e) {
+      if (e.getCause() instanceof RuntimeException re) {
+        throw re;
+      }
+      throw new IllegalStateException(e.getCause());
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  static void deleteTree(Path root) throws IOException {
+    if (!Files.exists(root)) {
+      return;
+    }
+    try (Stream<Path> walk = Files.walk(root)) {
+      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
+  }
+}
