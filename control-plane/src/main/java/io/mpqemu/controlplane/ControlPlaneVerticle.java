@@ -19,13 +19,10 @@ import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.json.JsonObject;
-import io.vertx.core.net.SocketAddress;
 import io.vertx.grpc.health.HealthService;
 import io.vertx.grpc.reflection.ReflectionService;
 import io.vertx.grpc.server.GrpcServer;
-import java.net.InetAddress;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -164,43 +161,9 @@ public final class ControlPlaneVerticle extends VerticleBase {
     HttpServer server = vertx.createHttpServer();
     servers.add(server);
     server.requestHandler(grpc);
-    if (address.startsWith("unix:")) {
-      Path path = Path.of(address.substring(5));
-      return vertx.executeBlocking(() -> {
-        Files.createDirectories(path.toAbsolutePath().getParent());
-        Files.deleteIfExists(path);
-        return null;
-      }).compose(v -> server.listen(SocketAddress.domainSocketAddress(path.toString())))
-          .compose(s -> vertx.executeBlocking(() -> {
-            Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));
-            bound.add(address);
-            return null;
-          }));
-    }
-    if (address.startsWith("tcp:")) {
-      String hp = address.substring(4);
-      int colon = hp.lastIndexOf(':');
-      if (colon < 0) {
-        return Future.failedFuture("listen address " + address + " needs a port: tcp:127.0.0.1:7000");
-      }
-      String host = hp.substring(0, colon).replace("[", "").replace("]", "");
-      int port;
-      try {
-        port = Integer.parseInt(hp.substring(colon + 1));
-      } catch (NumberFormatException e) {
-        return Future.failedFuture("listen address " + address + " has no valid port");
-      }
-      return vertx.executeBlocking(() -> InetAddress.getByName(host)).compose(ip -> {
-        if (!ip.isLoopbackAddress()) {
-          return Future.failedFuture("listen address " + address + " is not a loopback address; serving the API beyond"
-              + " this host needs TLS, which is not configured yet: listen on 127.0.0.1 or a UNIX socket");
-        }
-        return server.listen(port, host).map(s -> {
-          bound.add("tcp:" + host + ":" + s.actualPort());
-          return null;
-        });
-      });
-    }
-    return Future.failedFuture("listen address '" + address + "' must be unix:/path or tcp:host:port");
+    return HttpListener.listen(vertx, server, address, "gRPC").map(boundAddress -> {
+      bound.add(boundAddress);
+      return null;
+    });
   }
 }

@@ -26,14 +26,9 @@ import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
-import io.vertx.core.net.SocketAddress;
 import io.vertx.grpc.health.HealthService;
 import io.vertx.grpc.reflection.ReflectionService;
 import io.vertx.grpc.server.GrpcServer;
-import java.net.InetAddress;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -206,46 +201,9 @@ public final class NodeAgentVerticle extends VerticleBase {
     HttpServer server = vertx.createHttpServer(new HttpServerOptions());
     servers.add(server);
     server.requestHandler(grpc);
-    if (address.startsWith("unix:")) {
-      Path path = Path.of(address.substring("unix:".length()));
-      return vertx.executeBlocking(() -> {
-        Files.createDirectories(path.toAbsolutePath().getParent());
-        Files.deleteIfExists(path);
-        return null;
-      }).compose(v -> server.listen(SocketAddress.domainSocketAddress(path.toString())))
-          .compose(s -> vertx.executeBlocking(() -> {
-            Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));
-            return null;
-          }))
-          .map(v -> {
-            boundAddresses.add(address);
-            return null;
-          });
-    }
-    if (address.startsWith("tcp:")) {
-      String hostPort = address.substring("tcp:".length());
-      int colon = hostPort.lastIndexOf(':');
-      if (colon < 0) {
-        return Future.failedFuture("listen address " + address + " needs a port: tcp:127.0.0.1:7070");
-      }
-      String host = hostPort.substring(0, colon).replace("[", "").replace("]", "");
-      int port;
-      try {
-        port = Integer.parseInt(hostPort.substring(colon + 1));
-      } catch (NumberFormatException e) {
-        return Future.failedFuture("listen address " + address + " has no valid port");
-      }
-      return vertx.executeBlocking(() -> InetAddress.getByName(host)).compose(ip -> {
-        if (!ip.isLoopbackAddress()) {
-          return Future.failedFuture("listen address " + address + " is not a loopback address; serving gRPC "
-              + "beyond this host needs TLS, which this agent does not configure yet: listen on 127.0.0.1 or a UNIX socket");
-        }
-        return server.listen(port, host).map(s -> {
-          boundAddresses.add("tcp:" + host + ":" + s.actualPort());
-          return null;
-        });
-      });
-    }
-    return Future.failedFuture("listen address '" + address + "' must be unix:/path or tcp:host:port");
+    return HttpListener.listen(vertx, server, address, "gRPC").map(bound -> {
+      boundAddresses.add(bound);
+      return null;
+    });
   }
 }

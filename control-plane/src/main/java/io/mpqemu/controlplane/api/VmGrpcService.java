@@ -1,5 +1,6 @@
 package io.mpqemu.controlplane.api;
 
+import io.mpqemu.agent.http.OnContext;
 import io.mpqemu.controlplane.events.EventLog;
 import io.mpqemu.controlplane.nodes.NodeRegistry;
 import io.mpqemu.controlplane.store.StoredNode;
@@ -28,7 +29,6 @@ import io.mpqemu.v1.VmServiceGrpcService;
 import io.mpqemu.v1.WatchEventsRequest;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.grpc.common.GrpcStatus;
 import io.vertx.grpc.common.ServiceMethod;
@@ -196,32 +196,9 @@ public final class VmGrpcService extends VmServiceGrpcService {
 
   // ------------------------------------------------------------------ helpers
 
+  /** Runs the call on the control plane's loop; answers on the caller's, with errors mapped to statuses. */
   private <T> Future<T> onControlPlane(Supplier<Future<T>> call) {
-    Context caller = Vertx.currentContext();
-    Promise<T> answer = Promise.promise();
-    controlPlane.runOnContext(v -> {
-      Future<T> result;
-      try {
-        result = call.get();
-      } catch (RuntimeException e) {
-        result = Future.failedFuture(e);
-      }
-      result.onComplete(ar -> {
-        Runnable reply = () -> {
-          if (ar.succeeded()) {
-            answer.complete(ar.result());
-          } else {
-            answer.fail(toStatus(ar.cause()));
-          }
-        };
-        if (caller == null) {
-          reply.run();
-        } else {
-          caller.runOnContext(x -> reply.run());
-        }
-      });
-    });
-    return answer.future();
+    return OnContext.call(controlPlane, call).recover(e -> Future.failedFuture(toStatus(e)));
   }
 
   private static Throwable toStatus(Throwable e) {

@@ -2,12 +2,11 @@ package io.mpqemu.controlplane.http;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.util.JsonFormat;
-import io.mpqemu.controlplane.events.EventSink;
+import io.mpqemu.controlplane.events.HoppingEventSink;
 import io.mpqemu.v1.VmEvent;
 import io.vertx.core.Context;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.JsonObject;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * An event log subscription written as Server-Sent Events: {@code id: <seq>}, {@code event: <type>},
@@ -15,22 +14,16 @@ import java.util.concurrent.atomic.AtomicInteger;
  * the response belongs to the connection's loop, so writes hop there, and "full" means the
  * response's write queue is full or too many writes are still on their way to it.
  */
-final class SseEventSink implements EventSink {
+final class SseEventSink extends HoppingEventSink {
 
-  static final int MAX_IN_FLIGHT = 256;
+  static final int MAX_IN_FLIGHT = HoppingEventSink.MAX_IN_FLIGHT;
   private static final JsonFormat.Printer JSON = JsonFormat.printer().omittingInsignificantWhitespace();
 
   private final HttpServerResponse response;
-  private final Context connection;
-  private final Context controlPlane;
-  private final AtomicInteger inFlight = new AtomicInteger();
-  private volatile boolean queueFull;
-  private Runnable onDrain;
 
   SseEventSink(HttpServerResponse response, Context connection, Context controlPlane) {
+    super(connection, controlPlane);
     this.response = response;
-    this.connection = connection;
-    this.controlPlane = controlPlane;
   }
 
   static String frame(VmEvent e) {
@@ -43,47 +36,23 @@ final class SseEventSink implements EventSink {
   }
 
   @Override
-  public boolean writable() {
-    return !queueFull && inFlight.get() < MAX_IN_FLIGHT;
+  protected boolean open() {
+    return !response.ended() && !response.closed();
   }
 
   @Override
-  public void write(VmEvent event) {
-    String text = frame(event);
-    inFlight.incrementAndGet();
-    connection.runOnContext(v -> {
-      if (open()) {
-        response.write(text);
-      }
-      inFlight.decrementAndGet();
-      if (open() && response.writeQueueFull()) {
-        queueFull = true;
-        response.drainHandler(x -> {
-          queueFull = false;
-          fireDrain();
-        });
-      } else if (inFlight.get() == MAX_IN_FLIGHT / 2) {
-        fireDrain();
-      }
-    });
+  protected void send(VmEvent event) {
+    response.write(frame(event));
   }
 
   @Override
-  public void drainHandler(Runnable handler) {
-    onDrain = handler;
-    if (writable()) {
-      fireDrain();
-    }
+  protected boolean streamQueueFull() {
+    return response.writeQueueFull();
   }
 
-  private void fireDrain() {
-    controlPlane.runOnContext(v -> {
-      Runnable d = onDrain;
-      if (d != null && writable()) {
-        onDrain = null;
-        d.run();
-      }
-    });
+  @Override
+  protected void streamDrainHandler(Runnable handler) {
+    response.drainHandler(v -> handler.run());
   }
 
   @Override
@@ -95,8 +64,8 @@ final class SseEventSink implements EventSink {
 
   @Override
   public void complete() {
-    connection.runOnContext(v -> {
-      if (!response.ended() && !response.closed()) {
+    onStream(() -> {
+      if (open()) {
         response.end();
       }
     });
@@ -111,14 +80,10 @@ final class SseEventSink implements EventSink {
 
   /** A last message, then the end of the stream; after the events already on their way. */
   private void finish(String last) {
-    connection.runOnContext(v -> {
+    onStream(() -> {
       if (open()) {
         response.end(last);
       }
     });
-  }
-
-  private boolean open() {
-    return !response.ended() && !response.closed();
   }
 }

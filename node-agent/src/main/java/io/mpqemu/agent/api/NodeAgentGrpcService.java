@@ -2,6 +2,7 @@ package io.mpqemu.agent.api;
 
 import com.google.protobuf.ByteString;
 import io.mpqemu.agent.events.EventHub;
+import io.mpqemu.agent.http.OnContext;
 import io.mpqemu.agent.vm.VmManager;
 import io.mpqemu.spec.InvalidSpecException;
 import io.mpqemu.spec.SpecValidator;
@@ -22,7 +23,6 @@ import io.mpqemu.v1.VmEvent;
 import io.mpqemu.v1.WatchAgentEventsRequest;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.streams.WriteStream;
 import io.vertx.grpc.common.GrpcStatus;
@@ -192,30 +192,6 @@ public final class NodeAgentGrpcService extends NodeAgentServiceGrpcService {
 
   /** Runs the call on the agent's loop; answers on the caller's, with errors mapped to statuses. */
   private <T> Future<T> checked(Supplier<Future<T>> call) {
-    Context caller = Vertx.currentContext();
-    Promise<T> answer = Promise.promise();
-    agent.runOnContext(v -> {
-      Future<T> result;
-      try {
-        result = call.get();
-      } catch (RuntimeException e) {
-        result = Future.failedFuture(e);
-      }
-      result.onComplete(ar -> {
-        Runnable reply = () -> {
-          if (ar.succeeded()) {
-            answer.complete(ar.result());
-          } else {
-            answer.fail(Statuses.toStatus(ar.cause()));
-          }
-        };
-        if (caller == null) {
-          reply.run();
-        } else {
-          caller.runOnContext(x -> reply.run());
-        }
-      });
-    });
-    return answer.future();
+    return OnContext.call(agent, call).recover(e -> Future.failedFuture(Statuses.toStatus(e)));
   }
 }
