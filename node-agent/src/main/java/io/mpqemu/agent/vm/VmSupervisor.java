@@ -64,6 +64,8 @@ public final class VmSupervisor {
 
   private final Map<String, Proc> procs = new LinkedHashMap<>();
   private final Map<String, DevicePair> pairs = new LinkedHashMap<>();
+  /** Process starts of the current launch, registered or not yet: a failed launch waits for them. */
+  private final List<Future<Void>> spawning = new ArrayList<>();
   private Qmp qmp;
   private Promise<Void> launchAbort = Promise.promise();
   private boolean stopping;
@@ -226,6 +228,7 @@ public final class VmSupervisor {
   private Future<AgentVm> doLaunch() {
     procs.clear();
     pairs.clear();
+    spawning.clear();
     qmp = null;
     launchAbort = Promise.promise();
     stopping = tearingDown = guestShutdown = guestPanicked = false;
@@ -320,7 +323,8 @@ public final class VmSupervisor {
   }
 
   private Future<Void> startProcess(String name, ProcessRole role, List<String> argv, Callable<Redirect> stdin) {
-    return rt.blocking(() -> rt.launcher().start(argv, stdin.call(), paths.processLog(name))).map(rp -> {
+    Future<Void> started = rt.blocking(() -> rt.launcher().start(argv, stdin.call(), paths.processLog(name))).map(rp -> {
+      // registered even when the launch was aborted meanwhile, so that its teardown kills it too
       Proc p = new Proc(name, role, rp);
       procs.put(name, p);
       watch(p);
@@ -328,6 +332,8 @@ public final class VmSupervisor {
           (role == ProcessRole.PROCESS_ROLE_MAIN ? "main QEMU" : "device " + name + " process") + " started, pid " + rp.pid(), p);
       return null;
     });
+    spawning.add(started);
+    return started;
   }
 
   private Future<Void> connectQmp() {
@@ -376,7 +382,9 @@ public final class VmSupervisor {
     String step = err instanceof StepFailure sf ? sf.step : "launch";
     String detail = err instanceof StepFailure sf ? sf.detail : Protos.describe(err);
     tearingDown = true;
-    return killAll()
+    // a step fails as soon as a process dies, while another may still be starting one on a worker:
+    // wait for every start to settle, so that nothing started escapes the teardown
+    return Future.join(List.copyOf(spawning)).transform(ignored -> killAll())
         .compose(v -> rt.blocking(() -> ProcessLogs.lastLines(paths, procs.keySet(), 2)))
         .transform(logs -> {
           String qemuSaid = logs.succeeded() && !logs.result().isEmpty() ? "; QEMU said: " + logs.result() : "";
@@ -386,8 +394,10 @@ public final class VmSupervisor {
             reason = "LaunchFailed";
             message = msg;
             emit(EventType.LAUNCH_FAILED, "LaunchFailed", msg, null);
-            return Future.failedFuture(new VmException(VmException.Kind.LAUNCH_FAILED,
-                "VM " + vmId + ": " + msg + "; nothing was left running"));
+            List<String> survivors = survivors();
+            return Future.failedFuture(new VmException(VmException.Kind.LAUNCH_FAILED, "VM " + vmId + ": " + msg
+                + (survivors.isEmpty() ? "; nothing was left running"
+                    : "; " + survivors + " still ran 10 s after SIGKILL: look at them on the host")));
           });
         });
   }
@@ -426,13 +436,25 @@ public final class VmSupervisor {
       Phase end = clean ? Phase.PHASE_STOPPED : Phase.PHASE_FAILED;
       String why = clean ? "GuestShutdown" : guestPanicked ? "GuestPanicked" : "MainProcessExited";
       String msg = clean ? "guest shut down; main QEMU exited" : "main QEMU (pid " + p.rp.pid() + ") " + status.describe();
-      return endDeviceProcesses().compose(summary -> finish(end, why, msg + "; " + summary));
+      return endDeviceProcesses().transform(ar -> ar.succeeded()
+          ? finish(end, why, msg + "; " + ar.result()) : killFailed(msg, ar.cause()));
     }
     String msg = "device " + p.name + " process (pid " + p.rp.pid() + ") " + status.describe();
     return rt.blocking(() -> ProcessLogs.lastLines(paths, List.of(p.name), 2)).otherwise("")
         .compose(said -> endMainProcess().map(how -> (said.isEmpty() ? "" : "QEMU said: " + said + "; ") + how))
         .compose(how -> endDeviceProcesses().map(summary -> how + "; " + summary))
-        .compose(summary -> finish(Phase.PHASE_FAILED, "DeviceProcessExited", msg + "; " + summary));
+        .transform(ar -> ar.succeeded()
+            ? finish(Phase.PHASE_FAILED, "DeviceProcessExited", msg + "; " + ar.result()) : killFailed(msg, ar.cause()));
+  }
+
+  /** SIGKILL did not end every process (one stuck in the kernel): the VM is FAILED, naming them. */
+  private Future<Void> killFailed(String what, Throwable cause) {
+    return finish(Phase.PHASE_FAILED, "KillFailed", what + "; " + Protos.describe(cause) + "; still running: "
+        + survivors());
+  }
+
+  private List<String> survivors() {
+    return procs.values().stream().filter(p -> p.exit == null).map(p -> p.name + " (pid " + p.rp.pid() + ")").toList();
   }
 
   /** Tells the main QEMU to quit, then SIGKILLs it after the exit deadline. */
@@ -554,7 +576,8 @@ public final class VmSupervisor {
     }
     return mainGone
         .compose(how -> endDeviceProcesses().map(summary -> how + "; " + summary))
-        .compose(summary -> finish(Phase.PHASE_STOPPED, "Stopped", summary));
+        .transform(ar -> ar.succeeded() ? finish(Phase.PHASE_STOPPED, "Stopped", ar.result())
+            : killFailed("stop", ar.cause()));
   }
 
   private Future<String> powerdown(Proc main, Duration grace) {
