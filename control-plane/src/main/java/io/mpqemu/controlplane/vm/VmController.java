@@ -70,6 +70,8 @@ public final class VmController {
   private final TreeMap<String, StoredVm> vms = new TreeMap<>();
   private final Map<String, String> idsByName = new HashMap<>();
   private final Set<String> namesBeingCreated = new HashSet<>();
+  /** Creates not yet durable, by request id: a retry that arrives meanwhile gets the same answer. */
+  private final Map<String, Map.Entry<VmSpec, Future<StoredVm>>> requestsInFlight = new HashMap<>();
   /** VMs with a command to their agent in flight: reconciliation leaves them alone. */
   private final Set<String> busy = new HashSet<>();
   private final Set<String> restartsPending = new HashSet<>();
@@ -123,6 +125,12 @@ public final class VmController {
     if (want == DesiredState.UNRECOGNIZED) {
       return failed(GrpcStatus.INVALID_ARGUMENT, "desired_state must be RUNNING or STOPPED");
     }
+    Map.Entry<VmSpec, Future<StoredVm>> inFlight = requestId.isEmpty() ? null : requestsInFlight.get(requestId);
+    if (inFlight != null) {
+      return inFlight.getKey().equals(spec) ? inFlight.getValue()
+          : failed(GrpcStatus.ALREADY_EXISTS, "request_id " + requestId + " is being used for another spec; use a new"
+              + " request_id for a new VM");
+    }
     Future<String> priorRequest = requestId.isEmpty() ? Future.succeededFuture(null)
         : store.call(st -> st.vmIdForRequest(requestId).orElse(null));
     return priorRequest.compose(priorId -> {
@@ -138,10 +146,19 @@ public final class VmController {
         }
         return Future.succeededFuture(prior);
       }
+      Map.Entry<VmSpec, Future<StoredVm>> racing = requestId.isEmpty() ? null : requestsInFlight.get(requestId);
+      if (racing != null && racing.getKey().equals(spec)) {
+        return racing.getValue(); // a retry of a create still being written
+      }
       if (idsByName.containsKey(spec.getName()) || namesBeingCreated.contains(spec.getName())) {
         return failed(GrpcStatus.ALREADY_EXISTS, "a VM named '" + spec.getName() + "' already exists; choose another name or delete it");
       }
-      return insert(spec, want, requestId);
+      Future<StoredVm> created = insert(spec, want, requestId);
+      if (!requestId.isEmpty() && !created.isComplete()) {
+        requestsInFlight.put(requestId, Map.entry(spec, created));
+        created.onComplete(ar -> requestsInFlight.remove(requestId));
+      }
+      return created;
     });
   }
 
@@ -182,7 +199,8 @@ public final class VmController {
         return failed(GrpcStatus.FAILED_PRECONDITION, "VM '" + vm.name() + "' is already " + phaseName(phase)
             + " with desired state RUNNING");
       }
-      if (phase == Phase.PHASE_STOPPING) {
+      if (phase == Phase.PHASE_STOPPING
+          || vm.desiredState() == DesiredState.STOPPED && (ACTIVE.contains(phase) || busy.contains(vm.id()))) {
         return failed(GrpcStatus.FAILED_PRECONDITION, "VM '" + vm.name() + "' is stopping; start it once it is stopped");
       }
       StoredVm next = vm.withDesiredState(DesiredState.RUNNING, clock.instant());
@@ -204,10 +222,15 @@ public final class VmController {
         return failed(GrpcStatus.FAILED_PRECONDITION, "VM '" + vm.name() + "' is already " + phaseName(phase));
       }
       StoredVm next = vm.withDesiredState(DesiredState.STOPPED, clock.instant());
-      boolean onNode = !next.status().getNode().isEmpty() && ACTIVE.contains(phase);
+      boolean onNode = !next.status().getNode().isEmpty()
+          && (ACTIVE.contains(phase) || phase == Phase.PHASE_SCHEDULED || phase == Phase.PHASE_UNKNOWN);
       if (!onNode) {
         next = next.withStatus(next.status().toBuilder().setPhase(Phase.PHASE_STOPPED).setReason("Stopped")
             .setMessage("stopped before it was launched").build(), clock.instant());
+      } else if (phase == Phase.PHASE_UNKNOWN) {
+        // the node is out of reach and may still run it: reconciliation stops it when the node returns
+        next = next.withStatus(next.status().toBuilder().setMessage("stop pending until node "
+            + next.status().getNode() + " is back").build(), clock.instant());
       }
       return update(next, EventType.STOP_REQUESTED, "StopRequested", "desired state set to STOPPED"
           + (force ? ", forced" : "")).map(v -> {
@@ -356,7 +379,14 @@ public final class VmController {
     Change.Builder change = Change.builder().event(event);
     if (t.to() == NodeState.NODE_STATE_LOST) {
       for (StoredVm vm : List.copyOf(vms.values())) {
-        if (vm.status().getNode().equals(n.id()) && ACTIVE.contains(vm.status().getPhase())) {
+        if (vm.status().getNode().equals(n.id()) && vm.status().getPhase() == Phase.PHASE_SCHEDULED) {
+          // never launched there: place it again elsewhere
+          StoredVm pending = vm.withStatus(vm.status().toBuilder().setPhase(Phase.PHASE_PENDING).setNode("")
+              .setReason("NodeLost").setMessage("node " + n.id() + " was lost before the VM was launched there; placing it again")
+              .build(), clock.instant());
+          put(pending);
+          change.update(pending);
+        } else if (vm.status().getNode().equals(n.id()) && ACTIVE.contains(vm.status().getPhase())) {
           StoredVm unknown = vm.withStatus(vm.status().toBuilder().setPhase(Phase.PHASE_UNKNOWN).setReason("NodeLost")
               .setMessage("node " + n.id() + " is lost; the VM may still run there").build(), clock.instant());
           put(unknown);
@@ -371,6 +401,8 @@ public final class VmController {
     commit(change.build());
     if (t.to() == NodeState.NODE_STATE_READY) {
       reconcileNode(n);
+    }
+    if (t.to() == NodeState.NODE_STATE_READY || t.to() == NodeState.NODE_STATE_LOST) {
       schedulePending();
     }
   }
@@ -581,6 +613,10 @@ public final class VmController {
         launch(relaunch, node);
       } else if (!wantRunning && vm.status().getPhase() != Phase.PHASE_STOPPED) {
         markStopped(vm.id(), "node " + node.id() + " does not run it");
+      } else if (wantRunning) {
+        // FAILED or STOPPED, and the node forgot it (a failed launch): only the restart policy brings it
+        // back, and its timer lives in memory; asking again here survives a lost timer or a restart
+        maybeRestart(vm.id());
       }
       return;
     }

@@ -270,6 +270,41 @@ class ControlPlaneEndToEndTest {
     assertThat(fleet.qemuPids()).as("nothing was launched twice").containsExactlyInAnyOrderElementsOf(pids);
   }
 
+  @Test
+  @DisplayName("a start while a stop is still under way is FAILED_PRECONDITION; once stopped, it starts")
+  void startDuringStop() throws Exception {
+    String image = fleet.bootImage("boot.img", "slow to stop"); // ignores the power button
+    Vm vm = fleet.create(Fleet.lsi("slow", image), DesiredState.RUNNING);
+    fleet.awaitPhase(vm.getId(), Phase.PHASE_RUNNING, WAIT);
+
+    fleet.call(VmServiceGrpcClient.StopVm, StopVmRequest.newBuilder().setVm(Fleet.ref(vm.getId())).setTimeoutSeconds(3).build());
+
+    assertThatThrownBy(() -> fleet.call(VmServiceGrpcClient.StartVm, StartVmRequest.newBuilder()
+        .setVm(Fleet.ref(vm.getId())).build())).isInstanceOfSatisfying(GrpcCallException.class, e -> {
+          assertThat(e.status()).isEqualTo(GrpcStatus.FAILED_PRECONDITION);
+          assertThat(e.serverMessage()).contains("is stopping");
+        });
+    fleet.awaitPhase(vm.getId(), Phase.PHASE_STOPPED, WAIT);
+    fleet.call(VmServiceGrpcClient.StartVm, StartVmRequest.newBuilder().setVm(Fleet.ref(vm.getId())).build());
+    fleet.awaitPhase(vm.getId(), Phase.PHASE_RUNNING, WAIT);
+  }
+
+  @Test
+  @DisplayName("two CreateVm calls with one request_id at the same moment answer with the same VM")
+  void concurrentRetries() throws Exception {
+    CreateVmRequest request = CreateVmRequest.newBuilder().setSpec(Fleet.lsi("twice", "x.img"))
+        .setDesiredState(DesiredState.STOPPED).setRequestId("retry-1").build();
+
+    List<io.vertx.core.Future<Vm>> calls = new java.util.ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      calls.add(io.mpqemu.grpc.UnaryCalls.call(fleet.grpcClient(), fleet.address(), VmServiceGrpcClient.CreateVm, request,
+          Duration.ofSeconds(30)));
+    }
+
+    List<String> ids = calls.stream().map(f -> Fleet.await(f).getId()).distinct().toList();
+    assertThat(ids).hasSize(1);
+  }
+
   private static void kill(Vm vm, String process) {
     long pid = vm.getStatus().getProcessesList().stream().filter(p -> p.getName().equals(process)).findFirst()
         .orElseThrow().getPid();
