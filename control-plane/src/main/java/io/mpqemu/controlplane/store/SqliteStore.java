@@ -169,6 +169,7 @@ public final class SqliteStore implements Store {
         vms.write(withLastEventSeq(vm, lastSeqOfVm));
       }
       for (StoredVm vm : change.updates()) {
+        vms.refuseOlder(vm);
         vms.write(withLastEventSeq(vm, lastSeqOfVm));
       }
       for (String id : change.deletes()) {

@@ -40,6 +40,22 @@ final class SqliteVms {
     }
   }
 
+  /**
+   * Optimistic concurrency: an update may not replace a newer intent. A writer that read revision N
+   * and writes N (status only) or N + 1 (a new spec or desired state) wins over nothing newer; one
+   * that read a stale row loses with CONFLICT instead of undoing someone else's change.
+   */
+  void refuseOlder(StoredVm vm) throws SQLException {
+    PreparedStatement select = statements.prepare("SELECT revision FROM vms WHERE id = ?");
+    select.setString(1, vm.id());
+    try (java.sql.ResultSet rs = select.executeQuery()) {
+      if (rs.next() && rs.getLong(1) > vm.revision()) {
+        throw new StoreException(StoreException.Kind.CONFLICT, "VM " + vm.id() + " is at revision " + rs.getLong(1)
+            + "; a write of revision " + vm.revision() + " was based on an older version and is refused.", null);
+      }
+    }
+  }
+
   /** Inserts the VM, or replaces the row with its id; its labels replace the stored ones. */
   void write(StoredVm vm) throws SQLException {
     Objects.requireNonNull(vm.id(), "a stored VM needs an id");

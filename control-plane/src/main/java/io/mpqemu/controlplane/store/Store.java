@@ -17,8 +17,9 @@ public interface Store extends AutoCloseable {
    * about it is stored with {@code status.last_event_seq} set to the seq of its last one, so the row and
    * the log agree. Returns the events with their seqs.
    *
-   * @throws StoreException CONFLICT when an insert meets an existing id or name, or a request id
-   *     already mapped; nothing of the change is applied then
+   * @throws StoreException CONFLICT when an insert meets an existing id or name, a request id is
+   *     already mapped, or an update carries a lower revision than the stored row (it was based on an
+   *     older version: optimistic concurrency); nothing of the change is applied then
    */
   List<VmEvent> commit(Change change);
 

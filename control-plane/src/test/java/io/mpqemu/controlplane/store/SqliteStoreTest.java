@@ -47,6 +47,24 @@ class SqliteStoreTest {
   }
 
   @Test
+  @DisplayName("an update based on an older revision is refused with CONFLICT and changes nothing")
+  void staleUpdateRefused() {
+    StoredVm v1 = vm("vm-rev", "rev");
+    store.commit(Change.builder().insert(v1).build());
+    StoredVm v2 = v1.withDesiredState(DesiredState.STOPPED, v1.updatedAt());
+    store.commit(Change.builder().update(v2).build());
+    long seqBefore = store.lastSeq();
+
+    assertThatThrownBy(() -> store.commit(Change.builder().update(v1).event(event("vm-rev", EventType.ACCEPTED)).build()))
+        .isInstanceOfSatisfying(StoreException.class, e -> {
+          assertThat(e.kind()).isEqualTo(StoreException.Kind.CONFLICT);
+          assertThat(e.getMessage()).contains("revision " + v2.revision()).contains("older version");
+        });
+    assertThat(store.vm("vm-rev").orElseThrow().desiredState()).isEqualTo(DesiredState.STOPPED);
+    assertThat(store.lastSeq()).isEqualTo(seqBefore);
+  }
+
+  @Test
   @DisplayName("a VM written with events about it is stored with the seq of its last one, so row and log agree")
   void rowKnowsItsLastEventSeq() {
     store.commit(oneEvent("other"));
