@@ -20,6 +20,7 @@ import io.vertx.grpc.client.GrpcClient;
 import io.vertx.grpc.client.GrpcClientOptions;
 import io.vertx.grpc.common.ServiceMethod;
 import io.mpqemu.grpc.GrpcCallException;
+import io.mpqemu.grpc.ServerStreams;
 import io.mpqemu.grpc.UnaryCalls;
 import java.time.Duration;
 import java.nio.file.Files;
@@ -225,7 +226,8 @@ final class AgentClientCommand {
     public Integer call() throws Exception {
       WatchAgentEventsRequest req = WatchAgentEventsRequest.newBuilder().setVmId(vmId == null ? "" : vmId).build();
       CountDownLatch done = new CountDownLatch(1);
-      return parent.run(grpc -> NodeAgentServiceGrpcClient.create(grpc, parent.address()).watchEvents(req).compose(stream -> {
+      return parent.run(grpc -> ServerStreams.open(grpc, parent.address(), NodeAgentServiceGrpcClient.WatchEvents, req)
+          .compose(stream -> {
         stream.handler(e -> System.out.println(jsonLine(e)));
         stream.endHandler(v -> done.countDown());
         stream.exceptionHandler(e -> done.countDown());

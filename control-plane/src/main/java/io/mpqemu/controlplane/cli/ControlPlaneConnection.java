@@ -1,6 +1,7 @@
 package io.mpqemu.controlplane.cli;
 
 import io.mpqemu.grpc.GrpcCallException;
+import io.mpqemu.grpc.ServerStreams;
 import io.mpqemu.grpc.UnaryCalls;
 import io.mpqemu.v1.VmEvent;
 import io.mpqemu.v1.VmServiceGrpcClient;
@@ -45,30 +46,27 @@ final class ControlPlaneConnection implements AutoCloseable {
   /** Streams events to {@code sink} (on an event loop) until the server ends the stream. */
   void watch(WatchEventsRequest request, Consumer<VmEvent> sink) {
     Promise<Void> done = Promise.promise();
-    grpc.request(server, VmServiceGrpcClient.WatchEvents)
-        .compose(req -> req.end(request).map(v -> req))
+    ServerStreams.open(grpc, server, VmServiceGrpcClient.WatchEvents, request)
         .onFailure(done::tryFail)
-        .onSuccess(req -> {
-          req.response().onFailure(done::tryFail).onSuccess(resp -> {
-            if (resp.status() != null && resp.status() != GrpcStatus.OK) {
-              done.tryFail(new GrpcCallException(resp.status(), resp.statusMessage()));
+        .onSuccess(resp -> {
+          if (resp.status() != null && resp.status() != GrpcStatus.OK) {
+            done.tryFail(new GrpcCallException(resp.status(), resp.statusMessage()));
+            return;
+          }
+          resp.handler(event -> {
+            if (done.future().isComplete()) {
               return;
             }
-            resp.handler(event -> {
-              if (done.future().isComplete()) {
-                return;
-              }
-              sink.accept(event);
-            });
-            resp.exceptionHandler(done::tryFail);
-            resp.endHandler(v -> {
-              GrpcStatus status = resp.status();
-              if (status == null || status == GrpcStatus.OK) {
-                done.tryComplete();
-              } else {
-                done.tryFail(new GrpcCallException(status, statusMessage(resp)));
-              }
-            });
+            sink.accept(event);
+          });
+          resp.exceptionHandler(done::tryFail);
+          resp.endHandler(v -> {
+            GrpcStatus status = resp.status();
+            if (status == null || status == GrpcStatus.OK) {
+              done.tryComplete();
+            } else {
+              done.tryFail(new GrpcCallException(status, statusMessage(resp)));
+            }
           });
         });
     await(done.future());

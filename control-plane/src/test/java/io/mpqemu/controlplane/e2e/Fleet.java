@@ -134,8 +134,8 @@ final class Fleet implements AutoCloseable {
   /** WatchEvents from a seq; events land in the returned list as they arrive. */
   List<VmEvent> watch(long fromSeq, String vmId) {
     List<VmEvent> seen = new CopyOnWriteArrayList<>();
-    VmServiceGrpcClient client = VmServiceGrpcClient.create(grpc, SocketAddress.domainSocketAddress(cpSocket.toString()));
-    await(client.watchEvents(WatchEventsRequest.newBuilder().setFromSeq(fromSeq).setVmId(vmId == null ? "" : vmId).build())
+    await(io.mpqemu.grpc.ServerStreams.open(grpc, address(), VmServiceGrpcClient.WatchEvents,
+            WatchEventsRequest.newBuilder().setFromSeq(fromSeq).setVmId(vmId == null ? "" : vmId).build())
         .map(stream -> stream.handler(seen::add)));
     return seen;
   }

@@ -153,11 +153,10 @@ final class AgentHarness implements AutoCloseable {
   /** Watches the agent's gRPC event stream; events land in the returned list. */
   List<VmEvent> watch(String vmId, boolean includeRecent) {
     List<VmEvent> seen = new CopyOnWriteArrayList<>();
-    NodeAgentServiceGrpcClient client = NodeAgentServiceGrpcClient.create(grpc, SocketAddress.domainSocketAddress(socket.toString()));
     // the handler is set on the event loop as soon as the stream exists: set later from this thread,
     // it would miss what the agent sends at once (the replay)
-    await(client.watchEvents(WatchAgentEventsRequest.newBuilder()
-        .setVmId(vmId == null ? "" : vmId).setIncludeRecent(includeRecent).build())
+    await(io.mpqemu.grpc.ServerStreams.open(grpc, address(), NodeAgentServiceGrpcClient.WatchEvents,
+            WatchAgentEventsRequest.newBuilder().setVmId(vmId == null ? "" : vmId).setIncludeRecent(includeRecent).build())
         .map(stream -> stream.handler(seen::add)));
     return seen;
   }
