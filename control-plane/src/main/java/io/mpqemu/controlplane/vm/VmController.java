@@ -199,8 +199,7 @@ public final class VmController {
         return failed(GrpcStatus.FAILED_PRECONDITION, "VM '" + vm.name() + "' is already " + phaseName(phase)
             + " with desired state RUNNING");
       }
-      if (phase == Phase.PHASE_STOPPING
-          || vm.desiredState() == DesiredState.STOPPED && (ACTIVE.contains(phase) || busy.contains(vm.id()))) {
+      if (phase == Phase.PHASE_STOPPING || vm.desiredState() == DesiredState.STOPPED && ACTIVE.contains(phase)) {
         return failed(GrpcStatus.FAILED_PRECONDITION, "VM '" + vm.name() + "' is stopping; start it once it is stopped");
       }
       StoredVm next = vm.withDesiredState(DesiredState.RUNNING, clock.instant());
@@ -497,7 +496,14 @@ public final class VmController {
             dispatchFailed(vm.id(), "stop on node " + node.id() + " failed: " + describe(e));
           }
         })
-        .onComplete(ar -> busy.remove(vm.id()));
+        .onComplete(ar -> {
+          busy.remove(vm.id());
+          // a start that came once the VM was stopped, while this call's answer was on its way
+          StoredVm now = vms.get(vm.id());
+          if (now != null && now.desiredState() == DesiredState.RUNNING) {
+            schedule(vm.id());
+          }
+        });
   }
 
   private void dispatchFailed(String vmId, String message) {
