@@ -17,6 +17,8 @@ public final class ControlPlaneReadiness implements Supplier<Future<List<Check>>
   private final StoreExecutor store;
   private final Future<?> busJoined;
   private final BooleanSupplier started;
+  private Future<Long> probe;
+  private long probeSince;
 
   public ControlPlaneReadiness(StoreExecutor store, Future<?> busJoined, BooleanSupplier started) {
     this.store = store;
@@ -31,9 +33,37 @@ public final class ControlPlaneReadiness implements Supplier<Future<List<Check>>
     Check bus = busJoined.succeeded() ? Check.passed("bus", "agent events and heartbeats consumed")
         : busJoined.failed() ? Check.failed("bus", "event bus consumers failed: " + busJoined.cause().getMessage())
         : Check.failed("bus", "event bus consumers not registered yet");
-    return store.call(st -> st.lastSeq()).timeout(STORE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+    return storeCheck().map(st -> List.of(start, bus, st));
+  }
+
+  /**
+   * At most one probe is queued on the store at a time: a stuck store must not collect a probe per
+   * request behind it. While a probe is pending, later checks wait on the same one (with the timeout).
+   */
+  private synchronized Future<Check> storeCheck() {
+    Future<Long> p = probe;
+    if (p == null) {
+      probeSince = System.nanoTime();
+      Future<Long> fresh = store.call(st -> st.lastSeq());
+      probe = fresh;
+      fresh.onComplete(ar -> clearProbe(fresh));
+      p = fresh;
+    }
+    long waited = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - probeSince);
+    return p.timeout(STORE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
         .map(seq -> Check.passed("store", "answers; event log at seq " + seq))
-        .otherwise(e -> Check.failed("store", "does not answer: " + e.getMessage()))
-        .map(st -> List.of(start, bus, st));
+        .otherwise(e -> Check.failed("store", "does not answer (a read pending for "
+            + (waited + STORE_TIMEOUT.toMillis()) + " ms)"));
+  }
+
+  private synchronized void clearProbe(Future<Long> done) {
+    if (probe == done) {
+      probe = null;
+    }
+  }
+
+  /** How many probes are on the store now (0 or 1). */
+  synchronized int probesInFlight() {
+    return probe == null ? 0 : 1;
   }
 }

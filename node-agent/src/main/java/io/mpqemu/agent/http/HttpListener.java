@@ -4,9 +4,16 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.net.SocketAddress;
+import java.io.IOException;
+import java.net.ConnectException;
 import java.net.InetAddress;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.LinkOption;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 
 /**
@@ -15,7 +22,57 @@ import java.nio.file.attribute.PosixFilePermissions;
  */
 public final class HttpListener {
 
+  private static final int S_IFMT = 0170000;
+  private static final int S_IFSOCK = 0140000;
+
   private HttpListener() {}
+
+  /**
+   * Binds a UNIX socket so that no other user can ever connect: the socket is created inside a fresh
+   * 0700 directory beside its path, set to 0600 there, and then renamed into place. An existing file
+   * at the path is replaced only when it is a socket nobody answers on (left by a crash); anything
+   * else (a live service, a regular file, a directory) fails with a message, and is left alone.
+   */
+  private static Future<String> listenUnix(Vertx vertx, HttpServer server, String address, String purpose) {
+    Path path = Path.of(address.substring("unix:".length())).toAbsolutePath();
+    Path[] staging = new Path[1];
+    return vertx.executeBlocking(() -> {
+      Files.createDirectories(path.getParent());
+      refuseIfInUse(path, purpose);
+      staging[0] = Files.createTempDirectory(path.getParent(), ".bind-",
+          PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+      return staging[0].resolve("s");
+    }).compose(tmp -> server.listen(SocketAddress.domainSocketAddress(tmp.toString())).compose(s -> vertx.executeBlocking(() -> {
+      Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
+      refuseIfInUse(path, purpose);
+      Files.move(tmp, path, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      return "unix:" + path;
+    })).recover(e -> server.close().transform(ignored -> Future.<String>failedFuture(e)))).eventually(() -> vertx.executeBlocking(() -> {
+      if (staging[0] != null) {
+        Files.deleteIfExists(staging[0].resolve("s"));
+        Files.deleteIfExists(staging[0]);
+      }
+      return null;
+    }));
+  }
+
+  /** Deletes a stale socket at {@code path}; fails when something else is there or a server answers. */
+  private static void refuseIfInUse(Path path, String purpose) throws IOException {
+    if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
+      return;
+    }
+    int mode = (Integer) Files.getAttribute(path, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+    if ((mode & S_IFMT) != S_IFSOCK) {
+      throw new IOException(purpose + " listen path " + path + " exists and is not a socket; refusing to replace it"
+          + " (choose another path, or remove the file if it is yours)");
+    }
+    try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+      ch.connect(UnixDomainSocketAddress.of(path));
+      throw new IOException(purpose + " listen path " + path + " is in use: another process answers on it");
+    } catch (ConnectException stale) {
+      Files.deleteIfExists(path); // a socket left behind by a process that is gone
+    }
+  }
 
   /** Listens; answers the address with its real port ({@code tcp:127.0.0.1:0} picks one). */
   public static Future<String> listen(Vertx vertx, HttpServer server, String address) {
@@ -25,16 +82,7 @@ public final class HttpListener {
   /** As above; {@code purpose} ("gRPC", "HTTP") names the server in error messages. */
   public static Future<String> listen(Vertx vertx, HttpServer server, String address, String purpose) {
     if (address.startsWith("unix:")) {
-      Path path = Path.of(address.substring("unix:".length()));
-      return vertx.executeBlocking(() -> {
-        Files.createDirectories(path.toAbsolutePath().getParent());
-        Files.deleteIfExists(path);
-        return null;
-      }).compose(v -> server.listen(SocketAddress.domainSocketAddress(path.toString())))
-          .compose(s -> vertx.executeBlocking(() -> {
-            Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));
-            return address;
-          }));
+      return listenUnix(vertx, server, address, purpose);
     }
     if (address.startsWith("tcp:")) {
       String hostPort = address.substring("tcp:".length());
