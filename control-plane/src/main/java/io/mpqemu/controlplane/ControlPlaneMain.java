@@ -3,6 +3,10 @@ package io.mpqemu.controlplane;
 import io.mpqemu.agent.AgentConfig;
 import io.mpqemu.agent.NodeAgentVerticle;
 import io.mpqemu.controlplane.cli.ControlPlaneCli;
+import io.mpqemu.fleet.ClusterConfig;
+import io.mpqemu.fleet.ClusterTls;
+import io.mpqemu.fleet.ClusteredVertx;
+import io.mpqemu.fleet.Role;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import java.net.InetAddress;
@@ -68,6 +72,11 @@ public final class ControlPlaneMain {
     @Option(names = "--reconcile-every", defaultValue = "10", description = "Seconds between reconciliations.")
     long reconcileSeconds;
 
+    @Option(names = "--cluster", paramLabel = "FILE", description = "Join the fleet described by this JSON file"
+        + " (Hazelcast members, this host's cluster address, TLS certificates): agents on other hosts are then called,"
+        + " and the public API served on TCP, under mutual TLS. Without it the control plane is local.")
+    Path cluster;
+
     @Override
     public Integer call() throws Exception {
       Path data = dataDir.toAbsolutePath().normalize();
@@ -76,7 +85,33 @@ public final class ControlPlaneMain {
           Duration.ofSeconds(notReadySeconds), Duration.ofSeconds(lostSeconds), Duration.ofSeconds(reconcileSeconds),
           defaults.callDeadline(), defaults.restartBackoffMax(), defaults.limits(),
           httpListen == null ? defaults.httpListen() : httpListen);
-      Vertx vertx = Vertx.builder().with(new VertxOptions().setPreferNativeTransport(true)).build();
+      VertxOptions options = new VertxOptions().setPreferNativeTransport(true);
+      ClusterTls tls = null;
+      Vertx vertx;
+      if (cluster != null) {
+        ClusterConfig fleet;
+        try {
+          fleet = ClusterConfig.read(cluster);
+          tls = fleet.tls();
+        } catch (IllegalArgumentException | java.io.IOException e) {
+          System.err.println("control-plane: " + e.getMessage());
+          return 2;
+        }
+        if (tls.role() != Role.CONTROL_PLANE) {
+          System.err.println("control-plane: certificate " + fleet.certFile() + " names role " + tls.role()
+              + "; the control plane needs a control-plane certificate (deploy/make-certs.sh control-plane NAME --ip ...)");
+          return 2;
+        }
+        try {
+          vertx = ClusteredVertx.start(fleet, tls, options).await();
+        } catch (Exception e) {
+          System.err.println("control-plane: cannot join cluster '" + fleet.name() + "' at " + fleet.host() + ": "
+              + e.getMessage());
+          return 1;
+        }
+      } else {
+        vertx = Vertx.builder().with(options).build();
+      }
       CountDownLatch stopped = new CountDownLatch(1);
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {
         vertx.close().toCompletionStage().toCompletableFuture().orTimeout(10, TimeUnit.SECONDS).exceptionally(e -> null).join();
@@ -86,7 +121,7 @@ public final class ControlPlaneMain {
         if (embeddedAgent) {
           vertx.deployVerticle(new NodeAgentVerticle(embeddedAgentConfig(data))).await();
         }
-        vertx.deployVerticle(new ControlPlaneVerticle(config)).await();
+        vertx.deployVerticle(new ControlPlaneVerticle(config, tls)).await();
       } catch (Exception e) {
         System.err.println("control-plane: cannot start: " + e.getMessage());
         vertx.close();

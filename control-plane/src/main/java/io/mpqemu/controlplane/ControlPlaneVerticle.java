@@ -12,6 +12,8 @@ import io.mpqemu.controlplane.nodes.NodeRegistry;
 import io.mpqemu.controlplane.store.SqliteStore;
 import io.mpqemu.controlplane.store.StoreExecutor;
 import io.mpqemu.controlplane.vm.VmController;
+import io.mpqemu.fleet.ClusterTls;
+import io.mpqemu.fleet.Role;
 import io.mpqemu.v1.NodeHeartbeat;
 import io.mpqemu.v1.VmEvent;
 import io.mpqemu.v1.VmServiceGrpcService;
@@ -26,6 +28,7 @@ import java.nio.file.Files;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -38,6 +41,7 @@ public final class ControlPlaneVerticle extends VerticleBase {
   public static final String HEARTBEATS = "mpqemu.node.heartbeat";
 
   private final ControlPlaneConfig config;
+  private final ClusterTls tls;
   private final List<HttpServer> servers = new ArrayList<>();
   private final List<String> bound = new ArrayList<>();
   private StoreExecutor store;
@@ -52,7 +56,17 @@ public final class ControlPlaneVerticle extends VerticleBase {
   private volatile String httpAddress = "";
 
   public ControlPlaneVerticle(ControlPlaneConfig config) {
+    this(config, null);
+  }
+
+  /**
+   * A control plane whose TCP API listeners speak mutual TLS with {@code tls} (accepting only client
+   * certificates of the cluster CA) and which calls agents at TCP endpoints under mutual TLS; null
+   * keeps everything on loopback plaintext or UNIX sockets.
+   */
+  public ControlPlaneVerticle(ControlPlaneConfig config, ClusterTls tls) {
     this.config = config;
+    this.tls = tls;
   }
 
   public List<String> boundAddresses() {
@@ -80,7 +94,7 @@ public final class ControlPlaneVerticle extends VerticleBase {
     }).compose(lastSeq -> {
       log = new EventLog(store, lastSeq);
       nodes = new NodeRegistry(config.notReadyAfter(), config.lostAfter());
-      agents = new AgentClients(vertx, config.callDeadline());
+      agents = new AgentClients(vertx, config.callDeadline(), tls);
       vms = new VmController(vertx, config, store, log, nodes, agents, Clock.systemUTC());
       return vms.load();
     }).compose(v -> {
@@ -95,7 +109,8 @@ public final class ControlPlaneVerticle extends VerticleBase {
       return startServers();
     }).compose(v -> startHttp()).onSuccess(v -> {
       started = true;
-      LOG.info("control plane ready: data in {}, gRPC on {}{}, event log at seq {}", config.dataDir(), bound,
+      LOG.info("control plane ready: data in {}, gRPC on {}{}{}, event log at seq {}", config.dataDir(), bound,
+          tls == null ? "" : " (TCP under mutual TLS as " + tls.subject() + ")",
           httpAddress.isEmpty() ? "" : ", HTTP on " + httpAddress, log.lastSeq());
     });
   }
@@ -158,10 +173,16 @@ public final class ControlPlaneVerticle extends VerticleBase {
   }
 
   private Future<Void> listen(GrpcServer grpc, String address) {
-    HttpServer server = vertx.createHttpServer();
+    boolean secure = tls != null && address.startsWith("tcp:");
+    String purpose = "control-plane API " + address;
+    HttpServer server = secure ? vertx.createHttpServer(tls.server(purpose, EnumSet.of(Role.CLIENT)))
+        : vertx.createHttpServer();
+    if (secure) {
+      server.exceptionHandler(ClusterTls.refusalLogger(purpose));
+    }
     servers.add(server);
     server.requestHandler(grpc);
-    return HttpListener.listen(vertx, server, address, "gRPC").map(boundAddress -> {
+    return HttpListener.listen(vertx, server, address, "gRPC", secure).map(boundAddress -> {
       bound.add(boundAddress);
       return null;
     });

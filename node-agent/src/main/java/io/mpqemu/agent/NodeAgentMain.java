@@ -1,6 +1,10 @@
 package io.mpqemu.agent;
 
 import io.mpqemu.agent.qemu.BootImage;
+import io.mpqemu.fleet.ClusterConfig;
+import io.mpqemu.fleet.ClusterTls;
+import io.mpqemu.fleet.ClusteredVertx;
+import io.mpqemu.fleet.Role;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonObject;
@@ -80,6 +84,11 @@ public final class NodeAgentMain {
         description = "Serve /healthz, /readyz and /metrics over HTTP here: unix:/path or tcp:127.0.0.1:7080 (default: no HTTP).")
     String httpListen;
 
+    @Option(names = "--cluster", paramLabel = "FILE", description = "Join the fleet described by this JSON file"
+        + " (Hazelcast members, this host's cluster address, TLS certificates): the event bus and TCP gRPC then run"
+        + " under mutual TLS. Without it the agent is local: loopback or UNIX socket only.")
+    Path cluster;
+
     @Option(names = "--allowed-driver", description = "A device driver VMs may use, repeatable (replaces the default list).")
     List<String> allowedDrivers;
 
@@ -96,7 +105,32 @@ public final class NodeAgentMain {
         System.err.println("node-agent: " + e.getMessage());
         return 2;
       }
-      Vertx vertx = Vertx.builder().with(new VertxOptions().setPreferNativeTransport(true)).build();
+      ClusterTls tls = null;
+      Vertx vertx;
+      VertxOptions options = new VertxOptions().setPreferNativeTransport(true);
+      if (this.cluster != null) {
+        ClusterConfig fleet;
+        try {
+          fleet = ClusterConfig.read(this.cluster);
+          tls = fleet.tls();
+        } catch (IllegalArgumentException | java.io.IOException e) {
+          System.err.println("node-agent: " + e.getMessage());
+          return 2;
+        }
+        if (tls.role() != Role.NODE_AGENT) {
+          System.err.println("node-agent: certificate " + fleet.certFile() + " names role " + tls.role()
+              + "; an agent needs a node-agent certificate (deploy/make-certs.sh node-agent " + cfg.nodeId() + " --ip ...)");
+          return 2;
+        }
+        try {
+          vertx = ClusteredVertx.start(fleet, tls, options).await();
+        } catch (Exception e) {
+          System.err.println("node-agent: cannot join cluster '" + fleet.name() + "' at " + fleet.host() + ": " + e.getMessage());
+          return 1;
+        }
+      } else {
+        vertx = Vertx.builder().with(options).build();
+      }
       if (!vertx.isNativeTransportEnabled() && cfg.listen().stream().anyMatch(a -> a.startsWith("unix:"))) {
         System.err.println("node-agent: UNIX socket listening needs the native epoll transport, which did not load: "
             + vertx.unavailableNativeTransportCause());
@@ -109,7 +143,7 @@ public final class NodeAgentMain {
         stopped.countDown();
       }, "agent-shutdown"));
       try {
-        vertx.deployVerticle(new NodeAgentVerticle(cfg)).await();
+        vertx.deployVerticle(new NodeAgentVerticle(cfg, tls)).await();
       } catch (Exception e) {
         System.err.println("node-agent: cannot start: " + e.getMessage());
         vertx.close();

@@ -18,6 +18,8 @@ import io.mpqemu.agent.vm.ImageResolver;
 import io.mpqemu.agent.vm.Protos;
 import io.mpqemu.agent.vm.VmManager;
 import io.mpqemu.agent.vm.VmRuntime;
+import io.mpqemu.fleet.ClusterTls;
+import io.mpqemu.fleet.Role;
 import io.mpqemu.v1.Capacity;
 import io.mpqemu.v1.NodeAgentServiceGrpcService;
 import io.mpqemu.v1.NodeHeartbeat;
@@ -33,6 +35,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -46,6 +49,7 @@ public final class NodeAgentVerticle extends VerticleBase {
   public static final String HEARTBEAT_ADDRESS = "mpqemu.node.heartbeat";
 
   private final AgentConfig config;
+  private final ClusterTls tls;
   private final List<HttpServer> servers = new ArrayList<>();
   private final List<String> boundAddresses = new ArrayList<>();
   private VmManager vms;
@@ -60,7 +64,16 @@ public final class NodeAgentVerticle extends VerticleBase {
   private volatile String httpAddress = "";
 
   public NodeAgentVerticle(AgentConfig config) {
+    this(config, null);
+  }
+
+  /**
+   * An agent whose TCP listeners speak mutual TLS with {@code tls} (null: loopback plaintext only),
+   * obeying only certificates of the cluster CA that name a control plane.
+   */
+  public NodeAgentVerticle(AgentConfig config, ClusterTls tls) {
     this.config = config.validated();
+    this.tls = tls;
   }
 
   /** The address /healthz, /readyz and /metrics are served on, with its real port; "" without HTTP. */
@@ -102,8 +115,9 @@ public final class NodeAgentVerticle extends VerticleBase {
       rotationTimer = vertx.setPeriodic(5000, id -> vms.rotateConsoleLogs());
       String endpoint = config.advertise().isEmpty() ? boundAddresses.get(0) : config.advertise();
       heartbeatTimer = vertx.setPeriodic(0, config.heartbeatInterval().toMillis(), id -> publishHeartbeat(endpoint));
-      LOG.info("node={} agent ready: {}, multi-process yes, {}; {} VM(s) known; gRPC on {}{}", config.nodeId(),
+      LOG.info("node={} agent ready: {}, multi-process yes, {}; {} VM(s) known; gRPC on {}{}{}", config.nodeId(),
           probe.version(), probe.kvmDetail(), vms.count(), boundAddresses,
+          tls == null ? "" : " (TCP under mutual TLS as " + tls.subject() + ")",
           httpAddress.isEmpty() ? "" : "; HTTP on " + httpAddress);
     });
   }
@@ -198,10 +212,16 @@ public final class NodeAgentVerticle extends VerticleBase {
   }
 
   private Future<Void> listen(GrpcServer grpc, String address) {
-    HttpServer server = vertx.createHttpServer(new HttpServerOptions());
+    boolean secure = tls != null && address.startsWith("tcp:");
+    String purpose = "node-agent gRPC " + address;
+    HttpServer server = vertx.createHttpServer(secure ? tls.server(purpose, EnumSet.of(Role.CONTROL_PLANE))
+        : new HttpServerOptions());
+    if (secure) {
+      server.exceptionHandler(ClusterTls.refusalLogger(purpose));
+    }
     servers.add(server);
     server.requestHandler(grpc);
-    return HttpListener.listen(vertx, server, address, "gRPC").map(bound -> {
+    return HttpListener.listen(vertx, server, address, "gRPC", secure).map(bound -> {
       boundAddresses.add(bound);
       return null;
     });

@@ -28,7 +28,7 @@ abstract class ClientCommand implements Callable<Integer> {
     ClientOptions options = ClientOptions.of(spec);
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    try (ControlPlaneConnection server = new ControlPlaneConnection(options.address())) {
+    try (ControlPlaneConnection server = new ControlPlaneConnection(options.address(), options.tls())) {
       run(server, options, out);
       return ExitCodes.OK;
     } catch (UsageException e) {

@@ -25,6 +25,38 @@ public final class ClientOptions {
       description = "table (for humans, the default) or json (protobuf JSON; one object a line for lists and events).")
   Output output;
 
+  @Option(names = "--tls-ca", defaultValue = "${env:MPQEMU_TLS_CA}", scope = ScopeType.INHERIT, paramLabel = "FILE",
+      description = "The cluster CA certificate: with --tls-cert and --tls-key, talk to a tcp: server under mutual TLS"
+          + " (env MPQEMU_TLS_CA).")
+  java.nio.file.Path tlsCa;
+
+  @Option(names = "--tls-cert", defaultValue = "${env:MPQEMU_TLS_CERT}", scope = ScopeType.INHERIT, paramLabel = "FILE",
+      description = "A client certificate of the cluster CA (deploy/make-certs.sh client NAME; env MPQEMU_TLS_CERT).")
+  java.nio.file.Path tlsCert;
+
+  @Option(names = "--tls-key", defaultValue = "${env:MPQEMU_TLS_KEY}", scope = ScopeType.INHERIT, paramLabel = "FILE",
+      description = "Its key, mode 0600 (env MPQEMU_TLS_KEY).")
+  java.nio.file.Path tlsKey;
+
+  /** The client's TLS identity, or null for plaintext; a {@link UsageException} when half given or unreadable. */
+  io.mpqemu.fleet.ClusterTls tls() {
+    int given = (tlsCa == null ? 0 : 1) + (tlsCert == null ? 0 : 1) + (tlsKey == null ? 0 : 1);
+    if (given == 0) {
+      return null;
+    }
+    if (given < 3) {
+      throw new UsageException("--tls-ca, --tls-cert and --tls-key go together (or MPQEMU_TLS_CA, _CERT, _KEY)");
+    }
+    if (!server.startsWith("tcp:")) {
+      throw new UsageException("TLS applies to a tcp: server; a unix: socket is reached without it");
+    }
+    try {
+      return io.mpqemu.fleet.ClusterTls.load(tlsCa, tlsCert, tlsKey);
+    } catch (java.io.IOException e) {
+      throw new UsageException(e.getMessage());
+    }
+  }
+
   String server() {
     return server;
   }

@@ -1,5 +1,7 @@
 package io.mpqemu.controlplane.cli;
 
+import io.mpqemu.fleet.ClusterTls;
+import io.mpqemu.fleet.Role;
 import io.mpqemu.grpc.GrpcCallException;
 import io.mpqemu.grpc.ServerStreams;
 import io.mpqemu.grpc.UnaryCalls;
@@ -19,6 +21,7 @@ import io.vertx.grpc.common.ServiceMethod;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.EnumSet;
 import java.util.function.Consumer;
 
 /**
@@ -33,10 +36,12 @@ final class ControlPlaneConnection implements AutoCloseable {
   private final GrpcClient grpc;
   private final SocketAddress server;
 
-  ControlPlaneConnection(SocketAddress server) {
+  /** With {@code tls} (null: plaintext) the server must present a control-plane certificate of the cluster CA. */
+  ControlPlaneConnection(SocketAddress server, ClusterTls tls) {
     this.server = server;
     this.vertx = Vertx.builder().with(new VertxOptions().setPreferNativeTransport(true)).build();
-    this.grpc = GrpcClient.client(vertx);
+    this.grpc = tls == null ? GrpcClient.client(vertx)
+        : GrpcClient.client(vertx, tls.client("control-plane API", EnumSet.of(Role.CONTROL_PLANE)));
   }
 
   <Req, Resp> Resp call(ServiceMethod<Resp, Req> method, Req request) {

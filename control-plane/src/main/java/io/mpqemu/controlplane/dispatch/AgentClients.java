@@ -1,5 +1,7 @@
 package io.mpqemu.controlplane.dispatch;
 
+import io.mpqemu.fleet.ClusterTls;
+import io.mpqemu.fleet.Role;
 import io.mpqemu.grpc.GrpcCallException;
 import io.mpqemu.grpc.UnaryCalls;
 import io.mpqemu.v1.AgentConsoleLogRequest;
@@ -20,6 +22,7 @@ import io.vertx.grpc.client.GrpcClientOptions;
 import io.vertx.grpc.common.GrpcStatus;
 import io.vertx.grpc.common.ServiceMethod;
 import java.time.Duration;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
 
@@ -36,12 +39,25 @@ public final class AgentClients {
 
   private final Vertx vertx;
   private final GrpcClient grpc;
+  private final GrpcClient secure;
   private final Duration deadline;
 
   public AgentClients(Vertx vertx, Duration deadline) {
+    this(vertx, deadline, null);
+  }
+
+  /**
+   * With {@code tls}, TCP endpoints are called under mutual TLS: this control plane's certificate is
+   * presented, and only an agent certificate of the cluster CA naming the dialled host is accepted.
+   * Without it, TCP endpoints are called in plaintext (loopback agents). UNIX sockets are always plaintext.
+   */
+  public AgentClients(Vertx vertx, Duration deadline, ClusterTls tls) {
     this.vertx = vertx;
     this.deadline = deadline;
-    this.grpc = GrpcClient.client(vertx, new GrpcClientOptions().setScheduleDeadlineAutomatically(true));
+    GrpcClientOptions options = new GrpcClientOptions().setScheduleDeadlineAutomatically(true);
+    this.grpc = GrpcClient.client(vertx, options);
+    this.secure = tls == null ? null
+        : GrpcClient.client(vertx, options, tls.client("node-agent call", EnumSet.of(Role.NODE_AGENT)));
   }
 
   public Future<AgentVm> launch(String endpoint, String vmId, VmSpec spec, long revision) {
@@ -70,7 +86,7 @@ public final class AgentClients {
   }
 
   public Future<Void> close() {
-    return grpc.close();
+    return secure == null ? grpc.close() : Future.join(grpc.close(), secure.close()).mapEmpty();
   }
 
   private <Req, Resp> Future<Resp> call(String endpoint, ServiceMethod<Resp, Req> method, Req request) {
@@ -87,7 +103,8 @@ public final class AgentClients {
 
   private <Req, Resp> void attempt(SocketAddress address, ServiceMethod<Resp, Req> method, Req request, int n,
       Promise<Resp> result) {
-    UnaryCalls.call(grpc, address, method, request, deadline).onComplete(ar -> {
+    GrpcClient client = secure != null && address.isInetSocket() ? secure : grpc;
+    UnaryCalls.call(client, address, method, request, deadline).onComplete(ar -> {
       if (ar.succeeded()) {
         result.complete(ar.result());
       } else if (n < ATTEMPTS && retryable(ar.cause())) {

@@ -18,7 +18,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 
 /**
  * Starts a server (gRPC or plain HTTP) on {@code unix:/path} (created 0600) or on {@code tcp:host:port}
- * at a loopback address only: nothing here speaks TLS yet, so nothing may listen beyond this host.
+ * at a loopback address only, unless the server speaks mutual TLS: plaintext never leaves this host.
  */
 public final class HttpListener {
 
@@ -81,6 +81,14 @@ public final class HttpListener {
 
   /** As above; {@code purpose} ("gRPC", "HTTP") names the server in error messages. */
   public static Future<String> listen(Vertx vertx, HttpServer server, String address, String purpose) {
+    return listen(vertx, server, address, purpose, false);
+  }
+
+  /**
+   * As above; {@code tls} says the server was created with mutual TLS options, and may then listen on
+   * any address. Without TLS a TCP address must be loopback.
+   */
+  public static Future<String> listen(Vertx vertx, HttpServer server, String address, String purpose, boolean tls) {
     if (address.startsWith("unix:")) {
       return listenUnix(vertx, server, address, purpose);
     }
@@ -98,9 +106,10 @@ public final class HttpListener {
         return Future.failedFuture(purpose + " listen address " + address + " has no valid port");
       }
       return vertx.executeBlocking(() -> InetAddress.getByName(host)).compose(ip -> {
-        if (!ip.isLoopbackAddress()) {
+        if (!tls && !ip.isLoopbackAddress()) {
           return Future.failedFuture(purpose + " listen address " + address + " is not a loopback address; serving"
-              + " beyond this host needs TLS, which is not configured yet: listen on 127.0.0.1 or a UNIX socket");
+              + " beyond this host needs TLS (--cluster FILE with the cluster's certificates): listen on 127.0.0.1 or a"
+              + " UNIX socket, or configure the cluster");
         }
         return server.listen(port, host).map(s -> "tcp:" + host + ":" + s.actualPort());
       });

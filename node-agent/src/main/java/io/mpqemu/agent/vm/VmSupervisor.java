@@ -265,7 +265,14 @@ public final class VmSupervisor {
     } catch (RuntimeException e) {
       work = Future.failedFuture(e);
     }
-    work.onComplete(done);
+    // either may come first: the step's own result or a process of the VM exiting meanwhile
+    work.onComplete(ar -> {
+      if (ar.succeeded()) {
+        done.tryComplete();
+      } else {
+        done.tryFail(ar.cause());
+      }
+    });
     launchAbort.future().onFailure(done::tryFail);
     return done.future().recover(e -> Future.failedFuture(
         e instanceof StepFailure ? e : new StepFailure(name, Protos.describe(e))));

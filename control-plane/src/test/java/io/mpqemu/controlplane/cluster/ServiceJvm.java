@@ -1,0 +1,96 @@
+package io.mpqemu.controlplane.cluster;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** A control plane or an agent in a JVM of its own (inside its host's namespace), as systemd would run it. */
+final class ServiceJvm implements AutoCloseable {
+
+  private final String name;
+  private final Process process;
+  private final Path log;
+
+  private ServiceJvm(String name, Process process, Path log) {
+    this.name = name;
+    this.process = process;
+    this.log = log;
+  }
+
+  /** Starts {@code mainClass args} in {@code host}'s namespace and waits for {@code readyLine} in its log. */
+  static ServiceJvm start(ClusterNet.Host host, String name, Path log, String readyLine, String mainClass, List<String> args)
+      throws IOException {
+    String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+    List<String> cmd = new ArrayList<>(host.prefix());
+    cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
+        "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", classpath, mainClass));
+    cmd.addAll(args);
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+        .start();
+    ServiceJvm jvm = new ServiceJvm(name, p, log);
+    jvm.awaitLog(readyLine, Duration.ofSeconds(90));
+    return jvm;
+  }
+
+  /** Waits until the log has a line containing {@code text} (counting from the start of the file). */
+  String awaitLog(String text, Duration within) throws IOException {
+    long deadline = System.nanoTime() + within.toNanos();
+    while (System.nanoTime() < deadline) {
+      String all = log();
+      for (String line : all.lines().toList()) {
+        if (line.contains(text)) {
+          return line;
+        }
+      }
+      if (!process.isAlive()) {
+        throw new AssertionError(name + " exited with " + process.exitValue() + " before logging '" + text + "':\n" + all);
+      }
+      sleep(100);
+    }
+    throw new AssertionError(name + " did not log '" + text + "' within " + within + ":\n" + log());
+  }
+
+  String log() throws IOException {
+    return Files.exists(log) ? Files.readString(log) : "";
+  }
+
+  long pid() {
+    return process.pid();
+  }
+
+  boolean alive() {
+    return process.isAlive();
+  }
+
+  void kill9() throws InterruptedException {
+    process.destroyForcibly();
+    process.waitFor(30, TimeUnit.SECONDS);
+  }
+
+  void terminate() throws InterruptedException {
+    process.destroy();
+    if (!process.waitFor(30, TimeUnit.SECONDS)) {
+      kill9();
+    }
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    if (process.isAlive()) {
+      terminate();
+    }
+  }
+
+  static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+}
