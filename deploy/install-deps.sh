@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what mpqemu needs on a Debian host beyond a JDK 17 and Maven: QEMU with multi-process
-# support (Debian's qemu-system-x86 7.2+) and qemu-utils. As root it installs what is missing with
+# support (Debian's qemu-system-x86 7.2+) and qemu-utils; openssl (deploy/make-certs.sh) and iproute2
+# (network namespaces: deploy/local-cluster.sh and the multi-host test). As root it installs what is missing with
 # apt-get; otherwise it prints the exact command to run and fails.
 set -euo pipefail
 
@@ -8,6 +9,8 @@ packages=()
 command -v qemu-system-x86_64 >/dev/null 2>&1 || packages+=(qemu-system-x86)
 command -v qemu-img >/dev/null 2>&1 || packages+=(qemu-utils)
 command -v setsid >/dev/null 2>&1 || packages+=(util-linux)
+command -v openssl >/dev/null 2>&1 || packages+=(openssl)
+command -v ip >/dev/null 2>&1 || packages+=(iproute2)
 
 for tool in java mvn; do
   if ! command -v "$tool" >/dev/null 2>&1; then

@@ -3,7 +3,6 @@ package io.mpqemu.controlplane;
 import io.mpqemu.agent.AgentConfig;
 import io.mpqemu.agent.NodeAgentVerticle;
 import io.mpqemu.controlplane.cli.ControlPlaneCli;
-import io.mpqemu.fleet.ClusterConfig;
 import io.mpqemu.fleet.ClusterTls;
 import io.mpqemu.fleet.ClusteredVertx;
 import io.mpqemu.fleet.Role;
@@ -85,33 +84,16 @@ public final class ControlPlaneMain {
           Duration.ofSeconds(notReadySeconds), Duration.ofSeconds(lostSeconds), Duration.ofSeconds(reconcileSeconds),
           defaults.callDeadline(), defaults.restartBackoffMax(), defaults.limits(),
           httpListen == null ? defaults.httpListen() : httpListen);
-      VertxOptions options = new VertxOptions().setPreferNativeTransport(true);
-      ClusterTls tls = null;
-      Vertx vertx;
-      if (cluster != null) {
-        ClusterConfig fleet;
-        try {
-          fleet = ClusterConfig.read(cluster);
-          tls = fleet.tls();
-        } catch (IllegalArgumentException | java.io.IOException e) {
-          System.err.println("control-plane: " + e.getMessage());
-          return 2;
-        }
-        if (tls.role() != Role.CONTROL_PLANE) {
-          System.err.println("control-plane: certificate " + fleet.certFile() + " names role " + tls.role()
-              + "; the control plane needs a control-plane certificate (deploy/make-certs.sh control-plane NAME --ip ...)");
-          return 2;
-        }
-        try {
-          vertx = ClusteredVertx.start(fleet, tls, options).await();
-        } catch (Exception e) {
-          System.err.println("control-plane: cannot join cluster '" + fleet.name() + "' at " + fleet.host() + ": "
-              + e.getMessage());
-          return 1;
-        }
-      } else {
-        vertx = Vertx.builder().with(options).build();
+      ClusteredVertx.Started started;
+      try {
+        started = ClusteredVertx.startService(cluster, Role.CONTROL_PLANE,
+            "deploy/make-certs.sh control-plane NAME --ip ...", new VertxOptions().setPreferNativeTransport(true));
+      } catch (ClusteredVertx.StartException e) {
+        System.err.println("control-plane: " + e.getMessage());
+        return e.exitCode();
       }
+      Vertx vertx = started.vertx();
+      ClusterTls tls = started.tls();
       CountDownLatch stopped = new CountDownLatch(1);
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {
         vertx.close().toCompletionStage().toCompletableFuture().orTimeout(10, TimeUnit.SECONDS).exceptionally(e -> null).join();

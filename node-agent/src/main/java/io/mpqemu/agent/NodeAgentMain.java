@@ -1,7 +1,6 @@
 package io.mpqemu.agent;
 
 import io.mpqemu.agent.qemu.BootImage;
-import io.mpqemu.fleet.ClusterConfig;
 import io.mpqemu.fleet.ClusterTls;
 import io.mpqemu.fleet.ClusteredVertx;
 import io.mpqemu.fleet.Role;
@@ -105,32 +104,16 @@ public final class NodeAgentMain {
         System.err.println("node-agent: " + e.getMessage());
         return 2;
       }
-      ClusterTls tls = null;
-      Vertx vertx;
-      VertxOptions options = new VertxOptions().setPreferNativeTransport(true);
-      if (this.cluster != null) {
-        ClusterConfig fleet;
-        try {
-          fleet = ClusterConfig.read(this.cluster);
-          tls = fleet.tls();
-        } catch (IllegalArgumentException | java.io.IOException e) {
-          System.err.println("node-agent: " + e.getMessage());
-          return 2;
-        }
-        if (tls.role() != Role.NODE_AGENT) {
-          System.err.println("node-agent: certificate " + fleet.certFile() + " names role " + tls.role()
-              + "; an agent needs a node-agent certificate (deploy/make-certs.sh node-agent " + cfg.nodeId() + " --ip ...)");
-          return 2;
-        }
-        try {
-          vertx = ClusteredVertx.start(fleet, tls, options).await();
-        } catch (Exception e) {
-          System.err.println("node-agent: cannot join cluster '" + fleet.name() + "' at " + fleet.host() + ": " + e.getMessage());
-          return 1;
-        }
-      } else {
-        vertx = Vertx.builder().with(options).build();
+      ClusteredVertx.Started started;
+      try {
+        started = ClusteredVertx.startService(cluster, Role.NODE_AGENT, "deploy/make-certs.sh node-agent "
+            + cfg.nodeId() + " --ip ...", new VertxOptions().setPreferNativeTransport(true));
+      } catch (ClusteredVertx.StartException e) {
+        System.err.println("node-agent: " + e.getMessage());
+        return e.exitCode();
       }
+      Vertx vertx = started.vertx();
+      ClusterTls tls = started.tls();
       if (!vertx.isNativeTransportEnabled() && cfg.listen().stream().anyMatch(a -> a.startsWith("unix:"))) {
         System.err.println("node-agent: UNIX socket listening needs the native epoll transport, which did not load: "
             + vertx.unavailableNativeTransportCause());

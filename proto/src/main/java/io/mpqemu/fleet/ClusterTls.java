@@ -36,8 +36,15 @@ import org.slf4j.LoggerFactory;
 public final class ClusterTls {
 
   private static final Logger REFUSED = LoggerFactory.getLogger("io.mpqemu.fleet.Refused");
-  /** Who may be on the event bus: the services, never a client. */
-  public static final Set<Role> BUS_MEMBERS = EnumSet.of(Role.CONTROL_PLANE, Role.NODE_AGENT);
+  /**
+   * Whom a member of this role talks to on the event bus, either way. Agents publish events and
+   * heartbeats to control planes and consume nothing, so an agent talks to control planes only: an
+   * agent's certificate can neither reach another agent's bus port nor pose as a consumer that other
+   * agents would deliver to. A control plane hears every agent. A client is never on the bus.
+   */
+  static Set<Role> busPeers(Role self) {
+    return self == Role.CONTROL_PLANE ? EnumSet.of(Role.CONTROL_PLANE, Role.NODE_AGENT) : EnumSet.of(Role.CONTROL_PLANE);
+  }
 
   private final KeyStore ca;
   private final Buffer certPem;
@@ -165,7 +172,8 @@ public final class ClusterTls {
   }
 
   /**
-   * The event bus under TLS both ways: client certificates required, only control planes and agents.
+   * The event bus under TLS both ways: client certificates required, peers of the roles
+   * {@link #busPeers} allows for this host's role.
    * The trust is a marked PKCS#12 store (see {@link RoleTrustFactory}): Vert.x copies these options
    * through JSON, which a wrapped trust manager would not survive.
    */
@@ -173,7 +181,7 @@ public final class ClusterTls {
     RoleTrustFactory.install();
     base.setSsl(true).setClientAuth(ClientAuth.REQUIRED).setTrustAll(false);
     base.setKeyCertOptions(keyCert());
-    base.setTrustOptions(markedStore("event bus", BUS_MEMBERS));
+    base.setTrustOptions(markedStore("event bus", busPeers(role)));
     return base;
   }
 

@@ -19,6 +19,53 @@ public final class ClusteredVertx {
 
   private ClusteredVertx() {}
 
+  /** A service's Vert.x and, in a fleet, its TLS identity (null when it runs alone). */
+  public record Started(Vertx vertx, ClusterTls tls) {}
+
+  /** Why a service could not start: the message for stderr and the exit code (2: fix the config, 1: the join failed). */
+  public static final class StartException extends Exception {
+    private static final long serialVersionUID = 1L;
+    private final int exitCode;
+
+    StartException(int exitCode, String message) {
+      super(message);
+      this.exitCode = exitCode;
+    }
+
+    public int exitCode() {
+      return exitCode;
+    }
+  }
+
+  /**
+   * For {@code serve}: a plain Vert.x when {@code clusterFile} is null, otherwise one joined to the
+   * fleet the file describes, after checking that this host's certificate has the {@code role} it
+   * runs as ({@code howToMake} tells the operator how to make the right one). Blocks.
+   */
+  public static Started startService(java.nio.file.Path clusterFile, Role role, String howToMake, VertxOptions options)
+      throws StartException {
+    if (clusterFile == null) {
+      return new Started(Vertx.builder().with(options).build(), null);
+    }
+    ClusterConfig fleet;
+    ClusterTls tls;
+    try {
+      fleet = ClusterConfig.read(clusterFile);
+      tls = fleet.tls();
+    } catch (IllegalArgumentException | java.io.IOException e) {
+      throw new StartException(2, e.getMessage());
+    }
+    if (tls.role() != role) {
+      throw new StartException(2, "certificate " + fleet.certFile() + " names role " + tls.role() + "; this service needs a "
+          + role + " certificate (" + howToMake + ")");
+    }
+    try {
+      return new Started(start(fleet, tls, options).await(), tls);
+    } catch (Exception e) {
+      throw new StartException(1, "cannot join cluster '" + fleet.name() + "' at " + fleet.host() + ": " + e.getMessage());
+    }
+  }
+
   /** Starts a clustered Vert.x; fails when the bus cannot bind or Hazelcast cannot start. */
   public static Future<Vertx> start(ClusterConfig cluster, ClusterTls tls, VertxOptions options) {
     EventBusOptions bus = tls.eventBus(new EventBusOptions())

@@ -33,7 +33,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /** Plumbing shared by the control plane benchmarks: a control plane in its own Vert.x, clients, stats, the report. */
-final class Bench {
+public final class Bench {
 
   static final Duration DEADLINE = Duration.ofSeconds(120);
   static final String DIR = System.getProperty("bench.dir", "/tmp");
@@ -123,7 +123,7 @@ final class Bench {
   // ---------------------------------------------------------------- stats
 
   /** The median as the mean of the middle two for an even count; other quantiles by nearest rank. */
-  static double quantile(double[] values, double q) {
+  public static double quantile(double[] values, double q) {
     double[] sorted = values.clone();
     Arrays.sort(sorted);
     int n = sorted.length;
@@ -152,21 +152,21 @@ final class Bench {
   // ---------------------------------------------------------------- report
 
   /** Lines printed and kept for target/{@code name}. */
-  static final class Report {
+  public static final class Report {
     private final PrintStream out = System.out;
     private final StringBuilder text = new StringBuilder();
 
-    void line(String s) {
+    public void line(String s) {
       out.println(s);
       out.flush();
       text.append(s).append('\n');
     }
 
-    void f(String format, Object... args) {
+    public void f(String format, Object... args) {
       line(String.format(Locale.ROOT, format, args));
     }
 
-    void save(String name) throws IOException {
+    public void save(String name) throws IOException {
       Path saved = Path.of("target", name);
       Files.createDirectories(saved.getParent());
       Files.writeString(saved, text.toString());
@@ -174,7 +174,7 @@ final class Bench {
     }
   }
 
-  static String host() {
+  public static String host() {
     String model = "?";
     try (Stream<String> lines = Files.lines(Path.of("/proc/cpuinfo"))) {
       model = lines.filter(l -> l.startsWith("model name")).findFirst()
@@ -197,7 +197,7 @@ final class Bench {
 
   // ---------------------------------------------------------------- plumbing
 
-  static <T> T await(Future<T> f) {
+  public static <T> T await(Future<T> f) {
     try {
       return f.toCompletionStage().toCompletableFuture().get(DEADLINE.toSeconds() + 5, TimeUnit.SECONDS);
     } catch (java.util.concurrent.ExecutionException e) {
@@ -210,7 +210,7 @@ final class Bench {
     }
   }
 
-  static void sleep(long ms) {
+  public static void sleep(long ms) {
     try {
       Thread.sleep(ms);
     } catch (InterruptedException e) {

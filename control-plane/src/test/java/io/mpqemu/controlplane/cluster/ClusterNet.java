@@ -25,11 +25,14 @@ final class ClusterNet implements AutoCloseable {
 
   final boolean namespaces;
   final List<Host> hosts;
+  /** This JVM's address on the cluster network (the bridge's), or 127.0.0.1. */
+  final String selfIp;
   private final String tag;
   private final String bridge;
 
-  private ClusterNet(boolean namespaces, List<Host> hosts, String tag, String bridge) {
+  private ClusterNet(boolean namespaces, List<Host> hosts, String tag, String bridge, String selfIp) {
     this.namespaces = namespaces;
+    this.selfIp = selfIp;
     this.hosts = hosts;
     this.tag = tag;
     this.bridge = bridge;
@@ -59,12 +62,13 @@ final class ClusterNet implements AutoCloseable {
         run("ip", "-n", ns, "link", "set", inner, "up");
         run("ip", "-n", ns, "link", "set", "lo", "up");
       }
-      return new ClusterNet(true, List.copyOf(hosts), tag, bridge);
+      return new ClusterNet(true, List.copyOf(hosts), tag, bridge, "10.213." + subnet + ".254");
     } catch (IOException e) {
-      new ClusterNet(true, hosts, tag, bridge).close();
+      new ClusterNet(true, hosts, tag, bridge, null).close();
       System.err.println("ClusterNet: network namespaces are not available here (" + e.getMessage()
           + "); every host is 127.0.0.1");
-      return new ClusterNet(false, names.stream().map(n -> new Host(n, null, "127.0.0.1", null)).toList(), tag, null);
+      return new ClusterNet(false, names.stream().map(n -> new Host(n, null, "127.0.0.1", null)).toList(), tag, null,
+          "127.0.0.1");
     }
   }
 

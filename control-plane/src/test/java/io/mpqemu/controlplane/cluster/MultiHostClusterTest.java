@@ -99,11 +99,15 @@ class MultiHostClusterTest {
     expect(wrong, "a client certificate on agent-a's API", TlsProbe.tls(a.ip(), agentApi, c.pki.keyStore("admin"), true), REFUSED);
     expect(wrong, "a client certificate on the event bus",
         TlsProbe.tls(cpIp, c.busPort(c.cpHost), c.pki.keyStore("admin"), false), REFUSED);
+    expect(wrong, "agent-b's certificate on agent-a's event bus",
+        TlsProbe.tls(a.ip(), c.busPort(a), c.pki.keyStore("agent-b"), false), REFUSED);
     // and the right certificates get in, so the probes above can tell the difference
     expect(wrong, "the admin on the public API", TlsProbe.tls(cpIp, cpApi, c.pki.keyStore("admin"), true), ACCEPTED);
     expect(wrong, "the control plane on agent-a's API", TlsProbe.tls(a.ip(), agentApi, c.pki.keyStore("cp"), true), ACCEPTED);
     expect(wrong, "agent-b on the control plane's event bus",
         TlsProbe.tls(cpIp, c.busPort(c.cpHost), c.pki.keyStore("agent-b"), false), ACCEPTED);
+    expect(wrong, "the control plane on agent-a's event bus",
+        TlsProbe.tls(a.ip(), c.busPort(a), c.pki.keyStore("cp"), false), ACCEPTED);
     assertThat(wrong).as("ports that answered wrongly").isEmpty();
 
     // each refusal names who and why, on the refusing side
@@ -114,7 +118,10 @@ class MultiHostClusterTest {
         .contains("presenting 'CN=intruder,OU=control-plane,O=mpqemu' (role control-plane): not issued by this cluster's CA")
         .contains("event bus: refused")
         .contains("presenting 'CN=admin,OU=client,O=mpqemu' (role client): only control-plane or node-agent may connect here");
-    assertThat(agentLog).contains("presenting 'CN=agent-b,OU=node-agent,O=mpqemu' (role node-agent): only control-plane may connect here")
+    assertThat(agentLog).contains("node-agent gRPC tcp:" + a.ip() + ":" + agentApi + ": refused "
+            + c.net.selfIp + ":")
+        .contains("presenting 'CN=agent-b,OU=node-agent,O=mpqemu' (role node-agent): only control-plane may connect here")
+        .contains("event bus: refused " + c.net.selfIp + ":")
         .contains("node-agent gRPC tcp:" + a.ip() + ":" + agentApi + ": refused a connection: no client certificate");
     // none of it disturbed the cluster
     assertThat(nodeStates()).containsEntry("agent-a", "NODE_STATE_READY").containsEntry("agent-b", "NODE_STATE_READY");
@@ -176,13 +183,13 @@ class MultiHostClusterTest {
     String vm = vmOnNode.get("agent-a");
     Assumptions.assumeTrue(vm != null, "needs the VMs of the previous test");
     List<Long> pids = c.qemuPids("agent-a");
-    long after = c.events().size();
+    long after = c.lastSeq();
     Instant killed = Instant.now();
     c.agents.get("agent-a").kill9();
 
-    VmEvent notReady = c.awaitEvent(e -> e.getSeq() > after && e.getType() == EventType.NODE_NOT_READY
+    VmEvent notReady = c.awaitEvent(after, e -> e.getType() == EventType.NODE_NOT_READY
         && e.getNode().equals("agent-a"), Duration.ofSeconds(30), "NODE_NOT_READY agent-a");
-    VmEvent lost = c.awaitEvent(e -> e.getSeq() > after && e.getType() == EventType.NODE_LOST
+    VmEvent lost = c.awaitEvent(after, e -> e.getType() == EventType.NODE_LOST
         && e.getNode().equals("agent-a"), Duration.ofSeconds(30), "NODE_LOST agent-a");
     assertThat(notReady.getSeq()).isLessThan(lost.getSeq());
     long toNotReady = Duration.between(killed, instant(notReady)).toMillis();
@@ -194,7 +201,7 @@ class MultiHostClusterTest {
     assertThat(c.qemuPids("agent-a")).as("the VM's processes on the host").containsExactlyInAnyOrderElementsOf(pids);
 
     c.startAgent("agent-a");
-    c.awaitEvent(e -> e.getSeq() > lost.getSeq() && e.getType() == EventType.NODE_READY && e.getNode().equals("agent-a"),
+    c.awaitEvent(lost.getSeq(), e -> e.getType() == EventType.NODE_READY && e.getNode().equals("agent-a"),
         Duration.ofSeconds(60), "NODE_READY agent-a");
     c.awaitVm(vm, v -> v.getStatus().getPhase() == Phase.PHASE_RUNNING, ThreeHosts.DEADLINE, "RUNNING again");
     assertThat(c.qemuPids("agent-a")).as("the same processes, adopted").containsExactlyInAnyOrderElementsOf(pids);
@@ -211,13 +218,13 @@ class MultiHostClusterTest {
     Assumptions.assumeTrue(vm != null, "needs the VMs of the previous tests");
     ClusterNet.Host b = c.agentHosts.get("agent-b");
     List<Long> pids = c.qemuPids("agent-b");
-    long after = c.events().size();
+    long after = c.lastSeq();
     c.net.cut(b);
     VmEvent lost;
     try {
-      c.awaitEvent(e -> e.getSeq() > after && e.getType() == EventType.NODE_NOT_READY && e.getNode().equals("agent-b"),
+      c.awaitEvent(after, e -> e.getType() == EventType.NODE_NOT_READY && e.getNode().equals("agent-b"),
           Duration.ofSeconds(30), "NODE_NOT_READY agent-b");
-      lost = c.awaitEvent(e -> e.getSeq() > after && e.getType() == EventType.NODE_LOST && e.getNode().equals("agent-b"),
+      lost = c.awaitEvent(after, e -> e.getType() == EventType.NODE_LOST && e.getNode().equals("agent-b"),
           Duration.ofSeconds(30), "NODE_LOST agent-b");
       assertThat(c.get(vm).getStatus().getPhase()).isEqualTo(Phase.PHASE_UNKNOWN);
       assertThat(c.qemuPids("agent-b")).as("the VM's processes on the cut-off host").containsExactlyInAnyOrderElementsOf(pids);
@@ -227,7 +234,7 @@ class MultiHostClusterTest {
     } finally {
       c.net.restore(b);
     }
-    c.awaitEvent(e -> e.getSeq() > lost.getSeq() && e.getType() == EventType.NODE_READY && e.getNode().equals("agent-b"),
+    c.awaitEvent(lost.getSeq(), e -> e.getType() == EventType.NODE_READY && e.getNode().equals("agent-b"),
         Duration.ofSeconds(90), "NODE_READY agent-b after the link returned");
     c.awaitVm(vm, v -> v.getStatus().getPhase() == Phase.PHASE_RUNNING, ThreeHosts.DEADLINE, "RUNNING again");
     assertThat(c.qemuPids("agent-b")).containsExactlyInAnyOrderElementsOf(pids);

@@ -86,11 +86,6 @@ final class ServiceJvm implements AutoCloseable {
   }
 
   static void sleep(long ms) {
-    try {
-      Thread.sleep(ms);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    }
+    io.mpqemu.controlplane.bench.Bench.sleep(ms);
   }
 }

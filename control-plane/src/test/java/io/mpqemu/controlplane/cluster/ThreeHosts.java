@@ -58,10 +58,20 @@ final class ThreeHosts implements AutoCloseable {
   final Map<String, ServiceJvm> agents = new LinkedHashMap<>();
   ServiceJvm controlPlane;
   final int basePort;
+  private final boolean selfMember;
   private final Vertx vertx;
   private final GrpcClient grpc;
 
   ThreeHosts() throws Exception {
+    this(false);
+  }
+
+  /**
+   * With {@code selfMember}, this JVM may join the cluster too, as a node agent named "bench" at
+   * {@link ClusterNet#selfIp} ({@link #selfClusterFile()}).
+   */
+  ThreeHosts(boolean selfMember) throws Exception {
+    this.selfMember = selfMember;
     root = Files.createTempDirectory(Path.of("/tmp"), "mpqemu-cluster-");
     net = ClusterNet.create(List.of("cp", "agent-a", "agent-b"));
     basePort = net.namespaces ? 27000 : 21000 + ThreadLocalRandom.current().nextInt(400) * 10;
@@ -73,6 +83,9 @@ final class ThreeHosts implements AutoCloseable {
         .make("node-agent", "agent-a", "--ip", agentHosts.get("agent-a").ip())
         .make("node-agent", "agent-b", "--ip", agentHosts.get("agent-b").ip())
         .make("client", "admin");
+    if (selfMember) {
+      pki.make("node-agent", "bench", "--ip", net.selfIp);
+    }
     foreign = new Pki(root.resolve("foreign")).make("ca")
         .make("control-plane", "cp", "--ip", cpHost.ip())
         .make("client", "admin")
@@ -116,20 +129,35 @@ final class ThreeHosts implements AutoCloseable {
     for (ClusterNet.Host m : net.hosts) {
       members.add(m.ip() + ":" + hazelcastPort(m));
     }
-    JsonObject json = new JsonObject().put("name", "test-" + net.tag()).put("host", h.ip())
-        .put("hazelcastPort", hazelcastPort(h)).put("busPort", busPort(h)).put("members", members)
+    if (selfMember) {
+      members.add(net.selfIp + ":" + (basePort + 91));
+    }
+    boolean self = h == null;
+    JsonObject json = new JsonObject().put("name", "test-" + net.tag()).put("host", self ? net.selfIp : h.ip())
+        .put("hazelcastPort", self ? basePort + 91 : hazelcastPort(h)).put("busPort", self ? basePort + 92 : busPort(h))
+        .put("members", members)
         .put("memberTimeoutSeconds", 4).put("mergeDelaySeconds", 3)
         .put("tls", new JsonObject().put("ca", pki.crt("ca").toString()).put("cert", pki.crt(certName).toString())
             .put("key", pki.key(certName).toString()));
-    Path file = root.resolve("cluster-" + h.name() + ".json");
+    Path file = root.resolve("cluster-" + (self ? "self" : h.name()) + ".json");
     Files.writeString(file, json.encodePrettily());
     return file;
+  }
+
+  /** The cluster file for this JVM as the member "bench" (needs {@code selfMember}). */
+  Path selfClusterFile() throws IOException {
+    return clusterFile(null, "bench");
+  }
+
+  /** The control plane's UNIX socket: plaintext, for a client on this machine. */
+  Path cpSocket() {
+    return root.resolve("cp.sock");
   }
 
   void startControlPlane() throws IOException {
     controlPlane = ServiceJvm.start(cpHost, "control plane", root.resolve("control-plane.log"), "control plane ready",
         CP_MAIN, List.of("serve", "--cluster", clusterFile(cpHost, "cp").toString(), "--data-dir", root.resolve("cp").toString(),
-            "--listen", cpAddress(), "--not-ready-after", Long.toString(NOT_READY_AFTER_S),
+            "--listen", cpAddress(), "--listen", "unix:" + cpSocket(), "--not-ready-after", Long.toString(NOT_READY_AFTER_S),
             "--lost-after", Long.toString(LOST_AFTER_S), "--reconcile-every", "2"));
   }
 
@@ -168,10 +196,21 @@ final class ThreeHosts implements AutoCloseable {
 
   /** The whole event log now (stop_at_end). */
   List<VmEvent> events() {
+    return events(0);
+  }
+
+  /** The seq of the last event in the log now. */
+  long lastSeq() {
+    List<VmEvent> all = events();
+    return all.isEmpty() ? 0 : all.get(all.size() - 1).getSeq();
+  }
+
+  /** The event log after {@code fromSeq}, as it is now (stop_at_end). */
+  List<VmEvent> events(long fromSeq) {
     List<VmEvent> seen = new CopyOnWriteArrayList<>();
     Promise<Void> done = Promise.promise();
     ServerStreams.open(grpc, address(), VmServiceGrpcClient.WatchEvents,
-            WatchEventsRequest.newBuilder().setFromSeq(0).setStopAtEnd(true).build())
+            WatchEventsRequest.newBuilder().setFromSeq(fromSeq).setStopAtEnd(true).build())
         .onFailure(done::tryFail)
         .onSuccess(stream -> {
           stream.handler(seen::add);
@@ -182,11 +221,12 @@ final class ThreeHosts implements AutoCloseable {
     return new ArrayList<>(seen);
   }
 
-  VmEvent awaitEvent(Predicate<VmEvent> match, Duration within, String what) {
+  /** The first event after {@code afterSeq} that matches, waiting up to {@code within}. */
+  VmEvent awaitEvent(long afterSeq, Predicate<VmEvent> match, Duration within, String what) {
     long deadline = System.nanoTime() + within.toNanos();
     List<VmEvent> all = List.of();
     while (System.nanoTime() < deadline) {
-      all = events();
+      all = events(afterSeq);
       for (VmEvent e : all) {
         if (match.test(e)) {
           return e;
@@ -194,7 +234,7 @@ final class ThreeHosts implements AutoCloseable {
       }
       ServiceJvm.sleep(200);
     }
-    throw new AssertionError("no event " + what + " within " + within + "; the log: "
+    throw new AssertionError("no event " + what + " after seq " + afterSeq + " within " + within + "; the log after it: "
         + all.stream().map(e -> e.getSeq() + ":" + e.getNode() + ":" + e.getType() + "/" + e.getPhase()).toList());
   }
 
@@ -212,16 +252,7 @@ final class ThreeHosts implements AutoCloseable {
   }
 
   static <T> T await(Future<T> f) {
-    try {
-      return f.toCompletionStage().toCompletableFuture().get(DEADLINE.toSeconds() + 5, TimeUnit.SECONDS);
-    } catch (java.util.concurrent.ExecutionException e) {
-      if (e.getCause() instanceof RuntimeException re) {
-        throw re;
-      }
-      throw new IllegalStateException(e.getCause());
-    } catch (Exception e) {
-      throw new IllegalStateException(e);
-    }
+    return io.mpqemu.controlplane.bench.Bench.await(f);
   }
 
   String logs() throws IOException {
