@@ -20,6 +20,13 @@ abstract class ClientCommand implements Callable<Integer> {
   @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help, with the exit codes.")
   boolean help;
 
+  /** A TLS server closes at once on a client without the right certificate: say so. */
+  private static String tlsHint(ClientOptions options) {
+    return options.tlsGiven()
+        ? " If it runs in a fleet, it may have refused this certificate: its log says why (a client certificate of its CA is needed)."
+        : " If it runs in a fleet (--cluster), it needs --tls-ca, --tls-cert and --tls-key (a client certificate).";
+  }
+
   /** Does the work; output goes to {@code out}. */
   abstract void run(ControlPlaneConnection server, ClientOptions options, PrintWriter out) throws Exception;
 
@@ -39,7 +46,8 @@ abstract class ClientCommand implements Callable<Integer> {
       return e.status() == GrpcStatus.NOT_FOUND ? ExitCodes.NOT_FOUND : ExitCodes.REFUSED;
     } catch (UnreachableException e) {
       err.println("error: cannot reach the control plane at " + options.server() + " (" + e.getMessage()
-          + "); is `control-plane serve` running? Set --server to its address.");
+          + "); is `control-plane serve` running? Set --server to its address."
+          + (options.server().startsWith("tcp:") ? tlsHint(options) : ""));
       return ExitCodes.UNREACHABLE;
     } finally {
       out.flush();

@@ -38,6 +38,10 @@ public final class ClientOptions {
       description = "Its key, mode 0600 (env MPQEMU_TLS_KEY).")
   java.nio.file.Path tlsKey;
 
+  boolean tlsGiven() {
+    return tlsCa != null || tlsCert != null || tlsKey != null;
+  }
+
   /** The client's TLS identity, or null for plaintext; a {@link UsageException} when half given or unreadable. */
   io.mpqemu.fleet.ClusterTls tls() {
     int given = (tlsCa == null ? 0 : 1) + (tlsCert == null ? 0 : 1) + (tlsKey == null ? 0 : 1);

@@ -137,18 +137,39 @@ class MultiHostClusterTest {
   private Map<String, String> nodeStates() {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    CommandLine cli = ControlPlaneCli.commandLine();
-    cli.setOut(new PrintWriter(out, true));
-    cli.setErr(new PrintWriter(err, true));
-    int code = cli.execute("node", "list", "-o", "json", "--server", c.cpAddress(), "--tls-ca", c.pki.crt("ca").toString(),
+    int code = cli(out, err, "node", "list", "-o", "json", "--server", c.cpAddress(), "--tls-ca", c.pki.crt("ca").toString(),
         "--tls-cert", c.pki.crt("admin").toString(), "--tls-key", c.pki.key("admin").toString());
     assertThat(code).as("exit code; stderr: " + err).isZero();
     return out.toString().lines().map(JsonObject::new)
         .collect(Collectors.toMap(j -> j.getString("id"), j -> j.getString("state")));
   }
 
+  private static int cli(StringWriter out, StringWriter err, String... args) {
+    CommandLine cli = ControlPlaneCli.commandLine();
+    cli.setOut(new PrintWriter(out, true));
+    cli.setErr(new PrintWriter(err, true));
+    return cli.execute(args);
+  }
+
   @Test
   @Order(2)
+  @DisplayName("the CLI without a certificate, or with an agent's, cannot reach the API and says what to fix")
+  void cliWithoutTheRightCertificate() {
+    StringWriter err = new StringWriter();
+    assertThat(cli(new StringWriter(), err, "vm", "list", "--server", c.cpAddress())).isEqualTo(3);
+    assertThat(err.toString()).contains("it needs --tls-ca, --tls-cert and --tls-key");
+    StringWriter err2 = new StringWriter();
+    assertThat(cli(new StringWriter(), err2, "vm", "list", "--server", c.cpAddress(), "--tls-ca", c.pki.crt("ca").toString(),
+        "--tls-cert", c.pki.crt("agent-a").toString(), "--tls-key", c.pki.key("agent-a").toString())).isEqualTo(3);
+    assertThat(err2.toString()).contains("it may have refused this certificate");
+    StringWriter err3 = new StringWriter();
+    assertThat(cli(new StringWriter(), err3, "vm", "list", "--server", c.cpAddress(), "--tls-ca", c.pki.crt("ca").toString()))
+        .isEqualTo(2);
+    assertThat(err3.toString()).contains("--tls-ca, --tls-cert and --tls-key go together");
+  }
+
+  @Test
+  @Order(3)
   @DisplayName("VMs spread over both hosts; every event of both hosts is in the control plane's log in one order; the CLI lists both nodes")
   void spreadAndOneOrder() throws Exception {
     assertThat(nodeStates()).containsEntry("agent-a", "NODE_STATE_READY").containsEntry("agent-b", "NODE_STATE_READY");
@@ -177,7 +198,7 @@ class MultiHostClusterTest {
   }
 
   @Test
-  @Order(3)
+  @Order(4)
   @DisplayName("a killed agent's node turns NOT_READY then LOST in time; its VM keeps running; restarted, it is READY and adopts the VM, launching nothing twice")
   void killedAgent() throws Exception {
     String vm = vmOnNode.get("agent-a");
@@ -210,7 +231,7 @@ class MultiHostClusterTest {
   }
 
   @Test
-  @Order(4)
+  @Order(5)
   @DisplayName("a host whose link is cut turns NOT_READY then LOST; its VM keeps running; with the link back it is READY again, nothing launched twice")
   void cutLink() throws Exception {
     Assumptions.assumeTrue(c.net.namespaces, "needs network namespaces (root and ip netns)");
