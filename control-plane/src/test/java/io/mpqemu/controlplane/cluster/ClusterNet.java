@@ -12,7 +12,7 @@ import java.util.concurrent.TimeUnit;
  * One network namespace per "host", each with a veth link to a bridge, addresses on a private /24
  * that exists only on these links. The bridge carries the .254 address, so this JVM (the test) can
  * reach every host the way an operator's machine would. Without root or {@code ip netns}, every host
- * is 127.0.0.1 and {@link #namespaces} is false.
+ * is 127.0.0.1 and {@link #namespaces} is false (also with {@code -Dmpqemu.test.loopback=true}).
  */
 final class ClusterNet implements AutoCloseable {
 
@@ -44,6 +44,9 @@ final class ClusterNet implements AutoCloseable {
     String bridge = tag + "br";
     List<Host> hosts = new ArrayList<>();
     try {
+      if (Boolean.getBoolean("mpqemu.test.loopback")) {
+        throw new IOException("-Dmpqemu.test.loopback=true");
+      }
       run("ip", "link", "add", bridge, "type", "bridge");
       run("ip", "addr", "add", "10.213." + subnet + ".254/24", "dev", bridge);
       run("ip", "link", "set", bridge, "up");
