@@ -117,6 +117,7 @@ public final class ControlPlaneVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
+    LOG.info("control plane stopping; event log at seq {}", log == null ? 0 : log.lastSeq());
     if (metrics != null) {
       metrics.stop();
     }

@@ -43,7 +43,7 @@ public final class NodeAgentMain {
     }
   }
 
-  @Command(name = "serve", description = "Run the agent until SIGTERM or Ctrl-C; its VMs keep running after it stops.")
+  @Command(name = "serve", mixinStandardHelpOptions = true, description = "Run the agent until SIGTERM or Ctrl-C; its VMs keep running after it stops.")
   static final class Serve implements Callable<Integer> {
 
     @Option(names = "--config", description = "JSON config file; flags override its keys.")
@@ -166,7 +166,7 @@ public final class NodeAgentMain {
     }
   }
 
-  @Command(name = "boot-image", description = "Write a 1 MiB raw disk whose boot sector prints a line on COM1.")
+  @Command(name = "boot-image", mixinStandardHelpOptions = true, description = "Write a 1 MiB raw disk whose boot sector prints a line on COM1.")
   static final class MakeBootImage implements Callable<Integer> {
 
     @Option(names = "--message", defaultValue = "Hello from a multi-process QEMU guest",

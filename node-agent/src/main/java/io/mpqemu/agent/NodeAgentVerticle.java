@@ -124,6 +124,8 @@ public final class NodeAgentVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
+    LOG.info("node={} agent stopping; its {} VM(s) keep running and the next agent adopts them", config.nodeId(),
+        vms == null ? 0 : vms.count());
     if (rotationTimer >= 0) {
       vertx.cancelTimer(rotationTimer);
     }

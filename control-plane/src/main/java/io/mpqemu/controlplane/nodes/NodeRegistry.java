@@ -75,8 +75,9 @@ public final class NodeRegistry {
     return heartbeats;
   }
 
+  /** Every known node, by id (a stable order for listings). */
   public List<StoredNode> all() {
-    return List.copyOf(nodes.values());
+    return nodes.values().stream().sorted(java.util.Comparator.comparing(StoredNode::id)).toList();
   }
 
   public StoredNode get(String id) {

@@ -1,0 +1,232 @@
+#!/usr/bin/env bash
+# A whole mpqemu fleet on one machine, for trying it out: one network namespace per "host" (the
+# control plane mpq-cp, the agents mpq-host1 and mpq-host2), each with a veth link to a bridge in
+# its own namespace mpq-switch. Addresses and routes exist inside the namespaces only: the root
+# namespace is never touched. Services run under mutual TLS with fresh certificates; the CLI in the
+# root namespace reaches the control plane over its UNIX socket (the file system is shared).
+#
+#   local-cluster.sh up      as root: build the jars if missing, certificates, namespaces, start the
+#                            control plane and two agents, launch one VM on each host, show status
+#   local-cluster.sh status  node list and vm list
+#   local-cluster.sh down    stop everything it started, delete the namespaces and the work dir
+#
+# Env: MPQEMU_LOCAL_DIR (work dir, default /tmp/mpqemu-local-cluster), MPQEMU_LOCAL_SUBNET (first
+# three octets, default 10.77.0: .1 is mpq-cp, .2 mpq-host1, .3 mpq-host2, a /24).
+set -euo pipefail
+
+prog=$(basename "$0")
+root=$(cd "$(dirname "$0")/.." && pwd)
+dir=${MPQEMU_LOCAL_DIR:-/tmp/mpqemu-local-cluster}
+[[ $dir == /* ]] || dir="$PWD/$dir"   # absolute: it is matched in command lines and socket paths
+dir=${dir%/}
+[ -n "$dir" ] || { echo "$(basename "$0"): error: MPQEMU_LOCAL_DIR must not be /" >&2; exit 2; }
+net=${MPQEMU_LOCAL_SUBNET:-10.77.0}
+marker="$dir/.mpqemu-local-cluster"   # down only deletes a work dir that carries this file
+cp_jar="$root/control-plane/target/control-plane.jar"
+agent_jar="$root/node-agent/target/node-agent.jar"
+server="unix:$dir/cp.sock"
+hosts=(host1 host2)
+namespaces=(mpq-cp mpq-host1 mpq-host2 mpq-switch)
+
+say() { echo "==> $*" >&2; }
+die() { echo "$prog: error: $*" >&2; exit 1; }
+cli() { java -jar "$cp_jar" --server "$server" "$@"; }
+ns_exists() { [ -e "/var/run/netns/$1" ]; }
+
+usage() { echo "usage: $prog {up|status|down}  (env: MPQEMU_LOCAL_DIR, MPQEMU_LOCAL_SUBNET)" >&2; exit 2; }
+[ $# -eq 1 ] || usage
+cmd=$1
+case $cmd in up | status | down) ;; *) usage ;; esac
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "$prog: needs root (network namespaces); run:" >&2
+  echo "  sudo MPQEMU_LOCAL_DIR=$dir MPQEMU_LOCAL_SUBNET=$net $root/deploy/$prog $cmd" >&2
+  exit 1
+fi
+[[ $net =~ ^([0-9]{1,3}\.){2}[0-9]{1,3}$ ]] || die "MPQEMU_LOCAL_SUBNET must be three octets like 10.77.0, not '$net'"
+
+# Pids to stop: every process in our namespaces (the JVMs and their QEMU children), and, if the
+# work dir is ours, every process whose command line contains it (a VM's QEMU outlives its agent).
+pids_to_stop() {
+  local p line ns
+  for ns in "${namespaces[@]}"; do
+    ns_exists "$ns" && ip netns pids "$ns"
+  done
+  [ -e "$marker" ] || return 0
+  for p in /proc/[0-9]*; do
+    p=${p#/proc/}
+    [ "$p" = $$ ] && continue
+    line=$(tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline") || continue
+    [[ $line == *"$dir/"* ]] && echo "$p"
+  done
+  return 0
+}
+
+down() {
+  local pids i
+  pids=$(pids_to_stop | sort -u)
+  if [ -n "$pids" ]; then
+    say "stopping $(echo "$pids" | wc -w) processes (the JVMs and QEMU)"
+    # shellcheck disable=SC2086 # one pid a word
+    kill -TERM $pids 2>/dev/null || true
+    for i in $(seq 1 50); do               # 10 s for a clean stop, then SIGKILL
+      pids=$(pids_to_stop | sort -u)
+      [ -z "$pids" ] && break
+      # shellcheck disable=SC2086
+      [ "$i" -eq 50 ] && { kill -KILL $pids 2>/dev/null || true; }
+      sleep 0.2
+    done
+  fi
+  for ns in "${namespaces[@]}"; do
+    ns_exists "$ns" && { say "deleting namespace $ns"; ip netns del "$ns"; }
+  done
+  if [ -e "$marker" ]; then
+    say "removing $dir"; rm -rf "$dir"
+  elif [ -e "$dir" ]; then
+    echo "$prog: $dir was not made by $prog (no $(basename "$marker")): left alone" >&2
+  fi
+  say "down"
+}
+
+status() {
+  [ -S "$dir/cp.sock" ] || die "no local cluster in $dir (run: $prog up)"
+  say "nodes"; cli node list
+  say "VMs"; cli vm list
+}
+
+# start NAME NAMESPACE ARGS...: run a service in the background, log to logs/NAME.log.
+start() {
+  local name=$1 ns=$2; shift 2
+  setsid nohup ip netns exec "$ns" "$@" >"$dir/logs/$name.log" 2>&1 </dev/null &
+  echo $! >"$dir/$name.pid"
+}
+
+# wait_for NAME TEXT: wait up to 90 s for TEXT in the service's log, or show the log and fail.
+wait_for() {
+  local name=$1 text=$2 pid i
+  pid=$(cat "$dir/$name.pid")
+  for i in $(seq 1 450); do
+    grep -qF "$text" "$dir/logs/$name.log" && return 0
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.2
+  done
+  echo "$prog: $name did not log '$text' (pid $pid); the tail of $dir/logs/$name.log:" >&2
+  tail -n 30 "$dir/logs/$name.log" >&2
+  exit 1
+}
+
+# cluster_file NAME IP: the cluster file of one host.
+cluster_file() {
+  cat >"$dir/$1.json" <<EOF
+{"name":"local","host":"$2","hazelcastPort":5701,"busPort":5702,
+ "members":["$net.1:5701","$net.2:5701","$net.3:5701"],"memberTimeoutSeconds":10,"mergeDelaySeconds":5,
+ "tls":{"ca":"$dir/pki/ca.crt","cert":"$dir/pki/$1.crt","key":"$dir/pki/$1.key"}}
+EOF
+}
+
+up() {
+  local t0=$SECONDS n i ns node vm json
+  for ns in "${namespaces[@]}"; do
+    ns_exists "$ns" && die "a local cluster is up (namespace $ns exists): run '$prog down' first"
+  done
+  [ -e "$marker" ] && die "$dir is left from an earlier run: run '$prog down' first"
+  [ -e "$dir" ] && [ -n "$(ls -A "$dir")" ] && die "$dir exists and is not empty: choose another MPQEMU_LOCAL_DIR"
+  command -v qemu-system-x86_64 >/dev/null || die "QEMU is missing: run $root/deploy/install-deps.sh as root"
+  for tool in java openssl ip setsid; do command -v $tool >/dev/null || die "'$tool' is missing"; done
+  if [ ! -f "$cp_jar" ] || [ ! -f "$agent_jar" ]; then
+    say "building the jars (mvn package)"
+    # (maven -q still writes colour resets, even with -B: strip them)
+    (cd "$root" && mvn -B -q -DskipTests package 2>&1) | sed 's/\x1b\[[0-9;]*m//g' >&2
+  fi
+  mkdir -p "$dir/logs" "$dir/specs" && touch "$marker"
+  trap '[ $? -eq 0 ] || echo "$prog: up failed; logs in $dir/logs; clean up with: $prog down" >&2' EXIT
+
+  say "certificates in $dir/pki"
+  "$root/deploy/make-certs.sh" --dir "$dir/pki" ca >/dev/null
+  "$root/deploy/make-certs.sh" --dir "$dir/pki" control-plane cp --ip "$net.1" >/dev/null
+  "$root/deploy/make-certs.sh" --dir "$dir/pki" node-agent host1 --ip "$net.2" >/dev/null
+  "$root/deploy/make-certs.sh" --dir "$dir/pki" node-agent host2 --ip "$net.3" >/dev/null
+  "$root/deploy/make-certs.sh" --dir "$dir/pki" client admin >/dev/null
+
+  # Network: a bridge in mpq-switch, one veth pair per host created straight into the namespaces.
+  say "namespaces ${namespaces[*]} on $net.0/24"
+  ip netns add mpq-switch
+  ip -n mpq-switch link add br0 type bridge
+  ip -n mpq-switch link set br0 up
+  ip -n mpq-switch link set lo up
+  n=1
+  for ns in mpq-cp mpq-host1 mpq-host2; do
+    ip netns add "$ns"
+    ip -n mpq-switch link add "sw-${ns#mpq-}" type veth peer name eth0 netns "$ns"
+    ip -n mpq-switch link set "sw-${ns#mpq-}" master br0 up
+    ip -n "$ns" addr add "$net.$n/24" dev eth0
+    ip -n "$ns" link set eth0 up
+    ip -n "$ns" link set lo up
+    n=$((n + 1))
+  done
+
+  say "starting the control plane in mpq-cp ($net.1)"
+  cluster_file cp "$net.1"
+  start cp mpq-cp java -jar "$cp_jar" serve --cluster "$dir/cp.json" --data-dir "$dir/cp" \
+    --listen "tcp:$net.1:7000" --listen "$server" --not-ready-after 5 --lost-after 15
+  say "boot images web-1.img and web-2.img in both image roots (a VM may land on either host)"
+  for node in "${hosts[@]}"; do   # while the control plane starts
+    mkdir -p "$dir/$node/state" "$dir/$node/images"
+    for vm in web-1 web-2; do
+      java -jar "$agent_jar" boot-image --message "Hello from $vm, booted on $node" "$dir/$node/images/$vm.img" >/dev/null
+    done
+  done
+  wait_for cp "control plane ready"
+  n=2
+  for node in "${hosts[@]}"; do
+    say "starting the agent $node in mpq-$node ($net.$n)"
+    cluster_file "$node" "$net.$n"
+    start "$node" "mpq-$node" java -jar "$agent_jar" serve --cluster "$dir/$node.json" --node-id "$node" \
+      --listen "tcp:$net.$n:7070" --state-dir "$dir/$node/state" --image-root "$dir/$node/images" \
+      --accelerator auto --memory-mib 1024
+    n=$((n + 1))
+  done
+  for node in "${hosts[@]}"; do wait_for "$node" "agent ready"; done
+
+  say "waiting for both nodes to be READY"
+  for i in $(seq 1 450); do
+    [ "$(cli node list -o json 2>/dev/null | grep -c NODE_STATE_READY)" -ge 2 ] && break
+    [ "$i" -eq 450 ] && { cli node list >&2 || true; die "the nodes did not become READY in 90 s"; }
+    sleep 0.2
+  done
+
+  for vm in web-1 web-2; do
+    say "creating $vm"
+    cat >"$dir/specs/$vm.json" <<EOF
+{"name":"$vm","memoryMib":64,"vcpus":1,"machine":"pc","devices":[{"id":"lsi0","driver":"lsi53c895a",
+ "disks":[{"id":"boot","image":"$vm.img","format":"raw","scsiId":0}]}],"restartPolicy":"NEVER"}
+EOF
+    cli vm create -f "$dir/specs/$vm.json" >/dev/null
+  done
+  declare -A placed   # VM name -> the node the scheduler put it on
+  for vm in web-1 web-2; do
+    for i in $(seq 1 450); do
+      json=$(cli vm get "$vm" -o json 2>/dev/null) || json=
+      [[ $json == *PHASE_RUNNING* ]] && break
+      [ "$i" -eq 450 ] && { cli vm get "$vm" >&2 || true; die "$vm is not RUNNING after 90 s"; }
+      sleep 0.2
+    done
+    placed[$vm]=$(sed -n 's/^ *"node": *"\([^"]*\)".*/\1/p' <<<"$json")
+  done
+  [ "${placed[web-1]}" != "${placed[web-2]}" ] || echo "$prog: warning: both VMs landed on ${placed[web-1]}" >&2
+  sleep 1   # let the guests print their line
+  for vm in web-1 web-2; do
+    say "$vm runs on ${placed[$vm]}; its serial console:"
+    cli console "$vm"
+  done
+
+  status
+  local tls=(--tls-ca "$dir/pki/ca.crt" --tls-cert "$dir/pki/admin.crt" --tls-key "$dir/pki/admin.key")
+  say "the same over mutual TLS, from inside mpq-cp:"
+  echo "  ip netns exec mpq-cp java -jar $cp_jar vm list --server tcp:$net.1:7000 ${tls[*]}" >&2
+  ip netns exec mpq-cp java -jar "$cp_jar" vm list --server "tcp:$net.1:7000" "${tls[@]}"
+  say "up in $((SECONDS - t0)) s; logs in $dir/logs; next: $prog status | down, or"
+  echo "  java -jar $cp_jar --server $server console web-1" >&2
+}
+
+"$cmd"
