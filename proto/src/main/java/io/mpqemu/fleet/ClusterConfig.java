@@ -40,7 +40,9 @@ public record ClusterConfig(
     Path keyFile) {
 
   private static final Pattern NAME = Pattern.compile("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$");
-  private static final Pattern IP = Pattern.compile("^[0-9a-fA-F:.]+$");
+  private static final Pattern IPV4 =
+      Pattern.compile("^((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)$");
+  private static final Pattern IPV6 = Pattern.compile("^[0-9a-fA-F:.]+$");
   private static final Set<String> KEYS = Set.of("name", "host", "hazelcastPort", "busPort", "members",
       "memberTimeoutSeconds", "mergeDelaySeconds", "tls");
 
@@ -66,26 +68,60 @@ public record ClusterConfig(
         throw new IllegalArgumentException("cluster file: unknown key '" + key + "' (known: " + new java.util.TreeSet<>(KEYS) + ")");
       }
     }
-    JsonObject tls = json.getJsonObject("tls");
-    if (tls == null) {
+    if (!(json.getValue("tls") instanceof JsonObject tls)) {
       throw new IllegalArgumentException("cluster file: 'tls' is required ({\"ca\": ..., \"cert\": ..., \"key\": ...}):"
           + " the event bus and gRPC between hosts run only under mutual TLS");
     }
+    for (String key : tls.fieldNames()) {
+      if (!Set.of("ca", "cert", "key").contains(key)) {
+        throw new IllegalArgumentException("cluster file: unknown key 'tls." + key + "' (known: ca, cert, key)");
+      }
+    }
     List<String> members = new ArrayList<>();
-    for (Object m : json.getJsonArray("members", new JsonArray())) {
-      members.add(String.valueOf(m));
+    Object list = json.getValue("members", new JsonArray());
+    if (!(list instanceof JsonArray array)) {
+      throw new IllegalArgumentException("cluster file: 'members' must be a list of \"ip:port\" strings");
+    }
+    for (Object m : array) {
+      if (!(m instanceof String member)) {
+        throw new IllegalArgumentException("cluster file: 'members' must be a list of \"ip:port\" strings, not " + m);
+      }
+      members.add(member);
     }
     return new ClusterConfig(
-        json.getString("name", "mpqemu"),
-        json.getString("host", ""),
-        json.getInteger("hazelcastPort", 5701),
-        json.getInteger("busPort", 5702),
+        string(json, "name", "mpqemu"),
+        string(json, "host", ""),
+        (int) whole(json, "hazelcastPort", 5701, 65535),
+        (int) whole(json, "busPort", 5702, 65535),
         members,
-        Duration.ofSeconds(json.getLong("memberTimeoutSeconds", 15L)),
-        Duration.ofSeconds(json.getLong("mergeDelaySeconds", 10L)),
-        path(base, tls.getString("ca"), "tls.ca"),
-        path(base, tls.getString("cert"), "tls.cert"),
-        path(base, tls.getString("key"), "tls.key"));
+        Duration.ofSeconds(whole(json, "memberTimeoutSeconds", 15, 3600)),
+        Duration.ofSeconds(whole(json, "mergeDelaySeconds", 10, 3600)),
+        path(base, string(tls, "ca", null), "tls.ca"),
+        path(base, string(tls, "cert", null), "tls.cert"),
+        path(base, string(tls, "key", null), "tls.key"));
+  }
+
+  private static String string(JsonObject json, String key, String otherwise) {
+    Object v = json.getValue(key);
+    if (v == null) {
+      return otherwise;
+    }
+    if (!(v instanceof String text)) {
+      throw new IllegalArgumentException("cluster file: '" + key + "' must be a string, not " + v);
+    }
+    return text;
+  }
+
+  /** A whole number in 0..max; 5701.9 or 2^32 + 5701 are refused, not truncated. */
+  private static long whole(JsonObject json, String key, long otherwise, long max) {
+    Object v = json.getValue(key);
+    if (v == null) {
+      return otherwise;
+    }
+    if (!(v instanceof Integer || v instanceof Long) || ((Number) v).longValue() < 0 || ((Number) v).longValue() > max) {
+      throw new IllegalArgumentException("cluster file: '" + key + "' must be a whole number from 0 to " + max + ", not " + v);
+    }
+    return ((Number) v).longValue();
   }
 
   private static Path path(Path base, String value, String key) {
@@ -97,14 +133,19 @@ public record ClusterConfig(
   }
 
   public ClusterConfig validated() {
-    require(NAME.matcher(name).matches(), "cluster name '" + name + "' must match " + NAME.pattern());
-    require(isIpLiteral(host), "'host' must be this host's IP address on the cluster network, not '" + host + "'");
+    require(NAME.matcher(name).matches(), "'name' must match " + NAME.pattern() + ", not '" + name + "'");
+    require(isIpLiteral(host) && !anyOrMulticast(host),
+        "'host' must be this host's IP address on the cluster network (not a name, 0.0.0.0 or ::), not '" + host + "'");
     require(validPort(hazelcastPort) && validPort(busPort) && hazelcastPort != busPort,
         "'hazelcastPort' and 'busPort' must be two different ports in 1..65535");
     require(!members.isEmpty(), "'members' must list at least one member as ip:port (this host may be one)");
     for (String m : members) {
       int colon = m.lastIndexOf(':');
-      boolean ok = colon > 0 && isIpLiteral(m.substring(0, colon).replace("[", "").replace("]", ""));
+      String ip = colon > 0 ? m.substring(0, colon) : "";
+      boolean bracketed = ip.startsWith("[") && ip.endsWith("]");
+      ip = bracketed ? ip.substring(1, ip.length() - 1) : ip;
+      // an IPv6 member needs brackets: is 1::2:3 the host 1::2, port 3, or no port at all?
+      boolean ok = isIpLiteral(ip) && (bracketed == ip.contains(":"));
       if (ok) {
         try {
           ok = validPort(Integer.parseInt(m.substring(colon + 1)));
@@ -112,7 +153,7 @@ public record ClusterConfig(
           ok = false;
         }
       }
-      require(ok, "member '" + m + "' must be ip:port, e.g. 10.0.0.1:5701");
+      require(ok, "member '" + m + "' must be ip:port, e.g. 10.0.0.1:5701 or [fd00::1]:5701");
     }
     require(memberTimeout.toSeconds() >= 2, "'memberTimeoutSeconds' must be at least 2");
     require(mergeDelay.toSeconds() >= 1, "'mergeDelaySeconds' must be at least 1");
@@ -123,15 +164,31 @@ public record ClusterConfig(
     return p > 0 && p < 65536;
   }
 
+  /** A dotted-quad IPv4 address, or IPv6 (with a colon, which the JDK never looks up in DNS). */
   private static boolean isIpLiteral(String s) {
-    if (s == null || s.isEmpty() || !IP.matcher(s).matches() || !(s.contains(".") || s.contains(":"))) {
+    if (s == null || s.isEmpty()) {
+      return false;
+    }
+    if (!s.contains(":")) {
+      return IPV4.matcher(s).matches();
+    }
+    if (!IPV6.matcher(s).matches()) {
       return false;
     }
     try {
-      InetAddress.getByName(s); // a literal: no lookup happens
+      InetAddress.getByName(s);
       return true;
     } catch (IOException e) {
       return false;
+    }
+  }
+
+  private static boolean anyOrMulticast(String ip) {
+    try {
+      InetAddress a = InetAddress.getByName(ip);
+      return a.isAnyLocalAddress() || a.isMulticastAddress();
+    } catch (IOException e) {
+      return true;
     }
   }
 

@@ -13,7 +13,6 @@ import io.vertx.core.net.TrustOptions;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
 import java.security.KeyStore;
@@ -70,9 +69,10 @@ public final class ClusterTls {
     if (!Files.isReadable(keyFile)) {
       throw new IOException("key file " + keyFile + " does not exist or cannot be read");
     }
-    Set<PosixFilePermission> perms = Files.getPosixFilePermissions(keyFile, LinkOption.NOFOLLOW_LINKS);
-    if (perms.contains(PosixFilePermission.GROUP_READ) || perms.contains(PosixFilePermission.OTHERS_READ)) {
-      throw new IOException("key file " + keyFile + " can be read by other users; run: chmod 600 " + keyFile);
+    Set<PosixFilePermission> perms = Files.getPosixFilePermissions(keyFile); // the file itself, through a link
+    if (perms.contains(PosixFilePermission.GROUP_READ) || perms.contains(PosixFilePermission.OTHERS_READ)
+        || perms.contains(PosixFilePermission.GROUP_WRITE) || perms.contains(PosixFilePermission.OTHERS_WRITE)) {
+      throw new IOException("key file " + keyFile + " can be read or written by other users; run: chmod 600 " + keyFile);
     }
     KeyStore store;
     try {
@@ -103,10 +103,52 @@ public final class ClusterTls {
     } catch (CertificateException e) {
       throw new IOException("certificate " + certFile + " is not valid now: " + e.getMessage(), e);
     }
+    byte[] keyBytes = Files.readAllBytes(keyFile);
+    checkKeyMatches(keyBytes, leaf, keyFile, certFile);
     Role role = Role.of(leaf).orElseThrow(() -> new IOException("certificate " + certFile
         + " names no mpqemu role (a URI SAN " + Role.URI_PREFIX + "<role>); make it with deploy/make-certs.sh"));
-    return new ClusterTls(store, Buffer.buffer(Files.readAllBytes(certFile)), Buffer.buffer(Files.readAllBytes(keyFile)),
-        leaf, role);
+    return new ClusterTls(store, Buffer.buffer(Files.readAllBytes(certFile)), Buffer.buffer(keyBytes), leaf, role);
+  }
+
+  /**
+   * A key that is not the certificate's would only fail at the first handshake, with a message that
+   * names neither file: sign a nonce with it and verify with the certificate. PKCS#8 keys (what
+   * make-certs.sh writes) are checked; other PEM forms are left to the TLS layer.
+   */
+  private static void checkKeyMatches(byte[] pem, X509Certificate leaf, Path keyFile, Path certFile) throws IOException {
+    String text = new String(pem, java.nio.charset.StandardCharsets.US_ASCII);
+    int begin = text.indexOf("-----BEGIN PRIVATE KEY-----");
+    int end = text.indexOf("-----END PRIVATE KEY-----");
+    if (begin < 0 || end < begin) {
+      return;
+    }
+    String algorithm = leaf.getPublicKey().getAlgorithm();
+    String signing = algorithm.equals("EC") ? "SHA256withECDSA" : algorithm.equals("RSA") ? "SHA256withRSA" : null;
+    if (signing == null) {
+      return;
+    }
+    boolean matches;
+    try {
+      byte[] der = java.util.Base64.getMimeDecoder().decode(text.substring(begin + 27, end));
+      java.security.PrivateKey key = java.security.KeyFactory.getInstance(algorithm)
+          .generatePrivate(new java.security.spec.PKCS8EncodedKeySpec(der));
+      byte[] nonce = new byte[32];
+      new java.security.SecureRandom().nextBytes(nonce);
+      java.security.Signature sign = java.security.Signature.getInstance(signing);
+      sign.initSign(key);
+      sign.update(nonce);
+      byte[] signature = sign.sign();
+      java.security.Signature verify = java.security.Signature.getInstance(signing);
+      verify.initVerify(leaf.getPublicKey());
+      verify.update(nonce);
+      matches = verify.verify(signature);
+    } catch (java.security.GeneralSecurityException | IllegalArgumentException e) {
+      throw new IOException("key file " + keyFile + " is not a " + algorithm + " key for certificate " + certFile + ": "
+          + e.getMessage(), e);
+    }
+    if (!matches) {
+      throw new IOException("key file " + keyFile + " does not belong to certificate " + certFile);
+    }
   }
 
   private static List<X509Certificate> certificates(Path file, String what) throws IOException {

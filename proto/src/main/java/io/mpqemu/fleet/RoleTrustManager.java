@@ -54,7 +54,7 @@ final class RoleTrustManager extends X509ExtendedTrustManager {
     void check() throws CertificateException;
   }
 
-  private void check(X509Certificate[] chain, Pkix pkixCheck, String peer) throws CertificateException {
+  private void check(X509Certificate[] chain, Pkix pkixCheck, String peer, boolean peerIsClient) throws CertificateException {
     if (chain == null || chain.length == 0) {
       throw refuse(peer, "(none)", "no certificate", null);
     }
@@ -66,7 +66,7 @@ final class RoleTrustManager extends X509ExtendedTrustManager {
     Role role = Role.of(chain[0]).orElse(null);
     if (role == null || !allowed.contains(role)) {
       throw refuse(peer, Role.describe(chain[0]), "only " + allowed.stream().map(Role::toString).sorted()
-          .collect(Collectors.joining(" or ")) + " may connect here", null);
+          .collect(Collectors.joining(" or ")) + (peerIsClient ? " may connect here" : " may serve here"), null);
     }
   }
 
@@ -94,32 +94,32 @@ final class RoleTrustManager extends X509ExtendedTrustManager {
 
   @Override
   public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
-    check(chain, () -> pkix.checkClientTrusted(chain, authType, engine), peer(engine));
+    check(chain, () -> pkix.checkClientTrusted(chain, authType, engine), peer(engine), true);
   }
 
   @Override
   public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
-    check(chain, () -> pkix.checkServerTrusted(chain, authType, engine), peer(engine));
+    check(chain, () -> pkix.checkServerTrusted(chain, authType, engine), peer(engine), false);
   }
 
   @Override
   public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
-    check(chain, () -> pkix.checkClientTrusted(chain, authType, socket), peer(socket));
+    check(chain, () -> pkix.checkClientTrusted(chain, authType, socket), peer(socket), true);
   }
 
   @Override
   public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
-    check(chain, () -> pkix.checkServerTrusted(chain, authType, socket), peer(socket));
+    check(chain, () -> pkix.checkServerTrusted(chain, authType, socket), peer(socket), false);
   }
 
   @Override
   public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-    check(chain, () -> pkix.checkClientTrusted(chain, authType), null);
+    check(chain, () -> pkix.checkClientTrusted(chain, authType), null, true);
   }
 
   @Override
   public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-    check(chain, () -> pkix.checkServerTrusted(chain, authType), null);
+    check(chain, () -> pkix.checkServerTrusted(chain, authType), null, false);
   }
 
   @Override

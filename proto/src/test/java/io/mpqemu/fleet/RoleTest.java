@@ -1,0 +1,97 @@
+package io.mpqemu.fleet;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class RoleTest {
+
+  @TempDir
+  static Path dir;
+  static Certs pki;
+
+  @BeforeAll
+  static void certificates() throws Exception {
+    pki = Certs.ca(dir)
+        .makeCerts("control-plane", "cp-1", "--ip", "10.0.0.1")
+        .makeCerts("node-agent", "host-a", "--ip", "10.0.0.2", "--dns", "host-a.example")
+        .makeCerts("client", "alice")
+        .signed("norole", "DNS:norole,IP:10.0.0.9")
+        .signed("tworoles", "URI:urn:mpqemu:role:client,URI:urn:mpqemu:role:node-agent")
+        .signed("sameroletwice", "URI:urn:mpqemu:role:client,URI:urn:mpqemu:role:client")
+        .signed("unknownrole", "URI:urn:mpqemu:role:admin,URI:urn:mpqemu:role:client")
+        .signed("otherurn", "URI:urn:example:role:admin,URI:urn:mpqemu:role:client");
+  }
+
+  @Test
+  @DisplayName("make-certs.sh control-plane makes a certificate of role control-plane")
+  void controlPlane() throws Exception {
+    assertThat(Role.of(pki.cert("cp-1"))).contains(Role.CONTROL_PLANE);
+  }
+
+  @Test
+  @DisplayName("make-certs.sh node-agent makes a certificate of role node-agent")
+  void nodeAgent() throws Exception {
+    assertThat(Role.of(pki.cert("host-a"))).contains(Role.NODE_AGENT);
+  }
+
+  @Test
+  @DisplayName("make-certs.sh client makes a certificate of role client")
+  void client() throws Exception {
+    assertThat(Role.of(pki.cert("alice"))).contains(Role.CLIENT);
+  }
+
+  @Test
+  @DisplayName("A certificate of the cluster CA without a role URI has no role")
+  void noRole() throws Exception {
+    assertThat(Role.of(pki.cert("norole"))).isEmpty();
+  }
+
+  @Test
+  @DisplayName("A certificate naming two different roles has no role: neither is trusted")
+  void twoRoles() throws Exception {
+    assertThat(Role.of(pki.cert("tworoles"))).isEmpty();
+  }
+
+  @Test
+  @DisplayName("A certificate naming the same role twice still has that role")
+  void sameRoleTwice() throws Exception {
+    assertThat(Role.of(pki.cert("sameroletwice"))).contains(Role.CLIENT);
+  }
+
+  @Test
+  @DisplayName("A certificate naming an unknown mpqemu role has no role, even next to a known one")
+  void unknownRole() throws Exception {
+    assertThat(Role.of(pki.cert("unknownrole"))).isEmpty();
+  }
+
+  @Test
+  @DisplayName("URIs of other schemes next to the role URI are ignored")
+  void otherUris() throws Exception {
+    assertThat(Role.of(pki.cert("otherurn"))).contains(Role.CLIENT);
+  }
+
+  @Test
+  @DisplayName("Roles print as they are written in the certificate")
+  void names() {
+    assertThat(Role.CONTROL_PLANE).hasToString("control-plane");
+    assertThat(Role.NODE_AGENT).hasToString("node-agent");
+    assertThat(Role.CLIENT).hasToString("client");
+  }
+
+  @Test
+  @DisplayName("describe() names the certificate's subject and its role for log lines")
+  void describe() throws Exception {
+    assertThat(Role.describe(pki.cert("host-a"))).isEqualTo("'CN=host-a,OU=node-agent,O=mpqemu' (role node-agent)");
+  }
+
+  @Test
+  @DisplayName("describe() says when a certificate has no mpqemu role")
+  void describeNoRole() throws Exception {
+    assertThat(Role.describe(pki.cert("tworoles"))).isEqualTo("'CN=tworoles,O=mpqemu' (no mpqemu role)");
+  }
+}
