@@ -212,6 +212,13 @@ public final class VmGrpcService extends VmServiceGrpcService {
       GrpcStatus status = g.status() == GrpcStatus.NOT_FOUND ? GrpcStatus.NOT_FOUND : GrpcStatus.UNAVAILABLE;
       return new StatusException(status, "the VM's node answered " + g.getMessage());
     }
+    if (e instanceof io.mpqemu.grpc.UnaryCalls.WrongPeerException) {
+      return new StatusException(GrpcStatus.UNAVAILABLE, "the VM's node cannot be trusted: " + e.getMessage());
+    }
+    if (e instanceof java.io.IOException || e instanceof io.vertx.core.VertxException) {
+      // could not connect, TLS refused, the connection broke: the node did not answer
+      return new StatusException(GrpcStatus.UNAVAILABLE, "the VM's node cannot be reached: " + e.getMessage());
+    }
     LOG.error("unexpected error answering a request", e);
     return new StatusException(GrpcStatus.INTERNAL, "internal error: " + e.getMessage());
   }

@@ -27,7 +27,8 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * Calls node agents by endpoint ({@code unix:/path} or {@code tcp:host:port}). Every call has a
+ * Calls node agents by endpoint ({@code unix:/path} or {@code tcp:host:port}); under TLS the agent must
+ * prove with its certificate that it is the node the call is meant for. Every call has a
  * deadline; a call that could not reach the agent (no answer, UNAVAILABLE) is retried with
  * exponential back-off. Every command is idempotent on the agent (a VM id with its spec), so a retry
  * never launches twice.
@@ -36,6 +37,8 @@ public final class AgentClients {
 
   private static final Set<GrpcStatus> RETRIED = Set.of(GrpcStatus.UNAVAILABLE);
   private static final int ATTEMPTS = 4;
+
+  private static final org.slf4j.Logger REFUSED = org.slf4j.LoggerFactory.getLogger("io.mpqemu.fleet.Refused");
 
   private final Vertx vertx;
   private final GrpcClient grpc;
@@ -60,27 +63,37 @@ public final class AgentClients {
         : GrpcClient.client(vertx, options, tls.client("node-agent call", EnumSet.of(Role.NODE_AGENT)));
   }
 
-  public Future<AgentVm> launch(String endpoint, String vmId, VmSpec spec, long revision) {
+  /**
+   * An agent to call: the node id it must prove (under TLS its certificate's CN must be this id, so a
+   * certificate of one node cannot answer for another) and the endpoint it announced.
+   */
+  public record Target(String nodeId, String endpoint) {
+    public static Target of(String nodeId, String endpoint) {
+      return new Target(nodeId, endpoint);
+    }
+  }
+
+  public Future<AgentVm> launch(Target endpoint, String vmId, VmSpec spec, long revision) {
     return call(endpoint, NodeAgentServiceGrpcClient.LaunchVm,
         LaunchVmRequest.newBuilder().setVmId(vmId).setSpec(spec).setSpecRevision(revision).build());
   }
 
-  public Future<AgentVm> stop(String endpoint, String vmId, int timeoutSeconds, boolean force) {
+  public Future<AgentVm> stop(Target endpoint, String vmId, int timeoutSeconds, boolean force) {
     return call(endpoint, NodeAgentServiceGrpcClient.StopVm, AgentStopVmRequest.newBuilder().setVmId(vmId)
         .setTimeoutSeconds(timeoutSeconds).setForce(force).build());
   }
 
-  public Future<Void> delete(String endpoint, String vmId, boolean force) {
+  public Future<Void> delete(Target endpoint, String vmId, boolean force) {
     return call(endpoint, NodeAgentServiceGrpcClient.DeleteVm,
         AgentDeleteVmRequest.newBuilder().setVmId(vmId).setForce(force).build()).mapEmpty();
   }
 
-  public Future<List<AgentVm>> list(String endpoint) {
+  public Future<List<AgentVm>> list(Target endpoint) {
     return call(endpoint, NodeAgentServiceGrpcClient.ListVms, ListAgentVmsRequest.getDefaultInstance())
         .map(r -> r.getVmsList());
   }
 
-  public Future<GetConsoleLogResponse> console(String endpoint, String vmId, int maxBytes) {
+  public Future<GetConsoleLogResponse> console(Target endpoint, String vmId, int maxBytes) {
     return call(endpoint, NodeAgentServiceGrpcClient.GetConsoleLog,
         AgentConsoleLogRequest.newBuilder().setVmId(vmId).setMaxBytes(maxBytes).build());
   }
@@ -89,33 +102,71 @@ public final class AgentClients {
     return secure == null ? grpc.close() : Future.join(grpc.close(), secure.close()).mapEmpty();
   }
 
-  private <Req, Resp> Future<Resp> call(String endpoint, ServiceMethod<Resp, Req> method, Req request) {
+  private <Req, Resp> Future<Resp> call(Target target, ServiceMethod<Resp, Req> method, Req request) {
     SocketAddress address;
     try {
-      address = address(endpoint);
+      address = address(target.endpoint());
     } catch (IllegalArgumentException e) {
       return Future.failedFuture(e);
     }
     Promise<Resp> result = Promise.promise();
-    attempt(address, method, request, 1, result);
+    attempt(target, address, method, request, 1, result);
     return result.future();
   }
 
-  private <Req, Resp> void attempt(SocketAddress address, ServiceMethod<Resp, Req> method, Req request, int n,
+  private <Req, Resp> void attempt(Target target, SocketAddress address, ServiceMethod<Resp, Req> method, Req request, int n,
       Promise<Resp> result) {
-    GrpcClient client = secure != null && address.isInetSocket() ? secure : grpc;
-    UnaryCalls.call(client, address, method, request, deadline).onComplete(ar -> {
+    boolean tls = secure != null && address.isInetSocket();
+    Future<Resp> call = tls
+        ? UnaryCalls.call(secure, address, method, request, deadline, session -> wrongNode(target, session))
+        : UnaryCalls.call(grpc, address, method, request, deadline);
+    call.onComplete(ar -> {
       if (ar.succeeded()) {
         result.complete(ar.result());
       } else if (n < ATTEMPTS && retryable(ar.cause())) {
-        vertx.setTimer(200L << (n - 1), t -> attempt(address, method, request, n + 1, result));
+        vertx.setTimer(200L << (n - 1), t -> attempt(target, address, method, request, n + 1, result));
       } else {
         result.fail(ar.cause());
       }
     });
   }
 
+  /** Why the TLS peer is not {@code target}'s agent, or null when it is. */
+  private static String wrongNode(Target target, javax.net.ssl.SSLSession session) {
+    String cn = null;
+    try {
+      if (session != null && session.getPeerCertificates()[0] instanceof java.security.cert.X509Certificate x) {
+        cn = commonName(x.getSubjectX500Principal().getName());
+      }
+    } catch (javax.net.ssl.SSLPeerUnverifiedException e) {
+      cn = null;
+    }
+    if (target.nodeId().equals(cn)) {
+      return null;
+    }
+    String message = "node-agent call: refused " + target.endpoint() + ": it presents the certificate of '" + cn
+        + "', not of node " + target.nodeId() + " (a node's certificate CN must be its node id)";
+    REFUSED.warn(message);
+    return message;
+  }
+
+  private static String commonName(String dn) {
+    try {
+      for (javax.naming.ldap.Rdn rdn : new javax.naming.ldap.LdapName(dn).getRdns()) {
+        if (rdn.getType().equalsIgnoreCase("CN")) {
+          return String.valueOf(rdn.getValue());
+        }
+      }
+    } catch (javax.naming.InvalidNameException e) {
+      return null;
+    }
+    return null;
+  }
+
   private static boolean retryable(Throwable e) {
+    if (e instanceof UnaryCalls.WrongPeerException) {
+      return false; // another node's agent answered: retrying reaches it again
+    }
     if (e instanceof GrpcCallException gce) {
       return RETRIED.contains(gce.status());
     }

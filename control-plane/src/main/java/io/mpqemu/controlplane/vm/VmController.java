@@ -254,7 +254,7 @@ public final class VmController {
           }
         } else {
           busy.add(vm.id());
-          offNode = agents.delete(n.endpoint(), vm.id(), true).recover(e -> notFoundIsFine(e))
+          offNode = agents.delete(AgentClients.Target.of(n.id(), n.endpoint()), vm.id(), true).recover(e -> notFoundIsFine(e))
               .eventually(() -> {
                 busy.remove(vm.id());
                 return Future.succeededFuture();
@@ -302,7 +302,7 @@ public final class VmController {
       if (n == null || n.state() == NodeState.NODE_STATE_LOST) {
         return failed(GrpcStatus.UNAVAILABLE, "node " + node + " of VM '" + vm.name() + "' cannot be reached");
       }
-      return agents.console(n.endpoint(), vm.id(), maxBytes);
+      return agents.console(AgentClients.Target.of(n.id(), n.endpoint()), vm.id(), maxBytes);
     });
   }
 
@@ -462,7 +462,7 @@ public final class VmController {
 
   private void launch(StoredVm vm, StoredNode node) {
     busy.add(vm.id());
-    agents.launch(node.endpoint(), vm.id(), vm.spec(), vm.revision())
+    agents.launch(AgentClients.Target.of(node.id(), node.endpoint()), vm.id(), vm.spec(), vm.revision())
         .onSuccess(agentVm -> applyAgentView(vm.id(), node.id(), agentVm))
         .onFailure(e -> {
           if (e instanceof GrpcCallException gce && gce.status() == GrpcStatus.INTERNAL) {
@@ -487,7 +487,7 @@ public final class VmController {
       return; // reconciliation stops it when the node returns
     }
     busy.add(vm.id());
-    agents.stop(node.endpoint(), vm.id(), timeoutSeconds, force)
+    agents.stop(AgentClients.Target.of(node.id(), node.endpoint()), vm.id(), timeoutSeconds, force)
         .onSuccess(agentVm -> applyAgentView(vm.id(), node.id(), agentVm))
         .onFailure(e -> {
           if (e instanceof GrpcCallException gce && gce.status() == GrpcStatus.NOT_FOUND) {
@@ -587,7 +587,7 @@ public final class VmController {
   }
 
   private void reconcileNode(StoredNode node) {
-    agents.list(node.endpoint()).onSuccess(actual -> {
+    agents.list(AgentClients.Target.of(node.id(), node.endpoint())).onSuccess(actual -> {
       Map<String, AgentVm> byId = new HashMap<>();
       for (AgentVm a : actual) {
         byId.put(a.getVmId(), a);
@@ -644,7 +644,7 @@ public final class VmController {
   private void removeOrphan(StoredNode node, AgentVm orphan) {
     LOG.info("vm={} node={} is not in the store; stopping and removing it from the node", orphan.getVmId(), node.id());
     busy.add(orphan.getVmId());
-    agents.delete(node.endpoint(), orphan.getVmId(), true).recover(this::notFoundIsFine)
+    agents.delete(AgentClients.Target.of(node.id(), node.endpoint()), orphan.getVmId(), true).recover(this::notFoundIsFine)
         .onSuccess(v -> commit(Change.builder().event(VmEvent.newBuilder().setVmId(orphan.getVmId())
             .setVmName(orphan.getSpec().getName()).setNode(node.id()).setType(EventType.RECONCILED)
             .setPhase(Phase.PHASE_DELETED).setReason("OrphanRemoved")

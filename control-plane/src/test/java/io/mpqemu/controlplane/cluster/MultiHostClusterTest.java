@@ -3,6 +3,7 @@ package io.mpqemu.controlplane.cluster;
 import static io.mpqemu.controlplane.cluster.TlsProbe.Outcome.ACCEPTED;
 import static io.mpqemu.controlplane.cluster.TlsProbe.Outcome.REFUSED;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.mpqemu.controlplane.cli.ControlPlaneCli;
 import io.mpqemu.v1.CreateVmRequest;
@@ -262,6 +263,39 @@ class MultiHostClusterTest {
     assertThat(launches(vm)).isEqualTo(1);
     // the other host never noticed
     assertThat(c.get(vmOnNode.get("agent-a")).getStatus().getPhase()).isEqualTo(Phase.PHASE_RUNNING);
+  }
+
+  @Test
+  @Order(6)
+  @DisplayName("a host with a valid agent certificate that announces itself as another node is never obeyed as that node")
+  void impostorNode() throws Exception {
+    ClusterNet.Host b = c.agentHosts.get("agent-b");
+    long before = c.lastSeq();
+    c.startImpostor("agent-x", b, "agent-b");
+    c.awaitEvent(before, e -> e.getType() == EventType.NODE_READY && e.getNode().equals("agent-x"), Duration.ofSeconds(60),
+        "NODE_READY agent-x");
+    Vm vm = c.call(VmServiceGrpcClient.CreateVm, CreateVmRequest.newBuilder()
+        .setSpec(spec("web-1").toBuilder().setName("web-x").putNodeSelector("role", "impostor")).build());
+    c.controlPlane.awaitLog("node-agent call: refused tcp:" + b.ip() + ":" + (c.grpcPort(b) + 5)
+        + ": it presents the certificate of 'agent-b', not of node agent-x", Duration.ofSeconds(60));
+    Vm after = c.get(vm.getId());
+    assertThat(after.getStatus().getPhase()).isNotEqualTo(Phase.PHASE_RUNNING);
+    assertThat(c.qemuPids("agent-x")).as("nothing launched by the impostor").isEmpty();
+    assertThat(c.agents.get("agent-x").log()).doesNotContain("LAUNCH_STARTED");
+    // deleting it needs the node's agent, which cannot be trusted: UNAVAILABLE, and the VM is kept
+    io.mpqemu.v1.DeleteVmRequest delete = io.mpqemu.v1.DeleteVmRequest.newBuilder()
+        .setVm(io.mpqemu.v1.VmRef.newBuilder().setId(vm.getId())).build();
+    assertThatThrownBy(() -> c.call(VmServiceGrpcClient.DeleteVm, delete))
+        .isInstanceOfSatisfying(io.mpqemu.grpc.GrpcCallException.class,
+            e -> assertThat(e.status()).isEqualTo(io.vertx.grpc.common.GrpcStatus.UNAVAILABLE))
+        .hasMessageContaining("cannot be trusted");
+    assertThat(c.get(vm.getId()).getId()).isEqualTo(vm.getId());
+    // once the impostor is gone and its node LOST, the VM (which never ran) is deleted
+    c.agents.remove("agent-x").kill9();
+    long killed = c.lastSeq();
+    c.awaitEvent(killed, e -> e.getType() == EventType.NODE_LOST && e.getNode().equals("agent-x"), Duration.ofSeconds(30),
+        "NODE_LOST agent-x");
+    c.call(VmServiceGrpcClient.DeleteVm, delete);
   }
 
   private long launches(String vmId) {
