@@ -106,7 +106,7 @@ public final class NodeAgentMain {
       }
       ClusteredVertx.Started started;
       try {
-        started = ClusteredVertx.startService(cluster, Role.NODE_AGENT, "deploy/make-certs.sh node-agent "
+        started = ClusteredVertx.startService(cluster, Role.NODE_AGENT, cfg.nodeId(), "deploy/make-certs.sh node-agent "
             + cfg.nodeId() + " --ip ...", new VertxOptions().setPreferNativeTransport(true));
       } catch (ClusteredVertx.StartException e) {
         System.err.println("node-agent: " + e.getMessage());

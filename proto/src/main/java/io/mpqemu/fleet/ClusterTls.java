@@ -174,6 +174,20 @@ public final class ClusterTls {
     return role;
   }
 
+  /** The CN of this host's certificate (an agent's node id). */
+  public String commonName() {
+    try {
+      for (javax.naming.ldap.Rdn rdn : new javax.naming.ldap.LdapName(subject()).getRdns()) {
+        if (rdn.getType().equalsIgnoreCase("CN")) {
+          return String.valueOf(rdn.getValue());
+        }
+      }
+    } catch (javax.naming.InvalidNameException e) {
+      return "";
+    }
+    return "";
+  }
+
   /** This host's certificate subject, for log lines. */
   public String subject() {
     return cert.getSubjectX500Principal().getName();

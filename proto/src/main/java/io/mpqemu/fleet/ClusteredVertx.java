@@ -44,6 +44,12 @@ public final class ClusteredVertx {
    */
   public static Started startService(java.nio.file.Path clusterFile, Role role, String howToMake, VertxOptions options)
       throws StartException {
+    return startService(clusterFile, role, null, howToMake, options);
+  }
+
+  /** As above; a non-null {@code name} must be the certificate's CN (an agent's node id). */
+  public static Started startService(java.nio.file.Path clusterFile, Role role, String name, String howToMake,
+      VertxOptions options) throws StartException {
     if (clusterFile == null) {
       return new Started(Vertx.builder().with(options).build(), null);
     }
@@ -58,6 +64,10 @@ public final class ClusteredVertx {
     if (tls.role() != role) {
       throw new StartException(2, "certificate " + fleet.certFile() + " names role " + tls.role() + "; this service needs a "
           + role + " certificate (" + howToMake + ")");
+    }
+    if (name != null && !name.equals(tls.commonName())) {
+      throw new StartException(2, "certificate " + fleet.certFile() + " is for '" + tls.commonName() + "', not for node "
+          + name + ": the control plane calls a node only if its certificate's CN is the node id (" + howToMake + ")");
     }
     try {
       return new Started(start(fleet, tls, options).await(), tls);

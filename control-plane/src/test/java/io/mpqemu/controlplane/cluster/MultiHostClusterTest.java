@@ -5,7 +5,13 @@ import static io.mpqemu.controlplane.cluster.TlsProbe.Outcome.REFUSED;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.mpqemu.agent.AgentConfig;
+import io.mpqemu.agent.NodeAgentVerticle;
 import io.mpqemu.controlplane.cli.ControlPlaneCli;
+import io.mpqemu.fleet.ClusterConfig;
+import io.mpqemu.fleet.ClusterTls;
+import io.mpqemu.fleet.ClusteredVertx;
+import io.mpqemu.spec.NodeLimits;
 import io.mpqemu.v1.CreateVmRequest;
 import io.mpqemu.v1.Disk;
 import io.mpqemu.v1.EventType;
@@ -16,9 +22,12 @@ import io.mpqemu.v1.Vm;
 import io.mpqemu.v1.VmEvent;
 import io.mpqemu.v1.VmServiceGrpcClient;
 import io.mpqemu.v1.VmSpec;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonObject;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.Path;
 import java.security.KeyStore;
 import java.time.Duration;
 import java.time.Instant;
@@ -51,7 +60,7 @@ class MultiHostClusterTest {
 
   @BeforeAll
   void start() throws Exception {
-    c = new ThreeHosts();
+    c = new ThreeHosts(true);
     c.startControlPlane();
     c.startAgent("agent-a");
     c.startAgent("agent-b");
@@ -269,33 +278,64 @@ class MultiHostClusterTest {
   @Order(6)
   @DisplayName("a host with a valid agent certificate that announces itself as another node is never obeyed as that node")
   void impostorNode() throws Exception {
-    ClusterNet.Host b = c.agentHosts.get("agent-b");
-    long before = c.lastSeq();
-    c.startImpostor("agent-x", b, "agent-b");
-    c.awaitEvent(before, e -> e.getType() == EventType.NODE_READY && e.getNode().equals("agent-x"), Duration.ofSeconds(60),
-        "NODE_READY agent-x");
-    Vm vm = c.call(VmServiceGrpcClient.CreateVm, CreateVmRequest.newBuilder()
-        .setSpec(spec("web-1").toBuilder().setName("web-x").putNodeSelector("role", "impostor")).build());
-    c.controlPlane.awaitLog("node-agent call: refused tcp:" + b.ip() + ":" + (c.grpcPort(b) + 5)
-        + ": it presents the certificate of 'agent-b', not of node agent-x", Duration.ofSeconds(60));
-    Vm after = c.get(vm.getId());
-    assertThat(after.getStatus().getPhase()).isNotEqualTo(Phase.PHASE_RUNNING);
-    assertThat(c.qemuPids("agent-x")).as("nothing launched by the impostor").isEmpty();
-    assertThat(c.agents.get("agent-x").log()).doesNotContain("LAUNCH_STARTED");
-    // deleting it needs the node's agent, which cannot be trusted: UNAVAILABLE, and the VM is kept
-    io.mpqemu.v1.DeleteVmRequest delete = io.mpqemu.v1.DeleteVmRequest.newBuilder()
-        .setVm(io.mpqemu.v1.VmRef.newBuilder().setId(vm.getId())).build();
-    assertThatThrownBy(() -> c.call(VmServiceGrpcClient.DeleteVm, delete))
-        .isInstanceOfSatisfying(io.mpqemu.grpc.GrpcCallException.class,
-            e -> assertThat(e.status()).isEqualTo(io.vertx.grpc.common.GrpcStatus.UNAVAILABLE))
-        .hasMessageContaining("cannot be trusted");
-    assertThat(c.get(vm.getId()).getId()).isEqualTo(vm.getId());
-    // once the impostor is gone and its node LOST, the VM (which never ran) is deleted
-    c.agents.remove("agent-x").kill9();
-    long killed = c.lastSeq();
-    c.awaitEvent(killed, e -> e.getType() == EventType.NODE_LOST && e.getNode().equals("agent-x"), Duration.ofSeconds(30),
-        "NODE_LOST agent-x");
-    c.call(VmServiceGrpcClient.DeleteVm, delete);
+    // a compromised host: a real agent certificate (CN=bench), an agent that calls itself agent-x. The
+    // agent's own start-up refuses such a pair (impostorRefusedAtStart), so it runs in this JVM, as modified code would.
+    ClusterConfig cluster = ClusterConfig.read(c.selfClusterFile());
+    ClusterTls tls = cluster.tls();
+    Vertx impostor = ThreeHosts.await(ClusteredVertx.start(cluster, tls, new VertxOptions().setPreferNativeTransport(true)));
+    String endpoint = "tcp:" + c.net.selfIp + ":" + (c.basePort + 93);
+    NodeAgentVerticle agent = new NodeAgentVerticle(new AgentConfig("agent-x", List.of(endpoint), c.stateDir("agent-x"),
+        c.root.resolve("images"), Path.of("qemu-system-x86_64"), "tcg", NodeLimits.defaults(), 1024, 8,
+        Map.of("role", "impostor"), Duration.ofSeconds(30), Duration.ofSeconds(5), 1024 * 1024, "", Duration.ofMillis(500)), tls);
+    try {
+      long before = c.lastSeq();
+      ThreeHosts.await(impostor.deployVerticle(agent));
+      c.awaitEvent(before, e -> e.getType() == EventType.NODE_READY && e.getNode().equals("agent-x"), Duration.ofSeconds(60),
+          "NODE_READY agent-x");
+      Vm vm = c.call(VmServiceGrpcClient.CreateVm, CreateVmRequest.newBuilder()
+          .setSpec(spec("web-1").toBuilder().setName("web-x").putNodeSelector("role", "impostor")).build());
+      c.controlPlane.awaitLog("node-agent call: refused " + endpoint
+          + ": it presents the certificate of 'bench', not of node agent-x", Duration.ofSeconds(60));
+      assertThat(c.get(vm.getId()).getStatus().getPhase()).isNotEqualTo(Phase.PHASE_RUNNING);
+      assertThat(agent.vms().count()).as("VMs the impostor was made to launch").isZero();
+      assertThat(c.qemuPids("agent-x")).isEmpty();
+      // deleting it needs the node's agent, which cannot be trusted: UNAVAILABLE, and the VM is kept
+      io.mpqemu.v1.DeleteVmRequest delete = io.mpqemu.v1.DeleteVmRequest.newBuilder()
+          .setVm(io.mpqemu.v1.VmRef.newBuilder().setId(vm.getId())).build();
+      assertThatThrownBy(() -> c.call(VmServiceGrpcClient.DeleteVm, delete))
+          .isInstanceOfSatisfying(io.mpqemu.grpc.GrpcCallException.class,
+              e -> assertThat(e.status()).isEqualTo(io.vertx.grpc.common.GrpcStatus.UNAVAILABLE))
+          .hasMessageContaining("cannot be trusted");
+      assertThat(c.get(vm.getId()).getId()).isEqualTo(vm.getId());
+      // once the impostor is gone and its node LOST, the VM (which never ran) is deleted
+      ThreeHosts.await(impostor.close());
+      long gone = c.lastSeq();
+      c.awaitEvent(gone, e -> e.getType() == EventType.NODE_LOST && e.getNode().equals("agent-x"), Duration.ofSeconds(30),
+          "NODE_LOST agent-x");
+      c.call(VmServiceGrpcClient.DeleteVm, delete);
+    } finally {
+      impostor.close();
+    }
+  }
+
+  @Test
+  @Order(7)
+  @DisplayName("an agent refuses to start with a certificate that is not its node's")
+  void impostorRefusedAtStart() throws Exception {
+    java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+    java.io.PrintStream saved = System.err;
+    int code;
+    System.setErr(new java.io.PrintStream(err, true));
+    try {
+      // the cluster file of "bench" names the certificate CN=bench
+      code = new CommandLine(new io.mpqemu.agent.NodeAgentMain()).execute("serve", "--cluster", c.selfClusterFile().toString(),
+          "--node-id", "agent-x", "--listen", "unix:" + c.root.resolve("x.sock"), "--state-dir",
+          c.stateDir("agent-x").toString(), "--image-root", c.root.resolve("images").toString());
+    } finally {
+      System.setErr(saved);
+    }
+    assertThat(code).isEqualTo(2);
+    assertThat(err.toString()).contains("is for 'bench', not for node agent-x");
   }
 
   private long launches(String vmId) {

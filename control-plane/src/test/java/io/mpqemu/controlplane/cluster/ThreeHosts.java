@@ -125,11 +125,6 @@ final class ThreeHosts implements AutoCloseable {
   // ------------------------------------------------------------ services
 
   private Path clusterFile(ClusterNet.Host h, String certName) throws IOException {
-    return clusterFile(h, certName, 0);
-  }
-
-  /** {@code portOffset} moves a second member on the same host to ports of its own. */
-  private Path clusterFile(ClusterNet.Host h, String certName, int portOffset) throws IOException {
     JsonArray members = new JsonArray();
     for (ClusterNet.Host m : net.hosts) {
       members.add(m.ip() + ":" + hazelcastPort(m));
@@ -139,8 +134,8 @@ final class ThreeHosts implements AutoCloseable {
     }
     boolean self = h == null;
     JsonObject json = new JsonObject().put("name", "test-" + net.tag()).put("host", self ? net.selfIp : h.ip())
-        .put("hazelcastPort", self ? basePort + 91 : hazelcastPort(h) + portOffset)
-        .put("busPort", self ? basePort + 92 : busPort(h) + portOffset)
+        .put("hazelcastPort", self ? basePort + 91 : hazelcastPort(h))
+        .put("busPort", self ? basePort + 92 : busPort(h))
         .put("members", members)
         .put("memberTimeoutSeconds", 4).put("mergeDelaySeconds", 3)
         .put("tls", new JsonObject().put("ca", pki.crt("ca").toString()).put("cert", pki.crt(certName).toString())
@@ -179,22 +174,6 @@ final class ThreeHosts implements AutoCloseable {
         List.of("serve", "--config", config.toString(), "--cluster", clusterFile(h, node).toString(), "--node-id", node,
             "--listen", "tcp:" + h.ip() + ":" + grpcPort(h), "--state-dir", stateDir(node).toString(),
             "--image-root", root.resolve("images").toString(), "--accelerator", "tcg", "--memory-mib", "1024")));
-  }
-
-  /**
-   * An agent on {@code h}'s host, with that host's real certificate ({@code certName}), announcing
-   * itself as another node ({@code nodeId}) with the label {@code role=impostor}: a compromised host
-   * trying to answer for a node it is not.
-   */
-  void startImpostor(String nodeId, ClusterNet.Host h, String certName) throws IOException {
-    Path config = root.resolve("agent-" + nodeId + ".json");
-    Files.writeString(config, new JsonObject().put("heartbeatMillis", 500).encode());
-    agents.put(nodeId, ServiceJvm.start(h, nodeId, root.resolve(nodeId + ".log"), "agent ready", AGENT_MAIN,
-        List.of("serve", "--config", config.toString(), "--cluster", clusterFile(h, certName, 5).toString(), "--node-id",
-            nodeId, "--label", "role=impostor", "--listen", "tcp:" + h.ip() + ":" + (grpcPort(h) + 5), "--state-dir",
-            stateDir(nodeId).toString(), "--image-root", root.resolve("images").toString(), "--accelerator", "tcg",
-            "--memory-mib", "1024")));
-    agentHosts.putIfAbsent(nodeId, h);
   }
 
   /** QEMU processes of {@code node}'s VMs, found through /proc like an operator's ps. */

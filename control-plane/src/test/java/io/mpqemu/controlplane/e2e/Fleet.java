@@ -136,7 +136,12 @@ final class Fleet implements AutoCloseable {
     List<VmEvent> seen = new CopyOnWriteArrayList<>();
     await(io.mpqemu.grpc.ServerStreams.open(grpc, address(), VmServiceGrpcClient.WatchEvents,
             WatchEventsRequest.newBuilder().setFromSeq(fromSeq).setVmId(vmId == null ? "" : vmId).build())
-        .map(stream -> stream.handler(seen::add)));
+        .map(stream -> {
+          // a stream that ends or breaks says so in the failure message of awaitEvent
+          stream.exceptionHandler(e -> streamEnds.put(seen, "broke: " + e));
+          stream.endHandler(v -> streamEnds.put(seen, "ended with " + stream.status() + " " + stream.statusMessage()));
+          return stream.handler(seen::add);
+        }));
     return seen;
   }
 
@@ -155,6 +160,9 @@ final class Fleet implements AutoCloseable {
     return vm;
   }
 
+  /** How each watch() stream ended, if it did. */
+  static final java.util.Map<List<VmEvent>, String> streamEnds = java.util.Collections.synchronizedMap(new java.util.IdentityHashMap<>());
+
   static VmEvent awaitEvent(List<VmEvent> events, Predicate<VmEvent> match, Duration within) {
     long deadline = System.nanoTime() + within.toNanos();
     while (System.nanoTime() < deadline) {
@@ -165,7 +173,8 @@ final class Fleet implements AutoCloseable {
       }
       sleep(20);
     }
-    throw new AssertionError("no matching event within " + within + "; events: " + summary(events));
+    throw new AssertionError("no matching event within " + within + "; events: " + summary(events) + "; the stream "
+        + streamEnds.getOrDefault(events, "is still open"));
   }
 
   static List<String> summary(List<VmEvent> events) {
