@@ -338,6 +338,36 @@ class MultiHostClusterTest {
     assertThat(err.toString()).contains("is for 'bench', not for node agent-x");
   }
 
+  @Test
+  @Order(8)
+  @DisplayName("the control plane's JVM is killed and restarted: VMs keep running, nodes are READY again, the log goes on, nothing launched twice")
+  void controlPlaneRestart() throws Exception {
+    Assumptions.assumeTrue(vmOnNode.size() == 2, "needs the VMs of the earlier tests");
+    Map<String, List<Long>> pids = Map.of("agent-a", c.qemuPids("agent-a"), "agent-b", c.qemuPids("agent-b"));
+    long last = c.lastSeq();
+    c.controlPlane.kill9();
+    ServiceJvm.sleep(3000); // the agents publish into a cluster without a control plane meanwhile
+    for (var e : pids.entrySet()) {
+      assertThat(c.qemuPids(e.getKey())).as("VMs on " + e.getKey() + " with no control plane").containsExactlyInAnyOrderElementsOf(e.getValue());
+    }
+    c.startControlPlane();
+    c.awaitEvent(last, e -> e.getType() == EventType.NODE_READY && e.getNode().equals("agent-a"), Duration.ofSeconds(60),
+        "NODE_READY agent-a after the restart");
+    c.awaitEvent(last, e -> e.getType() == EventType.NODE_READY && e.getNode().equals("agent-b"), Duration.ofSeconds(60),
+        "NODE_READY agent-b after the restart");
+    for (var e : vmOnNode.entrySet()) {
+      c.awaitVm(e.getValue(), v -> v.getStatus().getPhase() == Phase.PHASE_RUNNING && v.getStatus().getNode().equals(e.getKey()),
+          ThreeHosts.DEADLINE, "RUNNING on " + e.getKey());
+      assertThat(launches(e.getValue())).isEqualTo(1);
+      assertThat(c.qemuPids(e.getKey())).containsExactlyInAnyOrderElementsOf(pids.get(e.getKey()));
+    }
+    List<VmEvent> log = c.events();
+    for (int i = 0; i < log.size(); i++) {
+      assertThat(log.get(i).getSeq()).as("seq of event " + i + " across the restart").isEqualTo(i + 1L);
+    }
+    assertThat(log.size()).isGreaterThan((int) last);
+  }
+
   private long launches(String vmId) {
     return c.events().stream().filter(e -> e.getVmId().equals(vmId) && e.getType() == EventType.LAUNCHED).count();
   }

@@ -15,10 +15,13 @@ final class ServiceJvm implements AutoCloseable {
   private final Process process;
   private final Path log;
 
-  private ServiceJvm(String name, Process process, Path log) {
+  private final long logStart;
+
+  private ServiceJvm(String name, Process process, Path log, long logStart) {
     this.name = name;
     this.process = process;
     this.log = log;
+    this.logStart = logStart;
   }
 
   /** Starts {@code mainClass args} in {@code host}'s namespace and waits for {@code readyLine} in its log. */
@@ -29,14 +32,15 @@ final class ServiceJvm implements AutoCloseable {
     cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
         "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", classpath, mainClass));
     cmd.addAll(args);
+    long logStart = Files.exists(log) ? Files.size(log) : 0; // a restart appends to the same log
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
         .start();
-    ServiceJvm jvm = new ServiceJvm(name, p, log);
+    ServiceJvm jvm = new ServiceJvm(name, p, log, logStart);
     jvm.awaitLog(readyLine, Duration.ofSeconds(90));
     return jvm;
   }
 
-  /** Waits until the log has a line containing {@code text} (counting from the start of the file). */
+  /** Waits until this JVM has logged a line containing {@code text}. */
   String awaitLog(String text, Duration within) throws IOException {
     long deadline = System.nanoTime() + within.toNanos();
     while (System.nanoTime() < deadline) {
@@ -54,8 +58,14 @@ final class ServiceJvm implements AutoCloseable {
     throw new AssertionError(name + " did not log '" + text + "' within " + within + ":\n" + log());
   }
 
+  /** What this JVM logged (a restarted service's log file also holds the previous JVM's lines, before these). */
   String log() throws IOException {
-    return Files.exists(log) ? Files.readString(log) : "";
+    if (!Files.exists(log)) {
+      return "";
+    }
+    byte[] all = Files.readAllBytes(log);
+    return new String(all, (int) Math.min(logStart, all.length), (int) Math.max(0, all.length - logStart),
+        java.nio.charset.StandardCharsets.UTF_8);
   }
 
   long pid() {
