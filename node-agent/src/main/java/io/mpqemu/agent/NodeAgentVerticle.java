@@ -114,6 +114,10 @@ public final class NodeAgentVerticle extends VerticleBase {
       started = true;
       rotationTimer = vertx.setPeriodic(5000, id -> vms.rotateConsoleLogs());
       String endpoint = config.advertise().isEmpty() ? boundAddresses.get(0) : config.advertise();
+      if (tls != null && !endpoint.startsWith("tcp:")) {
+        LOG.warn("node={} announces {} to the cluster: a control plane on another host cannot call it; listen on"
+            + " tcp:<cluster address>:7070 (first) or set --advertise", config.nodeId(), endpoint);
+      }
       heartbeatTimer = vertx.setPeriodic(0, config.heartbeatInterval().toMillis(), id -> publishHeartbeat(endpoint));
       LOG.info("node={} agent ready: {}, multi-process yes, {}; {} VM(s) known; gRPC on {}{}{}", config.nodeId(),
           probe.version(), probe.kvmDetail(), vms.count(), boundAddresses,
