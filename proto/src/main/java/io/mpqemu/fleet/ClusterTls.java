@@ -176,8 +176,13 @@ public final class ClusterTls {
 
   /** The CN of this host's certificate (an agent's node id). */
   public String commonName() {
+    return commonName(cert);
+  }
+
+  /** A certificate's subject CN; "" when it has none. */
+  public static String commonName(X509Certificate cert) {
     try {
-      for (javax.naming.ldap.Rdn rdn : new javax.naming.ldap.LdapName(subject()).getRdns()) {
+      for (javax.naming.ldap.Rdn rdn : new javax.naming.ldap.LdapName(cert.getSubjectX500Principal().getName()).getRdns()) {
         if (rdn.getType().equalsIgnoreCase("CN")) {
           return String.valueOf(rdn.getValue());
         }

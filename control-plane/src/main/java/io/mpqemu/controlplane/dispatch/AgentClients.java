@@ -136,7 +136,7 @@ public final class AgentClients {
     String cn = null;
     try {
       if (session != null && session.getPeerCertificates()[0] instanceof java.security.cert.X509Certificate x) {
-        cn = commonName(x.getSubjectX500Principal().getName());
+        cn = ClusterTls.commonName(x);
       }
     } catch (javax.net.ssl.SSLPeerUnverifiedException e) {
       cn = null;
@@ -148,19 +148,6 @@ public final class AgentClients {
         + "', not of node " + target.nodeId() + " (a node's certificate CN must be its node id)";
     REFUSED.warn(message);
     return message;
-  }
-
-  private static String commonName(String dn) {
-    try {
-      for (javax.naming.ldap.Rdn rdn : new javax.naming.ldap.LdapName(dn).getRdns()) {
-        if (rdn.getType().equalsIgnoreCase("CN")) {
-          return String.valueOf(rdn.getValue());
-        }
-      }
-    } catch (javax.naming.InvalidNameException e) {
-      return null;
-    }
-    return null;
   }
 
   private static boolean retryable(Throwable e) {
