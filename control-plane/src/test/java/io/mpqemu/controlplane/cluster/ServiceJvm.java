@@ -30,7 +30,12 @@ final class ServiceJvm implements AutoCloseable {
     String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
     List<String> cmd = new ArrayList<>(host.prefix());
     cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
-        "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", classpath, mainClass));
+        "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+        // what the jars' manifests grant Hazelcast (Add-Opens): without them it warns at every start
+        "--add-opens", "java.base/java.lang=ALL-UNNAMED", "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED",
+        "--add-opens", "java.management/sun.management=ALL-UNNAMED",
+        "--add-opens", "jdk.management/com.sun.management.internal=ALL-UNNAMED",
+        "--add-exports", "java.base/jdk.internal.ref=ALL-UNNAMED", "-cp", classpath, mainClass));
     cmd.addAll(args);
     long logStart = Files.exists(log) ? Files.size(log) : 0; // a restart appends to the same log
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
