@@ -226,11 +226,12 @@ final class AgentClientCommand {
     public Integer call() throws Exception {
       WatchAgentEventsRequest req = WatchAgentEventsRequest.newBuilder().setVmId(vmId == null ? "" : vmId).build();
       CountDownLatch done = new CountDownLatch(1);
-      return parent.run(grpc -> ServerStreams.open(grpc, parent.address(), NodeAgentServiceGrpcClient.WatchEvents, req)
-          .compose(stream -> {
-        stream.handler(e -> System.out.println(jsonLine(e)));
-        stream.endHandler(v -> done.countDown());
-        stream.exceptionHandler(e -> done.countDown());
+      return parent.run(grpc -> ServerStreams.open(grpc, parent.address(), NodeAgentServiceGrpcClient.WatchEvents, req,
+          stream -> {
+            stream.handler(e -> System.out.println(jsonLine(e)));
+            stream.endHandler(v -> done.countDown());
+            stream.exceptionHandler(e -> done.countDown());
+          }).compose(stream -> {
         return Future.<Void>future(p -> new Thread(() -> {
           try {
             done.await();

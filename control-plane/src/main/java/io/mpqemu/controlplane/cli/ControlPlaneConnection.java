@@ -51,29 +51,29 @@ final class ControlPlaneConnection implements AutoCloseable {
   /** Streams events to {@code sink} (on an event loop) until the server ends the stream. */
   void watch(WatchEventsRequest request, Consumer<VmEvent> sink) {
     Promise<Void> done = Promise.promise();
-    ServerStreams.open(grpc, server, VmServiceGrpcClient.WatchEvents, request)
-        .onFailure(done::tryFail)
-        .onSuccess(resp -> {
-          if (resp.status() != null && resp.status() != GrpcStatus.OK) {
-            done.tryFail(new GrpcCallException(resp.status(), resp.statusMessage()));
-            return;
-          }
-          resp.handler(event -> {
-            if (done.future().isComplete()) {
-              return;
-            }
-            sink.accept(event);
-          });
-          resp.exceptionHandler(done::tryFail);
-          resp.endHandler(v -> {
-            GrpcStatus status = resp.status();
-            if (status == null || status == GrpcStatus.OK) {
-              done.tryComplete();
-            } else {
-              done.tryFail(new GrpcCallException(status, statusMessage(resp)));
-            }
-          });
-        });
+    // the handlers are set on the stream's loop as the response arrives: set from this thread, they
+    // could come after the replay's first events, which would be lost
+    ServerStreams.open(grpc, server, VmServiceGrpcClient.WatchEvents, request, resp -> {
+      if (resp.status() != null && resp.status() != GrpcStatus.OK) {
+        done.tryFail(new GrpcCallException(resp.status(), resp.statusMessage()));
+        return;
+      }
+      resp.handler(event -> {
+        if (done.future().isComplete()) {
+          return;
+        }
+        sink.accept(event);
+      });
+      resp.exceptionHandler(done::tryFail);
+      resp.endHandler(v -> {
+        GrpcStatus status = resp.status();
+        if (status == null || status == GrpcStatus.OK) {
+          done.tryComplete();
+        } else {
+          done.tryFail(new GrpcCallException(status, statusMessage(resp)));
+        }
+      });
+    }).onFailure(done::tryFail);
     await(done.future());
   }
 

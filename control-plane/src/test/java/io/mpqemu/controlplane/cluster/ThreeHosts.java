@@ -211,13 +211,12 @@ final class ThreeHosts implements AutoCloseable {
     List<VmEvent> seen = new CopyOnWriteArrayList<>();
     Promise<Void> done = Promise.promise();
     ServerStreams.open(grpc, address(), VmServiceGrpcClient.WatchEvents,
-            WatchEventsRequest.newBuilder().setFromSeq(fromSeq).setStopAtEnd(true).build())
-        .onFailure(done::tryFail)
-        .onSuccess(stream -> {
-          stream.handler(seen::add);
-          stream.exceptionHandler(done::tryFail);
-          stream.endHandler(v -> done.tryComplete());
-        });
+            WatchEventsRequest.newBuilder().setFromSeq(fromSeq).setStopAtEnd(true).build(), stream -> {
+              stream.handler(seen::add);
+              stream.exceptionHandler(done::tryFail);
+              stream.endHandler(v -> done.tryComplete());
+            })
+        .onFailure(done::tryFail);
     await(done.future());
     return new ArrayList<>(seen);
   }

@@ -135,12 +135,11 @@ final class Fleet implements AutoCloseable {
   List<VmEvent> watch(long fromSeq, String vmId) {
     List<VmEvent> seen = new CopyOnWriteArrayList<>();
     await(io.mpqemu.grpc.ServerStreams.open(grpc, address(), VmServiceGrpcClient.WatchEvents,
-            WatchEventsRequest.newBuilder().setFromSeq(fromSeq).setVmId(vmId == null ? "" : vmId).build())
-        .map(stream -> {
+        WatchEventsRequest.newBuilder().setFromSeq(fromSeq).setVmId(vmId == null ? "" : vmId).build(), stream -> {
           // a stream that ends or breaks says so in the failure message of awaitEvent
           stream.exceptionHandler(e -> streamEnds.put(seen, "broke: " + e));
           stream.endHandler(v -> streamEnds.put(seen, "ended with " + stream.status() + " " + stream.statusMessage()));
-          return stream.handler(seen::add);
+          stream.handler(seen::add);
         }));
     return seen;
   }

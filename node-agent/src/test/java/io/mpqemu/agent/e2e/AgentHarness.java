@@ -156,8 +156,8 @@ final class AgentHarness implements AutoCloseable {
     // the handler is set on the event loop as soon as the stream exists: set later from this thread,
     // it would miss what the agent sends at once (the replay)
     await(io.mpqemu.grpc.ServerStreams.open(grpc, address(), NodeAgentServiceGrpcClient.WatchEvents,
-            WatchAgentEventsRequest.newBuilder().setVmId(vmId == null ? "" : vmId).setIncludeRecent(includeRecent).build())
-        .map(stream -> stream.handler(seen::add)));
+        WatchAgentEventsRequest.newBuilder().setVmId(vmId == null ? "" : vmId).setIncludeRecent(includeRecent).build(),
+        stream -> stream.handler(seen::add)));
     return seen;
   }
 
