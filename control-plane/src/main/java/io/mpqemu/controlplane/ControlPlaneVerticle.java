@@ -12,6 +12,7 @@ import io.mpqemu.controlplane.nodes.NodeRegistry;
 import io.mpqemu.controlplane.store.SqliteStore;
 import io.mpqemu.controlplane.store.StoreExecutor;
 import io.mpqemu.controlplane.vm.VmController;
+import io.mpqemu.fleet.BusSignatures;
 import io.mpqemu.fleet.ClusterTls;
 import io.mpqemu.fleet.Role;
 import io.mpqemu.v1.NodeHeartbeat;
@@ -37,6 +38,8 @@ import org.slf4j.LoggerFactory;
 public final class ControlPlaneVerticle extends VerticleBase {
 
   private static final Logger LOG = LoggerFactory.getLogger(ControlPlaneVerticle.class);
+  private static final Logger REFUSED = LoggerFactory.getLogger("io.mpqemu.fleet.Refused");
+  private final java.util.Map<String, Long> refusalsLogged = new java.util.HashMap<>();
   public static final String VM_EVENTS = "mpqemu.vm.events";
   public static final String HEARTBEATS = "mpqemu.node.heartbeat";
 
@@ -98,11 +101,18 @@ public final class ControlPlaneVerticle extends VerticleBase {
       vms = new VmController(vertx, config, store, log, nodes, agents, Clock.systemUTC());
       return vms.load();
     }).compose(v -> {
+      BusSignatures.Verifier verifier = tls == null ? null : new BusSignatures.Verifier(tls);
       busJoined = Future.all(
-          vertx.eventBus().<JsonObject>consumer(VM_EVENTS, m -> vms.onAgentEvent(parse(m.body(), VmEvent.newBuilder()).build()))
-              .completion(),
-          vertx.eventBus().<JsonObject>consumer(HEARTBEATS, m -> vms.onHeartbeat(parse(m.body(), NodeHeartbeat.newBuilder()).build()))
-              .completion());
+          vertx.eventBus().<JsonObject>consumer(VM_EVENTS, m -> {
+            VmEvent e = parse(m.body(), VmEvent.newBuilder()).build();
+            verified(verifier == null ? null : () -> verifier.event(e.getNode(), VM_EVENTS, m.body(), m.headers()),
+                () -> vms.onAgentEvent(e));
+          }).completion(),
+          vertx.eventBus().<JsonObject>consumer(HEARTBEATS, m -> {
+            NodeHeartbeat beat = parse(m.body(), NodeHeartbeat.newBuilder()).build();
+            verified(verifier == null ? null : () -> verifier.heartbeat(beat.getNodeId(), HEARTBEATS, m.body(), m.headers()),
+                () -> vms.onHeartbeat(beat));
+          }).completion());
       vertx.setPeriodic(1000, id -> vms.checkNodes());
       vertx.setPeriodic(config.reconcileInterval().toMillis(), id -> vms.reconcile());
       api = new VmGrpcService(context, vms, nodes, log);
@@ -132,6 +142,42 @@ public final class ControlPlaneVerticle extends VerticleBase {
       }
       return null;
     }));
+  }
+
+  /**
+   * Runs {@code then} on this loop once {@code check} (null: nothing to check) found the message's
+   * signature good. The check (about a millisecond of ECDSA) runs on a worker, in arrival order, so
+   * messages keep their order and the loop never waits for it.
+   */
+  private void verified(java.util.concurrent.Callable<String> check, Runnable then) {
+    if (check == null) {
+      then.run();
+      return;
+    }
+    vertx.executeBlocking(check, true).onComplete(ar -> {
+      if (ar.succeeded() && trusted(ar.result())) {
+        then.run();
+      } else if (ar.failed()) {
+        trusted("a bus message whose check failed: " + ar.cause());
+      }
+    });
+  }
+
+  /** Logs a bus message that failed its signature check (at most once a minute per reason). */
+  private boolean trusted(String refusal) {
+    if (refusal == null) {
+      return true;
+    }
+    long now = System.nanoTime();
+    Long last = refusalsLogged.get(refusal);
+    if (last == null || now - last > java.util.concurrent.TimeUnit.MINUTES.toNanos(1)) {
+      refusalsLogged.put(refusal, now);
+      if (refusalsLogged.size() > 1000) {
+        refusalsLogged.clear();
+      }
+      REFUSED.warn("event bus: dropped {}", refusal);
+    }
+    return false;
   }
 
   private static <B extends com.google.protobuf.Message.Builder> B parse(JsonObject json, B builder) {

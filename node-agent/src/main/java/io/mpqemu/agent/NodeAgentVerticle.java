@@ -18,6 +18,7 @@ import io.mpqemu.agent.vm.ImageResolver;
 import io.mpqemu.agent.vm.Protos;
 import io.mpqemu.agent.vm.VmManager;
 import io.mpqemu.agent.vm.VmRuntime;
+import io.mpqemu.fleet.BusSignatures;
 import io.mpqemu.fleet.ClusterTls;
 import io.mpqemu.fleet.Role;
 import io.mpqemu.v1.Capacity;
@@ -50,6 +51,7 @@ public final class NodeAgentVerticle extends VerticleBase {
 
   private final AgentConfig config;
   private final ClusterTls tls;
+  private BusSignatures.Signer signer;
   private final List<HttpServer> servers = new ArrayList<>();
   private final List<String> boundAddresses = new ArrayList<>();
   private VmManager vms;
@@ -103,7 +105,8 @@ public final class NodeAgentVerticle extends VerticleBase {
             + "(x-remote machine, x-pci-proxy-dev, x-remote-object); install Debian's qemu-system-x86 7.2 or newer");
       }
       probe = found;
-      events = new EventHub(vertx);
+      signer = tls == null ? null : new BusSignatures.Signer(tls);
+      events = new EventHub(vertx, signer);
       VmRuntime rt = new VmRuntime(vertx, context, config, new QemuCommandLine(config.qemuBinary()),
           found.accelerator(), new SetsidProcessLauncher(), new ProcessScanner(), store, events,
           (name, socket) -> QmpClient.connect(vertx, name, () -> UnixQmpTransport.connect(socket, QMP_CONNECT_TIMEOUT), QMP_CONNECT_TIMEOUT),
@@ -155,8 +158,13 @@ public final class NodeAgentVerticle extends VerticleBase {
     NodeHeartbeat beat = NodeHeartbeat.newBuilder().setNodeId(config.nodeId()).setEndpoint(endpoint)
         .setInfo(nodeInfo()).setTime(Protos.timestamp(Instant.now())).build();
     try {
-      vertx.eventBus().publish(HEARTBEAT_ADDRESS, new io.vertx.core.json.JsonObject(
-          com.google.protobuf.util.JsonFormat.printer().omittingInsignificantWhitespace().print(beat)));
+      io.vertx.core.json.JsonObject body = new io.vertx.core.json.JsonObject(
+          com.google.protobuf.util.JsonFormat.printer().omittingInsignificantWhitespace().print(beat));
+      if (signer == null) {
+        vertx.eventBus().publish(HEARTBEAT_ADDRESS, body);
+      } else {
+        vertx.eventBus().publish(HEARTBEAT_ADDRESS, body, signer.sign(HEARTBEAT_ADDRESS, body, true));
+      }
       heartbeatsSent++;
     } catch (com.google.protobuf.InvalidProtocolBufferException e) {
       throw new IllegalStateException(e);

@@ -169,6 +169,40 @@ public final class ClusterTls {
     }
   }
 
+  /** This host's private key (PKCS#8 PEM only), for signing what it publishes on the event bus. */
+  java.security.PrivateKey privateKey() {
+    String text = keyPem.toString(java.nio.charset.StandardCharsets.US_ASCII);
+    int begin = text.indexOf("-----BEGIN PRIVATE KEY-----");
+    int end = text.indexOf("-----END PRIVATE KEY-----");
+    if (begin < 0 || end < begin) {
+      throw new IllegalStateException("signing bus messages needs a PKCS#8 key (BEGIN PRIVATE KEY), as make-certs.sh writes");
+    }
+    try {
+      byte[] der = java.util.Base64.getMimeDecoder().decode(text.substring(begin + 27, end));
+      return java.security.KeyFactory.getInstance(cert.getPublicKey().getAlgorithm())
+          .generatePrivate(new java.security.spec.PKCS8EncodedKeySpec(der));
+    } catch (java.security.GeneralSecurityException e) {
+      throw new IllegalStateException("cannot read the key: " + e.getMessage(), e);
+    }
+  }
+
+  X509Certificate certificate() {
+    return cert;
+  }
+
+  String certificatePem() {
+    return certPem.toString(java.nio.charset.StandardCharsets.US_ASCII);
+  }
+
+  /** Checks certificates of message signers: the cluster CA and {@code allowed} roles, refusals logged. */
+  RoleTrustManager signerTrust(String purpose, Set<Role> allowed) {
+    try {
+      return new RoleTrustManager(ca, allowed, purpose);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   /** The role this host's certificate names. */
   public Role role() {
     return role;

@@ -67,6 +67,7 @@ class EventBusLatencyBenchmark {
       r.f("ratio clustered/local: median %.2fx, p99 %.2fx", quantile(clustered, 0.5) / quantile(local, 0.5),
           quantile(clustered, 0.99) / quantile(local, 0.99));
       r.line("network: " + (c.net.namespaces ? "network namespaces and veth links" : "loopback"));
+      signingCost(r, c);
       timeToLost(r, c);
     }
     r.save("bench-event-bus.txt");
@@ -90,16 +91,31 @@ class EventBusLatencyBenchmark {
     }
   }
 
-  /** The publisher joins the cluster as a node agent; the control plane runs in its own JVM and namespace. */
+  /**
+   * The publisher joins the cluster as the node agent "bench" (certificate CN=bench) and signs what it
+   * publishes, as an agent does: one heartbeat first (it carries the certificate), then the events.
+   * The control plane runs in its own JVM and namespace.
+   */
   private static double[] clustered(Bench.Report r, ThreeHosts c) throws Exception {
     ClusterConfig cluster = ClusterConfig.read(c.selfClusterFile());
-    Vertx vertx = await(ClusteredVertx.start(cluster, cluster.tls(), new VertxOptions().setPreferNativeTransport(true)));
+    io.mpqemu.fleet.ClusterTls tls = cluster.tls();
+    Vertx vertx = await(ClusteredVertx.start(cluster, tls, new VertxOptions().setPreferNativeTransport(true)));
     try {
+      signer = new io.mpqemu.fleet.BusSignatures.Signer(tls);
+      JsonObject beat = new JsonObject(JsonFormat.printer().omittingInsignificantWhitespace().print(
+          io.mpqemu.v1.NodeHeartbeat.newBuilder().setNodeId("bench").setEndpoint("tcp:" + c.net.selfIp + ":1")
+              .setInfo(io.mpqemu.v1.NodeInfo.newBuilder().setNodeId("bench")).build()));
+      vertx.setPeriodic(0, 1000, id -> vertx.eventBus().publish(ControlPlaneVerticle.HEARTBEATS, beat,
+          signer.sign(ControlPlaneVerticle.HEARTBEATS, beat, true)));
       return measure(vertx, SocketAddress.domainSocketAddress(c.cpSocket().toString()));
     } finally {
+      signer = null;
       await(vertx.close());
     }
   }
+
+  /** Signs the clustered run's events (null on the local bus, as an embedded agent does not sign). */
+  private static io.mpqemu.fleet.BusSignatures.Signer signer;
 
   /**
    * Publishes events one at a time on the agent events address (as an agent's EventHub does) and
@@ -133,7 +149,11 @@ class EventBusLatencyBenchmark {
       // until the cluster's subscription lists reach this member, a publish finds no subscriber: retry
       while (true) {
         sentAt.put(id, System.nanoTime());
-        vertx.eventBus().publish(ControlPlaneVerticle.VM_EVENTS, body);
+        if (signer == null) {
+          vertx.eventBus().publish(ControlPlaneVerticle.VM_EVENTS, body);
+        } else {
+          vertx.eventBus().publish(ControlPlaneVerticle.VM_EVENTS, body, signer.sign(ControlPlaneVerticle.VM_EVENTS, body, false));
+        }
         if (latch.await(i < -WARMUP + 5 ? 2000 : 10_000, TimeUnit.MILLISECONDS)) {
           break;
         }
@@ -151,6 +171,35 @@ class EventBusLatencyBenchmark {
     }
     await(grpc.close());
     return latencies;
+  }
+
+  /** What the clustered path adds per event for signatures: the agent's sign and the control plane's check. */
+  private static void signingCost(Bench.Report r, ThreeHosts c) throws Exception {
+    io.mpqemu.fleet.ClusterTls bench = ClusterConfig.read(c.selfClusterFile()).tls();
+    io.mpqemu.fleet.ClusterTls cp = io.mpqemu.fleet.ClusterTls.load(c.pki.crt("ca"), c.pki.crt("cp"), c.pki.key("cp"));
+    io.mpqemu.fleet.BusSignatures.Signer s = new io.mpqemu.fleet.BusSignatures.Signer(bench);
+    io.mpqemu.fleet.BusSignatures.Verifier v = new io.mpqemu.fleet.BusSignatures.Verifier(cp);
+    JsonObject beat = new JsonObject().put("nodeId", "bench");
+    v.heartbeat("bench", ControlPlaneVerticle.HEARTBEATS, beat, s.sign(ControlPlaneVerticle.HEARTBEATS, beat, true).getHeaders());
+    JsonObject body = new JsonObject(JsonFormat.printer().omittingInsignificantWhitespace().print(VmEvent.newBuilder()
+        .setVmId("00000000-0000-4000-8000-000000000001").setNode("bench").setType(EventType.PROCESS_STARTED).build()));
+    double[] sign = new double[EVENTS];
+    double[] verify = new double[EVENTS];
+    for (int i = -WARMUP; i < EVENTS; i++) {
+      long t0 = System.nanoTime();
+      var headers = s.sign(ControlPlaneVerticle.VM_EVENTS, body, false).getHeaders();
+      long t1 = System.nanoTime();
+      if (v.event("bench", ControlPlaneVerticle.VM_EVENTS, body, headers) != null) {
+        throw new AssertionError("a good signature was refused");
+      }
+      long t2 = System.nanoTime();
+      if (i >= 0) {
+        sign[i] = (t1 - t0) / 1e6;
+        verify[i] = (t2 - t1) / 1e6;
+      }
+    }
+    r.f("of which signatures (ECDSA P-256, SHA-256), in this JVM: sign median %.2f ms, check median %.2f ms",
+        quantile(sign, 0.5), quantile(verify, 0.5));
   }
 
   /** Kill -9 of an agent JVM, and a cut link: time from the fault to NODE_LOST in the control plane's log. */

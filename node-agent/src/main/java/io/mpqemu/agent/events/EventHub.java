@@ -33,14 +33,27 @@ public final class EventHub {
   private final ArrayDeque<VmEvent> recent = new ArrayDeque<>(RECENT);
   private final AtomicLong nextId = new AtomicLong();
 
+  private final io.mpqemu.fleet.BusSignatures.Signer signer;
+
   public EventHub(Vertx vertx) {
+    this(vertx, null);
+  }
+
+  /** In a fleet, every event goes out signed by this agent ({@code signer}; null on a local bus). */
+  public EventHub(Vertx vertx, io.mpqemu.fleet.BusSignatures.Signer signer) {
     this.vertx = vertx;
+    this.signer = signer;
   }
 
   public void publish(VmEvent event) {
     LOG.info("vm={} name={} node={} event={} phase={} reason={}: {}", event.getVmId(), event.getVmName(),
         event.getNode(), event.getType(), event.getPhase(), event.getReason(), event.getMessage());
-    vertx.eventBus().publish(ADDRESS, toJson(event));
+    io.vertx.core.json.JsonObject body = toJson(event);
+    if (signer == null) {
+      vertx.eventBus().publish(ADDRESS, body);
+    } else {
+      vertx.eventBus().publish(ADDRESS, body, signer.sign(ADDRESS, body, false));
+    }
     if (recent.size() == RECENT) {
       recent.removeFirst();
     }
