@@ -27,12 +27,17 @@ public final class ControlPlaneMain {
   private ControlPlaneMain() {}
 
   public static void main(String[] args) {
-    CommandLine cl = ControlPlaneCli.commandLine();
-    cl.addSubcommand("serve", new Serve());
-    int code = cl.execute(args);
+    int code = commandLine().execute(args);
     if (code != 0) {
       System.exit(code);
     }
+  }
+
+  /** The whole {@code control-plane} command line: {@code serve} and the client commands. */
+  public static CommandLine commandLine() {
+    CommandLine cl = ControlPlaneCli.commandLine();
+    cl.addSubcommand("serve", new Serve());
+    return cl;
   }
 
   @Command(name = "serve", mixinStandardHelpOptions = true,
@@ -78,6 +83,12 @@ public final class ControlPlaneMain {
 
     @Override
     public Integer call() throws Exception {
+      if (embeddedAgent && cluster != null) {
+        // in a fleet every agent signs what it publishes with a node-agent certificate of its own
+        System.err.println("control-plane: --embedded-agent and --cluster do not go together: in a fleet, run"
+            + " `node-agent serve --cluster` on this host with its own node-agent certificate");
+        return 2;
+      }
       Path data = dataDir.toAbsolutePath().normalize();
       ControlPlaneConfig defaults = ControlPlaneConfig.defaults(data);
       ControlPlaneConfig config = new ControlPlaneConfig(data, listen == null ? defaults.listen() : listen,

@@ -332,6 +332,26 @@ class MultiHostClusterTest {
   }
 
   @Test
+  @Order(7)
+  @DisplayName("a control plane in a fleet refuses an embedded agent, which would publish unsigned")
+  void noEmbeddedAgentInAFleet() throws Exception {
+    java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+    java.io.PrintStream saved = System.err;
+    int code;
+    System.setErr(new java.io.PrintStream(err, true));
+    try {
+      code = io.mpqemu.controlplane.ControlPlaneMain.commandLine().execute("serve", "--cluster", c.root.resolve("cluster-cp-cp.json").toString(), "--embedded-agent",
+          "--data-dir", c.root.resolve("cp-embedded").toString());
+      assertThat(c.root.resolve("cp-embedded")).as("nothing created").doesNotExist();
+    } finally {
+      System.setErr(saved);
+    }
+    assertThat(code).isEqualTo(2);
+    assertThat(err.toString()).contains("--embedded-agent and --cluster do not go together");
+  }
+
+
+  @Test
   @Order(8)
   @DisplayName("the control plane's JVM is killed and restarted: VMs keep running, nodes are READY again, the log goes on, nothing launched twice")
   void controlPlaneRestart() throws Exception {
