@@ -220,18 +220,10 @@ public final class ControlPlaneVerticle extends VerticleBase {
   }
 
   private Future<Void> listen(GrpcServer grpc, String address) {
-    boolean secure = tls != null && address.startsWith("tcp:");
-    String purpose = "control-plane API " + address;
-    HttpServer server = secure ? vertx.createHttpServer(tls.server(purpose, EnumSet.of(Role.CLIENT)))
-        : vertx.createHttpServer();
-    if (secure) {
-      server.exceptionHandler(ClusterTls.refusalLogger(purpose));
-    }
-    servers.add(server);
-    server.requestHandler(grpc);
-    return HttpListener.listen(vertx, server, address, "gRPC", secure).map(boundAddress -> {
-      bound.add(boundAddress);
-      return null;
-    });
+    return HttpListener.listenGrpc(vertx, grpc, address, tls, "control-plane API " + address, EnumSet.of(Role.CLIENT),
+        servers::add).map(boundAddress -> {
+          bound.add(boundAddress);
+          return null;
+        });
   }
 }

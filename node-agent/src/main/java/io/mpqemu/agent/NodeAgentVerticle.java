@@ -226,18 +226,10 @@ public final class NodeAgentVerticle extends VerticleBase {
   }
 
   private Future<Void> listen(GrpcServer grpc, String address) {
-    boolean secure = tls != null && address.startsWith("tcp:");
-    String purpose = "node-agent gRPC " + address;
-    HttpServer server = vertx.createHttpServer(secure ? tls.server(purpose, EnumSet.of(Role.CONTROL_PLANE))
-        : new HttpServerOptions());
-    if (secure) {
-      server.exceptionHandler(ClusterTls.refusalLogger(purpose));
-    }
-    servers.add(server);
-    server.requestHandler(grpc);
-    return HttpListener.listen(vertx, server, address, "gRPC", secure).map(bound -> {
-      boundAddresses.add(bound);
-      return null;
-    });
+    return HttpListener.listenGrpc(vertx, grpc, address, tls, "node-agent gRPC " + address, EnumSet.of(Role.CONTROL_PLANE),
+        servers::add).map(bound -> {
+          boundAddresses.add(bound);
+          return null;
+        });
   }
 }

@@ -31,10 +31,6 @@ public final class BusSignatures {
 
   private BusSignatures() {}
 
-  private static String algorithm(String keyAlgorithm) {
-    return keyAlgorithm.equals("EC") ? "SHA256withECDSA" : "SHA256withRSA";
-  }
-
   private static byte[] signed(String address, JsonObject body) {
     return (address + "\n" + body.encode()).getBytes(StandardCharsets.UTF_8);
   }
@@ -47,7 +43,7 @@ public final class BusSignatures {
 
     public Signer(ClusterTls tls) {
       this.key = tls.privateKey();
-      this.algorithm = algorithm(tls.certificate().getPublicKey().getAlgorithm());
+      this.algorithm = ClusterTls.signatureAlgorithm(tls.certificate().getPublicKey().getAlgorithm());
       this.certificate = Base64.getEncoder().encodeToString(tls.certificatePem().getBytes(StandardCharsets.US_ASCII));
     }
 
@@ -116,7 +112,7 @@ public final class BusSignatures {
         return what + ", unsigned";
       }
       try {
-        Signature s = Signature.getInstance(algorithm(cert.getPublicKey().getAlgorithm()));
+        Signature s = Signature.getInstance(ClusterTls.signatureAlgorithm(cert.getPublicKey().getAlgorithm()));
         s.initVerify(cert.getPublicKey());
         s.update(signed(address, body));
         return s.verify(Base64.getDecoder().decode(signature)) ? null

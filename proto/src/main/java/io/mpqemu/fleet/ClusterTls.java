@@ -116,22 +116,17 @@ public final class ClusterTls {
    * make-certs.sh writes) are checked; other PEM forms are left to the TLS layer.
    */
   private static void checkKeyMatches(byte[] pem, X509Certificate leaf, Path keyFile, Path certFile) throws IOException {
-    String text = new String(pem, java.nio.charset.StandardCharsets.US_ASCII);
-    int begin = text.indexOf("-----BEGIN PRIVATE KEY-----");
-    int end = text.indexOf("-----END PRIVATE KEY-----");
-    if (begin < 0 || end < begin) {
-      return;
-    }
     String algorithm = leaf.getPublicKey().getAlgorithm();
-    String signing = algorithm.equals("EC") ? "SHA256withECDSA" : algorithm.equals("RSA") ? "SHA256withRSA" : null;
+    String signing = signatureAlgorithm(algorithm);
     if (signing == null) {
       return;
     }
     boolean matches;
     try {
-      byte[] der = java.util.Base64.getMimeDecoder().decode(text.substring(begin + 27, end));
-      java.security.PrivateKey key = java.security.KeyFactory.getInstance(algorithm)
-          .generatePrivate(new java.security.spec.PKCS8EncodedKeySpec(der));
+      java.security.PrivateKey key = pkcs8(new String(pem, java.nio.charset.StandardCharsets.US_ASCII), algorithm);
+      if (key == null) {
+        return;
+      }
       byte[] nonce = new byte[32];
       new java.security.SecureRandom().nextBytes(nonce);
       java.security.Signature sign = java.security.Signature.getInstance(signing);
@@ -149,6 +144,22 @@ public final class ClusterTls {
     if (!matches) {
       throw new IOException("key file " + keyFile + " does not belong to certificate " + certFile);
     }
+  }
+
+  /** The signature algorithm for keys of {@code keyAlgorithm} ("EC", "RSA"); null for others. */
+  static String signatureAlgorithm(String keyAlgorithm) {
+    return keyAlgorithm.equals("EC") ? "SHA256withECDSA" : keyAlgorithm.equals("RSA") ? "SHA256withRSA" : null;
+  }
+
+  /** The key in a PKCS#8 PEM ("BEGIN PRIVATE KEY", what make-certs.sh writes); null for other PEM forms. */
+  private static java.security.PrivateKey pkcs8(String pem, String algorithm) throws java.security.GeneralSecurityException {
+    int begin = pem.indexOf("-----BEGIN PRIVATE KEY-----");
+    int end = pem.indexOf("-----END PRIVATE KEY-----");
+    if (begin < 0 || end < begin) {
+      return null;
+    }
+    byte[] der = java.util.Base64.getMimeDecoder().decode(pem.substring(begin + "-----BEGIN PRIVATE KEY-----".length(), end));
+    return java.security.KeyFactory.getInstance(algorithm).generatePrivate(new java.security.spec.PKCS8EncodedKeySpec(der));
   }
 
   private static List<X509Certificate> certificates(Path file, String what) throws IOException {
@@ -171,19 +182,16 @@ public final class ClusterTls {
 
   /** This host's private key (PKCS#8 PEM only), for signing what it publishes on the event bus. */
   java.security.PrivateKey privateKey() {
-    String text = keyPem.toString(java.nio.charset.StandardCharsets.US_ASCII);
-    int begin = text.indexOf("-----BEGIN PRIVATE KEY-----");
-    int end = text.indexOf("-----END PRIVATE KEY-----");
-    if (begin < 0 || end < begin) {
-      throw new IllegalStateException("signing bus messages needs a PKCS#8 key (BEGIN PRIVATE KEY), as make-certs.sh writes");
-    }
+    java.security.PrivateKey key;
     try {
-      byte[] der = java.util.Base64.getMimeDecoder().decode(text.substring(begin + 27, end));
-      return java.security.KeyFactory.getInstance(cert.getPublicKey().getAlgorithm())
-          .generatePrivate(new java.security.spec.PKCS8EncodedKeySpec(der));
+      key = pkcs8(keyPem.toString(java.nio.charset.StandardCharsets.US_ASCII), cert.getPublicKey().getAlgorithm());
     } catch (java.security.GeneralSecurityException e) {
       throw new IllegalStateException("cannot read the key: " + e.getMessage(), e);
     }
+    if (key == null) {
+      throw new IllegalStateException("signing bus messages needs a PKCS#8 key (BEGIN PRIVATE KEY), as make-certs.sh writes");
+    }
+    return key;
   }
 
   X509Certificate certificate() {

@@ -82,7 +82,7 @@ class EventBusLatencyBenchmark {
       ControlPlaneConfig config = new ControlPlaneConfig(dir.resolve("cp"), List.of("unix:" + socket), Duration.ofSeconds(10),
           Duration.ofSeconds(30), Duration.ofHours(1), Duration.ofSeconds(60), Duration.ofSeconds(60), NodeLimits.defaults());
       await(vertx.deployVerticle(new ControlPlaneVerticle(config)));
-      return measure(vertx, SocketAddress.domainSocketAddress(socket.toString()));
+      return measure(vertx, SocketAddress.domainSocketAddress(socket.toString()), null);
     } finally {
       await(vertx.close());
       try (var files = Files.walk(dir)) {
@@ -101,27 +101,25 @@ class EventBusLatencyBenchmark {
     io.mpqemu.fleet.ClusterTls tls = cluster.tls();
     Vertx vertx = await(ClusteredVertx.start(cluster, tls, new VertxOptions().setPreferNativeTransport(true)));
     try {
-      signer = new io.mpqemu.fleet.BusSignatures.Signer(tls);
+      io.mpqemu.fleet.BusSignatures.Signer signer = new io.mpqemu.fleet.BusSignatures.Signer(tls);
       JsonObject beat = new JsonObject(JsonFormat.printer().omittingInsignificantWhitespace().print(
           io.mpqemu.v1.NodeHeartbeat.newBuilder().setNodeId("bench").setEndpoint("tcp:" + c.net.selfIp + ":1")
               .setInfo(io.mpqemu.v1.NodeInfo.newBuilder().setNodeId("bench")).build()));
       vertx.setPeriodic(0, 1000, id -> vertx.eventBus().publish(ControlPlaneVerticle.HEARTBEATS, beat,
           signer.sign(ControlPlaneVerticle.HEARTBEATS, beat, true)));
-      return measure(vertx, SocketAddress.domainSocketAddress(c.cpSocket().toString()));
+      return measure(vertx, SocketAddress.domainSocketAddress(c.cpSocket().toString()), signer);
     } finally {
-      signer = null;
       await(vertx.close());
     }
   }
 
-  /** Signs the clustered run's events (null on the local bus, as an embedded agent does not sign). */
-  private static io.mpqemu.fleet.BusSignatures.Signer signer;
-
   /**
    * Publishes events one at a time on the agent events address (as an agent's EventHub does) and
-   * times each until the subscriber has it. Publish and receipt are both timed in this JVM.
+   * times each until the subscriber has it. Publish and receipt are both timed in this JVM. With a
+   * {@code signer} each event goes out signed, as an agent in a fleet sends it.
    */
-  private static double[] measure(Vertx vertx, SocketAddress cp) throws Exception {
+  private static double[] measure(Vertx vertx, SocketAddress cp, io.mpqemu.fleet.BusSignatures.Signer signer)
+      throws Exception {
     Map<String, Long> sentAt = new ConcurrentHashMap<>();
     Map<String, CountDownLatch> arrived = new ConcurrentHashMap<>();
     double[] latencies = new double[EVENTS];

@@ -1,8 +1,13 @@
 package io.mpqemu.agent.http;
 
+import io.mpqemu.fleet.ClusterTls;
+import io.mpqemu.fleet.Role;
 import io.vertx.core.Future;
+import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.net.SocketAddress;
 import java.io.IOException;
 import java.net.ConnectException;
@@ -15,6 +20,8 @@ import java.nio.file.Path;
 import java.nio.file.LinkOption;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Set;
+import java.util.function.Consumer;
 
 /**
  * Starts a server (gRPC or plain HTTP) on {@code unix:/path} (created 0600) or on {@code tcp:host:port}
@@ -72,6 +79,25 @@ public final class HttpListener {
     } catch (ConnectException stale) {
       Files.deleteIfExists(path); // a socket left behind by a process that is gone
     }
+  }
+
+  /**
+   * A gRPC (or any HTTP/2) server on {@code address}: with {@code tls}, a {@code tcp:} address speaks
+   * mutual TLS and admits only certificates of the {@code allowed} roles, and connections refused
+   * before any certificate (plaintext, none offered) are logged under {@code purpose}; without it, or
+   * on a UNIX socket, plaintext. {@code created} gets the server (to close it later); the future
+   * answers the bound address.
+   */
+  public static Future<String> listenGrpc(Vertx vertx, Handler<HttpServerRequest> handler, String address, ClusterTls tls,
+      String purpose, Set<Role> allowed, Consumer<HttpServer> created) {
+    boolean secure = tls != null && address.startsWith("tcp:");
+    HttpServer server = vertx.createHttpServer(secure ? tls.server(purpose, allowed) : new HttpServerOptions());
+    if (secure) {
+      server.exceptionHandler(ClusterTls.refusalLogger(purpose));
+    }
+    created.accept(server);
+    server.requestHandler(handler);
+    return listen(vertx, server, address, "gRPC", secure);
   }
 
   /** Listens; answers the address with its real port ({@code tcp:127.0.0.1:0} picks one). */
