@@ -1,7 +1,6 @@
 package io.mpqemu.controlplane;
 
 import com.google.protobuf.util.JsonFormat;
-import io.mpqemu.agent.http.HttpListener;
 import io.mpqemu.controlplane.api.VmGrpcService;
 import io.mpqemu.controlplane.dispatch.AgentClients;
 import io.mpqemu.controlplane.events.EventLog;
@@ -15,16 +14,14 @@ import io.mpqemu.controlplane.vm.VmController;
 import io.mpqemu.fleet.BusSignatures;
 import io.mpqemu.fleet.ClusterTls;
 import io.mpqemu.fleet.Role;
+import io.mpqemu.http.ServiceListeners;
 import io.mpqemu.v1.NodeHeartbeat;
 import io.mpqemu.v1.VmEvent;
 import io.mpqemu.v1.VmServiceGrpcService;
+import io.mpqemu.wire.BusAddresses;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
-import io.vertx.core.http.HttpServer;
 import io.vertx.core.json.JsonObject;
-import io.vertx.grpc.health.HealthService;
-import io.vertx.grpc.reflection.ReflectionService;
-import io.vertx.grpc.server.GrpcServer;
 import java.nio.file.Files;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
@@ -40,13 +37,10 @@ public final class ControlPlaneVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(ControlPlaneVerticle.class);
   private static final Logger REFUSED = LoggerFactory.getLogger("io.mpqemu.fleet.Refused");
   private final java.util.Map<String, Long> refusalsLogged = new java.util.HashMap<>();
-  public static final String VM_EVENTS = "mpqemu.vm.events";
-  public static final String HEARTBEATS = "mpqemu.node.heartbeat";
 
   private final ControlPlaneConfig config;
   private final ClusterTls tls;
-  private final List<HttpServer> servers = new ArrayList<>();
-  private final List<String> bound = new ArrayList<>();
+  private ServiceListeners listeners;
   private StoreExecutor store;
   private AgentClients agents;
   private VmController vms;
@@ -56,7 +50,6 @@ public final class ControlPlaneVerticle extends VerticleBase {
   private Future<?> busJoined = Future.succeededFuture();
   private ControlPlaneMetrics metrics;
   private volatile boolean started;
-  private volatile String httpAddress = "";
 
   public ControlPlaneVerticle(ControlPlaneConfig config) {
     this(config, null);
@@ -73,12 +66,12 @@ public final class ControlPlaneVerticle extends VerticleBase {
   }
 
   public List<String> boundAddresses() {
-    return List.copyOf(bound);
+    return listeners == null ? List.of() : listeners.grpcAddresses();
   }
 
   /** The address of the HTTP endpoints, with its real port; "" without HTTP. */
   public String httpAddress() {
-    return httpAddress;
+    return listeners == null ? "" : listeners.httpAddress();
   }
 
   public EventLog eventLog() {
@@ -103,14 +96,14 @@ public final class ControlPlaneVerticle extends VerticleBase {
     }).compose(v -> {
       BusSignatures.Verifier verifier = tls == null ? null : new BusSignatures.Verifier(tls);
       busJoined = Future.all(
-          vertx.eventBus().<JsonObject>consumer(VM_EVENTS, m -> {
+          vertx.eventBus().<JsonObject>consumer(BusAddresses.VM_EVENTS, m -> {
             VmEvent e = parse(m.body(), VmEvent.newBuilder()).build();
-            verified(verifier == null ? null : () -> verifier.event(e.getNode(), VM_EVENTS, m.body(), m.headers()),
+            verified(verifier == null ? null : () -> verifier.event(e.getNode(), BusAddresses.VM_EVENTS, m.body(), m.headers()),
                 () -> vms.onAgentEvent(e));
           }).completion(),
-          vertx.eventBus().<JsonObject>consumer(HEARTBEATS, m -> {
+          vertx.eventBus().<JsonObject>consumer(BusAddresses.HEARTBEATS, m -> {
             NodeHeartbeat beat = parse(m.body(), NodeHeartbeat.newBuilder()).build();
-            verified(verifier == null ? null : () -> verifier.heartbeat(beat.getNodeId(), HEARTBEATS, m.body(), m.headers()),
+            verified(verifier == null ? null : () -> verifier.heartbeat(beat.getNodeId(), BusAddresses.HEARTBEATS, m.body(), m.headers()),
                 () -> vms.onHeartbeat(beat));
           }).completion());
       vertx.setPeriodic(1000, id -> vms.checkNodes());
@@ -119,9 +112,9 @@ public final class ControlPlaneVerticle extends VerticleBase {
       return startServers();
     }).compose(v -> startHttp()).onSuccess(v -> {
       started = true;
-      LOG.info("control plane ready: data in {}, gRPC on {}{}{}, event log at seq {}", config.dataDir(), bound,
+      LOG.info("control plane ready: data in {}, gRPC on {}{}{}, event log at seq {}", config.dataDir(), listeners.grpcAddresses(),
           tls == null ? "" : " (TCP under mutual TLS as " + tls.subject() + ")",
-          httpAddress.isEmpty() ? "" : ", HTTP on " + httpAddress, log.lastSeq());
+          listeners.httpAddress().isEmpty() ? "" : ", HTTP on " + listeners.httpAddress(), log.lastSeq());
     });
   }
 
@@ -132,7 +125,9 @@ public final class ControlPlaneVerticle extends VerticleBase {
       metrics.stop();
     }
     List<Future<Void>> closing = new ArrayList<>();
-    servers.forEach(s -> closing.add(s.close()));
+    if (listeners != null) {
+      closing.add(listeners.close());
+    }
     if (agents != null) {
       closing.add(agents.close());
     }
@@ -190,16 +185,8 @@ public final class ControlPlaneVerticle extends VerticleBase {
   }
 
   private Future<Void> startServers() {
-    GrpcServer grpc = GrpcServer.server(vertx);
-    grpc.addService(api);
-    grpc.addService(ReflectionService.v1());
-    grpc.addService(HealthService.create(vertx)
-        .register(VmServiceGrpcService.SERVICE_NAME, () -> Future.succeededFuture(true)));
-    Future<Void> chain = Future.succeededFuture();
-    for (String address : config.listen()) {
-      chain = chain.compose(v -> listen(grpc, address));
-    }
-    return chain;
+    listeners = new ServiceListeners(vertx, "control-plane API");
+    return listeners.serveGrpc(api, VmServiceGrpcService.SERVICE_NAME, config.listen(), tls, EnumSet.of(Role.CLIENT));
   }
 
   /** Health, metrics, SSE events and read-only JSON, when an HTTP address is configured. */
@@ -210,20 +197,6 @@ public final class ControlPlaneVerticle extends VerticleBase {
     metrics = new ControlPlaneMetrics(context, vms, nodes, log, Clock.systemUTC());
     metrics.start();
     ControlPlaneReadiness readiness = new ControlPlaneReadiness(store, busJoined, () -> started);
-    HttpServer server = vertx.createHttpServer();
-    servers.add(server);
-    server.requestHandler(ControlPlaneHttp.router(vertx, context, api, log, metrics, readiness));
-    return HttpListener.listen(vertx, server, config.httpListen()).map(address -> {
-      httpAddress = address;
-      return null;
-    });
-  }
-
-  private Future<Void> listen(GrpcServer grpc, String address) {
-    return HttpListener.listenGrpc(vertx, grpc, address, tls, "control-plane API " + address, EnumSet.of(Role.CLIENT),
-        servers::add).map(boundAddress -> {
-          bound.add(boundAddress);
-          return null;
-        });
+    return listeners.serveHttp(ControlPlaneHttp.router(vertx, context, api, log, metrics, readiness), config.httpListen());
   }
 }

@@ -1,5 +1,6 @@
 package io.mpqemu.agent;
 
+import io.mpqemu.net.Endpoint;
 import io.mpqemu.spec.NodeLimits;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -87,10 +88,10 @@ public record AgentConfig(
     require(maxVms >= 1, "max VMs must be at least 1");
     require(!stopTimeout.isNegative() && !exitDeadline.isNegative() && !exitDeadline.isZero(), "timeouts must be positive");
     require(consoleLogMaxBytes >= 4096, "console log bound must be at least 4096 bytes");
-    require(advertise.isEmpty() || advertise.startsWith("unix:") || advertise.startsWith("tcp:"),
-        "advertise address must be unix:/path or tcp:host:port, not " + advertise);
+    require(advertise.isEmpty() || Endpoint.valid(advertise),
+        "advertise address must be " + Endpoint.SYNTAX + ", not " + advertise);
     require(heartbeatInterval.toMillis() >= 100, "heartbeat interval must be at least 100 ms");
-    require(httpListen.isEmpty() || httpListen.startsWith("unix:") || httpListen.startsWith("tcp:"),
+    require(httpListen.isEmpty() || Endpoint.valid(httpListen),
         "HTTP listen address must be unix:/path or tcp:127.0.0.1:port, not " + httpListen);
     return this;
   }

@@ -1,9 +1,11 @@
 package io.mpqemu.agent;
 
+import io.mpqemu.agent.cli.AgentClientCommand;
 import io.mpqemu.agent.qemu.BootImage;
 import io.mpqemu.fleet.ClusterTls;
 import io.mpqemu.fleet.ClusteredVertx;
 import io.mpqemu.fleet.Role;
+import io.mpqemu.net.Endpoint;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonObject;
@@ -18,10 +20,10 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine;
 
 /** {@code node-agent serve | boot-image | client ...}. */
 @Command(name = "node-agent", mixinStandardHelpOptions = true, versionProvider = NodeAgentMain.VersionProvider.class,
@@ -114,7 +116,7 @@ public final class NodeAgentMain {
       }
       Vertx vertx = started.vertx();
       ClusterTls tls = started.tls();
-      if (!vertx.isNativeTransportEnabled() && cfg.listen().stream().anyMatch(a -> a.startsWith("unix:"))) {
+      if (!vertx.isNativeTransportEnabled() && cfg.listen().stream().anyMatch(a -> !Endpoint.isTcp(a))) {
         System.err.println("node-agent: UNIX socket listening needs the native epoll transport, which did not load: "
             + vertx.unavailableNativeTransportCause());
         vertx.close();

@@ -5,7 +5,6 @@ import io.mpqemu.agent.events.EventHub;
 import io.mpqemu.agent.http.AgentHttp;
 import io.mpqemu.agent.http.AgentMetrics;
 import io.mpqemu.agent.http.AgentReadiness;
-import io.mpqemu.agent.http.HttpListener;
 import io.mpqemu.agent.node.QemuProbe;
 import io.mpqemu.agent.process.ProcessScanner;
 import io.mpqemu.agent.process.SetsidProcessLauncher;
@@ -21,17 +20,16 @@ import io.mpqemu.agent.vm.VmRuntime;
 import io.mpqemu.fleet.BusSignatures;
 import io.mpqemu.fleet.ClusterTls;
 import io.mpqemu.fleet.Role;
+import io.mpqemu.http.ServiceListeners;
+import io.mpqemu.net.Endpoint;
 import io.mpqemu.v1.Capacity;
 import io.mpqemu.v1.NodeAgentServiceGrpcService;
 import io.mpqemu.v1.NodeHeartbeat;
 import io.mpqemu.v1.NodeInfo;
+import io.mpqemu.wire.BusAddresses;
+import io.mpqemu.wire.Timestamps;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
-import io.vertx.core.http.HttpServer;
-import io.vertx.core.http.HttpServerOptions;
-import io.vertx.grpc.health.HealthService;
-import io.vertx.grpc.reflection.ReflectionService;
-import io.vertx.grpc.server.GrpcServer;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -47,13 +45,11 @@ public final class NodeAgentVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(NodeAgentVerticle.class);
   private static final Duration QMP_CONNECT_TIMEOUT = Duration.ofSeconds(10);
   /** Event bus address of node heartbeats. */
-  public static final String HEARTBEAT_ADDRESS = "mpqemu.node.heartbeat";
 
   private final AgentConfig config;
   private final ClusterTls tls;
   private BusSignatures.Signer signer;
-  private final List<HttpServer> servers = new ArrayList<>();
-  private final List<String> boundAddresses = new ArrayList<>();
+  private ServiceListeners listeners;
   private VmManager vms;
   private EventHub events;
   private QemuProbe.Result probe;
@@ -63,7 +59,6 @@ public final class NodeAgentVerticle extends VerticleBase {
   private long heartbeatsSent;
   private AgentMetrics metrics;
   private volatile boolean started;
-  private volatile String httpAddress = "";
 
   public NodeAgentVerticle(AgentConfig config) {
     this(config, null);
@@ -80,12 +75,12 @@ public final class NodeAgentVerticle extends VerticleBase {
 
   /** The address /healthz, /readyz and /metrics are served on, with its real port; "" without HTTP. */
   public String httpAddress() {
-    return httpAddress;
+    return listeners == null ? "" : listeners.httpAddress();
   }
 
   /** The addresses the gRPC servers listen on, with real ports: {@code unix:/path}, {@code tcp:host:port}. */
   public List<String> boundAddresses() {
-    return List.copyOf(boundAddresses);
+    return listeners == null ? List.of() : listeners.grpcAddresses();
   }
 
   public VmManager vms() {
@@ -116,16 +111,16 @@ public final class NodeAgentVerticle extends VerticleBase {
     }).compose(v -> startServers()).compose(v -> startHttp()).onSuccess(v -> {
       started = true;
       rotationTimer = vertx.setPeriodic(5000, id -> vms.rotateConsoleLogs());
-      String endpoint = config.advertise().isEmpty() ? boundAddresses.get(0) : config.advertise();
-      if (tls != null && !endpoint.startsWith("tcp:")) {
+      String endpoint = config.advertise().isEmpty() ? listeners.grpcAddresses().get(0) : config.advertise();
+      if (tls != null && !Endpoint.isTcp(endpoint)) {
         LOG.warn("node={} announces {} to the cluster: a control plane on another host cannot call it; listen on"
             + " tcp:<cluster address>:7070 (first) or set --advertise", config.nodeId(), endpoint);
       }
       heartbeatTimer = vertx.setPeriodic(0, config.heartbeatInterval().toMillis(), id -> publishHeartbeat(endpoint));
       LOG.info("node={} agent ready: {}, multi-process yes, {}; {} VM(s) known; gRPC on {}{}{}", config.nodeId(),
-          probe.version(), probe.kvmDetail(), vms.count(), boundAddresses,
+          probe.version(), probe.kvmDetail(), vms.count(), listeners.grpcAddresses(),
           tls == null ? "" : " (TCP under mutual TLS as " + tls.subject() + ")",
-          httpAddress.isEmpty() ? "" : "; HTTP on " + httpAddress);
+          listeners.httpAddress().isEmpty() ? "" : "; HTTP on " + listeners.httpAddress());
     });
   }
 
@@ -142,28 +137,24 @@ public final class NodeAgentVerticle extends VerticleBase {
     if (metrics != null) {
       metrics.stop();
     }
-    List<Future<Void>> closing = new ArrayList<>();
-    for (HttpServer s : servers) {
-      closing.add(s.close());
-    }
     // VMs keep running: nothing here stops a VM or closes its socketpairs
     if (vms != null) {
       vms.detachAll();
     }
-    return Future.join(closing);
+    return listeners == null ? Future.succeededFuture() : listeners.close();
   }
 
-  /** Announces this node on {@value #HEARTBEAT_ADDRESS}; the control plane learns nodes from it. */
+  /** Announces this node on {@value BusAddresses#HEARTBEATS}; the control plane learns nodes from it. */
   private void publishHeartbeat(String endpoint) {
     NodeHeartbeat beat = NodeHeartbeat.newBuilder().setNodeId(config.nodeId()).setEndpoint(endpoint)
-        .setInfo(nodeInfo()).setTime(Protos.timestamp(Instant.now())).build();
+        .setInfo(nodeInfo()).setTime(Timestamps.of(Instant.now())).build();
     try {
       io.vertx.core.json.JsonObject body = new io.vertx.core.json.JsonObject(
           com.google.protobuf.util.JsonFormat.printer().omittingInsignificantWhitespace().print(beat));
       if (signer == null) {
-        vertx.eventBus().publish(HEARTBEAT_ADDRESS, body);
+        vertx.eventBus().publish(BusAddresses.HEARTBEATS, body);
       } else {
-        vertx.eventBus().publish(HEARTBEAT_ADDRESS, body, signer.sign(HEARTBEAT_ADDRESS, body, true));
+        vertx.eventBus().publish(BusAddresses.HEARTBEATS, body, signer.sign(BusAddresses.HEARTBEATS, body, true));
       }
       heartbeatsSent++;
     } catch (com.google.protobuf.InvalidProtocolBufferException e) {
@@ -191,21 +182,14 @@ public final class NodeAgentVerticle extends VerticleBase {
         .setAllocatedMemoryMib(vms.allocatedMemoryMib())
         .setVmCount(vms.count())
         .setAgentVersion(Version.get())
-        .setStartedAt(Protos.timestamp(startedAt))
+        .setStartedAt(Timestamps.of(startedAt))
         .build();
   }
 
   private Future<Void> startServers() {
-    GrpcServer grpc = GrpcServer.server(vertx);
-    grpc.addService(new NodeAgentGrpcService(context, vms, events, this::nodeInfo));
-    grpc.addService(ReflectionService.v1());
-    grpc.addService(HealthService.create(vertx)
-        .register(NodeAgentServiceGrpcService.SERVICE_NAME, () -> Future.succeededFuture(true)));
-    Future<Void> chain = Future.succeededFuture();
-    for (String address : config.listen()) {
-      chain = chain.compose(v -> listen(grpc, address));
-    }
-    return chain;
+    listeners = new ServiceListeners(vertx, "node-agent gRPC");
+    return listeners.serveGrpc(new NodeAgentGrpcService(context, vms, events, this::nodeInfo),
+        NodeAgentServiceGrpcService.SERVICE_NAME, config.listen(), tls, EnumSet.of(Role.CONTROL_PLANE));
   }
 
   /** /healthz, /readyz and /metrics, when an HTTP address is configured. */
@@ -216,20 +200,6 @@ public final class NodeAgentVerticle extends VerticleBase {
     metrics = new AgentMetrics(context, vms, events, () -> heartbeatsSent, Clock.systemUTC());
     metrics.start();
     AgentReadiness readiness = new AgentReadiness(vertx, () -> probe, config.stateDir(), () -> started);
-    HttpServer server = vertx.createHttpServer(new HttpServerOptions());
-    servers.add(server);
-    server.requestHandler(AgentHttp.router(vertx, context, metrics, readiness));
-    return HttpListener.listen(vertx, server, config.httpListen()).map(bound -> {
-      httpAddress = bound;
-      return null;
-    });
-  }
-
-  private Future<Void> listen(GrpcServer grpc, String address) {
-    return HttpListener.listenGrpc(vertx, grpc, address, tls, "node-agent gRPC " + address, EnumSet.of(Role.CONTROL_PLANE),
-        servers::add).map(bound -> {
-          boundAddresses.add(bound);
-          return null;
-        });
+    return listeners.serveHttp(AgentHttp.router(vertx, context, metrics, readiness), config.httpListen());
   }
 }

@@ -1,6 +1,5 @@
 package io.mpqemu.controlplane.api;
 
-import io.mpqemu.agent.http.OnContext;
 import io.mpqemu.controlplane.events.EventLog;
 import io.mpqemu.controlplane.nodes.NodeRegistry;
 import io.mpqemu.controlplane.store.StoredNode;
@@ -9,6 +8,7 @@ import io.mpqemu.controlplane.store.VmFilter;
 import io.mpqemu.controlplane.vm.ApiException;
 import io.mpqemu.controlplane.vm.VmController;
 import io.mpqemu.grpc.GrpcCallException;
+import io.mpqemu.http.OnContext;
 import io.mpqemu.v1.CreateVmRequest;
 import io.mpqemu.v1.DeleteVmRequest;
 import io.mpqemu.v1.DeleteVmResponse;
@@ -27,6 +27,7 @@ import io.mpqemu.v1.Vm;
 import io.mpqemu.v1.VmEvent;
 import io.mpqemu.v1.VmServiceGrpcService;
 import io.mpqemu.v1.WatchEventsRequest;
+import io.mpqemu.wire.Timestamps;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -137,7 +138,7 @@ public final class VmGrpcService extends VmServiceGrpcService {
       ListNodesResponse.Builder answer = ListNodesResponse.newBuilder();
       for (StoredNode n : nodes.all()) {
         answer.addNodes(Node.newBuilder().setId(n.id()).setEndpoint(n.endpoint()).setState(n.state()).setInfo(n.info())
-            .setLastHeartbeat(Convert.timestamp(n.lastHeartbeat())));
+            .setLastHeartbeat(Timestamps.of(n.lastHeartbeat())));
       }
       return Future.succeededFuture(answer.build());
     });

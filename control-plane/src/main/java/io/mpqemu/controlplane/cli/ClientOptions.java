@@ -1,5 +1,6 @@
 package io.mpqemu.controlplane.cli;
 
+import io.mpqemu.net.Endpoint;
 import io.vertx.core.net.SocketAddress;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -51,7 +52,7 @@ public final class ClientOptions {
     if (given < 3) {
       throw new UsageException("--tls-ca, --tls-cert and --tls-key go together (or MPQEMU_TLS_CA, _CERT, _KEY)");
     }
-    if (!server.startsWith("tcp:")) {
+    if (!Endpoint.isTcp(server)) {
       throw new UsageException("TLS applies to a tcp: server; a unix: socket is reached without it");
     }
     try {
@@ -71,24 +72,11 @@ public final class ClientOptions {
 
   /** The address of {@link #server}, or a {@link UsageException} that says what a valid one looks like. */
   SocketAddress address() {
-    if (server.startsWith("unix:") && server.length() > "unix:".length()) {
-      return SocketAddress.domainSocketAddress(server.substring("unix:".length()));
+    try {
+      return Endpoint.parse("--server", server).socketAddress();
+    } catch (IllegalArgumentException e) {
+      throw new UsageException(e.getMessage());
     }
-    if (server.startsWith("tcp:")) {
-      String hostPort = server.substring("tcp:".length());
-      int colon = hostPort.lastIndexOf(':');
-      if (colon > 0) {
-        try {
-          int port = Integer.parseInt(hostPort.substring(colon + 1));
-          if (port > 0 && port < 65536) {
-            return SocketAddress.inetSocketAddress(port, hostPort.substring(0, colon));
-          }
-        } catch (NumberFormatException ignored) {
-          // falls through to the usage error
-        }
-      }
-    }
-    throw new UsageException("--server must be tcp:host:port or unix:/path, not '" + server + "'");
   }
 
   /** The options of the closest ancestor of {@code spec} (or itself) that mixes them in. */

@@ -1,5 +1,8 @@
 package io.mpqemu.controlplane.cli;
 
+import io.mpqemu.errors.Failures;
+import java.io.FileNotFoundException;
+
 /** A call that got no gRPC answer at all: nothing listens, or the connection broke. Exit code 3. */
 final class UnreachableException extends RuntimeException {
 
@@ -7,16 +10,9 @@ final class UnreachableException extends RuntimeException {
     super(describe(cause), cause, false, false);
   }
 
-  /** The innermost message, which names the actual problem ("Connection refused", "No such file"). */
+  /** The innermost message, which names the actual problem ("Connection refused", "no socket at that path"). */
   private static String describe(Throwable e) {
-    Throwable root = e;
-    while (root.getCause() != null && root.getCause() != root) {
-      root = root.getCause();
-    }
-    if (root instanceof java.io.FileNotFoundException && root.getMessage() == null) {
-      return "no socket at that path";
-    }
-    String message = root.getMessage();
-    return message == null || message.isBlank() ? root.getClass().getSimpleName() : message;
+    String message = Failures.rootMessage(e);
+    return message.equals(FileNotFoundException.class.getSimpleName()) ? "no socket at that path" : message;
   }
 }

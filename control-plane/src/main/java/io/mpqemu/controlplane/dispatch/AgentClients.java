@@ -4,6 +4,7 @@ import io.mpqemu.fleet.ClusterTls;
 import io.mpqemu.fleet.Role;
 import io.mpqemu.grpc.GrpcCallException;
 import io.mpqemu.grpc.UnaryCalls;
+import io.mpqemu.net.Endpoint;
 import io.mpqemu.v1.AgentConsoleLogRequest;
 import io.mpqemu.v1.AgentDeleteVmRequest;
 import io.mpqemu.v1.AgentStopVmRequest;
@@ -161,21 +162,6 @@ public final class AgentClients {
   }
 
   static SocketAddress address(String endpoint) {
-    if (endpoint.startsWith("unix:")) {
-      return SocketAddress.domainSocketAddress(endpoint.substring(5));
-    }
-    if (endpoint.startsWith("tcp:")) {
-      String hp = endpoint.substring(4);
-      int colon = hp.lastIndexOf(':');
-      if (colon > 0) {
-        try {
-          return SocketAddress.inetSocketAddress(Integer.parseInt(hp.substring(colon + 1)),
-              hp.substring(0, colon).replace("[", "").replace("]", ""));
-        } catch (NumberFormatException e) {
-          // fall through
-        }
-      }
-    }
-    throw new IllegalArgumentException("agent endpoint must be unix:/path or tcp:host:port, not " + endpoint);
+    return Endpoint.parse("agent endpoint", endpoint).socketAddress();
   }
 }

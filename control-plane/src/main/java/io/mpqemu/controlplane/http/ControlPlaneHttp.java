@@ -1,9 +1,9 @@
 package io.mpqemu.controlplane.http;
 
-import io.mpqemu.agent.http.Check;
-import io.mpqemu.agent.http.CommonRoutes;
 import io.mpqemu.controlplane.api.VmGrpcService;
 import io.mpqemu.controlplane.events.EventLog;
+import io.mpqemu.http.Check;
+import io.mpqemu.http.CommonRoutes;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;

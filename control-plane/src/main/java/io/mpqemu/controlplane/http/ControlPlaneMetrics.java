@@ -1,16 +1,16 @@
 package io.mpqemu.controlplane.http;
 
-import io.mpqemu.agent.http.AgentMetrics;
-import io.mpqemu.agent.http.Counter;
-import io.mpqemu.agent.http.Gauge;
-import io.mpqemu.agent.http.LaunchTracker;
-import io.mpqemu.agent.http.MetricsRegistry;
-import io.mpqemu.agent.http.OnContext;
 import io.mpqemu.controlplane.events.EventLog;
 import io.mpqemu.controlplane.events.EventSink;
 import io.mpqemu.controlplane.nodes.NodeRegistry;
 import io.mpqemu.controlplane.store.StoredNode;
 import io.mpqemu.controlplane.vm.VmController;
+import io.mpqemu.http.OnContext;
+import io.mpqemu.metrics.Counter;
+import io.mpqemu.metrics.Gauge;
+import io.mpqemu.metrics.LaunchTracker;
+import io.mpqemu.metrics.MetricsRegistry;
+import io.mpqemu.metrics.PhaseSeries;
 import io.mpqemu.v1.NodeState;
 import io.mpqemu.v1.VmEvent;
 import io.vertx.core.Context;
@@ -73,7 +73,7 @@ public final class ControlPlaneMetrics {
   /** Brings the gauges up to date on the control plane's context and renders every metric. */
   public Future<String> scrape() {
     return OnContext.call(controlPlane, () -> {
-      AgentMetrics.setPhases(vmsByPhase, vms.countByPhase());
+      PhaseSeries.set(vmsByPhase, vms.countByPhase());
       Map<NodeState, Integer> states = new EnumMap<>(NodeState.class);
       for (StoredNode n : nodes.all()) {
         states.merge(n.state(), 1, Integer::sum);

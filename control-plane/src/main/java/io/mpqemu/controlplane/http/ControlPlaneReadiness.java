@@ -1,7 +1,7 @@
 package io.mpqemu.controlplane.http;
 
-import io.mpqemu.agent.http.Check;
 import io.mpqemu.controlplane.store.StoreExecutor;
+import io.mpqemu.http.Check;
 import io.vertx.core.Future;
 import java.time.Duration;
 import java.util.List;

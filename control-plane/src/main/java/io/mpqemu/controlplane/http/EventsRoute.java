@@ -1,7 +1,7 @@
 package io.mpqemu.controlplane.http;
 
-import io.mpqemu.agent.http.HttpErrors;
 import io.mpqemu.controlplane.events.EventLog;
+import io.mpqemu.http.HttpErrors;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServerResponse;

@@ -1,6 +1,6 @@
 package io.mpqemu.controlplane.http;
 
-import io.mpqemu.agent.http.HttpErrors;
+import io.mpqemu.http.HttpErrors;
 import io.vertx.core.MultiMap;
 import java.util.Set;
 import java.util.TreeSet;

@@ -1,6 +1,5 @@
 package io.mpqemu.controlplane.vm;
 
-import com.google.protobuf.Timestamp;
 import io.mpqemu.controlplane.ControlPlaneConfig;
 import io.mpqemu.controlplane.dispatch.AgentClients;
 import io.mpqemu.controlplane.events.EventLog;
@@ -14,6 +13,7 @@ import io.mpqemu.controlplane.store.StoreExecutor;
 import io.mpqemu.controlplane.store.StoredNode;
 import io.mpqemu.controlplane.store.StoredVm;
 import io.mpqemu.controlplane.store.VmFilter;
+import io.mpqemu.errors.Failures;
 import io.mpqemu.grpc.GrpcCallException;
 import io.mpqemu.spec.InvalidSpecException;
 import io.mpqemu.spec.SpecValidator;
@@ -30,6 +30,8 @@ import io.mpqemu.v1.VmEvent;
 import io.mpqemu.v1.VmRef;
 import io.mpqemu.v1.VmSpec;
 import io.mpqemu.v1.VmStatus;
+import io.mpqemu.wire.Phases;
+import io.mpqemu.wire.Timestamps;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.grpc.common.GrpcStatus;
@@ -196,7 +198,7 @@ public final class VmController {
     return find(ref).compose(vm -> {
       Phase phase = vm.status().getPhase();
       if (vm.desiredState() == DesiredState.RUNNING && phase != Phase.PHASE_STOPPED && phase != Phase.PHASE_FAILED) {
-        return failed(GrpcStatus.FAILED_PRECONDITION, "VM '" + vm.name() + "' is already " + phaseName(phase)
+        return failed(GrpcStatus.FAILED_PRECONDITION, "VM '" + vm.name() + "' is already " + Phases.name(phase)
             + " with desired state RUNNING");
       }
       if (phase == Phase.PHASE_STOPPING || vm.desiredState() == DesiredState.STOPPED && ACTIVE.contains(phase)) {
@@ -218,7 +220,7 @@ public final class VmController {
     return find(ref).compose(vm -> {
       Phase phase = vm.status().getPhase();
       if (vm.desiredState() == DesiredState.STOPPED && (phase == Phase.PHASE_STOPPED || phase == Phase.PHASE_FAILED)) {
-        return failed(GrpcStatus.FAILED_PRECONDITION, "VM '" + vm.name() + "' is already " + phaseName(phase));
+        return failed(GrpcStatus.FAILED_PRECONDITION, "VM '" + vm.name() + "' is already " + Phases.name(phase));
       }
       StoredVm next = vm.withDesiredState(DesiredState.STOPPED, clock.instant());
       boolean onNode = !next.status().getNode().isEmpty()
@@ -374,7 +376,7 @@ public final class VmController {
     };
     LOG.info("node={} {} -> {}: {}", n.id(), t.from(), t.to(), message);
     VmEvent event = VmEvent.newBuilder().setNode(n.id()).setType(type).setReason(reasonOf(type)).setMessage(message)
-        .setTime(timestamp(clock.instant())).build();
+        .setTime(Timestamps.of(clock.instant())).build();
     Change.Builder change = Change.builder().event(event);
     if (t.to() == NodeState.NODE_STATE_LOST) {
       for (StoredVm vm : List.copyOf(vms.values())) {
@@ -475,7 +477,7 @@ public final class VmController {
               maybeRestart(vm.id());
             }
           } else {
-            dispatchFailed(vm.id(), "launch on node " + node.id() + " failed: " + describe(e));
+            dispatchFailed(vm.id(), "launch on node " + node.id() + " failed: " + Failures.describe(e));
           }
         })
         .onComplete(ar -> busy.remove(vm.id()));
@@ -493,7 +495,7 @@ public final class VmController {
           if (e instanceof GrpcCallException gce && gce.status() == GrpcStatus.NOT_FOUND) {
             markStopped(vm.id(), "the node no longer has it");
           } else {
-            dispatchFailed(vm.id(), "stop on node " + node.id() + " failed: " + describe(e));
+            dispatchFailed(vm.id(), "stop on node " + node.id() + " failed: " + Failures.describe(e));
           }
         })
         .onComplete(ar -> {
@@ -536,7 +538,7 @@ public final class VmController {
       s.setPhase(agentVm.getPhase()).setReason(agentVm.getReason()).setMessage(agentVm.getMessage());
       StoredVm next = vm.withStatus(s.build(), clock.instant());
       update(next, EventType.RECONCILED, "StatusFromNode", "node " + nodeId + " reports the VM "
-          + phaseName(agentVm.getPhase()) + (agentVm.getMessage().isEmpty() ? "" : ": " + agentVm.getMessage()));
+          + Phases.name(agentVm.getPhase()) + (agentVm.getMessage().isEmpty() ? "" : ": " + agentVm.getMessage()));
     } else {
       StoredVm next = vm.withStatus(s.build(), clock.instant());
       put(next);
@@ -605,7 +607,7 @@ public final class VmController {
         }
         removeOrphan(node, orphan);
       }
-    }).onFailure(e -> LOG.warn("node={} reconciliation could not list VMs: {}", node.id(), describe(e)));
+    }).onFailure(e -> LOG.warn("node={} reconciliation could not list VMs: {}", node.id(), Failures.describe(e)));
   }
 
   private void reconcileVm(StoredVm vm, StoredNode node, AgentVm actual) {
@@ -649,8 +651,8 @@ public final class VmController {
             .setVmName(orphan.getSpec().getName()).setNode(node.id()).setType(EventType.RECONCILED)
             .setPhase(Phase.PHASE_DELETED).setReason("OrphanRemoved")
             .setMessage("node " + node.id() + " ran a VM the store does not know; it was stopped and removed")
-            .setTime(timestamp(clock.instant())).build()).build()))
-        .onFailure(e -> LOG.warn("vm={} node={} could not remove an orphan: {}", orphan.getVmId(), node.id(), describe(e)))
+            .setTime(Timestamps.of(clock.instant())).build()).build()))
+        .onFailure(e -> LOG.warn("vm={} node={} could not remove an orphan: {}", orphan.getVmId(), node.id(), Failures.describe(e)))
         .onComplete(ar -> busy.remove(orphan.getVmId()));
   }
 
@@ -664,7 +666,7 @@ public final class VmController {
 
   /** Commits in order; published events reach subscribers, and each VM's last event seq is kept. */
   private Future<List<VmEvent>> commit(Change change) {
-    return commitNow(change).onFailure(e -> LOG.error("cannot record a change: {}", describe(e)));
+    return commitNow(change).onFailure(e -> LOG.error("cannot record a change: {}", Failures.describe(e)));
   }
 
   private Future<List<VmEvent>> commitNow(Change change) {
@@ -735,7 +737,7 @@ public final class VmController {
 
   private VmEvent event(StoredVm vm, EventType type, String reason, String message) {
     return VmEvent.newBuilder().setVmId(vm.id()).setVmName(vm.name()).setNode(vm.status().getNode()).setType(type)
-        .setPhase(vm.status().getPhase()).setReason(reason).setMessage(message).setTime(timestamp(clock.instant())).build();
+        .setPhase(vm.status().getPhase()).setReason(reason).setMessage(message).setTime(Timestamps.of(clock.instant())).build();
   }
 
   private static void upsertProcess(VmStatus.Builder status, ProcessStatus p) {
@@ -763,21 +765,9 @@ public final class VmController {
     };
   }
 
-  static Timestamp timestamp(Instant t) {
-    return Timestamp.newBuilder().setSeconds(t.getEpochSecond()).setNanos(t.getNano()).build();
-  }
-
-  private static String phaseName(Phase phase) {
-    return phase.name().replace("PHASE_", "").toLowerCase(java.util.Locale.ROOT);
-  }
-
   private static String shorten(String s) {
     String t = s.replaceAll("[^\\x20-\\x7e]", "?");
     return t.length() > 64 ? t.substring(0, 64) + "..." : t;
-  }
-
-  private static String describe(Throwable e) {
-    return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
   }
 
   private static <T> Future<T> failed(GrpcStatus status, String message) {

@@ -35,8 +35,8 @@ import java.util.stream.Stream;
 /** Plumbing shared by the control plane benchmarks: a control plane in its own Vert.x, clients, stats, the report. */
 public final class Bench {
 
-  static final Duration DEADLINE = Duration.ofSeconds(120);
-  static final String DIR = System.getProperty("bench.dir", "/tmp");
+  public static final Duration DEADLINE = Duration.ofSeconds(120);
+  public static final String DIR = System.getProperty("bench.dir", "/tmp");
 
   private Bench() {}
 
@@ -44,17 +44,17 @@ public final class Bench {
    * A control plane deployed in a Vert.x of its own, gRPC on a UNIX socket, no HTTP; reconciliation
    * every hour (so the periodic pass never runs during a measurement).
    */
-  static final class ControlPlane implements AutoCloseable {
+  public static final class ControlPlane implements AutoCloseable {
     final Vertx vertx;
     final ControlPlaneVerticle verticle;
     final Path socket;
     final double startMillis;
 
-    ControlPlane(Path dataDir, Path socket) {
+    public ControlPlane(Path dataDir, Path socket) {
       this(Vertx.builder().with(new VertxOptions().setPreferNativeTransport(true)).build(), dataDir, socket);
     }
 
-    ControlPlane(Vertx vertx, Path dataDir, Path socket) {
+    public ControlPlane(Vertx vertx, Path dataDir, Path socket) {
       this.vertx = vertx;
       this.socket = socket;
       ControlPlaneConfig config = new ControlPlaneConfig(dataDir, List.of("unix:" + socket), Duration.ofSeconds(10),
@@ -66,7 +66,7 @@ public final class Bench {
       startMillis = ms(t0, System.nanoTime());
     }
 
-    SocketAddress address() {
+    public SocketAddress address() {
       return SocketAddress.domainSocketAddress(socket.toString());
     }
 
@@ -77,24 +77,24 @@ public final class Bench {
   }
 
   /** gRPC clients in a Vert.x of their own (the caller's side). */
-  static final class Clients implements AutoCloseable {
-    final Vertx vertx = Vertx.builder().with(new VertxOptions().setPreferNativeTransport(true)).build();
-    final GrpcClient grpc = newClient();
+  public static final class Clients implements AutoCloseable {
+    public final Vertx vertx = Vertx.builder().with(new VertxOptions().setPreferNativeTransport(true)).build();
+    public final GrpcClient grpc = newClient();
 
-    GrpcClient newClient() {
+    public GrpcClient newClient() {
       return GrpcClient.client(vertx, new GrpcClientOptions().setScheduleDeadlineAutomatically(true));
     }
 
-    <Req, Resp> Future<Resp> call(SocketAddress to, ServiceMethod<Resp, Req> method, Req request) {
+    public <Req, Resp> Future<Resp> call(SocketAddress to, ServiceMethod<Resp, Req> method, Req request) {
       return UnaryCalls.call(grpc, to, method, request, DEADLINE);
     }
 
-    <Req, Resp> Resp callSync(SocketAddress to, ServiceMethod<Resp, Req> method, Req request) {
+    public <Req, Resp> Resp callSync(SocketAddress to, ServiceMethod<Resp, Req> method, Req request) {
       return await(call(to, method, request));
     }
 
     /** Opens WatchEvents from {@code fromSeq}; every event goes to {@code onEvent} (on a client event loop). */
-    static GrpcClientRequest<WatchEventsRequest, VmEvent> watch(GrpcClient client, SocketAddress to, long fromSeq,
+    public static GrpcClientRequest<WatchEventsRequest, VmEvent> watch(GrpcClient client, SocketAddress to, long fromSeq,
         Handler<VmEvent> onEvent) {
       return await(client.request(to, VmServiceGrpcClient.WatchEvents).compose(req -> {
         req.end(WatchEventsRequest.newBuilder().setFromSeq(fromSeq).build());
@@ -112,7 +112,7 @@ public final class Bench {
   }
 
   /** A spec of the shape the store tests use: q35, 256 MiB, 2 vCPUs, one lsi53c895a with a disk, two labels. */
-  static VmSpec spec(String name) {
+  public static VmSpec spec(String name) {
     return VmSpec.newBuilder().setName(name).setMemoryMib(256).setVcpus(2).setMachine("q35")
         .addDevices(ProxiedDevice.newBuilder().setId("scsi0").setDriver("lsi53c895a")
             .addDisks(Disk.newBuilder().setId("boot").setImage("images/boot.raw").setFormat("raw").setScsiId(0)))
@@ -137,15 +137,15 @@ public final class Bench {
     return sorted[Math.max(0, Math.min(n - 1, rank - 1))];
   }
 
-  static double min(double[] v) {
+  public static double min(double[] v) {
     return Arrays.stream(v).min().orElse(Double.NaN);
   }
 
-  static double max(double[] v) {
+  public static double max(double[] v) {
     return Arrays.stream(v).max().orElse(Double.NaN);
   }
 
-  static double ms(long from, long to) {
+  public static double ms(long from, long to) {
     return (to - from) / 1e6;
   }
 
@@ -186,7 +186,7 @@ public final class Bench {
         + "; load average " + loadAverage();
   }
 
-  static String loadAverage() {
+  public static String loadAverage() {
     try {
       String[] parts = Files.readString(Path.of("/proc/loadavg")).split(" ");
       return parts[0] + " " + parts[1] + " " + parts[2];
@@ -219,7 +219,7 @@ public final class Bench {
     }
   }
 
-  static void deleteTree(Path root) throws IOException {
+  public static void deleteTree(Path root) throws IOException {
     if (!Files.exists(root)) {
       return;
     }

@@ -41,8 +41,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine;
 
 class CliTest {
 
@@ -262,7 +262,7 @@ class CliTest {
     assertThat(err.toString()).contains("-l novalue must be key=value");
 
     assertThat(run("vm", "list", "--server", "localhost:7000")).isEqualTo(2);
-    assertThat(err.toString()).contains("--server must be tcp:host:port or unix:/path, not 'localhost:7000'");
+    assertThat(err.toString()).contains("--server must be unix:/path or tcp:host:port, not 'localhost:7000'");
 
     assertThat(fake.requests(ListVmsRequest.class)).isEmpty();
   }

@@ -4,13 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.Timestamp;
 import com.google.protobuf.util.JsonFormat;
-import io.mpqemu.agent.http.MetricsRegistry;
 import io.mpqemu.controlplane.ControlPlaneConfig;
 import io.mpqemu.controlplane.ControlPlaneVerticle;
 import io.mpqemu.controlplane.http.HttpClientSupport.Answer;
 import io.mpqemu.controlplane.http.HttpClientSupport.EventStream;
 import io.mpqemu.controlplane.http.HttpClientSupport.Message;
 import io.mpqemu.grpc.UnaryCalls;
+import io.mpqemu.metrics.MetricsRegistry;
 import io.mpqemu.v1.CreateVmRequest;
 import io.mpqemu.v1.DesiredState;
 import io.mpqemu.v1.Disk;
@@ -25,6 +25,7 @@ import io.mpqemu.v1.Vm;
 import io.mpqemu.v1.VmEvent;
 import io.mpqemu.v1.VmServiceGrpcClient;
 import io.mpqemu.v1.VmSpec;
+import io.mpqemu.wire.BusAddresses;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClient;
@@ -150,9 +151,9 @@ class ControlPlaneHttpTest {
     assertThat(before.sample("mpqemu_event_subscribers")).isZero();
 
     // what an agent publishes: a launch that took 1.5 s, then a heartbeat
-    publish(ControlPlaneVerticle.VM_EVENTS, agentEvent(web, EventType.LAUNCH_STARTED, Phase.PHASE_LAUNCHING, 1, 100_000));
-    publish(ControlPlaneVerticle.VM_EVENTS, agentEvent(web, EventType.LAUNCHED, Phase.PHASE_RUNNING, 2, 101_500));
-    publish(ControlPlaneVerticle.HEARTBEATS, NodeHeartbeat.newBuilder().setNodeId("node-a").setEndpoint("unix:/nonexistent")
+    publish(BusAddresses.VM_EVENTS, agentEvent(web, EventType.LAUNCH_STARTED, Phase.PHASE_LAUNCHING, 1, 100_000));
+    publish(BusAddresses.VM_EVENTS, agentEvent(web, EventType.LAUNCHED, Phase.PHASE_RUNNING, 2, 101_500));
+    publish(BusAddresses.HEARTBEATS, NodeHeartbeat.newBuilder().setNodeId("node-a").setEndpoint("unix:/nonexistent")
         .setInfo(NodeInfo.newBuilder().setNodeId("node-a")).build());
     eventually("the launch to be counted", () -> {
       try {
@@ -336,7 +337,7 @@ class ControlPlaneHttpTest {
     assertThat(none.status()).isEqualTo(200);
     assertThat(none.json().isEmpty()).isTrue();
 
-    publish(ControlPlaneVerticle.HEARTBEATS, NodeHeartbeat.newBuilder().setNodeId("node-a").setEndpoint("unix:/nonexistent")
+    publish(BusAddresses.HEARTBEATS, NodeHeartbeat.newBuilder().setNodeId("node-a").setEndpoint("unix:/nonexistent")
         .setInfo(NodeInfo.newBuilder().setNodeId("node-a")).build());
     eventually("the node", () -> {
       try {

@@ -2,10 +2,10 @@ package io.mpqemu.controlplane.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.mpqemu.agent.http.Check;
 import io.mpqemu.controlplane.store.SqliteStore;
 import io.mpqemu.controlplane.store.Store;
 import io.mpqemu.controlplane.store.StoreExecutor;
+import io.mpqemu.http.Check;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.lang.reflect.InvocationTargetException;

@@ -3,6 +3,7 @@ package io.mpqemu.agent.events;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.util.JsonFormat;
 import io.mpqemu.v1.VmEvent;
+import io.mpqemu.wire.BusAddresses;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import java.util.ArrayDeque;
@@ -15,13 +16,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Publishes every lifecycle event on the event bus address {@value #ADDRESS} (protobuf JSON form of
+ * Publishes every lifecycle event on the event bus address {@value BusAddresses#VM_EVENTS} (protobuf JSON form of
  * VmEvent) and hands it to the local watchers (the agent's gRPC WatchEvents streams). Call it from
  * the agent's event loop.
  */
 public final class EventHub {
 
-  public static final String ADDRESS = "mpqemu.vm.events";
   private static final Logger LOG = LoggerFactory.getLogger(EventHub.class);
   private static final JsonFormat.Printer JSON = JsonFormat.printer().omittingInsignificantWhitespace();
 
@@ -50,9 +50,9 @@ public final class EventHub {
         event.getNode(), event.getType(), event.getPhase(), event.getReason(), event.getMessage());
     io.vertx.core.json.JsonObject body = toJson(event);
     if (signer == null) {
-      vertx.eventBus().publish(ADDRESS, body);
+      vertx.eventBus().publish(BusAddresses.VM_EVENTS, body);
     } else {
-      vertx.eventBus().publish(ADDRESS, body, signer.sign(ADDRESS, body, false));
+      vertx.eventBus().publish(BusAddresses.VM_EVENTS, body, signer.sign(BusAddresses.VM_EVENTS, body, false));
     }
     if (recent.size() == RECENT) {
       recent.removeFirst();

@@ -1,5 +1,7 @@
 package io.mpqemu.agent.http;
 
+import io.mpqemu.http.Check;
+import io.mpqemu.http.CommonRoutes;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;

@@ -2,6 +2,12 @@ package io.mpqemu.agent.http;
 
 import io.mpqemu.agent.events.EventHub;
 import io.mpqemu.agent.vm.VmManager;
+import io.mpqemu.http.OnContext;
+import io.mpqemu.metrics.Counter;
+import io.mpqemu.metrics.Gauge;
+import io.mpqemu.metrics.LaunchTracker;
+import io.mpqemu.metrics.MetricsRegistry;
+import io.mpqemu.metrics.PhaseSeries;
 import io.mpqemu.v1.AgentVm;
 import io.mpqemu.v1.Phase;
 import io.mpqemu.v1.VmEvent;
@@ -9,7 +15,6 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import java.time.Clock;
 import java.util.EnumMap;
-import java.util.Locale;
 import java.util.Map;
 import java.util.function.LongSupplier;
 
@@ -67,27 +72,12 @@ public final class AgentMetrics {
       for (AgentVm vm : vms.list()) {
         counts.merge(vm.getPhase(), 1, Integer::sum);
       }
-      setPhases(vmsByPhase, counts);
+      PhaseSeries.set(vmsByPhase, counts);
       memory.set(vms.allocatedMemoryMib());
       // the watcher that feeds these metrics is not a subscriber
       subscribers.set(events.watcherCount() - (watching ? 1 : 0));
       heartbeats.labels().setTotal(heartbeatsSent.getAsLong());
       return Future.succeededFuture(registry.render());
     });
-  }
-
-  /** Every phase gets a series (0 when no VM is in it), so a phase that empties shows 0 rather than vanishing. */
-  public static void setPhases(Gauge gauge, Map<Phase, Integer> counts) {
-    for (Phase p : Phase.values()) {
-      if (p == Phase.UNRECOGNIZED || p == Phase.PHASE_UNSPECIFIED && !counts.containsKey(p)) {
-        continue;
-      }
-      gauge.labels(phaseLabel(p)).set(counts.getOrDefault(p, 0));
-    }
-  }
-
-  /** {@code PHASE_RUNNING} as {@code running}. */
-  public static String phaseLabel(Phase p) {
-    return p.name().substring("PHASE_".length()).toLowerCase(Locale.ROOT);
   }
 }

@@ -1,6 +1,7 @@
 package io.mpqemu.agent.http;
 
 import io.mpqemu.agent.node.QemuProbe;
+import io.mpqemu.http.Check;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.nio.file.Files;

@@ -4,6 +4,7 @@ import io.mpqemu.agent.process.ProcessTable;
 import io.mpqemu.agent.state.ConsoleLog;
 import io.mpqemu.agent.state.VmPaths;
 import io.mpqemu.agent.state.VmRecord;
+import io.mpqemu.errors.Failures;
 import io.mpqemu.spec.InvalidSpecException;
 import io.mpqemu.spec.SpecValidator;
 import io.mpqemu.v1.AgentVm;
@@ -173,7 +174,7 @@ public final class VmManager {
         vms.put(f.record.vmId(), sup);
         adoptions.add(sup.adopt(f.record, f.pids).andThen(ar -> {
           if (ar.failed()) {
-            LOG.warn("vm={} node={} adoption failed: {}", f.record.vmId(), rt.nodeId(), Protos.describe(ar.cause()));
+            LOG.warn("vm={} node={} adoption failed: {}", f.record.vmId(), rt.nodeId(), Failures.describe(ar.cause()));
           }
           dropIfForgotten(sup);
         }));

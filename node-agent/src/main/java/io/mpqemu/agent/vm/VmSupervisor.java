@@ -3,12 +3,13 @@ package io.mpqemu.agent.vm;
 import io.mpqemu.agent.process.ExitStatus;
 import io.mpqemu.agent.process.ProcessTable;
 import io.mpqemu.agent.process.RunningProcess;
-import io.mpqemu.agent.qemu.Qmp;
 import io.mpqemu.agent.qemu.QemuCommandLine;
+import io.mpqemu.agent.qemu.Qmp;
 import io.mpqemu.agent.state.ProcessRecord;
 import io.mpqemu.agent.state.VmPaths;
 import io.mpqemu.agent.state.VmRecord;
 import io.mpqemu.agent.unix.DevicePair;
+import io.mpqemu.errors.Failures;
 import io.mpqemu.v1.AgentVm;
 import io.mpqemu.v1.EventType;
 import io.mpqemu.v1.Phase;
@@ -16,6 +17,8 @@ import io.mpqemu.v1.ProcessRole;
 import io.mpqemu.v1.ProxiedDevice;
 import io.mpqemu.v1.VmEvent;
 import io.mpqemu.v1.VmSpec;
+import io.mpqemu.wire.Phases;
+import io.mpqemu.wire.Timestamps;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.json.JsonObject;
@@ -129,7 +132,7 @@ public final class VmSupervisor {
         .setVmId(vmId).setSpec(spec).setSpecRevision(specRevision).setPhase(phase)
         .setReason(reason).setMessage(message).setLastVmSeq(vmSeq).setAccelerator(accelerator);
     if (launchedAt != null) {
-      b.setLaunchedAt(Protos.timestamp(launchedAt));
+      b.setLaunchedAt(Timestamps.of(launchedAt));
     }
     for (Proc p : procsInSpecOrder()) {
       b.addProcesses(p.status());
@@ -198,7 +201,7 @@ public final class VmSupervisor {
     return enqueue(() -> {
       if (isActive() && !force) {
         return Future.failedFuture(new VmException(VmException.Kind.WRONG_PHASE,
-            "VM " + vmId + " is " + Protos.phaseName(phase) + "; stop it first, or delete with force"));
+            "VM " + vmId + " is " + Phases.name(phase) + "; stop it first, or delete with force"));
       }
       return doStop(Duration.ZERO, true).compose(v -> forget()).map(v -> {
         phase = Phase.PHASE_DELETED;
@@ -275,7 +278,7 @@ public final class VmSupervisor {
     });
     launchAbort.future().onFailure(done::tryFail);
     return done.future().recover(e -> Future.failedFuture(
-        e instanceof StepFailure ? e : new StepFailure(name, Protos.describe(e))));
+        e instanceof StepFailure ? e : new StepFailure(name, Failures.describe(e))));
   }
 
   private Future<Void> createStateDir() {
@@ -387,7 +390,7 @@ public final class VmSupervisor {
 
   private Future<AgentVm> failLaunch(Throwable err) {
     String step = err instanceof StepFailure sf ? sf.step : "launch";
-    String detail = err instanceof StepFailure sf ? sf.detail : Protos.describe(err);
+    String detail = err instanceof StepFailure sf ? sf.detail : Failures.describe(err);
     tearingDown = true;
     // a step fails as soon as a process dies, while another may still be starting one on a worker:
     // wait for every start to settle, so that nothing started escapes the teardown
@@ -456,7 +459,7 @@ public final class VmSupervisor {
 
   /** SIGKILL did not end every process (one stuck in the kernel): the VM is FAILED, naming them. */
   private Future<Void> killFailed(String what, Throwable cause) {
-    return finish(Phase.PHASE_FAILED, "KillFailed", what + "; " + Protos.describe(cause) + "; still running: "
+    return finish(Phase.PHASE_FAILED, "KillFailed", what + "; " + Failures.describe(cause) + "; still running: "
         + survivors());
   }
 
@@ -719,10 +722,10 @@ public final class VmSupervisor {
               enqueue(() -> doStop(Duration.ZERO, false));
             }
           } else {
-            LOG.warn("vm={} QMP reconnect failed: {}; supervising its processes without QMP", vmId, Protos.describe(ar.cause()));
+            LOG.warn("vm={} QMP reconnect failed: {}; supervising its processes without QMP", vmId, Failures.describe(ar.cause()));
             phase = main != null ? Phase.PHASE_RUNNING : Phase.PHASE_FAILED;
             emit(EventType.ADOPTED, "AdoptedWithoutQmp", "processes adopted but QMP is unreachable ("
-                + Protos.describe(ar.cause()) + "); a stop will kill them: " + pids, null);
+                + Failures.describe(ar.cause()) + "); a stop will kill them: " + pids, null);
           }
           return persist();
         });
@@ -789,7 +792,7 @@ public final class VmSupervisor {
         rt.store().write(paths, snapshot);
         return null;
       }).<Void>mapEmpty().recover(e -> {
-        LOG.warn("vm={} cannot write its state file: {}", vmId, Protos.describe(e));
+        LOG.warn("vm={} cannot write its state file: {}", vmId, Failures.describe(e));
         return Future.succeededFuture();
       });
     });
@@ -803,7 +806,7 @@ public final class VmSupervisor {
     vmSeq++;
     VmEvent.Builder e = VmEvent.newBuilder()
         .setVmSeq(vmSeq).setVmId(vmId).setVmName(spec.getName()).setNode(rt.nodeId())
-        .setType(type).setPhase(phase).setReason(why).setMessage(msg).setTime(Protos.timestamp(rt.now()));
+        .setType(type).setPhase(phase).setReason(why).setMessage(msg).setTime(Timestamps.of(rt.now()));
     if (p != null) {
       e.setProcess(p.status());
     }

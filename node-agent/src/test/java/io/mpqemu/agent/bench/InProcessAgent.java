@@ -4,6 +4,7 @@ import io.mpqemu.agent.AgentConfig;
 import io.mpqemu.agent.NodeAgentVerticle;
 import io.mpqemu.agent.events.EventHub;
 import io.mpqemu.spec.NodeLimits;
+import io.mpqemu.wire.BusAddresses;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonObject;
@@ -46,7 +47,7 @@ final class InProcessAgent implements AutoCloseable {
     imageRoot = root.resolve("images");
     socket = root.resolve("agent.sock");
     vertx = Vertx.builder().with(new VertxOptions().setPreferNativeTransport(true)).build();
-    vertx.eventBus().<JsonObject>consumer(EventHub.ADDRESS, m -> {
+    vertx.eventBus().<JsonObject>consumer(BusAddresses.VM_EVENTS, m -> {
       long now = System.nanoTime();
       JsonObject e = m.body();
       arrivals.computeIfAbsent(e.getString("vmId", ""), k -> new CopyOnWriteArrayList<>()).add(new Arrival(now, e));

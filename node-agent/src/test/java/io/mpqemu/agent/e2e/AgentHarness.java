@@ -8,19 +8,20 @@ import io.mpqemu.agent.process.ProcessTable;
 import io.mpqemu.agent.qemu.BootImage;
 import io.mpqemu.grpc.UnaryCalls;
 import io.mpqemu.spec.NodeLimits;
-import io.mpqemu.v1.AgentVm;
-import io.mpqemu.v1.AgentDeleteVmRequest;
 import io.mpqemu.v1.AgentConsoleLogRequest;
-import io.mpqemu.v1.GetNodeInfoRequest;
+import io.mpqemu.v1.AgentDeleteVmRequest;
 import io.mpqemu.v1.AgentGetVmRequest;
+import io.mpqemu.v1.AgentStopVmRequest;
+import io.mpqemu.v1.AgentVm;
+import io.mpqemu.v1.GetNodeInfoRequest;
 import io.mpqemu.v1.LaunchVmRequest;
 import io.mpqemu.v1.ListAgentVmsRequest;
 import io.mpqemu.v1.NodeAgentServiceGrpcClient;
 import io.mpqemu.v1.NodeInfo;
-import io.mpqemu.v1.AgentStopVmRequest;
 import io.mpqemu.v1.VmEvent;
 import io.mpqemu.v1.VmSpec;
 import io.mpqemu.v1.WatchAgentEventsRequest;
+import io.mpqemu.wire.BusAddresses;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -74,7 +75,7 @@ final class AgentHarness implements AutoCloseable {
     socket = root.resolve("agent.sock");
     vertx = Vertx.builder().with(options.setPreferNativeTransport(true)).build();
     grpc = GrpcClient.client(vertx, new GrpcClientOptions().setScheduleDeadlineAutomatically(true));
-    vertx.eventBus().<JsonObject>consumer(EventHub.ADDRESS, m -> busEvents.add(EventHub.fromJson(m.body())));
+    vertx.eventBus().<JsonObject>consumer(BusAddresses.VM_EVENTS, m -> busEvents.add(EventHub.fromJson(m.body())));
   }
 
   AgentConfig config() {
@@ -164,6 +165,12 @@ final class AgentHarness implements AutoCloseable {
   // ------------------------------------------------------------ waiting
 
   /** Waits until the console shows {@code text}. */
+  /**
+   * How long a boot sector may take to print: under this machine kind's nested KVM SeaBIOS alone takes
+   * 3 to 7 s per boot (QEMU-FACTS.md), and longer while other tests load the two cores.
+   */
+  static final Duration BOOT_WITHIN = Duration.ofSeconds(30);
+
   String awaitConsole(String vmId, String text, Duration within) {
     long deadline = System.nanoTime() + within.toNanos();
     String last = "";

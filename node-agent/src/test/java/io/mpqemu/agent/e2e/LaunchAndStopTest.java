@@ -48,7 +48,7 @@ class LaunchAndStopTest {
     assertThat(vm.getPhase()).isEqualTo(Phase.PHASE_RUNNING);
     assertThat(vm.getProcessesList()).extracting(p -> p.getName() + "/" + p.getRole() + "/" + p.getState())
         .containsExactly("lsi0/PROCESS_ROLE_DEVICE/PROCESS_STATE_RUNNING", "main/PROCESS_ROLE_MAIN/PROCESS_STATE_RUNNING");
-    assertThat(agent.awaitConsole("vm-1", "Hello from lsi0", Duration.ofSeconds(10))).contains("Hello from lsi0\r\n");
+    assertThat(agent.awaitConsole("vm-1", "Hello from lsi0", AgentHarness.BOOT_WITHIN)).contains("Hello from lsi0\r\n");
     assertThat(agent.qemuPids()).hasSize(2);
     assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(agent.vmDir("vm-1")))).isEqualTo("rwx------");
     assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(agent.vmDir("vm-1").resolve("qmp.sock"))))
@@ -74,7 +74,7 @@ class LaunchAndStopTest {
     AgentVm vm = agent.launch("vm-two", spec);
 
     assertThat(vm.getProcessesList()).extracting(p -> p.getName()).containsExactly("lsi0", "nvme0", "main");
-    assertThat(agent.awaitConsole("vm-two", "read through nvme0", Duration.ofSeconds(10)))
+    assertThat(agent.awaitConsole("vm-two", "read through nvme0", AgentHarness.BOOT_WITHIN))
         .contains("booted from lsi0\r\nread through nvme0\r\n");
     assertThat(agent.qemuPids()).hasSize(3);
   }
@@ -91,7 +91,7 @@ class LaunchAndStopTest {
 
     agent.launch("vm-q35", spec);
 
-    assertThat(agent.awaitConsole("vm-q35", "read through lsi0", Duration.ofSeconds(10)))
+    assertThat(agent.awaitConsole("vm-q35", "read through lsi0", AgentHarness.BOOT_WITHIN))
         .contains("booted from vblk0 on q35\r\n").contains("read through lsi0\r\n");
   }
 

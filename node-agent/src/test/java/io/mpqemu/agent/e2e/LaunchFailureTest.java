@@ -72,7 +72,7 @@ class LaunchFailureTest {
 
     assertThat(vm.getAccelerator()).isEqualTo("tcg");
     assertThat(agent.nodeInfo().getAccelerator()).isEqualTo("tcg");
-    agent.awaitConsole("vm-tcg", "under tcg", Duration.ofSeconds(10));
+    agent.awaitConsole("vm-tcg", "under tcg", AgentHarness.BOOT_WITHIN);
     List<String> mainArgs = ProcessHandle.of(vm.getProcessesList().stream().filter(p -> p.getName().equals("main"))
         .findFirst().orElseThrow().getPid()).orElseThrow().info().arguments().map(List::of).orElse(List.of());
     assertThat(String.join(" ", mainArgs)).contains("-accel tcg");

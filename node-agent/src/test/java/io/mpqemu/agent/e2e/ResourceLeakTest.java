@@ -101,7 +101,7 @@ class ResourceLeakTest {
   private void cycle(int i, String image) {
     String vmId = "vm-cycle-" + i;
     agent.launch(vmId, Specs.lsi("cycle-" + i, image));
-    agent.awaitConsole(vmId, "cycle", Duration.ofSeconds(10));
+    agent.awaitConsole(vmId, "cycle", AgentHarness.BOOT_WITHIN);
     AgentVm stopped = i % 2 == 0 ? agent.stop(vmId, 1, false) : agent.stop(vmId, 0, true);
     assertThat(stopped.getPhase()).isEqualTo(Phase.PHASE_STOPPED);
     agent.delete(vmId, false);

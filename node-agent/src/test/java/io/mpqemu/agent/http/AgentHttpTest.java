@@ -6,6 +6,8 @@ import io.mpqemu.agent.AgentConfig;
 import io.mpqemu.agent.NodeAgentVerticle;
 import io.mpqemu.agent.qemu.BootImage;
 import io.mpqemu.grpc.UnaryCalls;
+import io.mpqemu.http.HttpListener;
+import io.mpqemu.metrics.MetricsRegistry;
 import io.mpqemu.spec.NodeLimits;
 import io.mpqemu.v1.AgentDeleteVmRequest;
 import io.mpqemu.v1.AgentStopVmRequest;

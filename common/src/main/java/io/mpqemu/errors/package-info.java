@@ -1,0 +1,2 @@
+/** How failures read in log lines and answers. */
+package io.mpqemu.errors;

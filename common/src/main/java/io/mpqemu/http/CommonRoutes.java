@@ -1,0 +1,65 @@
+package io.mpqemu.http;
+
+import io.mpqemu.metrics.MetricsRegistry;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.grpc.common.GrpcStatus;
+import io.vertx.grpc.server.StatusException;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/** What both services serve: /healthz, /readyz, /metrics, and JSON answers for unknown paths and failures. */
+public final class CommonRoutes {
+
+  /** How long /healthz and /readyz wait for the service's own loop and its checks. */
+  public static final Duration CHECK_TIMEOUT = Duration.ofSeconds(5);
+
+  private CommonRoutes() {}
+
+  /**
+   * @param owner the service's context: /healthz answers once it ran a no-op there, so a blocked loop is not alive
+   * @param readiness the conditions /readyz reports; ready when all pass
+   */
+  public static void health(Router router, Context owner, Supplier<Future<List<Check>>> readiness) {
+    router.get("/healthz").handler(ctx -> OnContext.call(owner, () -> Future.succeededFuture("alive"))
+        .timeout(CHECK_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+        .onSuccess(status -> json(ctx.response(), 200, new JsonObject().put("status", status)))
+        .onFailure(e -> HttpErrors.send(ctx.response(), 503, GrpcStatus.UNAVAILABLE.name(),
+            "the service's event loop did not answer within " + CHECK_TIMEOUT.toSeconds() + " s")));
+    router.get("/readyz").handler(ctx -> readiness.get().timeout(CHECK_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+        .onSuccess(checks -> {
+          boolean ready = checks.stream().allMatch(Check::ok);
+          JsonArray list = new JsonArray();
+          checks.forEach(c -> list.add(new JsonObject().put("name", c.name()).put("ok", c.ok()).put("detail", c.detail())));
+          json(ctx.response(), ready ? 200 : 503, new JsonObject().put("ready", ready).put("checks", list));
+        })
+        .onFailure(e -> HttpErrors.send(ctx.response(), 503, GrpcStatus.UNAVAILABLE.name(),
+            "readiness could not be checked: " + e.getMessage())));
+  }
+
+  /** @param scrape renders the registry after bringing its gauges up to date */
+  public static void metrics(Router router, Supplier<Future<String>> scrape) {
+    router.get("/metrics").handler(ctx -> scrape.get()
+        .onSuccess(text -> ctx.response().putHeader("content-type", MetricsRegistry.CONTENT_TYPE).end(text))
+        .onFailure(e -> HttpErrors.send(ctx.response(), e)));
+  }
+
+  /** Unknown paths, other methods than GET and unexpected failures answer JSON errors too. */
+  public static void errors(Router router) {
+    router.errorHandler(404, ctx -> HttpErrors.send(ctx.response(), 404, GrpcStatus.NOT_FOUND.name(),
+        "nothing is served at " + ctx.request().path()));
+    router.errorHandler(405, ctx -> HttpErrors.send(ctx.response(), 405, GrpcStatus.UNIMPLEMENTED.name(),
+        ctx.request().method() + " is not served at " + ctx.request().path() + "; these endpoints are read-only (GET)"));
+    router.errorHandler(500, ctx -> HttpErrors.send(ctx.response(),
+        ctx.failure() == null ? new StatusException(GrpcStatus.INTERNAL, "internal error") : ctx.failure()));
+  }
+
+  public static void json(io.vertx.core.http.HttpServerResponse response, int status, JsonObject body) {
+    response.setStatusCode(status).putHeader("content-type", "application/json").end(body.encode() + "\n");
+  }
+}

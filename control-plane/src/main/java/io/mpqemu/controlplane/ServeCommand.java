@@ -1,0 +1,126 @@
+package io.mpqemu.controlplane;
+
+import io.mpqemu.controlplane.cli.ControlPlaneCli;
+import io.mpqemu.fleet.ClusterTls;
+import io.mpqemu.fleet.ClusteredVertx;
+import io.mpqemu.fleet.Role;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine;
+
+/**
+ * {@code control-plane serve [--embedded-agent]}: runs the control plane until SIGTERM or Ctrl-C. The
+ * jar users run mounts it beside the client commands with {@link #commandLine(EmbeddedAgent)}.
+ */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+    description = "Run the control plane until SIGTERM or Ctrl-C (with --embedded-agent, a node agent for this host too).")
+public final class ServeCommand implements Callable<Integer> {
+
+  private final EmbeddedAgent embedded;
+
+  /** @param embedded deploys the agent of {@code --embedded-agent}; null when this build has none */
+  public ServeCommand(EmbeddedAgent embedded) {
+    this.embedded = embedded;
+  }
+
+  /** The whole {@code control-plane} command line: {@code serve} and the client commands. */
+  public static CommandLine commandLine(EmbeddedAgent embedded) {
+    CommandLine cl = ControlPlaneCli.commandLine();
+    cl.addSubcommand("serve", new ServeCommand(embedded));
+    return cl;
+  }
+
+  @Option(names = "--data-dir", defaultValue = "/var/lib/mpqemu/control-plane",
+      description = "Where the SQLite database lives (and, with --embedded-agent, the agent's state).")
+  Path dataDir;
+
+  @Option(names = "--listen", description = "gRPC address, repeatable: unix:/path or tcp:127.0.0.1:7000 (the default).")
+  List<String> listen;
+
+  @Option(names = "--http-listen", description = "Serve /healthz, /readyz, /metrics, /v1/events (SSE) and read-only"
+      + " /v1/vms, /v1/nodes over HTTP here: unix:/path or tcp:127.0.0.1:7080 (default: no HTTP).")
+  String httpListen;
+
+  @Option(names = "--embedded-agent", description = "Also run a node agent for this host in this JVM (local event bus).")
+  boolean embeddedAgent;
+
+  @Option(names = "--image-root", description = "The embedded agent's image root (default <data-dir>/images).")
+  Path imageRoot;
+
+  @Option(names = "--node-id", description = "The embedded agent's node id (default: this host's name).")
+  String nodeId;
+
+  @Option(names = "--accelerator", defaultValue = "auto", description = "The embedded agent's accelerator: auto, kvm or tcg.")
+  String accelerator;
+
+  @Option(names = "--not-ready-after", defaultValue = "10", description = "Seconds without heartbeat before a node is NOT_READY.")
+  long notReadySeconds;
+
+  @Option(names = "--lost-after", defaultValue = "30", description = "Seconds without heartbeat before a node is LOST.")
+  long lostSeconds;
+
+  @Option(names = "--reconcile-every", defaultValue = "10", description = "Seconds between reconciliations.")
+  long reconcileSeconds;
+
+  @Option(names = "--cluster", paramLabel = "FILE", description = "Join the fleet described by this JSON file"
+      + " (Hazelcast members, this host's cluster address, TLS certificates): agents on other hosts are then called,"
+      + " and the public API served on TCP, under mutual TLS. Without it the control plane is local.")
+  Path cluster;
+
+  @Override
+  public Integer call() throws Exception {
+    if (embeddedAgent && embedded == null) {
+      System.err.println("control-plane: this build has no embedded agent: run the control-plane jar of the dist"
+          + " module, or a node agent of its own (`node-agent serve`)");
+      return 2;
+    }
+    if (embeddedAgent && cluster != null) {
+      // in a fleet every agent signs what it publishes with a node-agent certificate of its own
+      System.err.println("control-plane: --embedded-agent and --cluster do not go together: in a fleet, run"
+          + " `node-agent serve --cluster` on this host with its own node-agent certificate");
+      return 2;
+    }
+    Path data = dataDir.toAbsolutePath().normalize();
+    ControlPlaneConfig defaults = ControlPlaneConfig.defaults(data);
+    ControlPlaneConfig config = new ControlPlaneConfig(data, listen == null ? defaults.listen() : listen,
+        Duration.ofSeconds(notReadySeconds), Duration.ofSeconds(lostSeconds), Duration.ofSeconds(reconcileSeconds),
+        defaults.callDeadline(), defaults.restartBackoffMax(), defaults.limits(),
+        httpListen == null ? defaults.httpListen() : httpListen);
+    ClusteredVertx.Started started;
+    try {
+      started = ClusteredVertx.startService(cluster, Role.CONTROL_PLANE,
+          "deploy/make-certs.sh control-plane NAME --ip ...", new VertxOptions().setPreferNativeTransport(true));
+    } catch (ClusteredVertx.StartException e) {
+      System.err.println("control-plane: " + e.getMessage());
+      return e.exitCode();
+    }
+    Vertx vertx = started.vertx();
+    ClusterTls tls = started.tls();
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      vertx.close().toCompletionStage().toCompletableFuture().orTimeout(10, TimeUnit.SECONDS).exceptionally(e -> null).join();
+      stopped.countDown();
+    }, "control-plane-shutdown"));
+    try {
+      if (embeddedAgent) {
+        embedded.deploy(vertx, new EmbeddedAgent.Settings(data,
+            imageRoot == null ? null : imageRoot.toAbsolutePath().normalize(), nodeId, accelerator)).await();
+      }
+      vertx.deployVerticle(new ControlPlaneVerticle(config, tls)).await();
+    } catch (Exception e) {
+      System.err.println("control-plane: cannot start: " + e.getMessage());
+      vertx.close();
+      return 1;
+    }
+    stopped.await();
+    return 0;
+  }
+}
