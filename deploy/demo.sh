@@ -14,7 +14,7 @@ mvn -B -q -DskipTests package
 
 data="${MPQEMU_DATA:-$PWD/run}"
 server="unix:$data/control-plane.sock"
-cp_jar=control-plane/target/control-plane.jar
+cp_jar=dist/target/control-plane.jar
 cli() { java -jar "$cp_jar" --server "$server" "$@"; }
 
 mkdir -p "$data/images"

@@ -22,7 +22,7 @@ dir=${dir%/}
 [ -n "$dir" ] || { echo "$(basename "$0"): error: MPQEMU_LOCAL_DIR must not be /" >&2; exit 2; }
 net=${MPQEMU_LOCAL_SUBNET:-10.77.0}
 marker="$dir/.mpqemu-local-cluster"   # down only deletes a work dir that carries this file
-cp_jar="$root/control-plane/target/control-plane.jar"
+cp_jar="$root/dist/target/control-plane.jar"
 agent_jar="$root/node-agent/target/node-agent.jar"
 server="unix:$dir/cp.sock"
 hosts=(host1 host2)

@@ -54,7 +54,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Create-to-RUNNING through the control plane against LaunchVm on the agent directly.
  *
- * <p>Run: {@code mvn -B -o verify -Pbench -pl control-plane -am -Dtest=CreateToRunningBenchmark}
+ * <p>Run: {@code mvn -B -o verify -Pbench -pl dist -Dsurefire.failIfNoSpecifiedTests=false -Dtest=CreateToRunningBenchmark}
  * (real QEMU). Knobs: {@code -Dbench.runs=12}, {@code -Dbench.warmup=2},
  * {@code -Dbench.accelerator=auto|kvm|tcg}, {@code -Dbench.dir=/tmp}.
  *

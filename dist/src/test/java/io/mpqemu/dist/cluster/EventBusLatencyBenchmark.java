@@ -42,7 +42,7 @@ import org.junit.jupiter.api.Test;
  * are served; only the bus differs. Then the time a host takes to be declared LOST, for a killed
  * agent and for a cut link.
  *
- * <p>{@code mvn -B -o verify -Pbench -pl control-plane -am -Dtest=EventBusLatencyBenchmark}; settings
+ * <p>{@code mvn -B -o verify -Pbench -pl dist -Dsurefire.failIfNoSpecifiedTests=false -Dtest=EventBusLatencyBenchmark}; settings
  * {@code -Dbench.events=2000}, {@code -Dbench.warmup=300}, {@code -Dbench.lostRuns=3}.
  */
 class EventBusLatencyBenchmark {
