@@ -1,0 +1,117 @@
+package io.mpqemu.agent.images;
+
+import io.mpqemu.agent.sys.Beneath;
+import io.mpqemu.agent.sys.Fd;
+import io.mpqemu.agent.sys.SysException;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * Opens disk images beneath the node's image root: no symbolic link at any component, nothing but a
+ * regular file with a single name, readable (and writable unless read-only) by the agent, and for
+ * qcow2 a header that names no other file. Every check is made on the opened descriptor, which is
+ * what QEMU then gets. Blocking: run it off the event loop.
+ */
+public final class ImageOpener {
+
+  private static final int S_IFMT = 0170000;
+  private static final int S_IFREG = 0100000;
+
+  private final Path root;
+
+  public ImageOpener(Path imageRoot) {
+    this.root = imageRoot.toAbsolutePath().normalize();
+  }
+
+  public Path root() {
+    return root;
+  }
+
+  /**
+   * Opens {@code image} (relative to the root) for a disk of {@code format}; {@code what} names the
+   * disk in messages (e.g. {@code devices[0].disks[1].image}).
+   */
+  public OpenImage open(String what, String image, String format, boolean readOnly) throws ImageException {
+    try (Fd dir = openRoot()) {
+      Fd fd = openBeneath(dir, what, image, readOnly);
+      try {
+        long size = checkFile(fd, what, image);
+        if (format.equals("qcow2")) {
+          checkQcow2(fd, what, image);
+        }
+        return new OpenImage(image, fd, readOnly, size);
+      } catch (ImageException | RuntimeException e) {
+        fd.close();
+        throw e;
+      }
+    }
+  }
+
+  private Fd openRoot() throws ImageException {
+    try {
+      return Beneath.openDirectory(root);
+    } catch (IOException e) {
+      throw new ImageException(ImageException.Kind.UNAVAILABLE, "this node's image root " + root + " cannot be opened: "
+          + e.getMessage());
+    }
+  }
+
+  private static Fd openBeneath(Fd dir, String what, String image, boolean readOnly) throws ImageException {
+    try {
+      return Beneath.open(dir, Path.of(image), !readOnly);
+    } catch (SysException e) {
+      if (e.notFound()) {
+        throw new ImageException(ImageException.Kind.UNAVAILABLE,
+            what + ": image '" + image + "' does not exist under this node's image root");
+      }
+      if (e.linkOrNotDirectory()) {
+        throw new ImageException(ImageException.Kind.FORBIDDEN, what + ": image '" + image + "': " + e.getMessage()
+            + "; images are reached without symbolic links");
+      }
+      if (e.directory()) {
+        throw new ImageException(ImageException.Kind.UNAVAILABLE, what + ": image '" + image + "' is not a regular file");
+      }
+      if (e.denied()) {
+        throw new ImageException(ImageException.Kind.FORBIDDEN, what + ": image '" + image + "' is not "
+            + (readOnly ? "readable" : "readable and writable") + " by the agent");
+      }
+      throw new ImageException(ImageException.Kind.UNAVAILABLE, what + ": image '" + image + "': " + e.getMessage());
+    } catch (IOException e) {
+      throw new ImageException(ImageException.Kind.UNAVAILABLE, what + ": image '" + image + "': " + e.getMessage());
+    }
+  }
+
+  private static long checkFile(Fd fd, String what, String image) throws ImageException {
+    Map<String, Object> st;
+    try {
+      st = fd.stat();
+    } catch (IOException e) {
+      throw new ImageException(ImageException.Kind.UNAVAILABLE, what + ": image '" + image + "' cannot be examined: "
+          + e.getMessage());
+    }
+    if (((Integer) st.get("mode") & S_IFMT) != S_IFREG) {
+      throw new ImageException(ImageException.Kind.UNAVAILABLE, what + ": image '" + image + "' is not a regular file");
+    }
+    int links = (Integer) st.get("nlink");
+    if (links != 1) {
+      throw new ImageException(ImageException.Kind.FORBIDDEN, what + ": image '" + image + "' has " + links
+          + " hard links; an image must have one name, under the image root (copy it instead of linking it)");
+    }
+    return (Long) st.get("size");
+  }
+
+  private static void checkQcow2(Fd fd, String what, String image) throws ImageException {
+    byte[] header;
+    try {
+      header = fd.read(0, Qcow2Header.BYTES);
+    } catch (IOException e) {
+      throw new ImageException(ImageException.Kind.UNAVAILABLE, what + ": image '" + image + "' cannot be read: "
+          + e.getMessage());
+    }
+    var refusal = Qcow2Header.refusal(header);
+    if (refusal.isPresent()) {
+      throw new ImageException(ImageException.Kind.UNSAFE, what + ": image '" + image + "': " + refusal.get());
+    }
+  }
+}

@@ -1,0 +1,36 @@
+package io.mpqemu.agent.process;
+
+import io.mpqemu.agent.sys.Fd;
+import io.mpqemu.agent.sys.PosixSpawn;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Starts QEMU processes with exactly the descriptors they are given ({@link PosixSpawn}), each in a
+ * session of its own so that VMs survive Ctrl-C in the agent's terminal and an agent restart, and
+ * reaps them. The pid recorded is the program's own. Blocking: run it off the event loop.
+ */
+public final class PosixSpawnLauncher {
+
+  /**
+   * Starts {@code argv} with {@code fds} (child descriptor number to the agent's descriptor; 0, 1 and
+   * 2 must be among them). The agent keeps its descriptors: the child gets copies.
+   */
+  public RunningProcess start(List<String> argv, Map<Integer, Fd> fds) throws IOException {
+    for (int std = 0; std <= 2; std++) {
+      if (!fds.containsKey(std)) {
+        throw new IllegalArgumentException("descriptor " + std + " must be given to " + argv.get(0));
+      }
+    }
+    int pid = PosixSpawn.spawn(argv, environment(), fds, true);
+    return new SpawnedProcess(pid);
+  }
+
+  private static List<String> environment() {
+    List<String> env = new ArrayList<>();
+    System.getenv().forEach((k, v) -> env.add(k + "=" + v));
+    return env;
+  }
+}
