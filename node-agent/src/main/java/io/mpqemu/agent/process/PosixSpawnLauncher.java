@@ -14,23 +14,23 @@ import java.util.Map;
  */
 public final class PosixSpawnLauncher {
 
+  /** The whole environment of a QEMU process, besides its marker: QEMU reads nothing else from it. */
+  static final String PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
   /**
    * Starts {@code argv} with {@code fds} (child descriptor number to the agent's descriptor; 0, 1 and
-   * 2 must be among them). The agent keeps its descriptors: the child gets copies.
+   * 2 must be among them) and an environment of {@link #PATH} and {@code marker} (see
+   * {@link ProcessMarker}). The agent keeps its descriptors: the child gets copies.
    */
-  public RunningProcess start(List<String> argv, Map<Integer, Fd> fds) throws IOException {
+  public RunningProcess start(List<String> argv, Map<Integer, Fd> fds, List<String> marker) throws IOException {
     for (int std = 0; std <= 2; std++) {
       if (!fds.containsKey(std)) {
         throw new IllegalArgumentException("descriptor " + std + " must be given to " + argv.get(0));
       }
     }
-    int pid = PosixSpawn.spawn(argv, environment(), fds, true);
-    return new SpawnedProcess(pid);
-  }
-
-  private static List<String> environment() {
     List<String> env = new ArrayList<>();
-    System.getenv().forEach((k, v) -> env.add(k + "=" + v));
-    return env;
+    env.add(PATH);
+    env.addAll(marker);
+    return new SpawnedProcess(PosixSpawn.spawn(argv, env, fds, true));
   }
 }

@@ -8,11 +8,13 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Predicate;
 
 /**
- * Finds processes by an argument of their command line, through /proc. Every QEMU process of a VM
- * names a file in the VM's state directory (its -pidfile), so this finds them all, even one whose
- * pid the agent had no time to record before it died. Blocking.
+ * Finds processes through /proc: by the marker every QEMU process of a VM carries in its environment
+ * ({@link ProcessMarker}), so it finds them all, even one whose pid the agent had no time to record
+ * before it died, and even one that sees no file of the agent's; or by an argument of their command
+ * line. Blocking.
  */
 public final class ProcessScanner {
 
@@ -26,14 +28,23 @@ public final class ProcessScanner {
     this.proc = proc;
   }
 
+  /** Pids of processes whose environment holds every entry of {@code marker} ("K=V" strings). */
+  public List<Long> withMarker(List<String> marker) {
+    return matching(entry -> hasAll(entry.resolve("environ"), marker));
+  }
+
   /** Pids of processes one of whose arguments starts with {@code prefix}. */
   public List<Long> withArgumentStartingWith(String prefix) {
+    return matching(entry -> hasArgumentStartingWith(entry.resolve("cmdline"), prefix));
+  }
+
+  private List<Long> matching(Predicate<Path> test) {
     List<Long> found = new ArrayList<>();
     long self = ProcessHandle.current().pid();
     try (DirectoryStream<Path> entries = Files.newDirectoryStream(proc, "[0-9]*")) {
       for (Path entry : entries) {
         long pid = Long.parseLong(entry.getFileName().toString());
-        if (pid != self && hasArgumentStartingWith(entry.resolve("cmdline"), prefix)) {
+        if (pid != self && test.test(entry)) {
           found.add(pid);
         }
       }
@@ -41,6 +52,17 @@ public final class ProcessScanner {
       throw new IllegalStateException("cannot list " + proc + ": " + e.getMessage(), e);
     }
     return found;
+  }
+
+  private static boolean hasAll(Path environ, List<String> entries) {
+    byte[] raw;
+    try {
+      raw = Files.readAllBytes(environ);
+    } catch (IOException e) {
+      return false; // exited meanwhile, or not ours to read
+    }
+    List<String> env = List.of(new String(raw, StandardCharsets.UTF_8).split("\0"));
+    return env.containsAll(entries);
   }
 
   private static boolean hasArgumentStartingWith(Path cmdline, String prefix) {
