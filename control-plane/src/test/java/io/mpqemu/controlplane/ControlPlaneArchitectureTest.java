@@ -21,7 +21,7 @@ import io.mpqemu.testing.Boundaries;
  * shrink, is never rewritten by a test run, and reads as the to-do list for converting at the edge.
  */
 @AnalyzeClasses(
-    packages = "io.mpqemu.controlplane",
+    packages = "io.mpqemu",
     importOptions = {ImportOption.DoNotIncludeTests.class, Boundaries.ThisModulesMainClasses.class})
 class ControlPlaneArchitectureTest {
 

@@ -8,7 +8,7 @@ import io.mpqemu.testing.Boundaries;
 
 /** The boundaries of dist, which assembles both services (STYLE habit 4), read from its main bytecode. */
 @AnalyzeClasses(
-    packages = "io.mpqemu.dist",
+    packages = "io.mpqemu",
     importOptions = {ImportOption.DoNotIncludeTests.class, Boundaries.ThisModulesMainClasses.class})
 class DistArchitectureTest {
 

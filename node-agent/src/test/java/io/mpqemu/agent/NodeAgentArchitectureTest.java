@@ -19,7 +19,7 @@ import io.mpqemu.testing.Boundaries;
  * rewritten by a test run, and reads as the to-do list for moving I/O and protobuf types out.
  */
 @AnalyzeClasses(
-    packages = "io.mpqemu.agent",
+    packages = "io.mpqemu",
     importOptions = {ImportOption.DoNotIncludeTests.class, Boundaries.ThisModulesMainClasses.class})
 class NodeAgentArchitectureTest {
 

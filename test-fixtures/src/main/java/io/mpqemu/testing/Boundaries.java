@@ -288,7 +288,9 @@ public final class Boundaries {
    * Imports the main classes of the module under test only: those under its {@code target/classes}
    * (surefire runs in the module's directory). Other modules' classes, the generated classes of proto
    * among them, and test classes are not imported, so they cost no time and raise no violation; they
-   * still appear as the targets of dependencies.
+   * still appear as the targets of dependencies. Use it with {@code @AnalyzeClasses(packages =
+   * "io.mpqemu")}: the location, not the package, decides what belongs to the module, so a class a
+   * module puts into another module's namespace is checked too.
    */
   public static final class ThisModulesMainClasses implements ImportOption {
     private static final String MAIN_CLASSES = Path.of("target", "classes").toAbsolutePath().toUri().getPath();
