@@ -28,6 +28,9 @@ class NodeAgentArchitectureTest {
       Boundaries.junixsocketOnlyInTheUnixPackage();
 
   @ArchTest
+  static final ArchRule jna_is_used_only_in_the_sys_package = Boundaries.jnaOnlyInTheSysPackage();
+
+  @ArchTest
   static final ArchRule generated_grpc_stubs_are_used_only_at_the_api_edge_and_in_the_cli =
       Boundaries.generatedGrpcStubsOnlyAtTheEdges();
 

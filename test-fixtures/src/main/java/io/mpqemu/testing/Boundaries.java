@@ -101,6 +101,16 @@ public final class Boundaries {
             + "junixsocket elsewhere");
   }
 
+  /** JNA (native calls) appears in one package only. */
+  public static ArchRule jnaOnlyInTheSysPackage() {
+    return noClasses()
+        .that().resideOutsideOfPackage("io.mpqemu.agent.sys")
+        .should().dependOnClassesThat().resideInAPackage("com.sun.jna..")
+        .as("JNA (com.sun.jna..) is used in io.mpqemu.agent.sys only")
+        .because("native calls (posix_spawn, openat, waitpid) live behind the small classes of "
+            + "io.mpqemu.agent.sys (PosixSpawn, Beneath, ChildExit, Fd): call those, or add one there");
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Rule 3
 
