@@ -15,6 +15,7 @@ import io.mpqemu.agent.unix.SocketPairs;
 import io.mpqemu.agent.unix.UnixQmpTransport;
 import io.mpqemu.agent.vm.ImageResolver;
 import io.mpqemu.agent.vm.Protos;
+import io.mpqemu.agent.vm.VertxTimers;
 import io.mpqemu.agent.vm.VmManager;
 import io.mpqemu.agent.vm.VmRuntime;
 import io.mpqemu.fleet.BusSignatures;
@@ -105,7 +106,7 @@ public final class NodeAgentVerticle extends VerticleBase {
       VmRuntime rt = new VmRuntime(vertx, context, config, new QemuCommandLine(config.qemuBinary()),
           found.accelerator(), new SetsidProcessLauncher(), new ProcessScanner(), store, events,
           (name, socket) -> QmpClient.connect(vertx, name, () -> UnixQmpTransport.connect(socket, QMP_CONNECT_TIMEOUT), QMP_CONNECT_TIMEOUT),
-          SocketPairs::open, Clock.systemUTC());
+          SocketPairs::open, Clock.systemUTC(), new VertxTimers(vertx));
       vms = new VmManager(rt, new ImageResolver(config.imageRoot()));
       return vms.adoptAll();
     }).compose(v -> startServers()).compose(v -> startHttp()).onSuccess(v -> {

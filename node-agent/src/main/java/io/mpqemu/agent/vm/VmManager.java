@@ -14,10 +14,12 @@ import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,6 +35,8 @@ public final class VmManager {
   private final VmRuntime rt;
   private final ImageResolver images;
   private final Map<String, VmSupervisor> vms = new LinkedHashMap<>();
+  /** Supervisors whose memory counts against the node from a launch request until it is decided. */
+  private final Set<VmSupervisor> reserved = new HashSet<>();
 
   public VmManager(VmRuntime rt, ImageResolver images) {
     this.rt = rt;
@@ -60,7 +64,7 @@ public final class VmManager {
             + "' already exists on this node (id " + sameName.get().vmId() + ")"));
       }
     }
-    boolean needsCapacity = existing == null || !existing.holdsResources();
+    boolean needsCapacity = existing == null || !holdsResources(existing);
     if (needsCapacity) {
       String full = capacityProblem(spec, existing);
       if (full != null) {
@@ -71,13 +75,13 @@ public final class VmManager {
     VmSupervisor sup = fresh ? new VmSupervisor(rt, vmId, spec, revision) : existing;
     vms.put(vmId, sup);
     if (needsCapacity) {
-      sup.reserve(true);
+      reserved.add(sup);
     }
     return rt.blocking(() -> images.resolve(spec))
         .compose(resolved -> sup.launch(spec, revision, resolved))
         .andThen(ar -> {
           if (needsCapacity) {
-            sup.reserve(false);
+            reserved.remove(sup);
           }
           if (fresh && ar.failed()) {
             vms.remove(vmId, sup);
@@ -90,7 +94,7 @@ public final class VmManager {
     long used = 0;
     int running = 0;
     for (VmSupervisor s : vms.values()) {
-      if (s != self && s.holdsResources()) {
+      if (s != self && holdsResources(s)) {
         used += s.spec().getMemoryMib();
         running++;
       }
@@ -138,7 +142,7 @@ public final class VmManager {
   }
 
   public long allocatedMemoryMib() {
-    return vms.values().stream().filter(VmSupervisor::holdsResources).mapToLong(s -> s.spec().getMemoryMib()).sum();
+    return vms.values().stream().filter(this::holdsResources).mapToLong(s -> s.spec().getMemoryMib()).sum();
   }
 
   public int count() {
@@ -147,7 +151,7 @@ public final class VmManager {
 
   /** Keeps every running VM's console log under its bound. */
   public Future<Void> rotateConsoleLogs() {
-    List<VmPaths> running = vms.values().stream().filter(VmSupervisor::holdsResources).map(VmSupervisor::paths).toList();
+    List<VmPaths> running = vms.values().stream().filter(this::holdsResources).map(VmSupervisor::paths).toList();
     return rt.blocking(() -> {
       for (VmPaths p : running) {
         ConsoleLog.rotateIfLarger(p, rt.config().consoleLogMaxBytes());
@@ -211,6 +215,11 @@ public final class VmManager {
       return null;
     }).onSuccess(v -> LOG.info("node={} removed {} left by an interrupted launch (killed {} process(es) {})",
         rt.nodeId(), f.paths.dir(), f.pids.size(), f.pids));
+  }
+
+  /** Holds guest memory: about to launch, launching, running, paused or stopping. */
+  private boolean holdsResources(VmSupervisor s) {
+    return reserved.contains(s) || s.isActive();
   }
 
   private Optional<VmSupervisor> live(String vmId) {

@@ -26,7 +26,8 @@ public record VmRuntime(
     EventHub events,
     QmpConnector qmp,
     DevicePairs socketPairs,
-    Clock clock) {
+    Clock clock,
+    Timers timers) {
 
   public String nodeId() {
     return config.nodeId();

@@ -1,0 +1,138 @@
+package io.mpqemu.agent.vm;
+
+import io.mpqemu.agent.process.ProcessTable;
+import io.mpqemu.agent.state.ProcessRecord;
+import io.mpqemu.agent.state.VmRecord;
+import io.mpqemu.errors.Failures;
+import io.mpqemu.v1.EventType;
+import io.mpqemu.v1.Phase;
+import io.mpqemu.v1.ProcessRole;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonObject;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Takes over a VM that a previous agent recorded: checks each recorded process is still the same
+ * one, reconnects QMP and supervises it again (ADOPTED); reports a VM whose processes died meanwhile
+ * (LOST_WHILE_DETACHED) and kills what is left; undoes a launch that was not finished
+ * (LAUNCH_ABANDONED); kills processes naming the VM's directory that no record knows.
+ */
+final class Adoption {
+
+  /** Logged under the supervisor's name, as before the supervisor was split. */
+  private static final Logger LOG = LoggerFactory.getLogger(VmSupervisor.class);
+
+  private final Vm vm;
+  private final VmRuntime rt;
+  private final VmEvents events;
+  private final VmRecordWriter writer;
+  private final Teardown teardown;
+  private final ProcessWatcher watcher;
+  private final QmpEvents qmpEvents;
+  private final Consumer<VmCommand<?>> commands;
+
+  Adoption(Vm vm, VmRuntime rt, VmEvents events, VmRecordWriter writer, Teardown teardown, ProcessWatcher watcher,
+      QmpEvents qmpEvents, Consumer<VmCommand<?>> commands) {
+    this.vm = vm;
+    this.rt = rt;
+    this.events = events;
+    this.writer = writer;
+    this.teardown = teardown;
+    this.watcher = watcher;
+    this.qmpEvents = qmpEvents;
+    this.commands = commands;
+  }
+
+  /** Runs as a command, once {@link Vm#restore} took the record. */
+  Future<Void> adopt(VmCommand.Adopt command) {
+    VmRecord rec = command.record();
+    List<Long> pidsFound = command.pidsFound();
+    if (!rec.launchComplete()) {
+      return abandonLaunch(pidsFound);
+    }
+    List<Long> known = new ArrayList<>();
+    List<String> dead = new ArrayList<>();
+    for (ProcessRecord pr : rec.processes()) {
+      known.add(pr.pid());
+      ProcessRole role = pr.isMain() ? ProcessRole.PROCESS_ROLE_MAIN : ProcessRole.PROCESS_ROLE_DEVICE;
+      var adopted = rt.launcher().adopt(pr.pid(), pr.startedAt());
+      if (adopted.isPresent()) {
+        vm.processes().add(new VmProcess(pr.name(), role, adopted.get()));
+      } else if (rec.phase() != Phase.PHASE_STOPPED && rec.phase() != Phase.PHASE_FAILED) {
+        dead.add(pr.name() + " (pid " + pr.pid() + ")");
+      }
+    }
+    List<Long> strays = pidsFound.stream().filter(pid -> !known.contains(pid)).toList();
+    Future<Void> strayKill = strays.isEmpty() ? Future.succeededFuture() : killStrays(strays);
+    Lifecycle state = vm.state();
+    if (!state.isActive() || vm.processes().isEmpty() && dead.isEmpty()) {
+      vm.processes().killAndDrop();
+      if (state.isActive()) {
+        state.foundNothingRunning();
+      }
+      return strayKill.compose(v -> writer.persist());
+    }
+    vm.processes().all().forEach(watcher::watch);
+    if (!dead.isEmpty()) {
+      return lostWhileDetached(dead, strayKill);
+    }
+    return strayKill.compose(v -> reconnectQmp());
+  }
+
+  private Future<Void> lostWhileDetached(List<String> dead, Future<Void> strayKill) {
+    vm.state().beginTeardown();
+    String msg = "process(es) " + dead + " exited while no agent was watching";
+    events.emit(EventType.LOST_WHILE_DETACHED, "ExitedWhileDetached", msg, null);
+    return strayKill.compose(v -> teardown.killAll()).compose(v -> teardown.finish(Phase.PHASE_FAILED, "ExitedWhileDetached", msg));
+  }
+
+  private Future<Void> reconnectQmp() {
+    return rt.qmp().connect(vm.id(), vm.paths().qmpSocket())
+        .compose(client -> {
+          qmpEvents.attach(client);
+          return client.execute("query-status", new JsonObject(), Vm.QMP_TIMEOUT);
+        })
+        .transform(ar -> {
+          String pids = vm.processes().all().stream().map(p -> p.name() + "=" + p.pid()).toList().toString();
+          if (ar.succeeded()) {
+            boolean wasStopping = vm.state().phase() == Phase.PHASE_STOPPING;
+            vm.state().adopted(ar.result().getBoolean("running", false));
+            events.emit(EventType.ADOPTED, "Adopted", "found running after an agent restart and supervised again: " + pids, null);
+            if (wasStopping) {
+              LOG.info("vm={} was being stopped when the agent went away; finishing the stop", vm.id());
+              commands.accept(new VmCommand.FinishStop());
+            }
+          } else {
+            LOG.warn("vm={} QMP reconnect failed: {}; supervising its processes without QMP", vm.id(), Failures.describe(ar.cause()));
+            vm.state().adoptedWithoutQmp(vm.processes().main() != null);
+            events.emit(EventType.ADOPTED, "AdoptedWithoutQmp", "processes adopted but QMP is unreachable ("
+                + Failures.describe(ar.cause()) + "); a stop will kill them: " + pids, null);
+          }
+          return writer.persist();
+        });
+  }
+
+  private Future<Void> abandonLaunch(List<Long> pidsFound) {
+    return killStrays(pidsFound).compose(v -> writer.forget()).map(v -> {
+      String msg = "a launch interrupted by an agent restart was cleaned up: killed " + pidsFound.size()
+          + " process(es) " + pidsFound + " and removed its state directory";
+      vm.state().abandoned(msg);
+      events.emit(EventType.LAUNCH_ABANDONED, "LaunchAbandoned", msg, null);
+      return null;
+    });
+  }
+
+  private Future<Void> killStrays(List<Long> pids) {
+    return rt.blocking(() -> {
+      if (!ProcessTable.killAndAwait(pids, Duration.ofSeconds(10))) {
+        throw new IllegalStateException("processes " + pids + " still run 10 s after SIGKILL");
+      }
+      return null;
+    });
+  }
+}

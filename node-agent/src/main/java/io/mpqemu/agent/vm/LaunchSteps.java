@@ -1,0 +1,143 @@
+package io.mpqemu.agent.vm;
+
+import io.mpqemu.agent.qemu.QemuCommandLine;
+import io.mpqemu.agent.qemu.Qmp;
+import io.mpqemu.agent.state.VmPaths;
+import io.mpqemu.agent.unix.DevicePair;
+import io.mpqemu.v1.EventType;
+import io.mpqemu.v1.ProcessRole;
+import io.mpqemu.v1.ProxiedDevice;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.lang.ProcessBuilder.Redirect;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** The steps of a launch, in the order {@link Launch} runs them. Each registers what it made. */
+final class LaunchSteps {
+
+  private final Vm vm;
+  private final VmRuntime rt;
+  private final VmEvents events;
+  private final VmRecordWriter writer;
+  private final ProcessWatcher watcher;
+  private final QmpEvents qmpEvents;
+
+  LaunchSteps(Vm vm, VmRuntime rt, VmEvents events, VmRecordWriter writer, ProcessWatcher watcher, QmpEvents qmpEvents) {
+    this.vm = vm;
+    this.rt = rt;
+    this.events = events;
+    this.writer = writer;
+    this.watcher = watcher;
+    this.qmpEvents = qmpEvents;
+  }
+
+  Future<Void> createStateDir() {
+    VmPaths paths = vm.paths();
+    List<ProxiedDevice> devices = vm.spec().getDevicesList();
+    return rt.blocking(() -> {
+      rt.store().createVmDir(paths);
+      Files.deleteIfExists(paths.qmpSocket());
+      for (ProxiedDevice d : devices) {
+        Files.deleteIfExists(paths.pidFile(d.getId()));
+      }
+      Files.deleteIfExists(paths.pidFile(VmPaths.MAIN));
+      return null;
+    }).map(v -> {
+      // the record (launchComplete=false) is written in the background: a restarted agent finds a
+      // half-launched VM's processes through /proc whether or not it was written yet
+      vm.state().recorded();
+      writer.persist();
+      return null;
+    });
+  }
+
+  Future<Void> openSocketPairs() {
+    List<ProxiedDevice> devices = vm.spec().getDevicesList();
+    return rt.blocking(() -> {
+      Map<String, DevicePair> opened = new LinkedHashMap<>();
+      try {
+        for (ProxiedDevice d : devices) {
+          opened.put(d.getId(), rt.socketPairs().open());
+        }
+      } catch (IOException | RuntimeException e) {
+        opened.values().forEach(DevicePair::close);
+        throw e;
+      }
+      return opened;
+    }).map(opened -> {
+      vm.processes().addPairs(opened);
+      return null;
+    });
+  }
+
+  Future<Void> startDeviceProcesses() {
+    List<Future<Void>> starts = new ArrayList<>();
+    for (ProxiedDevice d : vm.spec().getDevicesList()) {
+      List<String> argv = rt.commandLine().remote(vm.paths(), d, vm.images());
+      DevicePair pair = vm.processes().pair(d.getId());
+      starts.add(startProcess(d.getId(), ProcessRole.PROCESS_ROLE_DEVICE, argv, pair::remoteEndAsStdin));
+    }
+    return Future.all(starts).mapEmpty();
+  }
+
+  Future<Void> startMainProcess() {
+    List<String> argv = rt.commandLine().main(vm.paths(), vm.spec(), rt.accelerator());
+    return startProcess(VmPaths.MAIN, ProcessRole.PROCESS_ROLE_MAIN, argv, () -> Redirect.from(Path.of("/dev/null").toFile()));
+  }
+
+  private Future<Void> startProcess(String name, ProcessRole role, List<String> argv, Callable<Redirect> stdin) {
+    Path log = vm.paths().processLog(name);
+    Future<Void> started = rt.blocking(() -> rt.launcher().start(argv, stdin.call(), log)).map(rp -> {
+      // registered even when the launch was aborted meanwhile, so that its teardown kills it too
+      VmProcess p = new VmProcess(name, role, rp);
+      vm.processes().add(p);
+      watcher.watch(p);
+      events.emit(EventType.PROCESS_STARTED, "ProcessStarted", p.title() + " started, pid " + rp.pid(), p);
+      return null;
+    });
+    vm.processes().spawning(started);
+    return started;
+  }
+
+  Future<Void> connectQmp(LaunchAttempt attempt) {
+    return rt.qmp().connect(vm.id(), vm.paths().qmpSocket()).compose(client -> {
+      if (attempt.abortCause() != null) {
+        client.close();
+        return Future.failedFuture(attempt.abortCause());
+      }
+      qmpEvents.attach(client);
+      return rt.blocking(() -> {
+        Files.setPosixFilePermissions(vm.paths().qmpSocket(), PosixFilePermissions.fromString("rw-------"));
+        return null;
+      });
+    });
+  }
+
+  Future<Void> addProxyDevices() {
+    Future<Void> chain = Future.succeededFuture();
+    for (ProxiedDevice d : vm.spec().getDevicesList()) {
+      String fdName = "fd-" + d.getId();
+      chain = chain
+          .compose(v -> qmp().getfd(fdName, vm.processes().pair(d.getId()).mainEnd(), Vm.QMP_TIMEOUT))
+          .compose(v -> qmp().execute("device_add", QemuCommandLine.proxyDeviceArguments(vm.spec(), d, fdName), Vm.QMP_TIMEOUT))
+          .mapEmpty();
+    }
+    return chain;
+  }
+
+  Future<Void> startGuest() {
+    return qmp().execute("cont", new JsonObject(), Vm.QMP_TIMEOUT).mapEmpty();
+  }
+
+  private Qmp qmp() {
+    return vm.qmp();
+  }
+}

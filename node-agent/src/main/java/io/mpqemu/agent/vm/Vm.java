@@ -1,0 +1,145 @@
+package io.mpqemu.agent.vm;
+
+import io.mpqemu.agent.qemu.Qmp;
+import io.mpqemu.agent.state.ProcessRecord;
+import io.mpqemu.agent.state.VmPaths;
+import io.mpqemu.agent.state.VmRecord;
+import io.mpqemu.v1.AgentVm;
+import io.mpqemu.v1.VmSpec;
+import io.mpqemu.wire.Timestamps;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What the agent knows about one VM: its spec, its {@link Lifecycle}, its processes and its QMP
+ * session. The parts of the supervisor share it; it only holds facts. Event loop only.
+ */
+final class Vm {
+
+  /** How long any QMP command may take. */
+  static final Duration QMP_TIMEOUT = Duration.ofSeconds(10);
+
+  private final String id;
+  private final VmPaths paths;
+  private final Lifecycle state = new Lifecycle();
+  private final VmProcesses processes = new VmProcesses();
+  private VmSpec spec;
+  private long specRevision;
+  private Map<String, Path> images = Map.of();
+  private long vmSeq;
+  private Instant launchedAt;
+  private String accelerator = "";
+  private Qmp qmp;
+
+  Vm(String id, VmPaths paths, VmSpec spec, long specRevision) {
+    this.id = id;
+    this.paths = paths;
+    this.spec = spec;
+    this.specRevision = specRevision;
+  }
+
+  String id() {
+    return id;
+  }
+
+  VmPaths paths() {
+    return paths;
+  }
+
+  Lifecycle state() {
+    return state;
+  }
+
+  VmProcesses processes() {
+    return processes;
+  }
+
+  VmSpec spec() {
+    return spec;
+  }
+
+  Map<String, Path> images() {
+    return images;
+  }
+
+  String accelerator() {
+    return accelerator;
+  }
+
+  /** The next number of this VM's event sequence. */
+  long nextSeq() {
+    return ++vmSeq;
+  }
+
+  /** The session to the main QEMU, or null. */
+  Qmp qmp() {
+    return qmp;
+  }
+
+  void attach(Qmp client) {
+    this.qmp = client;
+  }
+
+  void closeQmp() {
+    if (qmp != null) {
+      qmp.close();
+      qmp = null;
+    }
+  }
+
+  /** A launch of {@code newSpec} begins: no process, no session, LAUNCHING. */
+  void beginLaunch(VmSpec newSpec, long revision, Map<String, Path> diskImages, String accel) {
+    this.spec = newSpec;
+    this.specRevision = revision;
+    this.images = Map.copyOf(diskImages);
+    processes.clear();
+    qmp = null;
+    launchedAt = null;
+    accelerator = accel;
+    state.beginLaunch();
+  }
+
+  void launched(Instant at) {
+    launchedAt = at;
+    state.launched();
+  }
+
+  /** What a previous agent recorded, taken over as it is. */
+  void restore(VmRecord rec) {
+    spec = rec.spec();
+    specRevision = rec.specRevision();
+    vmSeq = rec.lastVmSeq();
+    launchedAt = rec.launchedAt();
+    accelerator = rec.accelerator();
+    state.restore(rec.phase(), rec.reason(), rec.message(), rec.launchComplete());
+  }
+
+  AgentVm toAgentVm() {
+    AgentVm.Builder b = AgentVm.newBuilder()
+        .setVmId(id).setSpec(spec).setSpecRevision(specRevision).setPhase(state.phase())
+        .setReason(state.reason()).setMessage(state.message()).setLastVmSeq(vmSeq).setAccelerator(accelerator);
+    if (launchedAt != null) {
+      b.setLaunchedAt(Timestamps.of(launchedAt));
+    }
+    for (VmProcess p : processes.inSpecOrder(spec)) {
+      b.addProcesses(p.status());
+    }
+    return b.build();
+  }
+
+  /** The record of the state file: what a restarted agent needs to find the VM's processes again. */
+  VmRecord record() {
+    List<ProcessRecord> recs = new ArrayList<>();
+    for (VmProcess p : processes.inSpecOrder(spec)) {
+      if (!p.hasExited()) {
+        recs.add(new ProcessRecord(p.name(), p.pid(), p.process().startedAt()));
+      }
+    }
+    return new VmRecord(id, spec, specRevision, state.phase(), state.reason(), state.message(), vmSeq,
+        state.launchComplete(), accelerator, launchedAt, recs);
+  }
+}

@@ -1,0 +1,117 @@
+package io.mpqemu.agent.vm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.mpqemu.v1.AgentVm;
+import io.mpqemu.v1.EventType;
+import io.mpqemu.v1.Phase;
+import io.mpqemu.v1.VmEvent;
+import io.mpqemu.v1.VmSpec;
+import java.nio.file.Files;
+import java.util.Map;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+@DisplayName("Launching a VM, step by step, against fake processes and QMP")
+class VmLaunchTest {
+
+  private SupervisorFixture f;
+  private final VmSpec spec = SupervisorFixture.oneDevice("web");
+
+  @BeforeEach
+  void start() throws Exception {
+    f = new SupervisorFixture();
+  }
+
+  @AfterEach
+  void close() throws Exception {
+    f.close();
+  }
+
+  @Test
+  @DisplayName("a launch starts the device process, then the paused main QEMU, wires the proxy over QMP and runs the guest")
+  void launchInOrder() throws Exception {
+    VmSupervisor sup = f.supervisor("vm-1", spec);
+
+    AgentVm vm = f.await(() -> sup.launch(spec, 1, Map.of()));
+
+    assertThat(vm.getPhase()).isEqualTo(Phase.PHASE_RUNNING);
+    assertThat(vm.getProcessesList()).extracting(p -> p.getName()).containsExactly("lsi0", "main");
+    assertThat(f.types()).containsExactly(EventType.LAUNCH_STARTED, EventType.PROCESS_STARTED,
+        EventType.PROCESS_STARTED, EventType.LAUNCHED);
+    assertThat(f.processes.started().get(0).isDevice()).isTrue();
+    f.qmp.assertCommands("getfd", "device_add", "cont");
+    assertThat(Files.readString(f.store.paths("vm-1").stateFile())).contains("\"launchComplete\" : true");
+    assertThat(f.events).extracting(VmEvent::getVmSeq).containsExactly(1L, 2L, 3L, 4L);
+  }
+
+  /** Makes step {@code step} fail. */
+  private void breakStep(String step) throws Exception {
+    switch (step) {
+      case "create-state-dir" -> Files.createFile(f.vmDir("vm-1")); // a file where the directory goes
+      case "open-socketpairs" -> f.failPair(1);
+      case "start-device-processes" -> f.processes.failStart(1);
+      case "start-main-process" -> f.processes.failStart(2);
+      case "connect-qmp" -> f.qmpUnreachable("connection refused");
+      case "add-proxy-devices" -> f.qmp.failing("device_add", "Bus 'pci.0' does not support hotplugging");
+      case "start-guest" -> f.qmp.failing("cont", "resetting the virtual machine is required");
+      default -> throw new IllegalArgumentException(step);
+    }
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"create-state-dir", "open-socketpairs", "start-device-processes", "start-main-process",
+      "connect-qmp", "add-proxy-devices", "start-guest"})
+  @DisplayName("a failed step kills what the launch started, removes the state directory and names the step")
+  void failedStepRollsBack(String step) throws Exception {
+    breakStep(step);
+    VmSupervisor sup = f.supervisor("vm-1", spec);
+
+    Throwable failure = f.awaitFailure(() -> sup.launch(spec, 1, Map.of()));
+
+    assertThat(failure).isInstanceOfSatisfying(VmException.class, e -> {
+      assertThat(e.kind()).isEqualTo(VmException.Kind.LAUNCH_FAILED);
+      assertThat(e).hasMessageContaining("launch failed at step " + step + ": ").hasMessageEndingWith("nothing was left running");
+    });
+    VmEvent failed = f.awaitEvent(EventType.LAUNCH_FAILED);
+    assertThat(failed.getPhase()).isEqualTo(Phase.PHASE_FAILED);
+    assertThat(failed.getMessage()).startsWith("launch failed at step " + step + ": ");
+    f.processes.assertNoneRunning();
+    assertThat(f.vmDir("vm-1")).doesNotExist();
+    assertThat(f.onLoop(sup::forgotten)).as("a failed launch leaves nothing the agent knows").isTrue();
+  }
+
+  @Test
+  @DisplayName("a device process that exits during a launch fails the step under way, naming the process")
+  void deviceExitDuringLaunch() throws Exception {
+    f.qmp.hanging("device_add").onCommand("device_add", () -> f.processes.device().exit(1));
+    VmSupervisor sup = f.supervisor("vm-1", spec);
+
+    Throwable failure = f.awaitFailure(() -> sup.launch(spec, 1, Map.of()));
+
+    long pid = f.processes.device().pid();
+    assertThat(failure).hasMessageContaining("launch failed at step add-proxy-devices: device lsi0 process (pid "
+        + pid + ") exited during launch, exit status 1");
+    f.processes.assertNoneRunning();
+    assertThat(f.processes.main().kills()).isEqualTo(1);
+    assertThat(f.typesFrom(EventType.PROCESS_EXITED)).endsWith(EventType.LAUNCH_FAILED);
+  }
+
+  @Test
+  @DisplayName("launching a VM that runs answers it as it is, without a second launch")
+  void launchIsIdempotent() {
+    VmSupervisor sup = f.running("vm-1", spec);
+    Consumer<Integer> startedCount = n -> assertThat(f.processes.started()).hasSize(n);
+    startedCount.accept(2);
+
+    AgentVm again = f.await(() -> sup.launch(spec, 1, Map.of()));
+
+    assertThat(again.getPhase()).isEqualTo(Phase.PHASE_RUNNING);
+    startedCount.accept(2);
+  }
+}
