@@ -79,9 +79,11 @@ class BusSignaturesTest {
     BusSignatures.Signer b = new BusSignatures.Signer(FleetCerts.tls(pki, "host-b"));
     assertThat(verifier.heartbeat("host-a", "hb", BEAT, headers(b.sign("hb", BEAT, false))))
         .isEqualTo("a heartbeat of node host-a carries no certificate");
-    assertThat(verifier.heartbeat("host-a", "hb", BEAT, headers(new BusSignatures.Signer(FleetCerts.tls(other, "host-a")).sign("hb", BEAT, true))))
+    BusSignatures.Signer foreign = new BusSignatures.Signer(FleetCerts.tls(other, "host-a"));
+    assertThat(verifier.heartbeat("host-a", "hb", BEAT, headers(foreign.sign("hb", BEAT, true))))
         .startsWith("a heartbeat of node host-a carries a certificate this cluster does not trust");
-    assertThat(verifier.heartbeat("host-a", "hb", BEAT, headers(new BusSignatures.Signer(FleetCerts.tls(pki, "alice")).sign("hb", BEAT, true))))
+    BusSignatures.Signer client = new BusSignatures.Signer(FleetCerts.tls(pki, "alice"));
+    assertThat(verifier.heartbeat("host-a", "hb", BEAT, headers(client.sign("hb", BEAT, true))))
         .startsWith("a heartbeat of node host-a carries a certificate this cluster does not trust")
         .contains("only node-agent may connect here");
     assertThat(verifier.heartbeat("host-a", "hb", BEAT, headers(b.sign("hb", BEAT, true))))

@@ -133,7 +133,8 @@ class RoleTrustManagerTest {
   @DisplayName("A client refuses a server of the right CA and role whose certificate names another address")
   void hostNameMismatch() throws Exception {
     int port = serve(FleetCerts.tls(pki, "cp-far"), EnumSet.of(Role.CLIENT));
-    Throwable refused = Await.failure(request(FleetCerts.tls(pki, "alice").client("public api", EnumSet.of(Role.CONTROL_PLANE)), port));
+    ClusterTls alice = FleetCerts.tls(pki, "alice");
+    Throwable refused = Await.failure(request(alice.client("public api", EnumSet.of(Role.CONTROL_PLANE)), port));
     assertThat(chain(refused)).contains("public api: refused", "'CN=cp-far,OU=control-plane,O=mpqemu'",
         "not for this host name", "No subject alternative names matching IP address 127.0.0.1 found");
   }

@@ -9,7 +9,6 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 import java.util.function.Predicate;
-import java.util.function.Supplier;
 
 /**
  * Waiting in a test: poll a probe until what it returns will do, or block on a Vert.x {@link Future}.
@@ -34,6 +33,12 @@ public final class Await {
     this.every = every;
   }
 
+  /** What a wait looks at; it may throw (a file read, a call), which ends the wait. */
+  @FunctionalInterface
+  public interface Probe<T> {
+    T get() throws Exception;
+  }
+
   /** A wait of at most {@code within}, looking every 20 ms. */
   public static Await atMost(Duration within) {
     return new Await(within, EVERY);
@@ -48,7 +53,7 @@ public final class Await {
    * Calls {@code probe} until {@code done} accepts its value and returns that value; when time runs
    * out, fails with {@code failure} applied to the last value seen.
    */
-  public <T> T until(Supplier<T> probe, Predicate<? super T> done, Function<? super T, String> failure) {
+  public <T> T until(Probe<T> probe, Predicate<? super T> done, Function<? super T, String> failure) {
     T last = poll(probe, done);
     if (!done.test(last)) {
       throw new AssertionError(failure.apply(last) + " (waited " + within + ")");
@@ -65,14 +70,24 @@ public final class Await {
    * Calls {@code probe} until {@code done} accepts its value or time runs out, and returns the last
    * value seen either way: for a test that asserts on it itself.
    */
-  public <T> T poll(Supplier<T> probe, Predicate<? super T> done) {
+  public <T> T poll(Probe<T> probe, Predicate<? super T> done) {
     long deadline = System.nanoTime() + within.toNanos();
-    T last = probe.get();
+    T last = look(probe);
     while (!done.test(last) && System.nanoTime() < deadline) {
       sleep(every);
-      last = probe.get();
+      last = look(probe);
     }
     return last;
+  }
+
+  private static <T> T look(Probe<T> probe) {
+    try {
+      return probe.get();
+    } catch (RuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   /** The value of {@code future}, waiting up to {@link #RESULT_WITHIN}; see {@link #result(Future, Duration)}. */

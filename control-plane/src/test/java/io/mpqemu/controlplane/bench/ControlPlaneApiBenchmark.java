@@ -636,8 +636,9 @@ class ControlPlaneApiBenchmark {
 
   /** Waits until the event log has {@code n} subscriptions (the server side of WatchEvents registers after the headers). */
   static void awaitSubscribers(ControlPlane cp, int n) {
-    Await.atMost(Duration.ofSeconds(30)).every(Duration.ofMillis(1)).until(() -> cp.verticle.eventLog().subscriberCount(),
-        count -> count == n, count -> "the event log has " + count + " subscriptions, " + n + " expected");
+    Await.atMost(Duration.ofSeconds(30)).every(Duration.ofMillis(1))
+        .until(() -> cp.verticle.eventLog().subscriberCount(), count -> count == n,
+            count -> "the event log has " + count + " subscriptions, " + n + " expected");
   }
 
   // ================================================================ helpers

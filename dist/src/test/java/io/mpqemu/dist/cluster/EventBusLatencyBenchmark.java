@@ -100,7 +100,8 @@ class EventBusLatencyBenchmark {
   private static double[] clustered(Bench.Report r, ThreeHosts c) throws Exception {
     ClusterConfig cluster = ClusterConfig.read(c.selfClusterFile());
     io.mpqemu.fleet.ClusterTls tls = cluster.tls();
-    Vertx vertx = Await.result(ClusteredVertx.start(cluster, tls, new VertxOptions().setPreferNativeTransport(true)), Bench.WAIT);
+    Vertx vertx = Await.result(ClusteredVertx.start(cluster, tls, new VertxOptions().setPreferNativeTransport(true)),
+        Bench.WAIT);
     try {
       io.mpqemu.fleet.BusSignatures.Signer signer = new io.mpqemu.fleet.BusSignatures.Signer(tls);
       JsonObject beat = new JsonObject(JsonFormat.printer().omittingInsignificantWhitespace().print(

@@ -48,7 +48,8 @@ class CliEndToEndTest {
   }
 
   private Run awaitOutput(String text, String... args) {
-    Run last = Await.atMost(Fleet.DEADLINE).every(Duration.ofMillis(100)).poll(() -> cli(args), run -> run.out().contains(text));
+    Run last = Await.atMost(Fleet.DEADLINE).every(Duration.ofMillis(100))
+        .poll(() -> cli(args), run -> run.out().contains(text));
     assertThat(last.out()).as("output of %s", String.join(" ", args)).contains(text);
     return last;
   }

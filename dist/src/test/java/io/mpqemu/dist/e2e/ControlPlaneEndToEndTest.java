@@ -67,8 +67,9 @@ class ControlPlaneEndToEndTest {
     assertThat(order).containsSubsequence(EventType.ACCEPTED, EventType.SCHEDULED, EventType.LAUNCH_STARTED,
         EventType.PROCESS_STARTED, EventType.PROCESS_STARTED, EventType.LAUNCHED);
     assertThat(events).extracting(VmEvent::getSeq).isSorted().doesNotHaveDuplicates();
-    String console = Await.atMost(WAIT).every(Duration.ofMillis(50)).poll(() -> fleet.call(VmServiceGrpcClient.GetConsoleLog,
-        GetConsoleLogRequest.newBuilder().setVm(Fleet.ref(created.getId())).build()).getData().toStringUtf8(),
+    GetConsoleLogRequest consoleOf = GetConsoleLogRequest.newBuilder().setVm(Fleet.ref(created.getId())).build();
+    String console = Await.atMost(WAIT).every(Duration.ofMillis(50)).poll(
+        () -> fleet.call(VmServiceGrpcClient.GetConsoleLog, consoleOf).getData().toStringUtf8(),
         shown -> shown.contains("Hello from the control plane"));
     assertThat(console).contains("Hello from the control plane");
 

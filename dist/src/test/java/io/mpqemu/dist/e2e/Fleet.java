@@ -148,8 +148,8 @@ final class Fleet implements AutoCloseable {
   // ------------------------------------------------------------ waiting
 
   Vm awaitPhase(String id, Phase phase, Duration within) {
-    return Await.atMost(within).every(Duration.ofMillis(50)).until(() -> get(id),
-        vm -> vm.getStatus().getPhase() == phase, vm -> "VM " + id + " did not reach " + phase + "; it is " + vm.getStatus());
+    return Await.atMost(within).every(Duration.ofMillis(50)).until(() -> get(id), vm -> vm.getStatus().getPhase() == phase,
+        vm -> "VM " + id + " did not reach " + phase + "; it is " + vm.getStatus());
   }
 
   static VmEvent awaitEvent(List<VmEvent> events, Predicate<VmEvent> match, Duration within) {

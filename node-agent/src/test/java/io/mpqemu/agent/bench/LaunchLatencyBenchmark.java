@@ -187,8 +187,9 @@ class LaunchLatencyBenchmark {
   }
 
   private static BusArrivals.Arrival awaitArrival(BusArrivals arrivals, String vmId, String type, String process) {
-    return Await.atMost(Duration.ofSeconds(10)).every(Duration.ofMillis(1)).until(() -> arrivals.first(vmId, type, process),
-        Objects::nonNull, none -> "no " + type + " event for " + vmId + "; events: " + arrivals.of(vmId));
+    return Await.atMost(Duration.ofSeconds(10)).every(Duration.ofMillis(1))
+        .until(() -> arrivals.first(vmId, type, process), Objects::nonNull,
+            none -> "no " + type + " event for " + vmId + "; events: " + arrivals.of(vmId));
   }
 
   private BareRun bareRun(BareLauncher bare, String vmId, VmSpec spec, Map<String, Path> images, Accelerator accel)
