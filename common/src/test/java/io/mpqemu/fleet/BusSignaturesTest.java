@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.vertx.core.MultiMap;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.json.JsonObject;
+import io.mpqemu.testing.ClusterCerts;
 import java.nio.file.Path;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -17,16 +18,17 @@ class BusSignaturesTest {
 
   @TempDir
   static Path dir;
-  static Certs pki;
-  static Certs other;
+  static ClusterCerts pki;
+  static ClusterCerts other;
   static String trustAlgorithm;
 
   @BeforeAll
   static void certificates() throws Exception {
     trustAlgorithm = java.security.Security.getProperty("ssl.TrustManagerFactory.algorithm");
-    pki = Certs.ca(dir.resolve("cluster")).makeCerts("control-plane", "cp-1").makeCerts("node-agent", "host-a")
-        .makeCerts("node-agent", "host-b").makeCerts("client", "alice");
-    other = Certs.ca(dir.resolve("other")).makeCerts("node-agent", "host-a");
+    pki = ClusterCerts.ca(dir.resolve("cluster")).make("control-plane", "cp-1").make("node-agent", "host-a")
+        .make("node-agent", "host-b").make("client", "alice");
+
+    other = ClusterCerts.ca(dir.resolve("other")).make("node-agent", "host-a");
   }
 
   @AfterAll
@@ -44,8 +46,8 @@ class BusSignaturesTest {
   @Test
   @DisplayName("an agent's signed heartbeat and then its signed events are accepted")
   void accepted() throws Exception {
-    BusSignatures.Verifier verifier = new BusSignatures.Verifier(pki.tls("cp-1"));
-    BusSignatures.Signer a = new BusSignatures.Signer(pki.tls("host-a"));
+    BusSignatures.Verifier verifier = new BusSignatures.Verifier(FleetCerts.tls(pki, "cp-1"));
+    BusSignatures.Signer a = new BusSignatures.Signer(FleetCerts.tls(pki, "host-a"));
     assertThat(verifier.heartbeat("host-a", "hb", BEAT, headers(a.sign("hb", BEAT, true)))).isNull();
     assertThat(verifier.event("host-a", "ev", EVENT, headers(a.sign("ev", EVENT, false)))).isNull();
   }
@@ -53,9 +55,9 @@ class BusSignaturesTest {
   @Test
   @DisplayName("events are refused before the node's first heartbeat, unsigned, signed by another node, tampered with, or moved to another address")
   void eventsRefused() throws Exception {
-    BusSignatures.Verifier verifier = new BusSignatures.Verifier(pki.tls("cp-1"));
-    BusSignatures.Signer a = new BusSignatures.Signer(pki.tls("host-a"));
-    BusSignatures.Signer b = new BusSignatures.Signer(pki.tls("host-b"));
+    BusSignatures.Verifier verifier = new BusSignatures.Verifier(FleetCerts.tls(pki, "cp-1"));
+    BusSignatures.Signer a = new BusSignatures.Signer(FleetCerts.tls(pki, "host-a"));
+    BusSignatures.Signer b = new BusSignatures.Signer(FleetCerts.tls(pki, "host-b"));
     assertThat(verifier.event("host-a", "ev", EVENT, headers(a.sign("ev", EVENT, false))))
         .isEqualTo("an event of node host-a arrived before any valid heartbeat of that node");
     verifier.heartbeat("host-a", "hb", BEAT, headers(a.sign("hb", BEAT, true)));
@@ -73,13 +75,15 @@ class BusSignaturesTest {
   @Test
   @DisplayName("heartbeats are refused without a certificate, from another CA, from a client, or naming another node")
   void heartbeatsRefused() throws Exception {
-    BusSignatures.Verifier verifier = new BusSignatures.Verifier(pki.tls("cp-1"));
-    BusSignatures.Signer b = new BusSignatures.Signer(pki.tls("host-b"));
+    BusSignatures.Verifier verifier = new BusSignatures.Verifier(FleetCerts.tls(pki, "cp-1"));
+    BusSignatures.Signer b = new BusSignatures.Signer(FleetCerts.tls(pki, "host-b"));
     assertThat(verifier.heartbeat("host-a", "hb", BEAT, headers(b.sign("hb", BEAT, false))))
         .isEqualTo("a heartbeat of node host-a carries no certificate");
-    assertThat(verifier.heartbeat("host-a", "hb", BEAT, headers(new BusSignatures.Signer(other.tls("host-a")).sign("hb", BEAT, true))))
+    BusSignatures.Signer foreign = new BusSignatures.Signer(FleetCerts.tls(other, "host-a"));
+    assertThat(verifier.heartbeat("host-a", "hb", BEAT, headers(foreign.sign("hb", BEAT, true))))
         .startsWith("a heartbeat of node host-a carries a certificate this cluster does not trust");
-    assertThat(verifier.heartbeat("host-a", "hb", BEAT, headers(new BusSignatures.Signer(pki.tls("alice")).sign("hb", BEAT, true))))
+    BusSignatures.Signer client = new BusSignatures.Signer(FleetCerts.tls(pki, "alice"));
+    assertThat(verifier.heartbeat("host-a", "hb", BEAT, headers(client.sign("hb", BEAT, true))))
         .startsWith("a heartbeat of node host-a carries a certificate this cluster does not trust")
         .contains("only node-agent may connect here");
     assertThat(verifier.heartbeat("host-a", "hb", BEAT, headers(b.sign("hb", BEAT, true))))

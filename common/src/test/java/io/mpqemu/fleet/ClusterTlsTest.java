@@ -9,6 +9,7 @@ import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpServerOptions;
 import java.io.IOException;
 import java.nio.file.Files;
+import io.mpqemu.testing.ClusterCerts;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.EnumSet;
@@ -22,20 +23,20 @@ class ClusterTlsTest {
 
   @TempDir
   static Path dir;
-  static Certs pki;
-  static Certs otherPki;
+  static ClusterCerts pki;
+  static ClusterCerts otherPki;
   static String trustAlgorithm;
 
   @BeforeAll
   static void certificates() throws Exception {
     trustAlgorithm = java.security.Security.getProperty("ssl.TrustManagerFactory.algorithm");
-    pki = Certs.ca(dir.resolve("cluster"))
-        .makeCerts("control-plane", "cp-1", "--ip", "127.0.0.1")
-        .makeCerts("node-agent", "host-a")
-        .makeCerts("client", "alice")
-        .signed("norole", "DNS:norole")
-        .expired("old", "client");
-    otherPki = Certs.ca(dir.resolve("other")).makeCerts("client", "mallory");
+    pki = ClusterCerts.ca(dir.resolve("cluster"))
+        .make("control-plane", "cp-1", "--ip", "127.0.0.1")
+        .make("node-agent", "host-a")
+        .make("client", "alice");
+    FleetCerts.signed(pki, "norole", "DNS:norole");
+    FleetCerts.expired(pki, "old", "client");
+    otherPki = ClusterCerts.ca(dir.resolve("other")).make("client", "mallory");
   }
 
   @AfterAll
@@ -46,9 +47,9 @@ class ClusterTlsTest {
   @Test
   @DisplayName("A certificate made by make-certs.sh loads and reports its role and subject")
   void loads() throws Exception {
-    assertThat(pki.tls("cp-1").role()).isEqualTo(Role.CONTROL_PLANE);
-    assertThat(pki.tls("host-a").role()).isEqualTo(Role.NODE_AGENT);
-    ClusterTls alice = pki.tls("alice");
+    assertThat(FleetCerts.tls(pki, "cp-1").role()).isEqualTo(Role.CONTROL_PLANE);
+    assertThat(FleetCerts.tls(pki, "host-a").role()).isEqualTo(Role.NODE_AGENT);
+    ClusterTls alice = FleetCerts.tls(pki, "alice");
     assertThat(alice.role()).isEqualTo(Role.CLIENT);
     assertThat(alice.subject()).isEqualTo("CN=alice,OU=client,O=mpqemu");
   }
@@ -117,7 +118,7 @@ class ClusterTlsTest {
   @Test
   @DisplayName("A certificate of the cluster CA with no role is refused with a hint to use make-certs.sh")
   void noRole() {
-    assertThatThrownBy(() -> pki.tls("norole"))
+    assertThatThrownBy(() -> FleetCerts.tls(pki, "norole"))
         .isInstanceOf(IOException.class)
         .hasMessageContaining("names no mpqemu role")
         .hasMessageContaining("urn:mpqemu:role:<role>")
@@ -127,7 +128,7 @@ class ClusterTlsTest {
   @Test
   @DisplayName("An expired certificate of the cluster CA is refused as not valid now")
   void expired() {
-    assertThatThrownBy(() -> pki.tls("old"))
+    assertThatThrownBy(() -> FleetCerts.tls(pki, "old"))
         .isInstanceOf(IOException.class)
         .hasMessageStartingWith("certificate " + pki.crt("old") + " is not valid now");
   }
@@ -135,7 +136,7 @@ class ClusterTlsTest {
   @Test
   @DisplayName("Servers require a client certificate, clients verify the host name, and neither trusts all")
   void endpointOptions() throws Exception {
-    ClusterTls tls = pki.tls("cp-1");
+    ClusterTls tls = FleetCerts.tls(pki, "cp-1");
     HttpServerOptions server = tls.server("test", EnumSet.of(Role.CLIENT));
     assertThat(server.isSsl()).isTrue();
     assertThat(server.getClientAuth()).isEqualTo(ClientAuth.REQUIRED);

@@ -2,6 +2,7 @@ package io.mpqemu.fleet;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.mpqemu.testing.ClusterCerts;
 import java.nio.file.Path;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
@@ -12,19 +13,19 @@ class RoleTest {
 
   @TempDir
   static Path dir;
-  static Certs pki;
+  static ClusterCerts pki;
 
   @BeforeAll
   static void certificates() throws Exception {
-    pki = Certs.ca(dir)
-        .makeCerts("control-plane", "cp-1", "--ip", "10.0.0.1")
-        .makeCerts("node-agent", "host-a", "--ip", "10.0.0.2", "--dns", "host-a.example")
-        .makeCerts("client", "alice")
-        .signed("norole", "DNS:norole,IP:10.0.0.9")
-        .signed("tworoles", "URI:urn:mpqemu:role:client,URI:urn:mpqemu:role:node-agent")
-        .signed("sameroletwice", "URI:urn:mpqemu:role:client,URI:urn:mpqemu:role:client")
-        .signed("unknownrole", "URI:urn:mpqemu:role:admin,URI:urn:mpqemu:role:client")
-        .signed("otherurn", "URI:urn:example:role:admin,URI:urn:mpqemu:role:client");
+    pki = ClusterCerts.ca(dir)
+        .make("control-plane", "cp-1", "--ip", "10.0.0.1")
+        .make("node-agent", "host-a", "--ip", "10.0.0.2", "--dns", "host-a.example")
+        .make("client", "alice");
+    FleetCerts.signed(pki, "norole", "DNS:norole,IP:10.0.0.9");
+    FleetCerts.signed(pki, "tworoles", "URI:urn:mpqemu:role:client,URI:urn:mpqemu:role:node-agent");
+    FleetCerts.signed(pki, "sameroletwice", "URI:urn:mpqemu:role:client,URI:urn:mpqemu:role:client");
+    FleetCerts.signed(pki, "unknownrole", "URI:urn:mpqemu:role:admin,URI:urn:mpqemu:role:client");
+    FleetCerts.signed(pki, "otherurn", "URI:urn:example:role:admin,URI:urn:mpqemu:role:client");
   }
 
   @Test

@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.vertx.core.eventbus.EventBusOptions;
 import io.vertx.core.net.PfxOptions;
 import java.io.ByteArrayInputStream;
+import io.mpqemu.testing.ClusterCerts;
 import java.nio.file.Path;
 import java.security.KeyStore;
 import java.security.Security;
@@ -29,19 +30,19 @@ class RoleTrustFactoryTest {
 
   @TempDir
   static Path dir;
-  static Certs pki;
-  static Certs otherPki;
+  static ClusterCerts pki;
+  static ClusterCerts otherPki;
   static String previousAlgorithm;
 
   @BeforeAll
   static void install() throws Exception {
-    pki = Certs.ca(dir.resolve("cluster"))
-        .makeCerts("control-plane", "cp-1")
-        .makeCerts("node-agent", "host-a")
-        .makeCerts("node-agent", "host-b")
-        .makeCerts("client", "alice")
-        .expired("old", "node-agent");
-    otherPki = Certs.ca(dir.resolve("other")).makeCerts("node-agent", "intruder");
+    pki = ClusterCerts.ca(dir.resolve("cluster"))
+        .make("control-plane", "cp-1")
+        .make("node-agent", "host-a")
+        .make("node-agent", "host-b")
+        .make("client", "alice");
+    FleetCerts.expired(pki, "old", "node-agent");
+    otherPki = ClusterCerts.ca(dir.resolve("other")).make("node-agent", "intruder");
     previousAlgorithm = Security.getProperty(PROPERTY);
     RoleTrustFactory.install();
   }
@@ -61,13 +62,13 @@ class RoleTrustFactoryTest {
     return (X509TrustManager) managers[0];
   }
 
-  private static X509Certificate[] chain(Certs certs, String name) throws Exception {
+  private static X509Certificate[] chain(ClusterCerts certs, String name) throws Exception {
     return new X509Certificate[] {certs.cert(name)};
   }
 
   /** The trust store {@code identity}'s event bus options carry, as Vert.x loads it. */
   private static KeyStore busTrustStore(String identity) throws Exception {
-    PfxOptions pfx = (PfxOptions) pki.tls(identity).eventBus(new EventBusOptions()).getTrustOptions();
+    PfxOptions pfx = (PfxOptions) FleetCerts.tls(pki, identity).eventBus(new EventBusOptions()).getTrustOptions();
     KeyStore store = KeyStore.getInstance("PKCS12");
     store.load(new ByteArrayInputStream(pfx.getValue().getBytes()), pfx.getPassword().toCharArray());
     return store;
@@ -92,7 +93,7 @@ class RoleTrustFactoryTest {
   void plainStore() throws Exception {
     KeyStore store = KeyStore.getInstance("PKCS12");
     store.load(null, null);
-    store.setCertificateEntry("cluster-ca", Certs.read(pki.ca()));
+    store.setCertificateEntry("cluster-ca", ClusterCerts.read(pki.ca()));
     X509TrustManager trust = defaultTrust(store);
     assertThat(trust).isNotInstanceOf(RoleTrustManager.class);
     assertThatCode(() -> trust.checkClientTrusted(chain(pki, "host-a"), AUTH_TYPE)).doesNotThrowAnyException();

@@ -2,8 +2,9 @@ package io.mpqemu.fleet;
 
 import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.mpqemu.testing.Await;
+import io.mpqemu.testing.ClusterCerts;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientOptions;
@@ -16,7 +17,6 @@ import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -29,8 +29,8 @@ class RoleTrustManagerTest {
 
   @TempDir
   static Path dir;
-  static Certs pki;
-  static Certs otherPki;
+  static ClusterCerts pki;
+  static ClusterCerts otherPki;
 
   Vertx vertx;
   /** The first error the server reports (a refused handshake). */
@@ -38,13 +38,14 @@ class RoleTrustManagerTest {
 
   @BeforeAll
   static void certificates() throws Exception {
-    pki = Certs.ca(dir.resolve("cluster"))
-        .makeCerts("control-plane", "cp-1", "--ip", "127.0.0.1")
-        .makeCerts("control-plane", "cp-2", "--ip", "127.0.0.1")
-        .makeCerts("control-plane", "cp-far", "--ip", "10.9.9.9")
-        .makeCerts("node-agent", "host-a", "--ip", "127.0.0.1")
-        .makeCerts("client", "alice");
-    otherPki = Certs.ca(dir.resolve("other")).makeCerts("client", "mallory");
+    pki = ClusterCerts.ca(dir.resolve("cluster"))
+        .make("control-plane", "cp-1", "--ip", "127.0.0.1")
+        .make("control-plane", "cp-2", "--ip", "127.0.0.1")
+        .make("control-plane", "cp-far", "--ip", "10.9.9.9")
+        .make("node-agent", "host-a", "--ip", "127.0.0.1")
+        .make("client", "alice");
+
+    otherPki = ClusterCerts.ca(dir.resolve("other")).make("client", "mallory");
   }
 
   @BeforeEach
@@ -53,12 +54,8 @@ class RoleTrustManagerTest {
   }
 
   @AfterEach
-  void stop() throws Exception {
-    await(vertx.close());
-  }
-
-  private static <T> T await(Future<T> f) throws Exception {
-    return f.toCompletionStage().toCompletableFuture().get(30, SECONDS);
+  void stop() {
+    Await.result(vertx.close());
   }
 
   /** A server on 127.0.0.1 answering 200 "ok"; returns its port. */
@@ -67,33 +64,37 @@ class RoleTrustManagerTest {
     HttpServer server = vertx.createHttpServer(options)
         .exceptionHandler(serverError::complete)
         .requestHandler(req -> req.response().end("ok"));
-    return await(server.listen(0, "127.0.0.1")).actualPort();
+    return Await.result(server.listen(0, "127.0.0.1")).actualPort();
   }
 
   /** GET / with a client of {@code options}: the status code, the protocol checked. */
-  private int get(HttpClientOptions options, int port) throws Exception {
+  private int get(HttpClientOptions options, int port) {
+    return Await.result(request(options, port));
+  }
+
+  private Future<Integer> request(HttpClientOptions options, int port) {
     var client = vertx.createHttpClient(options);
-    return await(client.request(HttpMethod.GET, port, "127.0.0.1", "/")
+    return client.request(HttpMethod.GET, port, "127.0.0.1", "/")
         .compose(HttpClientRequest::send)
         .compose(resp -> {
           assertThat(resp.version()).isEqualTo(HttpVersion.HTTP_2);
           return resp.body().map(body -> resp.statusCode());
-        }));
+        });
   }
 
   @Test
   @DisplayName("A server that admits clients answers a client certificate of the cluster CA")
   void clientAccepted() throws Exception {
-    int port = serve(pki.tls("cp-1"), EnumSet.of(Role.CLIENT));
-    assertThat(get(pki.tls("alice").client("test", EnumSet.of(Role.CONTROL_PLANE)), port)).isEqualTo(200);
+    int port = serve(FleetCerts.tls(pki, "cp-1"), EnumSet.of(Role.CLIENT));
+    assertThat(get(FleetCerts.tls(pki, "alice").client("test", EnumSet.of(Role.CONTROL_PLANE)), port)).isEqualTo(200);
   }
 
   @Test
   @DisplayName("A server that admits clients refuses a node agent's certificate, and says why")
   void agentRefused() throws Exception {
-    int port = serve(pki.tls("cp-1"), EnumSet.of(Role.CLIENT));
-    HttpClientOptions agent = pki.tls("host-a").client("test", EnumSet.of(Role.CONTROL_PLANE));
-    assertThatThrownBy(() -> get(agent, port)).isInstanceOf(ExecutionException.class);
+    int port = serve(FleetCerts.tls(pki, "cp-1"), EnumSet.of(Role.CLIENT));
+    HttpClientOptions agent = FleetCerts.tls(pki, "host-a").client("test", EnumSet.of(Role.CONTROL_PLANE));
+    assertThat(Await.failure(request(agent, port))).as("the request fails").isNotNull();
     assertThat(chain(serverError.get(30, SECONDS)))
         .contains("test port: refused 127.0.0.1:")
         .contains("presenting 'CN=host-a,OU=node-agent,O=mpqemu' (role node-agent): only client may connect here");
@@ -102,11 +103,11 @@ class RoleTrustManagerTest {
   @Test
   @DisplayName("A server refuses a client certificate of another CA, even with the right role")
   void otherCaRefused() throws Exception {
-    int port = serve(pki.tls("cp-1"), EnumSet.of(Role.CLIENT));
+    int port = serve(FleetCerts.tls(pki, "cp-1"), EnumSet.of(Role.CLIENT));
     ClusterTls mallory = ClusterTls.load(otherPki.ca(), otherPki.crt("mallory"), otherPki.key("mallory"));
     HttpClientOptions options = mallory.client("test", EnumSet.of(Role.CONTROL_PLANE))
-        .setTrustOptions(pki.tls("alice").trust("test", EnumSet.of(Role.CONTROL_PLANE))); // trusts the server
-    assertThatThrownBy(() -> get(options, port)).isInstanceOf(ExecutionException.class);
+        .setTrustOptions(FleetCerts.tls(pki, "alice").trust("test", EnumSet.of(Role.CONTROL_PLANE))); // trusts the server
+    assertThat(Await.failure(request(options, port))).as("the request fails").isNotNull();
     assertThat(chain(serverError.get(30, SECONDS)))
         .contains("presenting 'CN=mallory,OU=client,O=mpqemu' (role client): not issued by this cluster's CA");
   }
@@ -114,9 +115,9 @@ class RoleTrustManagerTest {
   @Test
   @DisplayName("A client refuses a server whose role it does not call, and says why")
   void serverRoleRefused() throws Exception {
-    int port = serve(pki.tls("cp-1"), EnumSet.of(Role.CONTROL_PLANE));
-    ClusterTls cp2 = pki.tls("cp-2");
-    Throwable refused = catchFailure(() -> get(cp2.client("agent api", EnumSet.of(Role.NODE_AGENT)), port));
+    int port = serve(FleetCerts.tls(pki, "cp-1"), EnumSet.of(Role.CONTROL_PLANE));
+    ClusterTls cp2 = FleetCerts.tls(pki, "cp-2");
+    Throwable refused = Await.failure(request(cp2.client("agent api", EnumSet.of(Role.NODE_AGENT)), port));
     assertThat(chain(refused)).contains("agent api: refused", "(role control-plane): only node-agent may serve here");
     assertThat(get(cp2.client("agent api", EnumSet.of(Role.CONTROL_PLANE)), port)).as("the same server, role allowed").isEqualTo(200);
   }
@@ -124,30 +125,18 @@ class RoleTrustManagerTest {
   @Test
   @DisplayName("A client accepts a server whose certificate names the address it dialled")
   void hostNameMatches() throws Exception {
-    int port = serve(pki.tls("cp-1"), EnumSet.of(Role.CLIENT));
-    assertThat(get(pki.tls("alice").client("public api", EnumSet.of(Role.CONTROL_PLANE)), port)).isEqualTo(200);
+    int port = serve(FleetCerts.tls(pki, "cp-1"), EnumSet.of(Role.CLIENT));
+    assertThat(get(FleetCerts.tls(pki, "alice").client("public api", EnumSet.of(Role.CONTROL_PLANE)), port)).isEqualTo(200);
   }
 
   @Test
   @DisplayName("A client refuses a server of the right CA and role whose certificate names another address")
   void hostNameMismatch() throws Exception {
-    int port = serve(pki.tls("cp-far"), EnumSet.of(Role.CLIENT));
-    Throwable refused = catchFailure(() -> get(pki.tls("alice").client("public api", EnumSet.of(Role.CONTROL_PLANE)), port));
+    int port = serve(FleetCerts.tls(pki, "cp-far"), EnumSet.of(Role.CLIENT));
+    ClusterTls alice = FleetCerts.tls(pki, "alice");
+    Throwable refused = Await.failure(request(alice.client("public api", EnumSet.of(Role.CONTROL_PLANE)), port));
     assertThat(chain(refused)).contains("public api: refused", "'CN=cp-far,OU=control-plane,O=mpqemu'",
         "not for this host name", "No subject alternative names matching IP address 127.0.0.1 found");
-  }
-
-  private interface Call {
-    void run() throws Exception;
-  }
-
-  private static Throwable catchFailure(Call call) {
-    try {
-      call.run();
-    } catch (Exception e) {
-      return e;
-    }
-    throw new AssertionError("expected the request to fail");
   }
 
   /** The messages of {@code e} and all its causes, one a line. */

@@ -6,6 +6,7 @@ import io.mpqemu.v1.VmEvent;
 import io.mpqemu.v1.VmServiceGrpcClient;
 import io.mpqemu.v1.VmServiceGrpcService;
 import io.mpqemu.v1.WatchEventsRequest;
+import io.mpqemu.testing.Await;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
@@ -43,12 +44,12 @@ class ServerStreamsTest {
       response.end();
     }));
     HttpServer http = vertx.createHttpServer().requestHandler(grpc);
-    port = await(http.listen(0, "127.0.0.1")).actualPort();
+    port = Await.result(http.listen(0, "127.0.0.1")).actualPort();
   }
 
   @AfterEach
   void stop() throws Exception {
-    await(vertx.close());
+    Await.result(vertx.close());
   }
 
   @RepeatedTest(5)
@@ -63,12 +64,9 @@ class ServerStreamsTest {
           stream.endHandler(v -> ended.countDown());
         });
     Thread.sleep(300); // the caller's thread is descheduled: the whole answer has arrived meanwhile
-    await(opened);
+    Await.result(opened);
     assertThat(ended.await(10, TimeUnit.SECONDS)).isTrue();
     assertThat(seen).containsExactly(1L, 2L, 3L);
   }
 
-  private static <T> T await(Future<T> f) throws Exception {
-    return f.toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-  }
 }

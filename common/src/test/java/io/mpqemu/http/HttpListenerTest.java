@@ -1,9 +1,8 @@
 package io.mpqemu.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.vertx.core.Future;
+import io.mpqemu.testing.Await;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.http.HttpServer;
@@ -16,7 +15,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Comparator;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -37,7 +35,7 @@ class HttpListenerTest {
 
   @AfterEach
   void stop() throws Exception {
-    vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    Await.result(vertx.close());
     try (Stream<Path> files = Files.walk(root)) {
       files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     }
@@ -47,9 +45,6 @@ class HttpListenerTest {
     return vertx.createHttpServer().requestHandler(r -> r.response().end(body));
   }
 
-  private static <T> T await(Future<T> f) throws Exception {
-    return f.toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-  }
 
   private static String get(Path socket) throws Exception {
     try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
@@ -70,7 +65,7 @@ class HttpListenerTest {
   @DisplayName("the socket is 0600 and answers; nothing is left beside it")
   void privateSocket() throws Exception {
     Path sock = root.resolve("a.sock");
-    assertThat(await(HttpListener.listen(vertx, server("one"), "unix:" + sock))).isEqualTo("unix:" + sock);
+    assertThat(Await.result(HttpListener.listen(vertx, server("one"), "unix:" + sock))).isEqualTo("unix:" + sock);
     assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(sock))).isEqualTo("rw-------");
     assertThat(get(sock)).endsWith("one");
     try (Stream<Path> files = Files.list(root)) {
@@ -83,7 +78,7 @@ class HttpListenerTest {
   void regularFileKept() throws Exception {
     Path file = root.resolve("control-plane.db");
     Files.writeString(file, "precious");
-    assertThatThrownBy(() -> await(HttpListener.listen(vertx, server("x"), "unix:" + file)))
+    assertThat(Await.failure(HttpListener.listen(vertx, server("x"), "unix:" + file)))
         .hasMessageContaining("exists and is not a socket");
     assertThat(Files.readString(file)).isEqualTo("precious");
     try (Stream<Path> files = Files.list(root)) {
@@ -95,9 +90,9 @@ class HttpListenerTest {
   @DisplayName("a second server on a live socket is refused; the first keeps serving")
   void liveSocketKept() throws Exception {
     Path sock = root.resolve("b.sock");
-    await(HttpListener.listen(vertx, server("first"), "unix:" + sock));
+    Await.result(HttpListener.listen(vertx, server("first"), "unix:" + sock));
     HttpServer second = server("second");
-    assertThatThrownBy(() -> await(HttpListener.listen(vertx, second, "unix:" + sock, "gRPC")))
+    assertThat(Await.failure(HttpListener.listen(vertx, second, "unix:" + sock, "gRPC")))
         .hasMessageContaining("gRPC listen path " + sock + " is in use");
     assertThat(get(sock)).endsWith("first");
   }
@@ -107,8 +102,8 @@ class HttpListenerTest {
   void staleSocketReplaced() throws Exception {
     Path sock = root.resolve("c.sock");
     HttpServer first = server("first");
-    await(HttpListener.listen(vertx, first, "unix:" + sock));
-    await(first.close());
+    Await.result(HttpListener.listen(vertx, first, "unix:" + sock));
+    Await.result(first.close());
     // the kernel socket is closed; a file may remain, as after a crash
     if (!Files.exists(sock)) {
       try (var ch = java.nio.channels.ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
@@ -116,7 +111,7 @@ class HttpListenerTest {
       }
     }
     assertThat(sock).exists();
-    await(HttpListener.listen(vertx, server("second"), "unix:" + sock));
+    Await.result(HttpListener.listen(vertx, server("second"), "unix:" + sock));
     assertThat(get(sock)).endsWith("second");
   }
 }

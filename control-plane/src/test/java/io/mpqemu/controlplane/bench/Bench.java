@@ -4,6 +4,7 @@ import io.mpqemu.controlplane.ControlPlaneConfig;
 import io.mpqemu.controlplane.ControlPlaneVerticle;
 import io.mpqemu.grpc.UnaryCalls;
 import io.mpqemu.spec.NodeLimits;
+import io.mpqemu.testing.Await;
 import io.mpqemu.v1.Disk;
 import io.mpqemu.v1.ProxiedDevice;
 import io.mpqemu.v1.RestartPolicy;
@@ -29,13 +30,14 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /** Plumbing shared by the control plane benchmarks: a control plane in its own Vert.x, clients, stats, the report. */
 public final class Bench {
 
   public static final Duration DEADLINE = Duration.ofSeconds(120);
+  /** How long a test waits for a call that has {@link #DEADLINE}: a little longer, so the call reports first. */
+  public static final Duration WAIT = DEADLINE.plusSeconds(5);
   public static final String DIR = System.getProperty("bench.dir", "/tmp");
 
   private Bench() {}
@@ -62,7 +64,7 @@ public final class Bench {
           NodeLimits.defaults());
       verticle = new ControlPlaneVerticle(config);
       long t0 = System.nanoTime();
-      await(vertx.deployVerticle(verticle));
+      Await.result(vertx.deployVerticle(verticle), WAIT);
       startMillis = ms(t0, System.nanoTime());
     }
 
@@ -72,7 +74,7 @@ public final class Bench {
 
     @Override
     public void close() {
-      await(vertx.close());
+      Await.result(vertx.close(), WAIT);
     }
   }
 
@@ -90,24 +92,24 @@ public final class Bench {
     }
 
     public <Req, Resp> Resp callSync(SocketAddress to, ServiceMethod<Resp, Req> method, Req request) {
-      return await(call(to, method, request));
+      return Await.result(call(to, method, request), WAIT);
     }
 
     /** Opens WatchEvents from {@code fromSeq}; every event goes to {@code onEvent} (on a client event loop). */
     public static GrpcClientRequest<WatchEventsRequest, VmEvent> watch(GrpcClient client, SocketAddress to, long fromSeq,
         Handler<VmEvent> onEvent) {
-      return await(client.request(to, VmServiceGrpcClient.WatchEvents).compose(req -> {
+      return Await.result(client.request(to, VmServiceGrpcClient.WatchEvents).compose(req -> {
         req.end(WatchEventsRequest.newBuilder().setFromSeq(fromSeq).build());
         return req.response().map(resp -> {
           resp.handler(onEvent);
           return req;
         });
-      }));
+      }), WAIT);
     }
 
     @Override
     public void close() {
-      await(vertx.close());
+      Await.result(vertx.close(), WAIT);
     }
   }
 
@@ -196,28 +198,6 @@ public final class Bench {
   }
 
   // ---------------------------------------------------------------- plumbing
-
-  public static <T> T await(Future<T> f) {
-    try {
-      return f.toCompletionStage().toCompletableFuture().get(DEADLINE.toSeconds() + 5, TimeUnit.SECONDS);
-    } catch (java.util.concurrent.ExecutionException e) {
-      if (e.getCause() instanceof RuntimeException re) {
-        throw re;
-      }
-      throw new IllegalStateException(e.getCause());
-    } catch (Exception e) {
-      throw new IllegalStateException(e);
-    }
-  }
-
-  public static void sleep(long ms) {
-    try {
-      Thread.sleep(ms);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    }
-  }
 
   public static void deleteTree(Path root) throws IOException {
     if (!Files.exists(root)) {

@@ -11,6 +11,7 @@ import io.mpqemu.controlplane.bench.Bench.Report;
 import io.mpqemu.controlplane.store.Change;
 import io.mpqemu.controlplane.store.SqliteStore;
 import io.mpqemu.controlplane.store.StoredVm;
+import io.mpqemu.testing.Await;
 import io.mpqemu.v1.CreateVmRequest;
 import io.mpqemu.v1.DesiredState;
 import io.mpqemu.v1.EventType;
@@ -37,6 +38,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -459,7 +461,7 @@ class ControlPlaneApiBenchmark {
     });
     long end = done.get(5, TimeUnit.MINUTES);
     req.cancel();
-    Bench.await(client.close());
+    Await.result(client.close(), Bench.WAIT);
     leftAfterCancel(cp, 1);
     return new double[] {Bench.ms(t0, end), Bench.ms(t0, firstAt.get())};
   }
@@ -593,7 +595,7 @@ class ControlPlaneApiBenchmark {
       s.cancel();
     }
     for (GrpcClient c : clients) {
-      Bench.await(c.close());
+      Await.result(c.close(), Bench.WAIT);
     }
     leftAfterCancel(cp, subs);
     double[] all = new double[subs * LIVE_EVENTS];
@@ -627,21 +629,16 @@ class ControlPlaneApiBenchmark {
    * streams and closed their connections (nothing else is subscribed then).
    */
   static void leftAfterCancel(ControlPlane cp, int n) {
-    Bench.sleep(1000);
+    Await.sleep(1000);
     cancelledStreams += n;
     subscriptionsLeftAfterCancel += cp.verticle.eventLog().subscriberCount();
   }
 
   /** Waits until the event log has {@code n} subscriptions (the server side of WatchEvents registers after the headers). */
   static void awaitSubscribers(ControlPlane cp, int n) {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    while (cp.verticle.eventLog().subscriberCount() != n) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("the event log has " + cp.verticle.eventLog().subscriberCount()
-            + " subscriptions, " + n + " expected");
-      }
-      Bench.sleep(1);
-    }
+    Await.atMost(Duration.ofSeconds(30)).every(Duration.ofMillis(1))
+        .until(() -> cp.verticle.eventLog().subscriberCount(), count -> count == n,
+            count -> "the event log has " + count + " subscriptions, " + n + " expected");
   }
 
   // ================================================================ helpers

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.mpqemu.controlplane.store.Change;
 import io.mpqemu.controlplane.store.SqliteStore;
 import io.mpqemu.controlplane.store.StoreExecutor;
+import io.mpqemu.testing.Await;
 import io.mpqemu.v1.EventType;
 import io.mpqemu.v1.VmEvent;
 import io.vertx.core.Context;
@@ -84,7 +85,7 @@ class EventLogTest {
   @AfterEach
   void stop() throws Exception {
     store.close();
-    vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    Await.result(vertx.close());
   }
 
   private <T> T on(Supplier<Future<T>> work) throws Exception {

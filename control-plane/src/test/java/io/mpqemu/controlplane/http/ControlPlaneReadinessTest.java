@@ -6,12 +6,14 @@ import io.mpqemu.controlplane.store.SqliteStore;
 import io.mpqemu.controlplane.store.Store;
 import io.mpqemu.controlplane.store.StoreExecutor;
 import io.mpqemu.http.Check;
+import io.mpqemu.testing.Await;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -64,15 +66,12 @@ class ControlPlaneReadinessTest {
       }
       release.countDown();
       // the one queued read completes; then checks pass again
-      long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-      while (readiness.probesInFlight() > 0 && System.nanoTime() < until) {
-        Thread.sleep(20);
-      }
+      Await.atMost(Duration.ofSeconds(10)).poll(readiness::probesInFlight, inFlight -> inFlight == 0);
       assertThat(storeCheck(readiness).ok()).isTrue();
       assertThat(reads).hasValue(3);
     } finally {
       store.close();
-      vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      Await.result(vertx.close());
       try (Stream<Path> files = Files.walk(dir)) {
         files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
       }
@@ -80,7 +79,7 @@ class ControlPlaneReadinessTest {
   }
 
   private static Check storeCheck(ControlPlaneReadiness readiness) throws Exception {
-    List<Check> checks = readiness.get().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    List<Check> checks = Await.result(readiness.get());
     return checks.stream().filter(c -> c.name().equals("store")).findFirst().orElseThrow();
   }
 }

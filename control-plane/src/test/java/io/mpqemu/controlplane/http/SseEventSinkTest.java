@@ -2,12 +2,12 @@ package io.mpqemu.controlplane.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.mpqemu.testing.Await;
 import io.mpqemu.v1.EventType;
 import io.mpqemu.v1.VmEvent;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -18,7 +18,7 @@ class SseEventSinkTest {
 
   @AfterEach
   void close() throws Exception {
-    vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    Await.result(vertx.close());
   }
 
   @Test
@@ -30,11 +30,10 @@ class SseEventSinkTest {
       sink.write(VmEvent.newBuilder().setSeq(7).setVmId("a").setType(EventType.ACCEPTED).setMessage("two\nlines").build());
       sink.overflow(7);
     });
-    int port = server.listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS).actualPort();
+    int port = Await.result(server.listen(0, "127.0.0.1")).actualPort();
 
-    String body = vertx.createHttpClient().request(HttpMethod.GET, port, "127.0.0.1", "/")
-        .compose(r -> r.send()).compose(r -> r.body()).map(Object::toString)
-        .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    String body = Await.result(vertx.createHttpClient().request(HttpMethod.GET, port, "127.0.0.1", "/")
+        .compose(r -> r.send()).compose(r -> r.body()).map(Object::toString));
 
     assertThat(body).isEqualTo("id: 7\nevent: ACCEPTED\ndata: {\"seq\":\"7\",\"vmId\":\"a\",\"type\":\"ACCEPTED\","
         + "\"message\":\"two\\nlines\"}\n\n"

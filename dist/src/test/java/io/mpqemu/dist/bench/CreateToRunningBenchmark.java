@@ -7,12 +7,12 @@ import io.mpqemu.agent.NodeAgentVerticle;
 import io.mpqemu.agent.process.ProcessScanner;
 import io.mpqemu.agent.process.ProcessTable;
 import io.mpqemu.agent.qemu.BootImage;
-import io.mpqemu.controlplane.ControlPlaneVerticle;
 import io.mpqemu.controlplane.bench.Bench.Clients;
 import io.mpqemu.controlplane.bench.Bench.ControlPlane;
 import io.mpqemu.controlplane.bench.Bench.Report;
 import io.mpqemu.controlplane.bench.Bench;
 import io.mpqemu.spec.NodeLimits;
+import io.mpqemu.testing.Await;
 import io.mpqemu.v1.AgentDeleteVmRequest;
 import io.mpqemu.v1.AgentStopVmRequest;
 import io.mpqemu.v1.AgentVm;
@@ -23,7 +23,6 @@ import io.mpqemu.v1.Disk;
 import io.mpqemu.v1.EventType;
 import io.mpqemu.v1.LaunchVmRequest;
 import io.mpqemu.v1.ListNodesRequest;
-import io.mpqemu.v1.ListNodesResponse;
 import io.mpqemu.v1.Node;
 import io.mpqemu.v1.NodeAgentServiceGrpcClient;
 import io.mpqemu.v1.NodeState;
@@ -47,8 +46,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -100,7 +99,7 @@ class CreateToRunningBenchmark {
       AgentConfig config = new AgentConfig("bench-node", List.of("unix:" + agentSocket), agentDir.resolve("state"),
           images, Path.of("qemu-system-x86_64"), ACCELERATOR, NodeLimits.defaults(), 4096, 16, Map.of(),
           Duration.ofSeconds(30), Duration.ofSeconds(5), 1024 * 1024, "", Duration.ofMillis(500));
-      Bench.await(vertx.deployVerticle(new NodeAgentVerticle(config)));
+      Await.result(vertx.deployVerticle(new NodeAgentVerticle(config)), Bench.WAIT);
       SocketAddress agent = SocketAddress.domainSocketAddress(agentSocket.toString());
       Node node = awaitReady(cl, cp.address());
       report.f("node %s READY: accelerator %s (asked: %s), %s", node.getId(), node.getInfo().getAccelerator(),
@@ -157,7 +156,7 @@ class CreateToRunningBenchmark {
           Bench.quantile(cpRuns.stream().mapToDouble(v -> v[0] - v[1]).toArray(), 0.5));
     } finally {
       try {
-        Bench.await(vertx.close());
+        Await.result(vertx.close(), Bench.WAIT);
       } finally {
         ProcessTable.killAndAwait(new ProcessScanner().withArgumentStartingWith(root + "/"), Duration.ofSeconds(10));
         Bench.deleteTree(root);
@@ -192,29 +191,15 @@ class CreateToRunningBenchmark {
   }
 
   private static long awaitStamp(Map<String, Long> stamps, String key, String what) {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (System.nanoTime() < deadline) {
-      Long at = stamps.get(key);
-      if (at != null) {
-        return at;
-      }
-      Bench.sleep(1);
-    }
-    throw new AssertionError("no LAUNCHED for " + what + " within 60 s");
+    return Await.atMost(Duration.ofSeconds(60)).every(Duration.ofMillis(1))
+        .until(() -> stamps.get(key), Objects::nonNull, none -> "no LAUNCHED for " + what);
   }
 
   private static Node awaitReady(Clients cl, SocketAddress cp) {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    while (System.nanoTime() < deadline) {
-      ListNodesResponse nodes = cl.callSync(cp, VmServiceGrpcClient.ListNodes, ListNodesRequest.getDefaultInstance());
-      for (Node n : nodes.getNodesList()) {
-        if (n.getState() == NodeState.NODE_STATE_READY) {
-          return n;
-        }
-      }
-      Bench.sleep(50);
-    }
-    throw new AssertionError("the agent's node did not become READY within 30 s");
+    return Await.atMost(Duration.ofSeconds(30)).every(Duration.ofMillis(50)).until(() -> cl.callSync(cp,
+            VmServiceGrpcClient.ListNodes, ListNodesRequest.getDefaultInstance()).getNodesList().stream()
+            .filter(n -> n.getState() == NodeState.NODE_STATE_READY).findFirst().orElse(null),
+        Objects::nonNull, none -> "the agent's node did not become READY");
   }
 
   private void stat(String what, double[] v) {

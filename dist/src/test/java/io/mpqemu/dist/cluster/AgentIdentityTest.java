@@ -9,6 +9,7 @@ import io.mpqemu.controlplane.dispatch.AgentClients;
 import io.mpqemu.fleet.ClusterTls;
 import io.mpqemu.grpc.UnaryCalls;
 import io.mpqemu.spec.NodeLimits;
+import io.mpqemu.testing.ClusterCerts;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import java.nio.file.Files;
@@ -31,13 +32,13 @@ class AgentIdentityTest {
 
   private Path root;
   private Vertx vertx;
-  private Pki pki;
+  private ClusterCerts pki;
   private String endpoint;
 
   @BeforeEach
   void start() throws Exception {
     root = Files.createTempDirectory(Path.of("/tmp"), "mpqemu-identity-");
-    pki = new Pki(root.resolve("pki")).make("ca").make("control-plane", "cp", "--ip", "127.0.0.1")
+    pki = ClusterCerts.ca(root.resolve("pki")).make("control-plane", "cp", "--ip", "127.0.0.1")
         .make("node-agent", "agent-b", "--ip", "127.0.0.1");
     Files.createDirectories(root.resolve("images"));
     vertx = Vertx.builder().with(new VertxOptions().setPreferNativeTransport(true)).build();

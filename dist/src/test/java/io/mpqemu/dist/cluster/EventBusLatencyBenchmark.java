@@ -1,6 +1,5 @@
 package io.mpqemu.dist.cluster;
 
-import static io.mpqemu.controlplane.bench.Bench.await;
 import static io.mpqemu.controlplane.bench.Bench.quantile;
 
 import com.google.protobuf.util.JsonFormat;
@@ -10,6 +9,7 @@ import io.mpqemu.controlplane.bench.Bench;
 import io.mpqemu.fleet.ClusterConfig;
 import io.mpqemu.fleet.ClusteredVertx;
 import io.mpqemu.spec.NodeLimits;
+import io.mpqemu.testing.Await;
 import io.mpqemu.v1.EventType;
 import io.mpqemu.v1.Phase;
 import io.mpqemu.v1.VmEvent;
@@ -82,10 +82,10 @@ class EventBusLatencyBenchmark {
       Path socket = dir.resolve("cp.sock");
       ControlPlaneConfig config = new ControlPlaneConfig(dir.resolve("cp"), List.of("unix:" + socket), Duration.ofSeconds(10),
           Duration.ofSeconds(30), Duration.ofHours(1), Duration.ofSeconds(60), Duration.ofSeconds(60), NodeLimits.defaults());
-      await(vertx.deployVerticle(new ControlPlaneVerticle(config)));
+      Await.result(vertx.deployVerticle(new ControlPlaneVerticle(config)), Bench.WAIT);
       return measure(vertx, SocketAddress.domainSocketAddress(socket.toString()), null);
     } finally {
-      await(vertx.close());
+      Await.result(vertx.close(), Bench.WAIT);
       try (var files = Files.walk(dir)) {
         files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
       }
@@ -100,7 +100,8 @@ class EventBusLatencyBenchmark {
   private static double[] clustered(Bench.Report r, ThreeHosts c) throws Exception {
     ClusterConfig cluster = ClusterConfig.read(c.selfClusterFile());
     io.mpqemu.fleet.ClusterTls tls = cluster.tls();
-    Vertx vertx = await(ClusteredVertx.start(cluster, tls, new VertxOptions().setPreferNativeTransport(true)));
+    Vertx vertx = Await.result(ClusteredVertx.start(cluster, tls, new VertxOptions().setPreferNativeTransport(true)),
+        Bench.WAIT);
     try {
       io.mpqemu.fleet.BusSignatures.Signer signer = new io.mpqemu.fleet.BusSignatures.Signer(tls);
       JsonObject beat = new JsonObject(JsonFormat.printer().omittingInsignificantWhitespace().print(
@@ -110,7 +111,7 @@ class EventBusLatencyBenchmark {
           signer.sign(BusAddresses.HEARTBEATS, beat, true)));
       return measure(vertx, SocketAddress.domainSocketAddress(c.cpSocket().toString()), signer);
     } finally {
-      await(vertx.close());
+      Await.result(vertx.close(), Bench.WAIT);
     }
   }
 
@@ -125,7 +126,7 @@ class EventBusLatencyBenchmark {
     Map<String, CountDownLatch> arrived = new ConcurrentHashMap<>();
     double[] latencies = new double[EVENTS];
     GrpcClient grpc = GrpcClient.client(vertx);
-    await(grpc.request(cp, VmServiceGrpcClient.WatchEvents).compose(req -> {
+    Await.result(grpc.request(cp, VmServiceGrpcClient.WatchEvents).compose(req -> {
       req.end(WatchEventsRequest.newBuilder().setFromSeq(0).build());
       return req.response().map(resp -> resp.handler(e -> {
         long now = System.nanoTime();
@@ -136,7 +137,7 @@ class EventBusLatencyBenchmark {
           l.countDown();
         }
       }));
-    }));
+    }), Bench.WAIT);
     for (int i = -WARMUP; i < EVENTS; i++) {
       String id = "bench-" + i;
       VmEvent event = VmEvent.newBuilder().setVmId("00000000-0000-4000-8000-000000000001").setVmName("bench")
@@ -168,7 +169,7 @@ class EventBusLatencyBenchmark {
       }
       Thread.sleep(2);
     }
-    await(grpc.close());
+    Await.result(grpc.close(), Bench.WAIT);
     return latencies;
   }
 

@@ -3,7 +3,6 @@ package io.mpqemu.dist.cluster;
 import static io.mpqemu.dist.cluster.TlsProbe.Outcome.ACCEPTED;
 import static io.mpqemu.dist.cluster.TlsProbe.Outcome.REFUSED;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.mpqemu.agent.AgentConfig;
 import io.mpqemu.agent.NodeAgentVerticle;
@@ -12,6 +11,7 @@ import io.mpqemu.fleet.ClusterConfig;
 import io.mpqemu.fleet.ClusterTls;
 import io.mpqemu.fleet.ClusteredVertx;
 import io.mpqemu.spec.NodeLimits;
+import io.mpqemu.testing.Await;
 import io.mpqemu.v1.CreateVmRequest;
 import io.mpqemu.v1.Disk;
 import io.mpqemu.v1.EventType;
@@ -359,7 +359,7 @@ class MultiHostClusterTest {
     Map<String, List<Long>> pids = Map.of("agent-a", c.qemuPids("agent-a"), "agent-b", c.qemuPids("agent-b"));
     long last = c.lastSeq();
     c.controlPlane.kill9();
-    ServiceJvm.sleep(3000); // the agents publish into a cluster without a control plane meanwhile
+    Await.sleep(3000); // the agents publish into a cluster without a control plane meanwhile
     for (var e : pids.entrySet()) {
       assertThat(c.qemuPids(e.getKey())).as("VMs on " + e.getKey() + " with no control plane").containsExactlyInAnyOrderElementsOf(e.getValue());
     }

@@ -6,6 +6,9 @@ import io.mpqemu.fleet.ClusterTls;
 import io.mpqemu.fleet.Role;
 import io.mpqemu.grpc.ServerStreams;
 import io.mpqemu.grpc.UnaryCalls;
+import io.mpqemu.testing.Await;
+import io.mpqemu.testing.ClusterCerts;
+import io.mpqemu.testing.ServiceJvm;
 import io.mpqemu.v1.GetVmRequest;
 import io.mpqemu.v1.Vm;
 import io.mpqemu.v1.VmEvent;
@@ -32,7 +35,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
 /**
@@ -48,11 +50,12 @@ final class ThreeHosts implements AutoCloseable {
   static final long LOST_AFTER_S = 5;
   static final String CP_MAIN = "io.mpqemu.dist.ControlPlaneJar";
   static final String AGENT_MAIN = "io.mpqemu.agent.NodeAgentMain";
+  static final Duration SERVICE_READY_WITHIN = Duration.ofSeconds(90);
 
   final Path root;
   final ClusterNet net;
-  final Pki pki;
-  final Pki foreign;
+  final ClusterCerts pki;
+  final ClusterCerts foreign;
   final ClusterNet.Host cpHost;
   final Map<String, ClusterNet.Host> agentHosts = new LinkedHashMap<>();
   final Map<String, ServiceJvm> agents = new LinkedHashMap<>();
@@ -78,7 +81,7 @@ final class ThreeHosts implements AutoCloseable {
     cpHost = net.hosts.get(0);
     agentHosts.put("agent-a", net.hosts.get(1));
     agentHosts.put("agent-b", net.hosts.get(2));
-    pki = new Pki(root.resolve("pki")).make("ca")
+    pki = ClusterCerts.ca(root.resolve("pki"))
         .make("control-plane", "cp", "--ip", cpHost.ip())
         .make("node-agent", "agent-a", "--ip", agentHosts.get("agent-a").ip())
         .make("node-agent", "agent-b", "--ip", agentHosts.get("agent-b").ip())
@@ -86,10 +89,10 @@ final class ThreeHosts implements AutoCloseable {
     if (selfMember) {
       pki.make("node-agent", "bench", "--ip", net.selfIp);
     }
-    foreign = new Pki(root.resolve("foreign")).make("ca")
+    foreign = ClusterCerts.ca(root.resolve("foreign"))
         .make("control-plane", "cp", "--ip", cpHost.ip())
-        .make("client", "admin")
-        .selfSigned("intruder", "control-plane");
+        .make("client", "admin");
+    selfSigned(foreign, "intruder", "control-plane");
     Files.createDirectories(root.resolve("images"));
     for (String vm : List.of("web-1", "web-2")) { // one image each: the hosts share this file system
       BootImage.writeRaw(root.resolve("images/" + vm + ".img"), "Hello from " + vm, false);
@@ -98,6 +101,13 @@ final class ThreeHosts implements AutoCloseable {
     ClusterTls admin = ClusterTls.load(pki.crt("ca"), pki.crt("admin"), pki.key("admin"));
     grpc = GrpcClient.client(vertx, new GrpcClientOptions().setScheduleDeadlineAutomatically(true),
         admin.client("test client", EnumSet.of(Role.CONTROL_PLANE)));
+  }
+
+  /** A self-signed certificate that claims {@code role}, next to {@code certs}: signed by nobody the cluster knows. */
+  private static void selfSigned(ClusterCerts certs, String name, String role) throws IOException {
+    ClusterCerts.run(List.of("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        "-keyout", certs.key(name).toString(), "-out", certs.crt(name).toString(), "-days", "2",
+        "-subj", "/O=mpqemu/OU=" + role + "/CN=" + name, "-addext", "subjectAltName=URI:urn:mpqemu:role:" + role));
   }
 
   // ------------------------------------------------------------ ports
@@ -156,10 +166,11 @@ final class ThreeHosts implements AutoCloseable {
   }
 
   void startControlPlane() throws IOException {
-    controlPlane = ServiceJvm.start(cpHost, "control plane", root.resolve("control-plane.log"), "control plane ready",
-        CP_MAIN, List.of("serve", "--cluster", clusterFile(cpHost, "cp").toString(), "--data-dir", root.resolve("cp").toString(),
+    controlPlane = service(cpHost, "control plane", root.resolve("control-plane.log"), CP_MAIN)
+        .args("serve", "--cluster", clusterFile(cpHost, "cp").toString(), "--data-dir", root.resolve("cp").toString(),
             "--listen", cpAddress(), "--listen", "unix:" + cpSocket(), "--not-ready-after", Long.toString(NOT_READY_AFTER_S),
-            "--lost-after", Long.toString(LOST_AFTER_S), "--reconcile-every", "2"));
+            "--lost-after", Long.toString(LOST_AFTER_S), "--reconcile-every", "2")
+        .start("control plane ready", SERVICE_READY_WITHIN);
   }
 
   Path stateDir(String node) {
@@ -170,10 +181,17 @@ final class ThreeHosts implements AutoCloseable {
     ClusterNet.Host h = agentHosts.get(node);
     Path config = root.resolve("agent-" + node + ".json");
     Files.writeString(config, new JsonObject().put("heartbeatMillis", 500).encode());
-    agents.put(node, ServiceJvm.start(h, node, root.resolve(node + ".log"), "agent ready", AGENT_MAIN,
-        List.of("serve", "--config", config.toString(), "--cluster", clusterFile(h, node).toString(), "--node-id", node,
+    agents.put(node, service(h, node, root.resolve(node + ".log"), AGENT_MAIN)
+        .args("serve", "--config", config.toString(), "--cluster", clusterFile(h, node).toString(), "--node-id", node,
             "--listen", "tcp:" + h.ip() + ":" + grpcPort(h), "--state-dir", stateDir(node).toString(),
-            "--image-root", root.resolve("images").toString(), "--accelerator", "tcg", "--memory-mib", "1024")));
+            "--image-root", root.resolve("images").toString(), "--accelerator", "tcg", "--memory-mib", "1024")
+        .start("agent ready", SERVICE_READY_WITHIN));
+  }
+
+  /** A service JVM inside {@code host}'s namespace, as systemd would run it; a restart appends to {@code log}. */
+  private static ServiceJvm.Command service(ClusterNet.Host host, String name, Path log, String mainClass) {
+    return ServiceJvm.command(name, mainClass, log).prefix(host.prefix())
+        .jvm("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1").jvm(ServiceJvm.HAZELCAST_OPENS);
   }
 
   /** QEMU processes of {@code node}'s VMs, found through /proc like an operator's ps. */
@@ -223,36 +241,19 @@ final class ThreeHosts implements AutoCloseable {
 
   /** The first event after {@code afterSeq} that matches, waiting up to {@code within}. */
   VmEvent awaitEvent(long afterSeq, Predicate<VmEvent> match, Duration within, String what) {
-    long deadline = System.nanoTime() + within.toNanos();
-    List<VmEvent> all = List.of();
-    while (System.nanoTime() < deadline) {
-      all = events(afterSeq);
-      for (VmEvent e : all) {
-        if (match.test(e)) {
-          return e;
-        }
-      }
-      ServiceJvm.sleep(200);
-    }
-    throw new AssertionError("no event " + what + " after seq " + afterSeq + " within " + within + "; the log after it: "
-        + all.stream().map(e -> e.getSeq() + ":" + e.getNode() + ":" + e.getType() + "/" + e.getPhase()).toList());
+    List<VmEvent> all = Await.atMost(within).every(Duration.ofMillis(200)).until(() -> events(afterSeq),
+        log -> log.stream().anyMatch(match), log -> "no event " + what + " after seq " + afterSeq + "; the log after it: "
+            + log.stream().map(e -> e.getSeq() + ":" + e.getNode() + ":" + e.getType() + "/" + e.getPhase()).toList());
+    return all.stream().filter(match).findFirst().orElseThrow();
   }
 
   Vm awaitVm(String id, Predicate<Vm> match, Duration within, String what) {
-    long deadline = System.nanoTime() + within.toNanos();
-    Vm vm = get(id);
-    while (!match.test(vm) && System.nanoTime() < deadline) {
-      ServiceJvm.sleep(100);
-      vm = get(id);
-    }
-    if (!match.test(vm)) {
-      throw new AssertionError("VM " + id + " is not " + what + " within " + within + "; it is " + vm.getStatus());
-    }
-    return vm;
+    return Await.atMost(within).every(Duration.ofMillis(100)).until(() -> get(id), match,
+        vm -> "VM " + id + " is not " + what + "; it is " + vm.getStatus());
   }
 
   static <T> T await(Future<T> f) {
-    return io.mpqemu.controlplane.bench.Bench.await(f);
+    return Await.result(f, DEADLINE.plusSeconds(5));
   }
 
   String logs() throws IOException {
@@ -278,7 +279,7 @@ final class ThreeHosts implements AutoCloseable {
       }
     }
     grpc.close();
-    vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    await(vertx.close());
     net.close();
     if (System.getenv("MPQEMU_TEST_KEEP") != null) {
       System.err.println("ThreeHosts: kept " + root);

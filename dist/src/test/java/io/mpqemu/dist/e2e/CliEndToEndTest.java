@@ -3,10 +3,12 @@ package io.mpqemu.dist.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mpqemu.controlplane.cli.ControlPlaneCli;
+import io.mpqemu.testing.Await;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -46,12 +48,8 @@ class CliEndToEndTest {
   }
 
   private Run awaitOutput(String text, String... args) {
-    long deadline = System.nanoTime() + Fleet.DEADLINE.toNanos();
-    Run last = cli(args);
-    while (!last.out().contains(text) && System.nanoTime() < deadline) {
-      Fleet.sleep(100);
-      last = cli(args);
-    }
+    Run last = Await.atMost(Fleet.DEADLINE).every(Duration.ofMillis(100))
+        .poll(() -> cli(args), run -> run.out().contains(text));
     assertThat(last.out()).as("output of %s", String.join(" ", args)).contains(text);
     return last;
   }

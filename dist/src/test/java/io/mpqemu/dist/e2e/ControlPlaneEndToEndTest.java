@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.mpqemu.grpc.GrpcCallException;
+import io.mpqemu.testing.Await;
 import io.mpqemu.v1.AgentDeleteVmRequest;
 import io.mpqemu.v1.CreateVmRequest;
 import io.mpqemu.v1.DeleteVmRequest;
@@ -66,13 +67,10 @@ class ControlPlaneEndToEndTest {
     assertThat(order).containsSubsequence(EventType.ACCEPTED, EventType.SCHEDULED, EventType.LAUNCH_STARTED,
         EventType.PROCESS_STARTED, EventType.PROCESS_STARTED, EventType.LAUNCHED);
     assertThat(events).extracting(VmEvent::getSeq).isSorted().doesNotHaveDuplicates();
-    long deadline = System.nanoTime() + WAIT.toNanos();
-    String console = "";
-    while (!console.contains("Hello from the control plane") && System.nanoTime() < deadline) {
-      console = fleet.call(VmServiceGrpcClient.GetConsoleLog, GetConsoleLogRequest.newBuilder()
-          .setVm(Fleet.ref(created.getId())).build()).getData().toStringUtf8();
-      Fleet.sleep(50);
-    }
+    GetConsoleLogRequest consoleOf = GetConsoleLogRequest.newBuilder().setVm(Fleet.ref(created.getId())).build();
+    String console = Await.atMost(WAIT).every(Duration.ofMillis(50)).poll(
+        () -> fleet.call(VmServiceGrpcClient.GetConsoleLog, consoleOf).getData().toStringUtf8(),
+        shown -> shown.contains("Hello from the control plane"));
     assertThat(console).contains("Hello from the control plane");
 
     Vm stopping = fleet.call(VmServiceGrpcClient.StopVm, StopVmRequest.newBuilder().setVm(Fleet.ref(created.getId()))
@@ -140,7 +138,7 @@ class ControlPlaneEndToEndTest {
     List<VmEvent> resumed = fleet.watch(lastSeen, null);
     List<VmEvent> all = fleet.watch(0, null);
     Fleet.awaitEvent(all, e -> e.getType() == EventType.NODE_READY && e.getSeq() > lastSeen, WAIT);
-    Fleet.sleep(300);
+    Await.sleep(300);
     assertThat(all.subList(0, before.size())).as("the log is intact across the restart").isEqualTo(before);
     assertThat(resumed).as("a resumed subscriber gets exactly what it missed")
         .isEqualTo(all.stream().filter(e -> e.getSeq() > lastSeen).toList());
@@ -164,7 +162,7 @@ class ControlPlaneEndToEndTest {
     for (List<VmEvent> seen : List.of(first, second, third)) {
       Fleet.awaitEvent(seen, e -> e.getVmId().equals(b.getId()) && e.getType() == EventType.VM_DELETED, WAIT);
     }
-    Fleet.sleep(200);
+    Await.sleep(200);
     assertThat(second).isEqualTo(first);
     assertThat(third).isEqualTo(first);
     assertThat(first).extracting(VmEvent::getSeq).isSorted().doesNotHaveDuplicates();
@@ -218,7 +216,7 @@ class ControlPlaneEndToEndTest {
     assertThat(phoenixEvents).containsSubsequence(EventType.LAUNCHED, EventType.PROCESS_EXITED, EventType.VM_FAILED,
         EventType.RESTART_SCHEDULED, EventType.LAUNCH_STARTED, EventType.LAUNCHED);
     Vm dead = fleet.awaitPhase(mortal.getId(), Phase.PHASE_FAILED, WAIT);
-    Fleet.sleep(2500); // past the first restart back-off
+    Await.sleep(2500); // past the first restart back-off
     assertThat(fleet.get(mortal.getId()).getStatus().getPhase()).isEqualTo(Phase.PHASE_FAILED);
     assertThat(dead.getStatus().getReason()).isEqualTo("DeviceProcessExited");
     assertThat(events).noneMatch(e -> e.getVmId().equals(mortal.getId()) && e.getType() == EventType.RESTART_SCHEDULED);

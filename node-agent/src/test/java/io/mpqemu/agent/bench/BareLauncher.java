@@ -1,7 +1,8 @@
 package io.mpqemu.agent.bench;
 
-import io.mpqemu.agent.qemu.QemuCommandLine;
+import io.mpqemu.agent.e2e.AgentHarness;
 import io.mpqemu.agent.qemu.QemuCommandLine.Accelerator;
+import io.mpqemu.agent.qemu.QemuCommandLine;
 import io.mpqemu.agent.qemu.Qmp;
 import io.mpqemu.agent.qemu.QmpClient;
 import io.mpqemu.agent.state.VmPaths;
@@ -113,7 +114,7 @@ final class BareLauncher {
             vm.runningAt = System.nanoTime();
             return null;
           });
-      AgentClient.await(running);
+      AgentHarness.result(running);
       return vm;
     } catch (Exception | Error e) {
       destroy(vm);

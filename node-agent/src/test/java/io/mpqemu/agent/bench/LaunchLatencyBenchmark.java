@@ -2,11 +2,15 @@ package io.mpqemu.agent.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.mpqemu.agent.AgentConfig;
+import io.mpqemu.agent.e2e.AgentHarness;
 import io.mpqemu.agent.process.ProcessScanner;
 import io.mpqemu.agent.process.ProcessTable;
 import io.mpqemu.agent.qemu.BootImage;
 import io.mpqemu.agent.qemu.QemuCommandLine.Accelerator;
 import io.mpqemu.agent.state.VmPaths;
+import io.mpqemu.testing.Await;
+import io.mpqemu.testing.ServiceJvm;
 import io.mpqemu.v1.AgentVm;
 import io.mpqemu.v1.Disk;
 import io.mpqemu.v1.NodeInfo;
@@ -29,6 +33,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.ToDoubleFunction;
@@ -112,8 +117,9 @@ class LaunchLatencyBenchmark {
     List<AgentRun> agentRuns = new ArrayList<>();
     List<BareRun> bareRuns = new ArrayList<>();
     Vertx bareVertx = Vertx.builder().with(new VertxOptions().setPreferNativeTransport(true)).build();
-    try (InProcessAgent agent = new InProcessAgent(root, ACCELERATOR)) {
-      NodeInfo info = agent.client.nodeInfo();
+    try (AgentHarness agent = new AgentHarness(root).startInProcess(LaunchLatencyBenchmark::accelerator)) {
+      BusArrivals arrivals = new BusArrivals(agent.vertx());
+      NodeInfo info = agent.nodeInfo();
       Accelerator accel = Accelerator.valueOf(info.getAccelerator().toUpperCase(Locale.ROOT));
       line("qemu: " + info.getQemuVersion() + "; accelerator: " + accel.qemuName() + " (asked: " + ACCELERATOR + ")");
       line("latency: " + WARMUP + " warm-up + " + RUNS + " measured launches of each launcher, interleaved; "
@@ -126,7 +132,7 @@ class LaunchLatencyBenchmark {
       line(String.format(Locale.ROOT, "%-8s %10s %10s %10s | %10s %10s", "run", "agent run", "agent con",
           "agent rply", "bare run", "bare con"));
       for (int i = 0; i < WARMUP + RUNS; i++) {
-        AgentRun a = agentRun(agent, "a-" + i, spec("a-" + i, "agent.img"));
+        AgentRun a = agentRun(agent, arrivals, "a-" + i, spec("a-" + i, "agent.img"));
         BareRun b = bareRun(bare, "b-" + i, spec("b-" + i, "bare.img"), Map.of("boot", bareImage.toRealPath()), accel);
         boolean warm = i < WARMUP;
         if (!warm) {
@@ -139,52 +145,51 @@ class LaunchLatencyBenchmark {
       double[] rtt = new double[50];
       for (int i = 0; i < rtt.length; i++) {
         long t = System.nanoTime();
-        agent.client.nodeInfo();
+        agent.nodeInfo();
         rtt[i] = ms(t, System.nanoTime());
       }
       Arrays.sort(rtt);
       grpcRoundTrip = quantile(rtt, 0.5);
     } finally {
-      bareVertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      AgentHarness.result(bareVertx.close());
     }
     summarize(agentRuns, bareRuns);
   }
 
-  private AgentRun agentRun(InProcessAgent agent, String vmId, VmSpec spec) throws Exception {
+  private static AgentConfig accelerator(AgentConfig c) {
+    return new AgentConfig(c.nodeId(), c.listen(), c.stateDir(), c.imageRoot(), c.qemuBinary(), ACCELERATOR, c.limits(),
+        c.memoryMib(), c.maxVms(), c.labels(), c.stopTimeout(), c.exitDeadline(), c.consoleLogMaxBytes());
+  }
+
+  private AgentRun agentRun(AgentHarness agent, BusArrivals arrivals, String vmId, VmSpec spec) throws Exception {
     VmPaths paths = VmPaths.of(agent.stateDir, vmId);
     AtomicLong replyAt = new AtomicLong();
     long t0;
     long consoleAt;
     try (ConsoleWatch watch = ConsoleWatch.start(paths.consoleLog(), MESSAGE)) {
       t0 = System.nanoTime();
-      Future<AgentVm> launched = agent.client.launchAsync(vmId, spec).onSuccess(vm -> replyAt.set(System.nanoTime()));
-      AgentVm vm = AgentClient.await(launched);
+      Future<AgentVm> launched = agent.launchAsync(vmId, spec).onSuccess(vm -> replyAt.set(System.nanoTime()));
+      AgentVm vm = AgentHarness.result(launched);
       assertThat(vm.getPhase()).isEqualTo(Phase.PHASE_RUNNING);
       consoleAt = watch.awaitSeen(CONSOLE_WAIT_MILLIS);
     }
-    InProcessAgent.Arrival running = awaitArrival(agent, vmId, "LAUNCHED", null);
-    InProcessAgent.Arrival started = awaitArrival(agent, vmId, "LAUNCH_STARTED", null);
-    InProcessAgent.Arrival device = awaitArrival(agent, vmId, "PROCESS_STARTED", spec.getDevices(0).getId());
-    InProcessAgent.Arrival main = awaitArrival(agent, vmId, "PROCESS_STARTED", VmPaths.MAIN);
+    BusArrivals.Arrival running = awaitArrival(arrivals, vmId, "LAUNCHED", null);
+    BusArrivals.Arrival started = awaitArrival(arrivals, vmId, "LAUNCH_STARTED", null);
+    BusArrivals.Arrival device = awaitArrival(arrivals, vmId, "PROCESS_STARTED", spec.getDevices(0).getId());
+    BusArrivals.Arrival main = awaitArrival(arrivals, vmId, "PROCESS_STARTED", VmPaths.MAIN);
     Matcher m = LAUNCHED_IN.matcher(running.event().getString("message", ""));
     double launchedIn = m.find() ? Double.parseDouble(m.group(1)) : Double.NaN;
-    agent.client.stop(vmId, true);
-    agent.client.delete(vmId, false);
-    agent.forget(vmId);
+    agent.stop(vmId, 0, true);
+    agent.delete(vmId, false);
+    arrivals.forget(vmId);
     return new AgentRun(ms(t0, running.nanos()), ms(t0, consoleAt), ms(t0, replyAt.get()), ms(t0, started.nanos()),
         ms(t0, device.nanos()), ms(t0, main.nanos()), launchedIn);
   }
 
-  private static InProcessAgent.Arrival awaitArrival(InProcessAgent agent, String vmId, String type, String process) {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (System.nanoTime() < deadline) {
-      InProcessAgent.Arrival a = agent.first(vmId, type, process);
-      if (a != null) {
-        return a;
-      }
-      sleep(1);
-    }
-    throw new AssertionError("no " + type + " event for " + vmId + "; events: " + agent.arrivals(vmId));
+  private static BusArrivals.Arrival awaitArrival(BusArrivals arrivals, String vmId, String type, String process) {
+    return Await.atMost(Duration.ofSeconds(10)).every(Duration.ofMillis(1))
+        .until(() -> arrivals.first(vmId, type, process), Objects::nonNull,
+            none -> "no " + type + " event for " + vmId + "; events: " + arrivals.of(vmId));
   }
 
   private BareRun bareRun(BareLauncher bare, String vmId, VmSpec spec, Map<String, Path> images, Accelerator accel)
@@ -282,8 +287,9 @@ class LaunchLatencyBenchmark {
   private void heap(Path root) throws Exception {
     line("");
     line("heap: an agent in its own JVM (-Xmx" + HEAP_XMX + "), " + HEAP_VMS + " VMs launched through gRPC, one after the other");
-    try (SeparateAgentJvm jvm = new SeparateAgentJvm(root, List.of("-Xmx" + HEAP_XMX), ACCELERATOR)) {
-      NodeInfo info = jvm.client.nodeInfo();
+    try (AgentHarness agent = new AgentHarness(root);
+        ServiceJvm jvm = agent.startJvm(List.of("-Xmx" + HEAP_XMX), "--accelerator", ACCELERATOR)) {
+      NodeInfo info = agent.nodeInfo();
       line("agent pid " + jvm.pid() + ", accelerator " + info.getAccelerator() + ", " + maxHeap(jvm.pid()));
       Map<String, Double> idle = heapFigures(jvm.pid());
       line(String.format(Locale.ROOT, "idle agent:      heap used after GC %6.1f MiB (committed %6.1f MiB), RSS %6.1f MiB",
@@ -292,18 +298,18 @@ class LaunchLatencyBenchmark {
       long t0 = System.nanoTime();
       for (int i = 0; i < HEAP_VMS; i++) {
         String id = "h-" + i;
-        BootImage.writeRaw(jvm.imageRoot.resolve(id + ".img"), MESSAGE, false);
-        AgentVm vm = jvm.client.launch(id, spec(id, id + ".img"));
+        BootImage.writeRaw(agent.imageRoot.resolve(id + ".img"), MESSAGE, false);
+        AgentVm vm = agent.launch(id, spec(id, id + ".img"));
         assertThat(vm.getPhase()).isEqualTo(Phase.PHASE_RUNNING);
         ids.add(id);
       }
       for (String id : ids) {
-        try (ConsoleWatch w = ConsoleWatch.start(VmPaths.of(jvm.stateDir, id).consoleLog(), MESSAGE)) {
+        try (ConsoleWatch w = ConsoleWatch.start(VmPaths.of(agent.stateDir, id).consoleLog(), MESSAGE)) {
           w.awaitSeen(CONSOLE_WAIT_MILLIS);
         }
       }
-      NodeInfo full = jvm.client.nodeInfo();
-      int qemus = new ProcessScanner().withArgumentStartingWith(jvm.stateDir + "/").size();
+      NodeInfo full = agent.nodeInfo();
+      int qemus = agent.qemuPids().size();
       line(String.format(Locale.ROOT, "%d VMs running (%d QEMU processes, %d MiB of guest RAM) after %.1f s; every console shows the boot line",
           full.getVmCount(), qemus, full.getAllocatedMemoryMib(), (System.nanoTime() - t0) / 1e9));
       assertThat(full.getVmCount()).isEqualTo(HEAP_VMS);
@@ -314,11 +320,11 @@ class LaunchLatencyBenchmark {
           HEAP_VMS, busy.get("used"), busy.get("used") < 128 ? "MET" : "MISSED",
           (busy.get("used") - idle.get("used")) * 1024 / HEAP_VMS));
       for (String id : ids) {
-        jvm.client.stop(id, true);
-        jvm.client.delete(id, false);
+        agent.stop(id, 0, true);
+        agent.delete(id, false);
       }
-      assertThat(jvm.client.nodeInfo().getVmCount()).isZero();
-      assertThat(new ProcessScanner().withArgumentStartingWith(jvm.stateDir + "/")).isEmpty();
+      assertThat(agent.nodeInfo().getVmCount()).isZero();
+      assertThat(agent.qemuPids()).isEmpty();
       line("all " + HEAP_VMS + " stopped and deleted; the agent JVM still runs: " + ProcessHandle.of(jvm.pid()).map(ProcessHandle::isAlive).orElse(false));
     }
   }
@@ -401,15 +407,6 @@ class LaunchLatencyBenchmark {
           .orElse("?");
     } catch (IOException e) {
       return "?";
-    }
-  }
-
-  static void sleep(long ms) {
-    try {
-      Thread.sleep(ms);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
     }
   }
 

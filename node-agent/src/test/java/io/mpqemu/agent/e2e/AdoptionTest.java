@@ -6,6 +6,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.mpqemu.agent.process.ProcessTable;
 import io.mpqemu.grpc.GrpcCallException;
 import io.mpqemu.grpc.UnaryCalls;
+import io.mpqemu.testing.Await;
+import io.mpqemu.testing.ServiceJvm;
 import io.mpqemu.v1.AgentVm;
 import io.mpqemu.v1.EventType;
 import io.mpqemu.v1.LaunchVmRequest;
@@ -47,13 +49,13 @@ class AdoptionTest {
   void adoptsAfterTermAndKill() throws Exception {
     String image = h.bootImage("boot.img", "still here", false);
     AgentVm launched;
-    try (AgentJvm first = AgentJvm.start(h)) {
+    try (ServiceJvm first = h.startJvm()) {
       launched = h.launch("vm-keep", Specs.lsi("keep", image));
       assertThat(first.terminate()).as("the agent exits on SIGTERM (a JVM reports 128 + 15)").isEqualTo(143);
     }
     assertThat(pids(launched)).hasSize(2).allMatch(ProcessTable::isRunning);
 
-    try (AgentJvm second = AgentJvm.start(h)) {
+    try (ServiceJvm second = h.startJvm()) {
       AgentVm adopted = h.get("vm-keep");
       assertThat(adopted.getPhase()).isEqualTo(Phase.PHASE_RUNNING);
       assertThat(pids(adopted)).containsExactlyElementsOf(pids(launched));
@@ -64,7 +66,7 @@ class AdoptionTest {
     }
     assertThat(pids(launched)).allMatch(ProcessTable::isRunning);
 
-    try (AgentJvm third = AgentJvm.start(h)) {
+    try (ServiceJvm third = h.startJvm()) {
       assertThat(h.get("vm-keep").getPhase()).isEqualTo(Phase.PHASE_RUNNING);
       assertThat(h.console("vm-keep")).contains("still here");
 
@@ -82,7 +84,7 @@ class AdoptionTest {
     String image = h.bootImage("boot.img", "hi", false);
     AgentVm doomed;
     AgentVm survivor;
-    try (AgentJvm first = AgentJvm.start(h)) {
+    try (ServiceJvm first = h.startJvm()) {
       doomed = h.launch("vm-doomed", Specs.lsi("doomed", image));
       survivor = h.launch("vm-ok", Specs.lsi("ok", h.bootImage("other.img", "hi", false)));
       first.kill9();
@@ -92,7 +94,7 @@ class AdoptionTest {
     assertThat(ProcessTable.awaitGone(pids(doomed), Duration.ofSeconds(10)))
         .as("the device process ends by itself once the main QEMU is gone").isTrue();
 
-    try (AgentJvm second = AgentJvm.start(h)) {
+    try (ServiceJvm second = h.startJvm()) {
       AgentVm failed = h.get("vm-doomed");
       assertThat(failed.getPhase()).isEqualTo(Phase.PHASE_FAILED);
       assertThat(failed.getReason()).isEqualTo("ExitedWhileDetached");
@@ -114,7 +116,7 @@ class AdoptionTest {
     Path slowQemu = h.root.resolve("slow-main-qemu.sh");
     Files.copy(Path.of(AdoptionTest.class.getResource("/slow-main-qemu.sh").toURI()), slowQemu);
     Files.setPosixFilePermissions(slowQemu, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
-    try (AgentJvm first = AgentJvm.start(h, "--qemu", slowQemu.toString())) {
+    try (ServiceJvm first = h.startJvm("--qemu", slowQemu.toString())) {
       List<VmEvent> events = h.watch(null, false);
       var launch = UnaryCalls.call(h.grpcClient(), h.address(), NodeAgentServiceGrpcClient.LaunchVm,
           LaunchVmRequest.newBuilder().setVmId("vm-half").setSpec(Specs.lsi("half", image)).build(), Duration.ofSeconds(60));
@@ -124,10 +126,9 @@ class AdoptionTest {
           && e.getProcess().getName().equals("main"), Duration.ofSeconds(20)).getProcess().getPid();
       h.awaitQemuPids(List.of(devicePid, mainPid), Duration.ofSeconds(5));
       Path record = h.vmDir("vm-half").resolve("vm.json");
-      long until = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-      while (!(Files.exists(record) && Files.readString(record).contains("\"main\"")) && System.nanoTime() < until) {
-        AgentHarness.sleep(20); // the launch writes its record in the background
-      }
+      // the launch writes its record in the background
+      Await.atMost(Duration.ofSeconds(5))
+          .poll(() -> Files.exists(record) ? Files.readString(record) : "", text -> text.contains("\"main\""));
       assertThat(Files.readString(record)).contains("\"launchComplete\" : false").contains("\"main\"");
 
       first.kill9();
@@ -138,7 +139,7 @@ class AdoptionTest {
       assertThat(h.qemuPids()).as("nothing else ends the main QEMU while no agent runs").containsExactly(mainPid);
     }
 
-    try (AgentJvm second = AgentJvm.start(h)) {
+    try (ServiceJvm second = h.startJvm()) {
       h.awaitNoQemu(Duration.ofSeconds(5));
       assertThat(h.vmDir("vm-half")).doesNotExist();
       assertThatThrownBy(() -> h.get("vm-half")).isInstanceOfSatisfying(GrpcCallException.class,

@@ -2,6 +2,10 @@ package io.mpqemu.agent.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.google.protobuf.util.JsonFormat;
+import io.mpqemu.testing.Await;
+import io.mpqemu.v1.NodeHeartbeat;
+import io.vertx.core.json.JsonObject;
 import io.vertx.grpc.common.GrpcMessageDecoder;
 import io.vertx.grpc.common.GrpcMessageEncoder;
 import io.vertx.grpc.common.ServiceMethod;
@@ -11,31 +15,14 @@ import io.vertx.grpc.health.v1.HealthCheckResponse;
 import io.vertx.grpc.reflection.v1.ServerReflectionRequest;
 import io.vertx.grpc.reflection.v1.ServerReflectionResponse;
 import io.vertx.grpc.reflection.v1.ServiceResponse;
-import com.google.protobuf.util.JsonFormat;
-import io.mpqemu.v1.NodeHeartbeat;
-import io.vertx.core.json.JsonObject;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 @DisplayName("The agent's gRPC server offers reflection and the standard health service")
-class ApiSurfaceTest {
-
-  private AgentHarness agent;
-
-  @BeforeEach
-  void start() throws Exception {
-    agent = new AgentHarness().startInProcess();
-  }
-
-  @AfterEach
-  void close() throws Exception {
-    agent.close();
-  }
+class ApiSurfaceTest extends InProcessAgentTest {
 
   @Test
   @DisplayName("the agent announces itself on mpqemu.node.heartbeat with its endpoint and what it offers, every interval")
@@ -51,10 +38,7 @@ class ApiSurfaceTest {
       beats.add(b.build());
     });
 
-    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-    while (beats.size() < 2 && System.nanoTime() < deadline) {
-      AgentHarness.sleep(50);
-    }
+    Await.atMost(Duration.ofSeconds(10)).every(Duration.ofMillis(50)).poll(beats::size, n -> n >= 2);
 
     assertThat(beats).hasSizeGreaterThanOrEqualTo(2);
     NodeHeartbeat beat = beats.get(0);

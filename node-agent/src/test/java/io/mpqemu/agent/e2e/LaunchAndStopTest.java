@@ -18,25 +18,11 @@ import java.nio.file.Files;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 @DisplayName("Launching and stopping multi-process VMs through the agent's gRPC API")
-class LaunchAndStopTest {
-
-  private AgentHarness agent;
-
-  @BeforeEach
-  void start() throws Exception {
-    agent = new AgentHarness().startInProcess();
-  }
-
-  @AfterEach
-  void close() throws Exception {
-    agent.close();
-  }
+class LaunchAndStopTest extends InProcessAgentTest {
 
   @Test
   @DisplayName("a VM whose proxied lsi53c895a serves the boot disk boots, and its line shows in GetConsoleLog")

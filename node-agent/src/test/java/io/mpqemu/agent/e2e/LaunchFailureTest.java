@@ -13,25 +13,11 @@ import io.vertx.grpc.common.GrpcStatus;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 @DisplayName("A launch that QEMU refuses leaves nothing behind and says which step failed")
-class LaunchFailureTest {
-
-  private AgentHarness agent;
-
-  @BeforeEach
-  void start() throws Exception {
-    agent = new AgentHarness().startInProcess();
-  }
-
-  @AfterEach
-  void close() throws Exception {
-    agent.close();
-  }
+class LaunchFailureTest extends InProcessAgentTest {
 
   @Test
   @DisplayName("a disk that is not the format the spec claims fails the launch with QEMU's words; no process, socket or state is left")

@@ -3,6 +3,7 @@ package io.mpqemu.agent.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mpqemu.agent.AgentConfig;
+import io.mpqemu.testing.Await;
 import io.mpqemu.v1.AgentVm;
 import io.mpqemu.v1.Phase;
 import java.io.IOException;
@@ -108,13 +109,7 @@ class ResourceLeakTest {
   }
 
   private Usage awaitFds(int expected, Duration within) throws IOException {
-    long deadline = System.nanoTime() + within.toNanos();
-    Usage now = Usage.measure();
-    while (now.fds() > expected && System.nanoTime() < deadline) {
-      AgentHarness.sleep(50);
-      now = Usage.measure();
-    }
-    return now;
+    return Await.atMost(within).every(Duration.ofMillis(50)).poll(Usage::measure, now -> now.fds() <= expected);
   }
 
   private List<String> vmDirs() throws IOException {

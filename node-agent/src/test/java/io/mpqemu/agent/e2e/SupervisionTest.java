@@ -10,25 +10,11 @@ import io.mpqemu.v1.ProcessStatus;
 import io.mpqemu.v1.VmEvent;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 @DisplayName("Supervising the processes of a running VM")
-class SupervisionTest {
-
-  private AgentHarness agent;
-
-  @BeforeEach
-  void start() throws Exception {
-    agent = new AgentHarness().startInProcess();
-  }
-
-  @AfterEach
-  void close() throws Exception {
-    agent.close();
-  }
+class SupervisionTest extends InProcessAgentTest {
 
   private long pidOf(AgentVm vm, String name) {
     return vm.getProcessesList().stream().filter(p -> p.getName().equals(name)).findFirst().orElseThrow().getPid();

@@ -3,6 +3,7 @@ package io.mpqemu.agent.qemu;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.mpqemu.testing.Await;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -10,14 +11,15 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.Timeout.ThreadMode;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -209,14 +211,9 @@ class BootImageTest {
     return process;
   }
 
-  private static boolean waitForText(Path file, String text, long millis) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
-    while (System.nanoTime() < deadline) {
-      if (Files.exists(file) && Files.readString(file, StandardCharsets.ISO_8859_1).contains(text)) {
-        return true;
-      }
-      Thread.sleep(50);
-    }
-    return false;
+  private static boolean waitForText(Path file, String text, long millis) {
+    return Await.atMost(Duration.ofMillis(millis)).every(Duration.ofMillis(50))
+        .poll(() -> Files.exists(file) ? Files.readString(file, StandardCharsets.ISO_8859_1) : "", t -> t.contains(text))
+        .contains(text);
   }
 }

@@ -1,14 +1,13 @@
 package io.mpqemu.agent.qemu;
 
-import static io.mpqemu.agent.qemu.QmpClientTest.await;
 import static io.mpqemu.agent.qemu.QmpClientTest.waitUntil;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.mpqemu.agent.unix.DevicePair;
 import io.mpqemu.agent.unix.OpenDescriptors;
 import io.mpqemu.agent.unix.SocketPairs;
 import io.mpqemu.agent.unix.UnixQmpTransport;
+import io.mpqemu.testing.Await;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
@@ -61,39 +60,38 @@ class QmpClientRealQemuTest {
   void prelaunchThenCont(Vertx vertx) throws Exception {
     qemu.startMain();
     long start = System.nanoTime();
-    Qmp qmp = await(connect(vertx));
+    Qmp qmp = Await.result(connect(vertx));
     System.out.printf("[timing] QMP connect+negotiate (QEMU just started): %d ms%n", millisSince(start));
     List<String> events = new CopyOnWriteArrayList<>();
     qmp.eventHandler(event -> events.add(event.getString("event")));
 
-    JsonObject status = await(qmp.execute("query-status", null, TIMEOUT));
+    JsonObject status = Await.result(qmp.execute("query-status", null, TIMEOUT));
     assertThat(status.getBoolean("running")).isFalse();
     assertThat(status.getString("status")).isEqualTo("prelaunch");
 
-    await(qmp.execute("cont", null, TIMEOUT));
+    Await.result(qmp.execute("cont", null, TIMEOUT));
     waitUntil(() -> events.contains("RESUME"));
-    assertThat(await(qmp.execute("query-status", null, TIMEOUT)).getString("status"))
+    assertThat(Await.result(qmp.execute("query-status", null, TIMEOUT)).getString("status"))
         .isEqualTo("running");
 
-    await(qmp.execute("stop", null, TIMEOUT));
+    Await.result(qmp.execute("stop", null, TIMEOUT));
     waitUntil(() -> events.contains("STOP"));
     assertThat(events).containsSubsequence("RESUME", "STOP");
     qmp.close();
-    await(qmp.closed());
+    Await.result(qmp.closed());
   }
 
   @Test
   @DisplayName("getfd hands a socketpair end to QEMU, and closefd releases it")
   void getfdAndClosefd(Vertx vertx) throws Exception {
     qemu.startMain();
-    Qmp qmp = await(connect(vertx));
+    Qmp qmp = Await.result(connect(vertx));
     try (DevicePair pair = SocketPairs.open()) {
-      await(qmp.getfd("mp0", pair.mainEnd(), TIMEOUT));
+      Await.result(qmp.getfd("mp0", pair.mainEnd(), TIMEOUT));
 
-      await(qmp.execute("closefd", new JsonObject().put("fdname", "mp0"), TIMEOUT));
+      Await.result(qmp.execute("closefd", new JsonObject().put("fdname", "mp0"), TIMEOUT));
 
-      assertThatThrownBy(
-              () -> await(qmp.execute("closefd", new JsonObject().put("fdname", "mp0"), TIMEOUT)))
+      assertThat(Await.failure(qmp.execute("closefd", new JsonObject().put("fdname", "mp0"), TIMEOUT)))
           .isInstanceOfSatisfying(
               QmpException.class, e -> assertThat(e.errorClass()).isEqualTo("GenericError"));
     }
@@ -104,7 +102,7 @@ class QmpClientRealQemuTest {
   @DisplayName("getfd commands sent back to back keep each descriptor under its own name")
   void concurrentGetfd(Vertx vertx) throws Exception {
     Process main = qemu.startMain();
-    Qmp qmp = await(connect(vertx));
+    Qmp qmp = Await.result(connect(vertx));
     int count = 4;
     List<Path> files = new ArrayList<>();
     List<FileInputStream> streams = new ArrayList<>();
@@ -119,15 +117,15 @@ class QmpClientRealQemuTest {
         for (int i = 0; i < count; i++) {
           handed.add(qmp.getfd("f" + i, streams.get(i).getFD(), TIMEOUT));
         }
-        await(Future.all(handed));
+        Await.result(Future.all(handed));
         for (int i = 0; i < count; i++) {
           if (i != survivor) {
-            await(qmp.execute("closefd", new JsonObject().put("fdname", "f" + i), TIMEOUT));
+            Await.result(qmp.execute("closefd", new JsonObject().put("fdname", "f" + i), TIMEOUT));
           }
         }
 
         assertThat(openFiles(main.pid())).filteredOn(files::contains).containsExactly(files.get(survivor));
-        await(qmp.execute("closefd", new JsonObject().put("fdname", "f" + survivor), TIMEOUT));
+        Await.result(qmp.execute("closefd", new JsonObject().put("fdname", "f" + survivor), TIMEOUT));
         assertThat(openFiles(main.pid())).doesNotContainAnyElementsOf(files);
       }
     } finally {
@@ -156,16 +154,16 @@ class QmpClientRealQemuTest {
   @DisplayName("an unknown command fails with QmpException of class CommandNotFound")
   void unknownCommand(Vertx vertx) throws Exception {
     qemu.startMain();
-    Qmp qmp = await(connect(vertx));
+    Qmp qmp = Await.result(connect(vertx));
 
-    assertThatThrownBy(() -> await(qmp.execute("no-such-command", null, TIMEOUT)))
+    assertThat(Await.failure(qmp.execute("no-such-command", null, TIMEOUT)))
         .isInstanceOfSatisfying(
             QmpException.class,
             e -> {
               assertThat(e.errorClass()).isEqualTo("CommandNotFound");
               assertThat(e.description()).contains("no-such-command");
             });
-    assertThat(await(qmp.execute("query-status", null, TIMEOUT)).getString("status"))
+    assertThat(Await.result(qmp.execute("query-status", null, TIMEOUT)).getString("status"))
         .isEqualTo("prelaunch");
     qmp.close();
   }
@@ -174,11 +172,11 @@ class QmpClientRealQemuTest {
   @DisplayName("quit ends the connection: closed() completes and QEMU exits with status 0")
   void quit(Vertx vertx) throws Exception {
     Process main = qemu.startMain();
-    Qmp qmp = await(connect(vertx));
+    Qmp qmp = Await.result(connect(vertx));
 
     Future<JsonObject> quit = qmp.execute("quit", null, TIMEOUT);
 
-    await(qmp.closed());
+    Await.result(qmp.closed());
     assertThat(quit.isComplete()).isTrue();
     assertThat(main.waitFor(10, TimeUnit.SECONDS)).isTrue();
     assertThat(main.exitValue()).isZero();
@@ -218,11 +216,11 @@ class QmpClientRealQemuTest {
   }
 
   private void cycle(Vertx vertx) throws Exception {
-    Qmp qmp = await(connect(vertx));
-    assertThat(await(qmp.execute("query-status", null, TIMEOUT)).getString("status"))
+    Qmp qmp = Await.result(connect(vertx));
+    assertThat(Await.result(qmp.execute("query-status", null, TIMEOUT)).getString("status"))
         .isEqualTo("prelaunch");
     qmp.close();
-    await(qmp.closed());
+    Await.result(qmp.closed());
   }
 
   @Test
@@ -252,28 +250,28 @@ class QmpClientRealQemuTest {
                       + "\"share\":true}"));
 
       long start = System.nanoTime();
-      Qmp qmp = await(connect(vertx));
+      Qmp qmp = Await.result(connect(vertx));
       System.out.printf("[timing] QMP connect+negotiate (QEMU just started): %d ms%n", millisSince(start));
 
       start = System.nanoTime();
-      await(qmp.getfd("mp0", pair.mainEnd(), TIMEOUT));
-      await(
+      Await.result(qmp.getfd("mp0", pair.mainEnd(), TIMEOUT));
+      Await.result(
           qmp.execute(
               "device_add",
               new JsonObject().put("driver", "x-pci-proxy-dev").put("id", "lsi0").put("fd", "mp0"),
               TIMEOUT));
-      await(qmp.execute("cont", null, TIMEOUT));
+      Await.result(qmp.execute("cont", null, TIMEOUT));
       System.out.printf("[timing] getfd+device_add+cont: %d ms%n", millisSince(start));
 
       Thread.sleep(500);
       assertThat(remote.isAlive()).as("device process alive; log: %s", qemu.logText("dev-lsi0")).isTrue();
       assertThat(main.isAlive()).as("main QEMU alive; log: %s", qemu.logText("main")).isTrue();
-      assertThat(await(qmp.execute("query-status", null, TIMEOUT)).getString("status"))
+      assertThat(Await.result(qmp.execute("query-status", null, TIMEOUT)).getString("status"))
           .isEqualTo("running");
-      assertThat(qdevIds(await(qmp.execute("query-pci", null, TIMEOUT)))).contains("lsi0");
+      assertThat(qdevIds(Await.result(qmp.execute("query-pci", null, TIMEOUT)))).contains("lsi0");
 
-      await(qmp.execute("quit", null, TIMEOUT).otherwiseEmpty());
-      await(qmp.closed());
+      Await.result(qmp.execute("quit", null, TIMEOUT).otherwiseEmpty());
+      Await.result(qmp.closed());
       assertThat(main.waitFor(10, TimeUnit.SECONDS)).isTrue();
       assertThat(remote.waitFor(500, TimeUnit.MILLISECONDS))
           .as("the device process runs on while the agent holds the pair")

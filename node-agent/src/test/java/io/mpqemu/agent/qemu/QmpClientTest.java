@@ -1,10 +1,10 @@
 package io.mpqemu.agent.qemu;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.tuple;
 
 import io.mpqemu.agent.qemu.FakeQmpTransport.Sent;
+import io.mpqemu.testing.Await;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -17,9 +17,6 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.DisplayName;
@@ -36,7 +33,7 @@ class QmpClientTest {
   void negotiates(Vertx vertx) throws Exception {
     FakeQmpTransport qemu = new FakeQmpTransport();
 
-    Qmp qmp = await(QmpClient.connect(vertx, "vm1", () -> qemu, TIMEOUT));
+    Qmp qmp = Await.result(QmpClient.connect(vertx, "vm1", () -> qemu, TIMEOUT));
 
     qemu.assertCommands("qmp_capabilities");
     qmp.close();
@@ -46,7 +43,7 @@ class QmpClientTest {
   @DisplayName("replies are matched to commands by id, whatever their order and the events between")
   void matchesRepliesById(Vertx vertx) throws Exception {
     FakeQmpTransport qemu = new FakeQmpTransport();
-    Qmp qmp = await(QmpClient.connect(vertx, "vm1", () -> qemu, TIMEOUT));
+    Qmp qmp = Await.result(QmpClient.connect(vertx, "vm1", () -> qemu, TIMEOUT));
 
     Future<JsonObject> first = qmp.execute("query-status", null, TIMEOUT);
     Future<JsonObject> second =
@@ -57,8 +54,8 @@ class QmpClientTest {
     qemu.emitEvent("STOP", new JsonObject());
     qemu.emit(FakeQmpTransport.returnTo(firstSent, new JsonObject().put("answer", "first")));
 
-    assertThat(await(first).getString("answer")).isEqualTo("first");
-    assertThat(await(second).getString("answer")).isEqualTo("second");
+    assertThat(Await.result(first).getString("answer")).isEqualTo("first");
+    assertThat(Await.result(second).getString("answer")).isEqualTo("second");
     assertThat(firstSent.id()).isNotEqualTo(secondSent.id());
     assertThat(secondSent.message().getJsonObject("arguments").getString("path")).isEqualTo("/machine");
     assertThat(firstSent.message().containsKey("arguments")).isFalse();
@@ -70,9 +67,9 @@ class QmpClientTest {
   void wrapsNonObjectReturns(Vertx vertx) throws Exception {
     FakeQmpTransport qemu =
         new FakeQmpTransport().answerWithReturn("query-pci", new JsonArray().add(new JsonObject().put("bus", 0)));
-    Qmp qmp = await(QmpClient.connect(vertx, "vm1", () -> qemu, TIMEOUT));
+    Qmp qmp = Await.result(QmpClient.connect(vertx, "vm1", () -> qemu, TIMEOUT));
 
-    JsonObject pci = await(qmp.execute("query-pci", null, TIMEOUT));
+    JsonObject pci = Await.result(qmp.execute("query-pci", null, TIMEOUT));
 
     assertThat(pci.getJsonArray("return")).hasSize(1);
     qmp.close();
@@ -84,11 +81,11 @@ class QmpClientTest {
     FakeQmpTransport qemu =
         new FakeQmpTransport()
             .answerWithError("device_add", "GenericError", "Duplicate device ID 'lsi0'");
-    Qmp qmp = await(QmpClient.connect(vertx, "vm1", () -> qemu, TIMEOUT));
+    Qmp qmp = Await.result(QmpClient.connect(vertx, "vm1", () -> qemu, TIMEOUT));
 
     Future<JsonObject> added = qmp.execute("device_add", new JsonObject().put("id", "lsi0"), TIMEOUT);
 
-    assertThatThrownBy(() -> await(added))
+    assertThat(Await.failure(added))
         .isInstanceOfSatisfying(
             QmpException.class,
             e -> {
@@ -103,17 +100,17 @@ class QmpClientTest {
   @DisplayName("a command without a reply fails with a timeout, and its late reply is ignored")
   void timeout(Vertx vertx) throws Exception {
     FakeQmpTransport qemu = new FakeQmpTransport();
-    Qmp qmp = await(QmpClient.connect(vertx, "vm1", () -> qemu, TIMEOUT));
+    Qmp qmp = Await.result(QmpClient.connect(vertx, "vm1", () -> qemu, TIMEOUT));
 
     Future<JsonObject> status = qmp.execute("query-status", null, Duration.ofMillis(100));
 
-    assertThatThrownBy(() -> await(status))
+    assertThat(Await.failure(status))
         .isInstanceOf(TimeoutException.class)
         .hasMessageContaining("query-status");
     qemu.emit(FakeQmpTransport.returnTo(qemu.nextSent(), new JsonObject()));
     Future<JsonObject> later = qmp.execute("query-name", null, TIMEOUT);
     qemu.emit(FakeQmpTransport.returnTo(qemu.nextSent(), new JsonObject().put("name", "vm1")));
-    assertThat(await(later).getString("name")).isEqualTo("vm1");
+    assertThat(Await.result(later).getString("name")).isEqualTo("vm1");
     qmp.close();
   }
 
@@ -121,18 +118,18 @@ class QmpClientTest {
   @DisplayName("when QEMU closes the connection, pending commands fail and closed() completes")
   void endOfStreamFailsPending(Vertx vertx) throws Exception {
     FakeQmpTransport qemu = new FakeQmpTransport();
-    Qmp qmp = await(QmpClient.connect(vertx, "vm1", () -> qemu, TIMEOUT));
+    Qmp qmp = Await.result(QmpClient.connect(vertx, "vm1", () -> qemu, TIMEOUT));
     Future<JsonObject> status = qmp.execute("query-status", null, TIMEOUT);
     qemu.nextSent();
 
     qemu.endOfStream();
 
-    assertThatThrownBy(() -> await(status))
+    assertThat(Await.failure(status))
         .isInstanceOf(IOException.class)
         .hasMessageContaining("closed before the reply to query-status");
-    await(qmp.closed());
+    Await.result(qmp.closed());
     assertThat(qemu.isClosed()).isTrue();
-    assertThatThrownBy(() -> await(qmp.execute("query-status", null, TIMEOUT)))
+    assertThat(Await.failure(qmp.execute("query-status", null, TIMEOUT)))
         .isInstanceOf(IOException.class);
   }
 
@@ -140,15 +137,15 @@ class QmpClientTest {
   @DisplayName("close() fails pending commands, closes the transport and stops the reader thread")
   void closeFailsPending(Vertx vertx) throws Exception {
     FakeQmpTransport qemu = new FakeQmpTransport();
-    Qmp qmp = await(QmpClient.connect(vertx, "closing-vm", () -> qemu, TIMEOUT));
+    Qmp qmp = Await.result(QmpClient.connect(vertx, "closing-vm", () -> qemu, TIMEOUT));
     Future<JsonObject> status = qmp.execute("query-status", null, TIMEOUT);
     qemu.nextSent();
 
     qmp.close();
     qmp.close();
 
-    assertThatThrownBy(() -> await(status)).isInstanceOf(IOException.class);
-    await(qmp.closed());
+    assertThat(Await.failure(status)).isInstanceOf(IOException.class);
+    Await.result(qmp.closed());
     assertThat(qemu.isClosed()).isTrue();
     assertThat(Thread.getAllStackTraces().keySet())
         .noneMatch(t -> t.getName().equals("qmp-closing-vm"));
@@ -192,10 +189,10 @@ class QmpClientTest {
         new FakeQmpTransport()
             .answerWithReturn("getfd", new JsonObject())
             .answerWithReturn("query-status", new JsonObject());
-    Qmp qmp = await(QmpClient.connect(vertx, "vm1", () -> qemu, TIMEOUT));
+    Qmp qmp = Await.result(QmpClient.connect(vertx, "vm1", () -> qemu, TIMEOUT));
 
-    await(qmp.getfd("mp0", FileDescriptor.in, TIMEOUT));
-    await(qmp.execute("query-status", null, TIMEOUT));
+    Await.result(qmp.getfd("mp0", FileDescriptor.in, TIMEOUT));
+    Await.result(qmp.execute("query-status", null, TIMEOUT));
 
     assertThat(qemu.allSent())
         .extracting(Sent::command, Sent::fd)
@@ -213,7 +210,7 @@ class QmpClientTest {
   void concurrentCommands(Vertx vertx) throws Exception {
     FakeQmpTransport qemu =
         new FakeQmpTransport().answer("echo", msg -> new JsonObject().put("return", msg.getJsonObject("arguments")));
-    Qmp qmp = await(QmpClient.connect(vertx, "vm1", () -> qemu, TIMEOUT));
+    Qmp qmp = Await.result(QmpClient.connect(vertx, "vm1", () -> qemu, TIMEOUT));
 
     List<Future<JsonObject>> futures = new ArrayList<>();
     List<Integer> sentN = new ArrayList<>();
@@ -235,7 +232,7 @@ class QmpClientTest {
     for (Thread t : threads) {
       t.join();
     }
-    await(Future.all(futures));
+    Await.result(Future.all(futures));
 
     assertThat(futures).hasSize(200);
     for (int i = 0; i < futures.size(); i++) {
@@ -252,7 +249,7 @@ class QmpClientTest {
 
     Future<Qmp> connected = QmpClient.connect(vertx, "silent", () -> silent, Duration.ofMillis(200));
 
-    assertThatThrownBy(() -> await(connected)).isInstanceOf(TimeoutException.class);
+    assertThat(Await.failure(connected)).isInstanceOf(TimeoutException.class);
     waitUntil(silent::isClosed);
   }
 
@@ -263,7 +260,7 @@ class QmpClientTest {
 
     Future<Qmp> connected = QmpClient.connect(vertx, "other", () -> other, TIMEOUT);
 
-    assertThatThrownBy(() -> await(connected))
+    assertThat(Await.failure(connected))
         .isInstanceOf(IOException.class)
         .hasMessageContaining("expected a QMP greeting");
     waitUntil(other::isClosed);
@@ -275,7 +272,7 @@ class QmpClientTest {
     FakeQmpTransport qemu =
         new FakeQmpTransport().answerWithError("qmp_capabilities", "GenericError", "no");
 
-    assertThatThrownBy(() -> await(QmpClient.connect(vertx, "vm1", () -> qemu, TIMEOUT)))
+    assertThat(Await.failure(QmpClient.connect(vertx, "vm1", () -> qemu, TIMEOUT)))
         .isInstanceOf(QmpException.class);
     waitUntil(qemu::isClosed);
   }
@@ -287,7 +284,7 @@ class QmpClientTest {
         QmpClient.connect(
             vertx, "vm1", () -> { throw new IOException("no socket"); }, TIMEOUT);
 
-    assertThatThrownBy(() -> await(connected)).isInstanceOf(IOException.class).hasMessage("no socket");
+    assertThat(Await.failure(connected)).isInstanceOf(IOException.class).hasMessage("no socket");
   }
 
   @Test
@@ -295,35 +292,15 @@ class QmpClientTest {
   void noThreadLeft(Vertx vertx) throws Exception {
     for (int i = 0; i < 20; i++) {
       FakeQmpTransport qemu = new FakeQmpTransport();
-      Qmp qmp = await(QmpClient.connect(vertx, "cycle", () -> qemu, TIMEOUT));
+      Qmp qmp = Await.result(QmpClient.connect(vertx, "cycle", () -> qemu, TIMEOUT));
       qmp.close();
-      await(qmp.closed());
+      Await.result(qmp.closed());
       assertThat(qemu.isClosed()).isTrue();
     }
     assertThat(Thread.getAllStackTraces().keySet()).noneMatch(t -> t.getName().startsWith("qmp-cycle"));
   }
 
-  static <T> T await(Future<T> future) throws Exception {
-    try {
-      return future.toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-    } catch (ExecutionException | CompletionException e) {
-      if (e.getCause() instanceof Exception cause) {
-        throw cause;
-      }
-      throw e;
-    }
-  }
-
   static void waitUntil(BooleanSupplier condition) {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-    while (!condition.getAsBoolean()) {
-      assertThat(System.nanoTime()).as("condition met within 5 s").isLessThan(deadline);
-      try {
-        Thread.sleep(10);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new AssertionError(e);
-      }
+    Await.atMost(Duration.ofSeconds(5)).every(Duration.ofMillis(10)).until(condition, "the condition");
     }
-  }
 }
