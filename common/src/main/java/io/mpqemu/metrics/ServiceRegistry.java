@@ -1,0 +1,56 @@
+package io.mpqemu.metrics;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.MeterBinder;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmInfoMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.util.List;
+
+/**
+ * The one registry a service renders at /metrics: its own {@code mpqemu_*} meters, the JVM's and the
+ * process's (memory, GC, threads, classes, CPU, open file descriptors, uptime). Two services in one JVM each have one,
+ * so their {@code mpqemu_*} series never meet.
+ */
+public final class ServiceRegistry implements AutoCloseable {
+
+  /**
+   * The Prometheus text format 0.0.4, what every Prometheus scrapes; equal to the client library's
+   * {@code PrometheusTextFormatWriter.CONTENT_TYPE} (a runtime-only dependency, hence the copy).
+   */
+  public static final String CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+  private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final JvmGcMetrics gc = new JvmGcMetrics();
+
+  /** A registry with the JVM and process metrics bound. */
+  public ServiceRegistry() {
+    List<MeterBinder> binders = List.of(new ClassLoaderMetrics(), new JvmMemoryMetrics(), gc, new JvmThreadMetrics(),
+        new JvmInfoMetrics(), new ProcessorMetrics(), new FileDescriptorMetrics(), new UptimeMetrics());
+    binders.forEach(b -> b.bindTo(registry));
+  }
+
+  /** Where the service's meters go. */
+  public MeterRegistry meters() {
+    return registry;
+  }
+
+  /** Every meter in the text format of {@link #CONTENT_TYPE}; reads only memory and MXBeans, so any thread may call it. */
+  public String scrape() {
+    return registry.scrape(CONTENT_TYPE);
+  }
+
+  /** Stops listening to the JVM's GC notifications and closes the registry. */
+  @Override
+  public void close() {
+    gc.close();
+    registry.close();
+  }
+}
