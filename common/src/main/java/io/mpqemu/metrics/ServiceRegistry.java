@@ -16,7 +16,8 @@ import java.util.List;
 
 /**
  * The one registry a service renders at /metrics: its own {@code mpqemu_*} meters, the JVM's and the
- * process's (memory, GC, threads, classes, CPU, open file descriptors, uptime). Two services in one JVM each have one,
+ * process's (memory, GC, threads, classes, CPU, open file descriptors, uptime), and Vert.x's own when
+ * the service's Vertx reports into it ({@link VertxMetrics}). Two services in one JVM each have one,
  * so their {@code mpqemu_*} series never meet.
  */
 public final class ServiceRegistry implements AutoCloseable {
@@ -32,6 +33,7 @@ public final class ServiceRegistry implements AutoCloseable {
 
   /** A registry with the JVM and process metrics bound. */
   public ServiceRegistry() {
+    registry.config().meterFilter(VertxMetrics.NO_CLIENT_POOLS);
     List<MeterBinder> binders = List.of(new ClassLoaderMetrics(), new JvmMemoryMetrics(), gc, new JvmThreadMetrics(),
         new JvmInfoMetrics(), new ProcessorMetrics(), new FileDescriptorMetrics(), new UptimeMetrics());
     binders.forEach(b -> b.bindTo(registry));
