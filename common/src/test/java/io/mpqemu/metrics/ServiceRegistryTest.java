@@ -26,11 +26,12 @@ class ServiceRegistryTest {
   }
 
   @Test
-  @DisplayName("a new registry has the JVM's and the process's metrics")
+  @DisplayName("a new registry has the JVM's and the process's metrics, CPU time in seconds")
   void jvmAndProcess() {
     assertThat(registry.scrape()).contains("\n# TYPE jvm_memory_used_bytes gauge\n", "\n# TYPE jvm_threads_live_threads gauge\n",
         "\n# TYPE jvm_classes_loaded_classes gauge\n", "\n# TYPE process_files_open_files gauge\n",
-        "\n# TYPE process_cpu_usage gauge\n", "\n# TYPE process_uptime_seconds gauge\n");
+        "\n# TYPE process_cpu_seconds_total counter\n", "\n# TYPE process_uptime_seconds gauge\n",
+        "\n# TYPE system_cpus gauge\n").doesNotContain("process_cpu_time_ns", "system_cpu_count");
   }
 
   @Test
