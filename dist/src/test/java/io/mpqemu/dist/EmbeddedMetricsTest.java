@@ -9,6 +9,7 @@ import io.mpqemu.controlplane.ControlPlaneVerticle;
 import io.mpqemu.controlplane.EmbeddedAgent;
 import io.mpqemu.fleet.ClusteredVertx;
 import io.mpqemu.fleet.Role;
+import io.mpqemu.testing.Promtool;
 import io.vertx.core.Future;
 import io.vertx.core.VertxOptions;
 import java.net.URI;
@@ -79,9 +80,11 @@ class EmbeddedMetricsTest {
 
   @Test
   @DisplayName("both have the JVM and process metrics; Vert.x's own are in the control plane's, whose registry the Vertx has")
-  void libraryMetrics() {
+  void libraryMetrics() throws Exception {
     for (String page : new String[] {agentMetrics, controlPlaneMetrics}) {
       assertThat(page).contains("\n# TYPE jvm_memory_used_bytes gauge\n", "\n# TYPE process_files_open_files gauge\n");
+      Promtool.Result promtool = Promtool.checkMetrics(page);
+      assertThat(promtool.exitCode()).as("promtool said: " + promtool.output()).isZero();
     }
     assertThat(controlPlaneMetrics).contains("\n# TYPE vertx_http_server_requests_total counter\n");
     assertThat(agentMetrics).doesNotContain("vertx_");

@@ -9,6 +9,7 @@ import io.mpqemu.grpc.UnaryCalls;
 import io.mpqemu.http.HttpListener;
 import io.mpqemu.metrics.ServiceRegistry;
 import io.mpqemu.spec.NodeLimits;
+import io.mpqemu.testing.Promtool;
 import io.mpqemu.v1.AgentDeleteVmRequest;
 import io.mpqemu.v1.AgentStopVmRequest;
 import io.mpqemu.v1.Disk;
@@ -153,6 +154,8 @@ class AgentHttpTest {
     assertThat(scrape.sample("process_files_open_files")).isPositive();
     assertThat(scrape.body()).contains("\n# TYPE jvm_memory_used_bytes gauge\n", "\n# TYPE jvm_threads_live_threads gauge\n")
         .doesNotContain("vertx_");
+    Promtool.Result promtool = Promtool.checkMetrics(scrape.body());
+    assertThat(promtool.exitCode()).as("promtool said: " + promtool.output()).isZero();
   }
 
   @Test
