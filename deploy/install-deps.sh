@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what mpqemu needs on a Debian host beyond a JDK 17 and Maven: QEMU with multi-process
-# support (Debian's qemu-system-x86 7.2+) and qemu-utils; openssl (deploy/make-certs.sh) and iproute2
-# (network namespaces: deploy/local-cluster.sh and the multi-host test). As root it installs what is missing with
-# apt-get; otherwise it prints the exact command to run and fails.
+# support (Debian's qemu-system-x86 7.2+) and qemu-utils; openssl (deploy/make-certs.sh), iproute2
+# (network namespaces: deploy/local-cluster.sh and the multi-host test) and promtool (the metrics tests).
+# As root it installs what is missing with apt-get; otherwise it prints the exact command to run and fails.
 set -euo pipefail
 
 packages=()
@@ -11,6 +11,10 @@ command -v qemu-img >/dev/null 2>&1 || packages+=(qemu-utils)
 command -v setsid >/dev/null 2>&1 || packages+=(util-linux)
 command -v openssl >/dev/null 2>&1 || packages+=(openssl)
 command -v ip >/dev/null 2>&1 || packages+=(iproute2)
+# installed for promtool only (the tests run `promtool check metrics` on both services' /metrics): on
+# Debian 12 it comes only with the Prometheus server package. mpqemu uses no Prometheus server; on a
+# systemd host the package enables and starts one (systemctl disable --now prometheus stops it)
+command -v promtool >/dev/null 2>&1 || packages+=(prometheus)
 
 for tool in java mvn; do
   if ! command -v "$tool" >/dev/null 2>&1; then

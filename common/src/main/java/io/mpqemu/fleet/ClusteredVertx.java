@@ -3,12 +3,16 @@ package io.mpqemu.fleet;
 import com.hazelcast.config.Config;
 import com.hazelcast.config.JoinConfig;
 import com.hazelcast.config.NetworkConfig;
+import io.mpqemu.metrics.ServiceRegistry;
+import io.mpqemu.metrics.VertxMetrics;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxBuilder;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.eventbus.EventBusOptions;
 import io.vertx.spi.cluster.hazelcast.ConfigUtil;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
+import java.util.function.Function;
 
 /**
  * A Vert.x joined to the fleet: Hazelcast membership by TCP/IP to an explicit member list on one
@@ -19,8 +23,11 @@ public final class ClusteredVertx {
 
   private ClusteredVertx() {}
 
-  /** A service's Vert.x and, in a fleet, its TLS identity (null when it runs alone). */
-  public record Started(Vertx vertx, ClusterTls tls) {}
+  /**
+   * A service's Vert.x, in a fleet its TLS identity (null when it runs alone), and the registry its
+   * /metrics renders, into which this Vert.x reports its own metrics too.
+   */
+  public record Started(Vertx vertx, ClusterTls tls, ServiceRegistry metrics) {}
 
   /** Why a service could not start: the message for stderr and the exit code (2: fix the config, 1: the join failed). */
   public static final class StartException extends Exception {
@@ -40,7 +47,8 @@ public final class ClusteredVertx {
   /**
    * For {@code serve}: a plain Vert.x when {@code clusterFile} is null, otherwise one joined to the
    * fleet the file describes, after checking that this host's certificate has the {@code role} it
-   * runs as ({@code howToMake} tells the operator how to make the right one). Blocks.
+   * runs as ({@code howToMake} tells the operator how to make the right one). Either way the Vert.x
+   * reports its own metrics into the service's new registry. Blocks.
    */
   public static Started startService(java.nio.file.Path clusterFile, Role role, String howToMake, VertxOptions options)
       throws StartException {
@@ -51,7 +59,8 @@ public final class ClusteredVertx {
   public static Started startService(java.nio.file.Path clusterFile, Role role, String name, String howToMake,
       VertxOptions options) throws StartException {
     if (clusterFile == null) {
-      return new Started(Vertx.builder().with(options).build(), null);
+      ServiceRegistry metrics = new ServiceRegistry();
+      return new Started(VertxMetrics.builder(options, metrics, role.toString()).build(), null, metrics);
     }
     ClusterConfig fleet;
     ClusterTls tls;
@@ -69,20 +78,28 @@ public final class ClusteredVertx {
       throw new StartException(2, "certificate " + fleet.certFile() + " is for '" + tls.commonName() + "', not for node "
           + name + ": the control plane calls a node only if its certificate's CN is the node id (" + howToMake + ")");
     }
+    ServiceRegistry metrics = new ServiceRegistry();
     try {
-      return new Started(start(fleet, tls, options).await(), tls);
+      return new Started(start(fleet, tls, options, o -> VertxMetrics.builder(o, metrics, role.toString())).await(), tls,
+          metrics);
     } catch (Exception e) {
+      metrics.close();
       throw new StartException(1, "cannot join cluster '" + fleet.name() + "' at " + fleet.host() + ": " + e.getMessage());
     }
   }
 
   /** Starts a clustered Vert.x; fails when the bus cannot bind or Hazelcast cannot start. */
   public static Future<Vertx> start(ClusterConfig cluster, ClusterTls tls, VertxOptions options) {
+    return start(cluster, tls, options, Vertx.builder()::with);
+  }
+
+  private static Future<Vertx> start(ClusterConfig cluster, ClusterTls tls, VertxOptions options,
+      Function<VertxOptions, VertxBuilder> builder) {
     EventBusOptions bus = tls.eventBus(new EventBusOptions())
         .setHost(cluster.host()).setPort(cluster.busPort()).setClusterPublicHost(cluster.host())
         .setClusterPublicPort(cluster.busPort());
     options.setEventBusOptions(bus);
-    return Vertx.builder().with(options).withClusterManager(new HazelcastClusterManager(hazelcast(cluster)))
+    return builder.apply(options).withClusterManager(new HazelcastClusterManager(hazelcast(cluster)))
         .buildClustered();
   }
 

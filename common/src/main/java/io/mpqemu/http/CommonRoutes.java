@@ -1,6 +1,6 @@
 package io.mpqemu.http;
 
-import io.mpqemu.metrics.MetricsRegistry;
+import io.mpqemu.metrics.ServiceRegistry;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
@@ -42,10 +42,15 @@ public final class CommonRoutes {
             "readiness could not be checked: " + e.getMessage())));
   }
 
-  /** @param scrape renders the registry after bringing its gauges up to date */
+  /**
+   * Serves the Prometheus text format 0.0.4 whatever the Accept header asks (OpenMetrics too is text
+   * Prometheus reads, but one format keeps one set of names and samples to check).
+   *
+   * @param scrape renders the service's registry after bringing its gauges up to date
+   */
   public static void metrics(Router router, Supplier<Future<String>> scrape) {
     router.get("/metrics").handler(ctx -> scrape.get()
-        .onSuccess(text -> ctx.response().putHeader("content-type", MetricsRegistry.CONTENT_TYPE).end(text))
+        .onSuccess(text -> ctx.response().putHeader("content-type", ServiceRegistry.CONTENT_TYPE).end(text))
         .onFailure(e -> HttpErrors.send(ctx.response(), e)));
   }
 

@@ -1,5 +1,7 @@
 package io.mpqemu.metrics;
 
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Timer;
 import io.mpqemu.v1.VmEvent;
 import java.time.Clock;
 import java.time.Duration;
@@ -8,11 +10,13 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Consumer;
+import java.util.stream.DoubleStream;
 
 /**
  * Launch counts, failures and latency, read from the event stream alone: a VM's LAUNCH_STARTED
  * opens a launch, its LAUNCHED closes it (the time between the two events is the latency) and
- * LAUNCH_FAILED counts a failure. Feed it events in order, from one thread.
+ * LAUNCH_FAILED counts a failure. Feed it events in order, from one thread; the meters may be read
+ * from any.
  */
 public final class LaunchTracker implements Consumer<VmEvent> {
 
@@ -23,15 +27,16 @@ public final class LaunchTracker implements Consumer<VmEvent> {
 
   private final Counter launches;
   private final Counter failures;
-  private final Histogram latency;
+  private final Timer latency;
   private final Clock clock;
   private final Map<String, Instant> open = new LinkedHashMap<>();
 
-  public LaunchTracker(MetricsRegistry registry, Clock clock) {
-    this.launches = registry.counter("mpqemu_launches_total", "VM launches started (LAUNCH_STARTED events).");
-    this.failures = registry.counter("mpqemu_launch_failures_total", "VM launches that failed (LAUNCH_FAILED events).");
-    this.latency = registry.histogram("mpqemu_launch_seconds",
-        "Time from a VM's LAUNCH_STARTED to its LAUNCHED event, for launches that succeeded.", LATENCY_BUCKETS);
+  public LaunchTracker(ServiceMeters meters, Clock clock) {
+    this.launches = meters.counter("mpqemu_launches_total", "VM launches started (LAUNCH_STARTED events).");
+    this.failures = meters.counter("mpqemu_launch_failures_total", "VM launches that failed (LAUNCH_FAILED events).");
+    this.latency = meters.timer("mpqemu_launch_seconds",
+        "Time from a VM's LAUNCH_STARTED to its LAUNCHED event, for launches that succeeded.",
+        DoubleStream.of(LATENCY_BUCKETS).mapToObj(s -> Duration.ofNanos(Math.round(s * 1e9))).toArray(Duration[]::new));
     this.clock = clock;
   }
 
@@ -40,7 +45,7 @@ public final class LaunchTracker implements Consumer<VmEvent> {
     String vm = e.getVmId();
     switch (e.getType()) {
       case LAUNCH_STARTED -> {
-        launches.inc();
+        launches.increment();
         open.remove(vm);
         if (open.size() >= MAX_OPEN) {
           Iterator<String> oldest = open.keySet().iterator();
@@ -52,11 +57,12 @@ public final class LaunchTracker implements Consumer<VmEvent> {
       case LAUNCHED -> {
         Instant started = open.remove(vm);
         if (started != null) {
-          latency.observe(Math.max(0, Duration.between(started, timeOf(e)).toNanos() / 1e9));
+          Duration took = Duration.between(started, timeOf(e));
+          latency.record(took.isNegative() ? Duration.ZERO : took);
         }
       }
       case LAUNCH_FAILED -> {
-        failures.inc();
+        failures.increment();
         open.remove(vm);
       }
       case LAUNCH_ABANDONED, VM_FAILED, VM_STOPPED, VM_DELETED -> open.remove(vm);

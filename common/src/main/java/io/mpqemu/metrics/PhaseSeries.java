@@ -2,20 +2,17 @@ package io.mpqemu.metrics;
 
 import io.mpqemu.v1.Phase;
 import io.mpqemu.wire.Phases;
-import java.util.Map;
+import java.util.Arrays;
 
-/** The {@code mpqemu_vms{phase}} series both services export, one per phase. */
+/** The {@code mpqemu_vms{phase}} gauge both services export. */
 public final class PhaseSeries {
 
   private PhaseSeries() {}
 
-  /** Every phase gets a series (0 when no VM is in it), so a phase that empties shows 0 rather than vanishing. */
-  public static void set(Gauge gauge, Map<Phase, Integer> counts) {
-    for (Phase p : Phase.values()) {
-      if (p == Phase.UNRECOGNIZED || p == Phase.PHASE_UNSPECIFIED && !counts.containsKey(p)) {
-        continue;
-      }
-      gauge.labels(Phases.name(p)).set(counts.getOrDefault(p, 0));
-    }
+  /** A series per phase from the start (0 when no VM is in it); {@code unspecified} only once a VM is counted there. */
+  public static EnumGauge<Phase> gauge(ServiceMeters meters, String help) {
+    return new EnumGauge<>(meters, "mpqemu_vms", help, "phase", Phase.class,
+        p -> p == Phase.UNRECOGNIZED ? null : Phases.name(p),
+        Arrays.stream(Phase.values()).filter(p -> p != Phase.UNRECOGNIZED && p != Phase.PHASE_UNSPECIFIED).toList());
   }
 }

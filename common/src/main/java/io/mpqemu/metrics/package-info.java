@@ -1,2 +1,2 @@
-/** Counters, gauges and histograms of one service, rendered in the Prometheus text format, and the series both services export. */
+/** Each service's Micrometer registry rendered as Prometheus text, its mpqemu_* meters, and Vert.x's metrics wiring. */
 package io.mpqemu.metrics;

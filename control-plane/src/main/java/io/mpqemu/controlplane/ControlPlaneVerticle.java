@@ -15,6 +15,7 @@ import io.mpqemu.fleet.BusSignatures;
 import io.mpqemu.fleet.ClusterTls;
 import io.mpqemu.fleet.Role;
 import io.mpqemu.http.ServiceListeners;
+import io.mpqemu.metrics.ServiceRegistry;
 import io.mpqemu.v1.NodeHeartbeat;
 import io.mpqemu.v1.VmEvent;
 import io.mpqemu.v1.VmServiceGrpcService;
@@ -40,6 +41,9 @@ public final class ControlPlaneVerticle extends VerticleBase {
 
   private final ControlPlaneConfig config;
   private final ClusterTls tls;
+  /** The registry /metrics renders: the process's (which its Vertx reports into), or null for one of its own. */
+  private final ServiceRegistry givenRegistry;
+  private ServiceRegistry ownRegistry;
   private ServiceListeners listeners;
   private StoreExecutor store;
   private AgentClients agents;
@@ -61,8 +65,18 @@ public final class ControlPlaneVerticle extends VerticleBase {
    * keeps everything on loopback plaintext or UNIX sockets.
    */
   public ControlPlaneVerticle(ControlPlaneConfig config, ClusterTls tls) {
+    this(config, tls, null);
+  }
+
+  /**
+   * As above, its /metrics rendering {@code metrics}, the registry of the process it runs in (its
+   * Vertx's own metrics go there too); null: a registry of its own, for a Vertx without metrics,
+   * closed when the control plane stops.
+   */
+  public ControlPlaneVerticle(ControlPlaneConfig config, ClusterTls tls, ServiceRegistry metrics) {
     this.config = config;
     this.tls = tls;
+    this.givenRegistry = metrics;
   }
 
   public List<String> boundAddresses() {
@@ -123,6 +137,9 @@ public final class ControlPlaneVerticle extends VerticleBase {
     LOG.info("control plane stopping; event log at seq {}", log == null ? 0 : log.lastSeq());
     if (metrics != null) {
       metrics.stop();
+    }
+    if (ownRegistry != null) {
+      ownRegistry.close();
     }
     List<Future<Void>> closing = new ArrayList<>();
     if (listeners != null) {
@@ -194,7 +211,8 @@ public final class ControlPlaneVerticle extends VerticleBase {
     if (config.httpListen().isEmpty()) {
       return Future.succeededFuture();
     }
-    metrics = new ControlPlaneMetrics(context, vms, nodes, log, Clock.systemUTC());
+    ServiceRegistry registry = givenRegistry != null ? givenRegistry : (ownRegistry = new ServiceRegistry());
+    metrics = new ControlPlaneMetrics(registry, context, vms, nodes, log, Clock.systemUTC());
     metrics.start();
     ControlPlaneReadiness readiness = new ControlPlaneReadiness(store, busJoined, () -> started);
     return listeners.serveHttp(ControlPlaneHttp.router(vertx, context, api, log, metrics, readiness), config.httpListen());

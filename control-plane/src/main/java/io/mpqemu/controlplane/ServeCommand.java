@@ -114,7 +114,8 @@ public final class ServeCommand implements Callable<Integer> {
         embedded.deploy(vertx, new EmbeddedAgent.Settings(data,
             imageRoot == null ? null : imageRoot.toAbsolutePath().normalize(), nodeId, accelerator)).await();
       }
-      vertx.deployVerticle(new ControlPlaneVerticle(config, tls)).await();
+      // the embedded agent renders a registry of its own: the two services' mpqemu_* series stay apart
+      vertx.deployVerticle(new ControlPlaneVerticle(config, tls, started.metrics())).await();
     } catch (Exception e) {
       System.err.println("control-plane: cannot start: " + e.getMessage());
       vertx.close();

@@ -128,7 +128,7 @@ public final class NodeAgentMain {
         stopped.countDown();
       }, "agent-shutdown"));
       try {
-        vertx.deployVerticle(new NodeAgentVerticle(cfg, tls)).await();
+        vertx.deployVerticle(new NodeAgentVerticle(cfg, tls, started.metrics())).await();
       } catch (Exception e) {
         System.err.println("node-agent: cannot start: " + e.getMessage());
         vertx.close();

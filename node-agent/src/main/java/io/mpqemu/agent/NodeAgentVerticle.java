@@ -22,6 +22,7 @@ import io.mpqemu.fleet.BusSignatures;
 import io.mpqemu.fleet.ClusterTls;
 import io.mpqemu.fleet.Role;
 import io.mpqemu.http.ServiceListeners;
+import io.mpqemu.metrics.ServiceRegistry;
 import io.mpqemu.net.Endpoint;
 import io.mpqemu.v1.Capacity;
 import io.mpqemu.v1.NodeAgentServiceGrpcService;
@@ -49,6 +50,9 @@ public final class NodeAgentVerticle extends VerticleBase {
 
   private final AgentConfig config;
   private final ClusterTls tls;
+  /** The registry /metrics renders: the process's (which its Vertx reports into), or null for one of the agent's own. */
+  private final ServiceRegistry givenRegistry;
+  private ServiceRegistry ownRegistry;
   private BusSignatures.Signer signer;
   private ServiceListeners listeners;
   private VmManager vms;
@@ -70,8 +74,18 @@ public final class NodeAgentVerticle extends VerticleBase {
    * obeying only certificates of the cluster CA that name a control plane.
    */
   public NodeAgentVerticle(AgentConfig config, ClusterTls tls) {
+    this(config, tls, null);
+  }
+
+  /**
+   * As above, its /metrics rendering {@code metrics}, the registry of the process it runs in (its
+   * Vertx's own metrics go there too); null: a registry of its own, for a Vertx without metrics or
+   * shared with another service, closed when the agent stops.
+   */
+  public NodeAgentVerticle(AgentConfig config, ClusterTls tls, ServiceRegistry metrics) {
     this.config = config.validated();
     this.tls = tls;
+    this.givenRegistry = metrics;
   }
 
   /** The address /healthz, /readyz and /metrics are served on, with its real port; "" without HTTP. */
@@ -138,6 +152,9 @@ public final class NodeAgentVerticle extends VerticleBase {
     if (metrics != null) {
       metrics.stop();
     }
+    if (ownRegistry != null) {
+      ownRegistry.close();
+    }
     // VMs keep running: nothing here stops a VM or closes its socketpairs
     if (vms != null) {
       vms.detachAll();
@@ -198,7 +215,8 @@ public final class NodeAgentVerticle extends VerticleBase {
     if (config.httpListen().isEmpty()) {
       return Future.succeededFuture();
     }
-    metrics = new AgentMetrics(context, vms, events, () -> heartbeatsSent, Clock.systemUTC());
+    ServiceRegistry registry = givenRegistry != null ? givenRegistry : (ownRegistry = new ServiceRegistry());
+    metrics = new AgentMetrics(registry, context, vms, events, () -> heartbeatsSent, Clock.systemUTC());
     metrics.start();
     AgentReadiness readiness = new AgentReadiness(vertx, () -> probe, config.stateDir(), () -> started);
     return listeners.serveHttp(AgentHttp.router(vertx, context, metrics, readiness), config.httpListen());

@@ -1,31 +1,36 @@
 package io.mpqemu.controlplane.http;
 
+import io.micrometer.core.instrument.Counter;
 import io.mpqemu.controlplane.events.EventLog;
 import io.mpqemu.controlplane.events.EventSink;
 import io.mpqemu.controlplane.nodes.NodeRegistry;
 import io.mpqemu.controlplane.store.StoredNode;
 import io.mpqemu.controlplane.vm.VmController;
 import io.mpqemu.http.OnContext;
-import io.mpqemu.metrics.Counter;
-import io.mpqemu.metrics.Gauge;
+import io.mpqemu.metrics.EnumGauge;
 import io.mpqemu.metrics.LaunchTracker;
-import io.mpqemu.metrics.MetricsRegistry;
 import io.mpqemu.metrics.PhaseSeries;
+import io.mpqemu.metrics.ServiceMeters;
+import io.mpqemu.metrics.ServiceRegistry;
 import io.mpqemu.v1.NodeState;
+import io.mpqemu.v1.Phase;
 import io.mpqemu.v1.VmEvent;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import java.time.Clock;
+import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The control plane's metrics: VMs by phase, nodes by state, heartbeats and the event log from the
  * control plane's own objects at each scrape; launches, failures and latency from the event log,
- * to which it subscribes live (from the log's end when it starts).
+ * to which it subscribes live (from the log's end when it starts). They go into the control plane's
+ * registry, which /metrics renders with the JVM's, the process's and Vert.x's.
  */
 public final class ControlPlaneMetrics {
 
@@ -35,26 +40,41 @@ public final class ControlPlaneMetrics {
   private final VmController vms;
   private final NodeRegistry nodes;
   private final EventLog log;
-  private final MetricsRegistry registry = new MetricsRegistry();
-  private final Gauge vmsByPhase = registry.gauge("mpqemu_vms", "VMs by the phase last recorded.", "phase");
-  private final Gauge nodesByState = registry.gauge("mpqemu_nodes", "Nodes by state.", "state");
-  private final Counter heartbeats = registry.counter("mpqemu_node_heartbeats_total",
-      "Node heartbeats received since the control plane started.");
+  private final ServiceRegistry registry;
+  private final ServiceMeters meters;
+  private final EnumGauge<Phase> vmsByPhase;
+  private final EnumGauge<NodeState> nodesByState;
+  private final AtomicLong heartbeats;
   private final LaunchTracker launches;
-  private final Counter events = registry.counter("mpqemu_events_total",
-      "Events recorded in the event log since the control plane started.");
-  private final Gauge lastSeq = registry.gauge("mpqemu_event_log_last_seq",
-      "The seq of the last recorded event: the number of events in the log.");
-  private final Gauge subscribers = registry.gauge("mpqemu_event_subscribers",
-      "Event log subscribers (WatchEvents streams and /v1/events connections).");
+  private final Counter events;
+  private final AtomicLong lastSeq;
+  private final AtomicLong subscribers;
   private Runnable unsubscribe;
 
-  public ControlPlaneMetrics(Context controlPlane, VmController vms, NodeRegistry nodes, EventLog log, Clock clock) {
+  public ControlPlaneMetrics(ServiceRegistry registry, Context controlPlane, VmController vms, NodeRegistry nodes,
+      EventLog log, Clock clock) {
     this.controlPlane = controlPlane;
     this.vms = vms;
     this.nodes = nodes;
     this.log = log;
-    this.launches = new LaunchTracker(registry, clock);
+    this.registry = registry;
+    this.meters = new ServiceMeters(registry.meters());
+    this.vmsByPhase = PhaseSeries.gauge(meters, "VMs by the phase last recorded.");
+    this.nodesByState = new EnumGauge<>(meters, "mpqemu_nodes", "Nodes by state.", "state", NodeState.class,
+        ControlPlaneMetrics::stateLabel, Arrays.stream(NodeState.values()).filter(s -> stateLabel(s) != null).toList());
+    this.heartbeats = meters.total("mpqemu_node_heartbeats_total", "Node heartbeats received since the control plane started.");
+    this.launches = new LaunchTracker(meters, clock);
+    this.events = meters.counter("mpqemu_events_total", "Events recorded in the event log since the control plane started.");
+    this.lastSeq = meters.gauge("mpqemu_event_log_last_seq",
+        "The seq of the last recorded event: the number of events in the log.");
+    this.subscribers = meters.gauge("mpqemu_event_subscribers",
+        "Event log subscribers (WatchEvents streams and /v1/events connections).");
+  }
+
+  /** {@code ready}, {@code not_ready}, {@code lost}...; null for the unspecified and unrecognized states, never shown. */
+  private static String stateLabel(NodeState s) {
+    return s == NodeState.UNRECOGNIZED || s == NodeState.NODE_STATE_UNSPECIFIED ? null
+        : s.name().substring("NODE_STATE_".length()).toLowerCase(Locale.ROOT);
   }
 
   /** Subscribes to the event log from its end. Call on the control plane's context. */
@@ -62,34 +82,30 @@ public final class ControlPlaneMetrics {
     unsubscribe = log.subscribe(log.lastSeq(), "", new Collector());
   }
 
-  /** Call on the control plane's context. */
+  /** Unsubscribes and removes the control plane's meters from the registry. Call on the control plane's context. */
   public void stop() {
     if (unsubscribe != null) {
       unsubscribe.run();
       unsubscribe = null;
     }
+    meters.removeAll();
   }
 
-  /** Brings the gauges up to date on the control plane's context and renders every metric. */
+  /** Brings the gauges up to date on the control plane's context, then renders the registry on the caller's. */
   public Future<String> scrape() {
     return OnContext.call(controlPlane, () -> {
-      PhaseSeries.set(vmsByPhase, vms.countByPhase());
+      vmsByPhase.set(vms.countByPhase());
       Map<NodeState, Integer> states = new EnumMap<>(NodeState.class);
       for (StoredNode n : nodes.all()) {
         states.merge(n.state(), 1, Integer::sum);
       }
-      for (NodeState s : NodeState.values()) {
-        if (s != NodeState.UNRECOGNIZED && s != NodeState.NODE_STATE_UNSPECIFIED) {
-          nodesByState.labels(s.name().substring("NODE_STATE_".length()).toLowerCase(Locale.ROOT))
-              .set(states.getOrDefault(s, 0));
-        }
-      }
-      heartbeats.labels().setTotal(nodes.heartbeatsReceived());
+      nodesByState.set(states);
+      ServiceMeters.copyTotal(heartbeats, nodes.heartbeatsReceived());
       lastSeq.set(log.lastSeq());
       // this collector's own subscription is not counted
       subscribers.set(log.subscriberCount() - (unsubscribe != null ? 1 : 0));
-      return Future.succeededFuture(registry.render());
-    });
+      return Future.succeededFuture();
+    }).map(v -> registry.scrape());
   }
 
   /** Takes every event at once: it only counts. */
@@ -101,7 +117,7 @@ public final class ControlPlaneMetrics {
 
     @Override
     public void write(VmEvent event) {
-      events.inc();
+      events.increment();
       launches.accept(event);
     }
 
@@ -117,11 +133,11 @@ public final class ControlPlaneMetrics {
     }
 
     @Override
-  public void complete() {
-    // a live subscription never completes
-  }
+    public void complete() {
+      // a live subscription never completes
+    }
 
-  @Override
+    @Override
     public void fail(Throwable cause) {
       LOG.warn("the metrics collector cannot read the event log ({}); launch metrics stop", cause.getMessage());
       unsubscribe = null;

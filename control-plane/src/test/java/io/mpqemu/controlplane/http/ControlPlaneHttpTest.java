@@ -10,7 +10,7 @@ import io.mpqemu.controlplane.http.HttpClientSupport.Answer;
 import io.mpqemu.controlplane.http.HttpClientSupport.EventStream;
 import io.mpqemu.controlplane.http.HttpClientSupport.Message;
 import io.mpqemu.grpc.UnaryCalls;
-import io.mpqemu.metrics.MetricsRegistry;
+import io.mpqemu.metrics.ServiceRegistry;
 import io.mpqemu.v1.CreateVmRequest;
 import io.mpqemu.v1.DesiredState;
 import io.mpqemu.v1.Disk;
@@ -142,13 +142,14 @@ class ControlPlaneHttpTest {
     Vm web = create("web");
     Answer before = get("/metrics");
     assertThat(before.status()).isEqualTo(200);
-    assertThat(before.contentType()).isEqualTo(MetricsRegistry.CONTENT_TYPE);
+    assertThat(before.contentType()).isEqualTo(ServiceRegistry.CONTENT_TYPE);
     assertThat(before.body()).contains("# HELP mpqemu_vms ", "# TYPE mpqemu_vms gauge\n",
         "# TYPE mpqemu_launch_seconds histogram\n", "# TYPE mpqemu_node_heartbeats_total counter\n");
     assertThat(before.sample("mpqemu_vms{phase=\"stopped\"}")).isEqualTo(1);
     assertThat(before.sample("mpqemu_event_log_last_seq")).isEqualTo(1);
     assertThat(before.sample("mpqemu_launches_total")).isZero();
     assertThat(before.sample("mpqemu_event_subscribers")).isZero();
+    assertThat(before.sample("mpqemu_nodes{state=\"ready\"}")).as("a state without nodes shows 0").isZero();
 
     // what an agent publishes: a launch that took 1.5 s, then a heartbeat
     publish(BusAddresses.VM_EVENTS, agentEvent(web, EventType.LAUNCH_STARTED, Phase.PHASE_LAUNCHING, 1, 100_000));
@@ -166,7 +167,7 @@ class ControlPlaneHttpTest {
     Answer after = get("/metrics");
     assertThat(after.sample("mpqemu_launches_total")).isEqualTo(1);
     assertThat(after.sample("mpqemu_launch_failures_total")).isZero();
-    assertThat(after.sample("mpqemu_launch_seconds_bucket{le=\"1\"}")).isZero();
+    assertThat(after.sample("mpqemu_launch_seconds_bucket{le=\"1.0\"}")).isZero();
     assertThat(after.sample("mpqemu_launch_seconds_bucket{le=\"2.5\"}")).isEqualTo(1);
     assertThat(after.sample("mpqemu_launch_seconds_sum")).isEqualTo(1.5);
     assertThat(after.sample("mpqemu_vms{phase=\"running\"}")).isEqualTo(1);

@@ -1,13 +1,14 @@
 package io.mpqemu.agent.http;
 
+import io.micrometer.core.instrument.Counter;
 import io.mpqemu.agent.events.EventHub;
 import io.mpqemu.agent.vm.VmManager;
 import io.mpqemu.http.OnContext;
-import io.mpqemu.metrics.Counter;
-import io.mpqemu.metrics.Gauge;
+import io.mpqemu.metrics.EnumGauge;
 import io.mpqemu.metrics.LaunchTracker;
-import io.mpqemu.metrics.MetricsRegistry;
 import io.mpqemu.metrics.PhaseSeries;
+import io.mpqemu.metrics.ServiceMeters;
+import io.mpqemu.metrics.ServiceRegistry;
 import io.mpqemu.v1.AgentVm;
 import io.mpqemu.v1.Phase;
 import io.mpqemu.v1.VmEvent;
@@ -16,11 +17,13 @@ import io.vertx.core.Future;
 import java.time.Clock;
 import java.util.EnumMap;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 
 /**
  * The agent's metrics: VMs by phase and memory from the VM manager at each scrape; launches,
- * failures, latency and event counts from the agent's own event stream, watched live.
+ * failures, latency and event counts from the agent's own event stream, watched live. They go into
+ * the agent's registry, which /metrics renders with the JVM's, the process's and Vert.x's.
  */
 public final class AgentMetrics {
 
@@ -28,24 +31,31 @@ public final class AgentMetrics {
   private final VmManager vms;
   private final EventHub events;
   private final LongSupplier heartbeatsSent;
-  private final MetricsRegistry registry = new MetricsRegistry();
-  private final Gauge vmsByPhase = registry.gauge("mpqemu_vms", "VMs this agent knows, by phase.", "phase");
-  private final Gauge memory = registry.gauge("mpqemu_memory_allocated_mib", "Guest memory of this agent's VMs, MiB.");
+  private final ServiceRegistry registry;
+  private final ServiceMeters meters;
+  private final EnumGauge<Phase> vmsByPhase;
+  private final AtomicLong memory;
   private final LaunchTracker launches;
-  private final Counter eventCount = registry.counter("mpqemu_events_total",
-      "Lifecycle events this agent published since it started.");
-  private final Gauge subscribers = registry.gauge("mpqemu_event_subscribers", "WatchEvents streams open on this agent.");
-  private final Counter heartbeats = registry.counter("mpqemu_node_heartbeats_total",
-      "Node heartbeats this agent published since it started.");
+  private final Counter eventCount;
+  private final AtomicLong subscribers;
+  private final AtomicLong heartbeats;
   private Runnable unwatch = () -> { };
   private boolean watching;
 
-  public AgentMetrics(Context agent, VmManager vms, EventHub events, LongSupplier heartbeatsSent, Clock clock) {
+  public AgentMetrics(ServiceRegistry registry, Context agent, VmManager vms, EventHub events, LongSupplier heartbeatsSent,
+      Clock clock) {
     this.agent = agent;
     this.vms = vms;
     this.events = events;
     this.heartbeatsSent = heartbeatsSent;
-    this.launches = new LaunchTracker(registry, clock);
+    this.registry = registry;
+    this.meters = new ServiceMeters(registry.meters());
+    this.vmsByPhase = PhaseSeries.gauge(meters, "VMs this agent knows, by phase.");
+    this.memory = meters.gauge("mpqemu_memory_allocated_mib", "Guest memory of this agent's VMs, MiB.");
+    this.launches = new LaunchTracker(meters, clock);
+    this.eventCount = meters.counter("mpqemu_events_total", "Lifecycle events this agent published since it started.");
+    this.subscribers = meters.gauge("mpqemu_event_subscribers", "WatchEvents streams open on this agent.");
+    this.heartbeats = meters.total("mpqemu_node_heartbeats_total", "Node heartbeats this agent published since it started.");
   }
 
   /** Starts watching events from now on. Call on the agent's context. */
@@ -54,30 +64,31 @@ public final class AgentMetrics {
     watching = true;
   }
 
-  /** Stops watching. Call on the agent's context. */
+  /** Stops watching and removes the agent's meters from the registry. Call on the agent's context. */
   public void stop() {
     unwatch.run();
     watching = false;
+    meters.removeAll();
   }
 
   void onEvent(VmEvent e) {
-    eventCount.inc();
+    eventCount.increment();
     launches.accept(e);
   }
 
-  /** Brings the gauges up to date on the agent's context and renders every metric. */
+  /** Brings the gauges up to date on the agent's context, then renders the registry on the caller's. */
   public Future<String> scrape() {
     return OnContext.call(agent, () -> {
       Map<Phase, Integer> counts = new EnumMap<>(Phase.class);
       for (AgentVm vm : vms.list()) {
         counts.merge(vm.getPhase(), 1, Integer::sum);
       }
-      PhaseSeries.set(vmsByPhase, counts);
+      vmsByPhase.set(counts);
       memory.set(vms.allocatedMemoryMib());
       // the watcher that feeds these metrics is not a subscriber
       subscribers.set(events.watcherCount() - (watching ? 1 : 0));
-      heartbeats.labels().setTotal(heartbeatsSent.getAsLong());
-      return Future.succeededFuture(registry.render());
-    });
+      ServiceMeters.copyTotal(heartbeats, heartbeatsSent.getAsLong());
+      return Future.succeededFuture();
+    }).map(v -> registry.scrape());
   }
 }
