@@ -1,9 +1,19 @@
 #!/usr/bin/env bash
 # Installs what mpqemu needs on a Debian host beyond a JDK 17 and Maven: QEMU with multi-process
-# support (Debian's qemu-system-x86 7.2+) and qemu-utils; openssl (deploy/make-certs.sh), iproute2
-# (network namespaces: deploy/local-cluster.sh and the multi-host test) and promtool (the metrics tests).
+# support (Debian's qemu-system-x86 7.2+) and qemu-utils; openssl (deploy/make-certs.sh) and iproute2
+# (network namespaces: deploy/local-cluster.sh and the multi-host test).
+#   --tests   also what only the test suite needs: promtool (`promtool check metrics` on both
+#             services' /metrics)
 # As root it installs what is missing with apt-get; otherwise it prints the exact command to run and fails.
 set -euo pipefail
+
+tests=false
+for arg in "$@"; do
+  case "$arg" in
+    --tests) tests=true ;;
+    *) echo "usage: $0 [--tests]" >&2; exit 2 ;;
+  esac
+done
 
 packages=()
 command -v qemu-system-x86_64 >/dev/null 2>&1 || packages+=(qemu-system-x86)
@@ -11,10 +21,13 @@ command -v qemu-img >/dev/null 2>&1 || packages+=(qemu-utils)
 command -v setsid >/dev/null 2>&1 || packages+=(util-linux)
 command -v openssl >/dev/null 2>&1 || packages+=(openssl)
 command -v ip >/dev/null 2>&1 || packages+=(iproute2)
-# installed for promtool only (the tests run `promtool check metrics` on both services' /metrics): on
-# Debian 12 it comes only with the Prometheus server package. mpqemu uses no Prometheus server; on a
-# systemd host the package enables and starts one (systemctl disable --now prometheus stops it)
-command -v promtool >/dev/null 2>&1 || packages+=(prometheus)
+# promtool comes only with Debian 12's Prometheus server package. mpqemu runs no Prometheus server:
+# the package is installed without its recommends, its service is kept from starting, and disabled
+server_for_promtool=false
+if $tests && ! command -v promtool >/dev/null 2>&1; then
+  packages+=(prometheus)
+  server_for_promtool=true
+fi
 
 for tool in java mvn; do
   if ! command -v "$tool" >/dev/null 2>&1; then
@@ -26,18 +39,27 @@ done
 if [ "${#packages[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "mpqemu: missing packages; run as root:" >&2
-    echo "  apt-get update && apt-get install -y ${packages[*]}" >&2
+    echo "  apt-get update && apt-get install -y --no-install-recommends ${packages[*]}" >&2
     exit 1
   fi
   echo "mpqemu: installing ${packages[*]} ..." >&2
   export DEBIAN_FRONTEND=noninteractive
+  if $server_for_promtool && [ ! -e /usr/sbin/policy-rc.d ]; then
+    # keeps package scripts from starting services during this install only
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+    chmod 0755 /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
   for attempt in 1 2 3; do
-    if apt-get update -qq && apt-get install -y -qq "${packages[@]}" >/dev/null; then
+    if apt-get update -qq && apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null; then
       break
     fi
     [ "$attempt" -eq 3 ] && { echo "mpqemu: apt-get failed three times" >&2; exit 1; }
     sleep 5
   done
+  if $server_for_promtool && command -v systemctl >/dev/null 2>&1; then
+    systemctl disable --now prometheus >/dev/null 2>&1 || true
+  fi
 fi
 
 if ! qemu-system-x86_64 -machine help | grep -q '^x-remote'; then

@@ -5,15 +5,15 @@ import io.mpqemu.agent.events.EventHub;
 import io.mpqemu.agent.http.AgentHttp;
 import io.mpqemu.agent.http.AgentMetrics;
 import io.mpqemu.agent.http.AgentReadiness;
+import io.mpqemu.agent.images.ImageOpener;
 import io.mpqemu.agent.node.QemuProbe;
+import io.mpqemu.agent.process.PosixSpawnLauncher;
 import io.mpqemu.agent.process.ProcessScanner;
-import io.mpqemu.agent.process.SetsidProcessLauncher;
 import io.mpqemu.agent.qemu.QemuCommandLine;
 import io.mpqemu.agent.qemu.QmpClient;
 import io.mpqemu.agent.state.VmStateStore;
 import io.mpqemu.agent.unix.SocketPairs;
 import io.mpqemu.agent.unix.UnixQmpTransport;
-import io.mpqemu.agent.vm.ImageResolver;
 import io.mpqemu.agent.vm.Protos;
 import io.mpqemu.agent.vm.VertxTimers;
 import io.mpqemu.agent.vm.VmManager;
@@ -118,10 +118,10 @@ public final class NodeAgentVerticle extends VerticleBase {
       signer = tls == null ? null : new BusSignatures.Signer(tls);
       events = new EventHub(vertx, signer);
       VmRuntime rt = new VmRuntime(vertx, context, config, new QemuCommandLine(config.qemuBinary()),
-          found.accelerator(), new SetsidProcessLauncher(), new ProcessScanner(), store, events,
+          found.accelerator(), new PosixSpawnLauncher(), new ProcessScanner(), store, events,
           (name, socket) -> QmpClient.connect(vertx, name, () -> UnixQmpTransport.connect(socket, QMP_CONNECT_TIMEOUT), QMP_CONNECT_TIMEOUT),
           SocketPairs::open, Clock.systemUTC(), new VertxTimers(vertx));
-      vms = new VmManager(rt, new ImageResolver(config.imageRoot()));
+      vms = new VmManager(rt, new ImageOpener(config.imageRoot()));
       return vms.adoptAll();
     }).compose(v -> startServers()).compose(v -> startHttp()).onSuccess(v -> {
       started = true;

@@ -16,7 +16,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * {@code promtool check metrics}, the Prometheus project's own checker of the text format, over what
  * a /metrics answered. Absent promtool fails the test: it comes with Debian's prometheus package,
- * which deploy/install-deps.sh installs.
+ * which deploy/install-deps.sh --tests installs.
  */
 public final class Promtool {
 
@@ -54,7 +54,7 @@ public final class Promtool {
     String path = System.getenv().getOrDefault("PATH", "");
     Path found = Arrays.stream(path.split(File.pathSeparator)).filter(d -> !d.isEmpty()).map(d -> Path.of(d, "promtool"))
         .filter(Files::isExecutable).findFirst().orElse(null);
-    assertThat(found).as("promtool is not on the PATH (" + path + "): run deploy/install-deps.sh as root; it installs"
+    assertThat(found).as("promtool is not on the PATH (" + path + "): run deploy/install-deps.sh --tests as root; it installs"
         + " Debian's prometheus package, whose promtool checks what /metrics serves").isNotNull();
     return found;
   }

@@ -38,23 +38,23 @@ public final class ServiceJvm implements AutoCloseable {
 
   /** A command for {@code mainClass}, named {@code name} in failure messages. */
   public static Command command(String name, String mainClass, Path log) {
-    return new Command(name, List.of(), List.of(), mainClass, List.of(), log);
+    return new Command(name, List.of(), List.of(), mainClass, List.of(), log, null);
   }
 
   /** How to start one service: what runs it, the JVM's options, the main class, its arguments, the log. */
   public record Command(String name, List<String> prefix, List<String> jvmOptions, String mainClass, List<String> args,
-      Path log) {
+      Path log, String classpath) {
 
     /** Runs the JVM behind {@code prefix}, e.g. {@code ip netns exec NS}. */
     public Command prefix(List<String> prefix) {
-      return new Command(name, List.copyOf(prefix), jvmOptions, mainClass, args, log);
+      return new Command(name, List.copyOf(prefix), jvmOptions, mainClass, args, log, classpath);
     }
 
     /** Adds JVM options (before the main class). */
     public Command jvm(List<String> options) {
       List<String> all = new ArrayList<>(jvmOptions);
       all.addAll(options);
-      return new Command(name, prefix, List.copyOf(all), mainClass, args, log);
+      return new Command(name, prefix, List.copyOf(all), mainClass, args, log, classpath);
     }
 
     public Command jvm(String... options) {
@@ -65,20 +65,26 @@ public final class ServiceJvm implements AutoCloseable {
     public Command args(List<String> more) {
       List<String> all = new ArrayList<>(args);
       all.addAll(more);
-      return new Command(name, prefix, jvmOptions, mainClass, List.copyOf(all), log);
+      return new Command(name, prefix, jvmOptions, mainClass, List.copyOf(all), log, classpath);
     }
 
     public Command args(String... more) {
       return args(List.of(more));
     }
 
+    /** Runs the main class from {@code path} (a jar, say an earlier build's) instead of the test class path. */
+    public Command classpath(String path) {
+      return new Command(name, prefix, jvmOptions, mainClass, args, log, path);
+    }
+
     /** Starts the JVM and waits until it logs a line containing {@code readyLine}. */
     public ServiceJvm start(String readyLine, Duration within) throws IOException {
-      String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+      String cp = classpath != null ? classpath
+          : System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
       List<String> cmd = new ArrayList<>(prefix);
       cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
       cmd.addAll(jvmOptions);
-      cmd.addAll(List.of("-cp", classpath, mainClass));
+      cmd.addAll(List.of("-cp", cp, mainClass));
       cmd.addAll(args);
       long logStart = Files.exists(log) ? Files.size(log) : 0; // a restart appends to the same log
       Process p = new ProcessBuilder(cmd).redirectErrorStream(true)

@@ -158,7 +158,7 @@ class CreateToRunningBenchmark {
       try {
         Await.result(vertx.close(), Bench.WAIT);
       } finally {
-        ProcessTable.killAndAwait(new ProcessScanner().withArgumentStartingWith(root + "/"), Duration.ofSeconds(10));
+        ProcessTable.killAndAwait(new ProcessScanner().under(root), Duration.ofSeconds(10));
         Bench.deleteTree(root);
         report.save("bench-create-to-running.txt");
       }

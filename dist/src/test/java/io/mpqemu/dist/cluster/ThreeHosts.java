@@ -196,7 +196,7 @@ final class ThreeHosts implements AutoCloseable {
 
   /** QEMU processes of {@code node}'s VMs, found through /proc like an operator's ps. */
   List<Long> qemuPids(String node) {
-    return new ProcessScanner().withArgumentStartingWith(stateDir(node) + "/");
+    return new ProcessScanner().under(stateDir(node));
   }
 
   // ------------------------------------------------------------ API

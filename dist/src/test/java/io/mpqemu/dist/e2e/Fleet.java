@@ -177,7 +177,7 @@ final class Fleet implements AutoCloseable {
   }
 
   List<Long> qemuPids() {
-    return new ProcessScanner().withArgumentStartingWith(root + "/");
+    return new ProcessScanner().under(root);
   }
 
   @Override

@@ -54,8 +54,9 @@ public final class AgentClientCommand {
 
   <T> int run(Function<GrpcClient, Future<T>> request, Function<T, String> print) throws Exception {
     Vertx vertx = Vertx.builder().with(new VertxOptions().setPreferNativeTransport(true)).build();
+    // closed last, in finally: Vert.x 5 closes a client that is garbage collected, even mid-call
+    GrpcClient grpc = GrpcClient.client(vertx, new GrpcClientOptions().setScheduleDeadlineAutomatically(true));
     try {
-      GrpcClient grpc = GrpcClient.client(vertx, new GrpcClientOptions().setScheduleDeadlineAutomatically(true));
       T answer = request.apply(grpc).await();
       System.out.println(print.apply(answer));
       return 0;
@@ -71,6 +72,7 @@ public final class AgentClientCommand {
           + "); is `node-agent serve` running and listening there?");
       return 3;
     } finally {
+      grpc.close();
       vertx.close();
     }
   }

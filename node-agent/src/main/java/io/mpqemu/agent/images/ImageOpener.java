@@ -3,8 +3,13 @@ package io.mpqemu.agent.images;
 import io.mpqemu.agent.sys.Beneath;
 import io.mpqemu.agent.sys.Fd;
 import io.mpqemu.agent.sys.SysException;
+import io.mpqemu.spec.SpecValidator;
+import io.mpqemu.v1.Disk;
+import io.mpqemu.v1.ProxiedDevice;
+import io.mpqemu.v1.VmSpec;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -26,6 +31,28 @@ public final class ImageOpener {
 
   public Path root() {
     return root;
+  }
+
+  /**
+   * Opens the image of every disk of {@code spec}; the first that cannot be used fails the whole
+   * (closing what was opened), its message naming the disk's field ({@code devices[0].disks[1].image}).
+   */
+  public OpenImages openAll(VmSpec spec) throws ImageException {
+    Map<String, OpenImage> opened = new LinkedHashMap<>();
+    try {
+      for (int d = 0; d < spec.getDevicesCount(); d++) {
+        ProxiedDevice device = spec.getDevices(d);
+        for (int k = 0; k < device.getDisksCount(); k++) {
+          Disk disk = device.getDisks(k);
+          String field = "devices[" + d + "].disks[" + k + "].image";
+          opened.put(disk.getId(), open(field, disk.getImage(), SpecValidator.formatOrDefault(disk), disk.getReadOnly()));
+        }
+      }
+      return new OpenImages(opened);
+    } catch (ImageException | RuntimeException e) {
+      opened.values().forEach(OpenImage::close);
+      throw e;
+    }
   }
 
   /**
@@ -66,8 +93,8 @@ public final class ImageOpener {
             what + ": image '" + image + "' does not exist under this node's image root");
       }
       if (e.linkOrNotDirectory()) {
-        throw new ImageException(ImageException.Kind.FORBIDDEN, what + ": image '" + image + "': " + e.getMessage()
-            + "; images are reached without symbolic links");
+        throw new ImageException(ImageException.Kind.FORBIDDEN, what + ": image '" + image + "' is refused: "
+            + e.getMessage() + " (images are reached without symbolic links)");
       }
       if (e.directory()) {
         throw new ImageException(ImageException.Kind.UNAVAILABLE, what + ": image '" + image + "' is not a regular file");

@@ -3,16 +3,18 @@ package io.mpqemu.agent.process;
 import io.mpqemu.agent.sys.Fd;
 import io.mpqemu.agent.sys.PosixSpawn;
 import java.io.IOException;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Starts QEMU processes with exactly the descriptors they are given ({@link PosixSpawn}), each in a
  * session of its own so that VMs survive Ctrl-C in the agent's terminal and an agent restart, and
  * reaps them. The pid recorded is the program's own. Blocking: run it off the event loop.
  */
-public final class PosixSpawnLauncher {
+public final class PosixSpawnLauncher implements ProcessLauncher {
 
   /** The whole environment of a QEMU process, besides its marker: QEMU reads nothing else from it. */
   static final String PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -22,6 +24,7 @@ public final class PosixSpawnLauncher {
    * 2 must be among them) and an environment of {@link #PATH} and {@code marker} (see
    * {@link ProcessMarker}). The agent keeps its descriptors: the child gets copies.
    */
+  @Override
   public RunningProcess start(List<String> argv, Map<Integer, Fd> fds, List<String> marker) throws IOException {
     for (int std = 0; std <= 2; std++) {
       if (!fds.containsKey(std)) {
@@ -32,5 +35,13 @@ public final class PosixSpawnLauncher {
     env.add(PATH);
     env.addAll(marker);
     return new SpawnedProcess(PosixSpawn.spawn(argv, env, fds, true));
+  }
+
+  @Override
+  public Optional<RunningProcess> adopt(long pid, Instant startedAt) {
+    return ProcessHandle.of(pid)
+        .filter(h -> h.isAlive() && ProcessTable.isRunning(pid))
+        .filter(h -> h.info().startInstant().map(startedAt::equals).orElse(false))
+        .map(h -> new AdoptedProcess(h, startedAt));
   }
 }

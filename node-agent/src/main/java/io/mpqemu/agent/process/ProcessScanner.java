@@ -33,6 +33,16 @@ public final class ProcessScanner {
     return matching(entry -> hasAll(entry.resolve("environ"), marker));
   }
 
+  /**
+   * Pids of every process of the agents whose state directories lie at or under {@code dir}: by their
+   * marker, or by an argument naming a file under {@code dir} (what an earlier agent's processes had).
+   */
+  public List<Long> under(Path dir) {
+    String marked = ProcessMarker.AGENT + dir;
+    return matching(entry -> hasEntryStartingWith(entry.resolve("environ"), marked)
+        || hasArgumentStartingWith(entry.resolve("cmdline"), dir + "/"));
+  }
+
   /** Pids of processes one of whose arguments starts with {@code prefix}. */
   public List<Long> withArgumentStartingWith(String prefix) {
     return matching(entry -> hasArgumentStartingWith(entry.resolve("cmdline"), prefix));
@@ -52,6 +62,21 @@ public final class ProcessScanner {
       throw new IllegalStateException("cannot list " + proc + ": " + e.getMessage(), e);
     }
     return found;
+  }
+
+  private static boolean hasEntryStartingWith(Path environ, String prefix) {
+    byte[] raw;
+    try {
+      raw = Files.readAllBytes(environ);
+    } catch (IOException e) {
+      return false;
+    }
+    for (String entry : new String(raw, StandardCharsets.UTF_8).split("\0")) {
+      if (entry.equals(prefix) || entry.startsWith(prefix + "/")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static boolean hasAll(Path environ, List<String> entries) {

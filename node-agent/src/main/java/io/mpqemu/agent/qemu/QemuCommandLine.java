@@ -10,7 +10,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Objects;
 import java.util.regex.Pattern;
 
@@ -56,6 +55,9 @@ public final class QemuCommandLine {
   /** QEMU refuses qdev ids and node names longer than this. */
   static final int MAX_QEMU_ID = 31;
 
+  /** Descriptors 0 to 2 are the socket and the log; disks follow. */
+  static final int FIRST_DISK_DESCRIPTOR = 3;
+
   private static final Pattern SAFE_PATH = Pattern.compile("[A-Za-z0-9._/-]+");
   private static final long MIB = 1024L * 1024L;
 
@@ -66,19 +68,29 @@ public final class QemuCommandLine {
   }
 
   /**
-   * The argv of the remote ({@code -machine x-remote}) process serving one device; its socket end is
-   * its fd 0 (stdin).
-   *
-   * @param diskImages disk id to the absolute, already validated path of its image
+   * The child descriptor that carries the image of a device's disk number {@code index} (0, 1, ...):
+   * the agent opens every image and hands it over at this number; QEMU reaches it as
+   * {@code /dev/fdset/<index + 1>} and never opens an image by path.
    */
-  public List<String> remote(VmPaths paths, ProxiedDevice device, Map<String, Path> diskImages) {
+  public static int diskDescriptor(int index) {
+    return FIRST_DISK_DESCRIPTOR + index;
+  }
+
+  /**
+   * The argv of the remote ({@code -machine x-remote}) process serving one device: its socket end is
+   * its fd 0 (stdin), the image of its disk {@code i} is its descriptor {@link #diskDescriptor}(i).
+   * It names no file.
+   */
+  public List<String> remote(ProxiedDevice device) {
     List<String> argv = new ArrayList<>();
     argv.add(qemuBinary.toString());
     argv.addAll(List.of("-machine", "x-remote", "-nodefaults", "-no-user-config", "-display", "none"));
     for (int i = 0; i < device.getDisksCount(); i++) {
       Disk disk = device.getDisks(i);
+      // numbers only: nothing from a request reaches this key=value option
+      argv.addAll(List.of("-add-fd", "fd=" + diskDescriptor(i) + ",set=" + fdSet(i)));
       argv.add("-blockdev");
-      argv.add(fileNode(i, imageOf(disk, diskImages), disk.getReadOnly()).encode());
+      argv.add(fileNode(i, disk.getReadOnly()).encode());
       argv.add("-blockdev");
       argv.add(formatNode(i, disk).encode());
     }
@@ -93,7 +105,6 @@ public final class QemuCommandLine {
         .put("devid", device.getId())
         .put("fd", "0")
         .encode());
-    argv.addAll(List.of("-pidfile", safe(paths.pidFile(device.getId()))));
     addCommonTail(argv);
     return List.copyOf(argv);
   }
@@ -134,7 +145,6 @@ public final class QemuCommandLine {
         "-chardev", "socket,id=qmp,path=" + safe(paths.qmpSocket()) + ",server=on,wait=off",
         "-mon", "chardev=qmp,mode=control"));
     argv.add("-S");
-    argv.addAll(List.of("-pidfile", safe(paths.pidFile(VmPaths.MAIN))));
     addCommonTail(argv);
     return List.copyOf(argv);
   }
@@ -158,20 +168,30 @@ public final class QemuCommandLine {
     argv.addAll(List.of("-sandbox", SANDBOX, "-msg", "timestamp=on"));
   }
 
-  private static JsonObject fileNode(int index, Path image, boolean readOnly) {
+  private static int fdSet(int index) {
+    return index + 1;
+  }
+
+  private static JsonObject fileNode(int index, boolean readOnly) {
     return new JsonObject()
         .put("driver", "file")
         .put("node-name", "file" + index)
-        .put("filename", image.toString())
+        .put("filename", "/dev/fdset/" + fdSet(index))
         .put("read-only", readOnly);
   }
 
+  /** A qcow2 node never follows a backing file: whatever its header says, QEMU opens nothing else. */
   private static JsonObject formatNode(int index, Disk disk) {
-    return new JsonObject()
-        .put("driver", SpecValidator.formatOrDefault(disk))
+    String format = SpecValidator.formatOrDefault(disk);
+    JsonObject node = new JsonObject()
+        .put("driver", format)
         .put("node-name", diskNode(index))
         .put("file", "file" + index)
         .put("read-only", disk.getReadOnly());
+    if (format.equals("qcow2")) {
+      node.putNull("backing");
+    }
+    return node;
   }
 
   private static String diskNode(int index) {
@@ -216,17 +236,6 @@ public final class QemuCommandLine {
       throw new IllegalArgumentException(
           device.getDriver() + " device " + device.getId() + " needs exactly one disk, not " + device.getDisksCount());
     }
-  }
-
-  private static Path imageOf(Disk disk, Map<String, Path> diskImages) {
-    Path image = diskImages.get(disk.getId());
-    if (image == null) {
-      throw new IllegalArgumentException("no image path given for disk " + disk.getId());
-    }
-    if (!image.isAbsolute()) {
-      throw new IllegalArgumentException("the image path of disk " + disk.getId() + " must be absolute: " + image);
-    }
-    return image;
   }
 
   /** A state path that goes into a key=value option: no comma, nothing outside [A-Za-z0-9._/-]. */

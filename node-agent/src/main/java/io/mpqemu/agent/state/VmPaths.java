@@ -43,9 +43,9 @@ public record VmPaths(Path dir) {
     return dir.resolve("console.log.1");
   }
 
-  /** Written by QEMU itself (-pidfile) as soon as it starts: "main" or a device id. */
-  public Path pidFile(String processName) {
-    return dir.resolve(fileStem(processName) + ".pid");
+  /** The VM's id: the name of its directory. */
+  public String vmId() {
+    return dir.getFileName().toString();
   }
 
   /** QEMU's own stdout and stderr: "main" or a device id. */

@@ -13,10 +13,16 @@ import java.util.Map;
 public final class Fd implements AutoCloseable {
 
   private final int number;
+  private final boolean owned;
   private boolean closed;
 
   Fd(int number) {
+    this(number, true);
+  }
+
+  private Fd(int number, boolean owned) {
     this.number = number;
+    this.owned = owned;
   }
 
   /** Takes ownership of a descriptor opened elsewhere (the caller must not close it any more). */
@@ -25,6 +31,14 @@ public final class Fd implements AutoCloseable {
       throw new IllegalArgumentException("not a descriptor: " + number);
     }
     return new Fd(number);
+  }
+
+  /**
+   * A descriptor someone else owns (a socket end junixsocket holds), to hand to a spawn: closing this
+   * object does nothing.
+   */
+  public static Fd borrow(int number) {
+    return new Fd(number, false);
   }
 
   /** Opens {@code path} (an absolute path the agent owns: /dev/null, a log file) close-on-exec. */
@@ -95,6 +109,9 @@ public final class Fd implements AutoCloseable {
   public synchronized void close() {
     if (!closed) {
       closed = true;
+      if (!owned) {
+        return;
+      }
       try {
         Libc.C.close(number);
       } catch (LastErrorException ignored) {

@@ -27,23 +27,31 @@ public final class DevicePair implements Closeable {
   private final AFUNIXSocket main;
   private final AFUNIXSocket remote;
   private final FileDescriptor mainEnd;
-  private final ProcessBuilder.Redirect remoteEndAsStdin;
+  private final int remoteEnd;
   private final AtomicBoolean closed = new AtomicBoolean();
 
   DevicePair(AFUNIXSocket main, AFUNIXSocket remote) throws IOException {
     this.main = main;
     this.remote = remote;
     this.mainEnd = main.getFileDescriptor();
-    this.remoteEndAsStdin =
-        FileDescriptorCast.using(remote.getFileDescriptor()).as(ProcessBuilder.Redirect.class);
+    this.remoteEnd = FileDescriptorCast.using(remote.getFileDescriptor()).as(Integer.class);
   }
 
   /**
-   * The remote end as a redirect for {@code ProcessBuilder.redirectInput}: the device process gets
-   * it as fd 0. The agent's own descriptor stays open (see the class comment).
+   * The remote end as a redirect for {@code ProcessBuilder.redirectInput} (the bare launcher of the
+   * benchmarks and tests): the process gets it as fd 0.
    */
-  public ProcessBuilder.Redirect remoteEndAsStdin() {
-    return remoteEndAsStdin;
+  public ProcessBuilder.Redirect remoteEndAsStdin() throws IOException {
+    return FileDescriptorCast.using(remote.getFileDescriptor()).as(ProcessBuilder.Redirect.class);
+  }
+
+  /**
+   * The number of the agent's descriptor of the remote end, for a spawn to place as the device
+   * process's fd 0; the agent's own descriptor stays open (see the class comment). Valid until
+   * {@link #close}.
+   */
+  public int remoteEnd() {
+    return remoteEnd;
   }
 
   /** The main end, to send to the main QEMU with QMP {@code getfd}; valid until {@link #close}. */

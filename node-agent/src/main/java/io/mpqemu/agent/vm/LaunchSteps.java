@@ -1,8 +1,10 @@
 package io.mpqemu.agent.vm;
 
+import io.mpqemu.agent.process.ProcessMarker;
 import io.mpqemu.agent.qemu.QemuCommandLine;
 import io.mpqemu.agent.qemu.Qmp;
 import io.mpqemu.agent.state.VmPaths;
+import io.mpqemu.agent.sys.Fd;
 import io.mpqemu.agent.unix.DevicePair;
 import io.mpqemu.v1.EventType;
 import io.mpqemu.v1.ProcessRole;
@@ -10,15 +12,14 @@ import io.mpqemu.v1.ProxiedDevice;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
-import java.lang.ProcessBuilder.Redirect;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Callable;
 
 /** The steps of a launch, in the order {@link Launch} runs them. Each registers what it made. */
 final class LaunchSteps {
@@ -41,14 +42,9 @@ final class LaunchSteps {
 
   Future<Void> createStateDir() {
     VmPaths paths = vm.paths();
-    List<ProxiedDevice> devices = vm.spec().getDevicesList();
     return rt.blocking(() -> {
       rt.store().createVmDir(paths);
       Files.deleteIfExists(paths.qmpSocket());
-      for (ProxiedDevice d : devices) {
-        Files.deleteIfExists(paths.pidFile(d.getId()));
-      }
-      Files.deleteIfExists(paths.pidFile(VmPaths.MAIN));
       return null;
     }).map(v -> {
       // the record (launchComplete=false) is written in the background: a restarted agent finds a
@@ -78,24 +74,43 @@ final class LaunchSteps {
     });
   }
 
+  /**
+   * Each device process gets its end of the pair as fd 0, its log as fds 1 and 2, and the images of
+   * its disks, opened by the agent, as {@link QemuCommandLine#diskDescriptor} 3, 4, ...
+   */
   Future<Void> startDeviceProcesses() {
     List<Future<Void>> starts = new ArrayList<>();
     for (ProxiedDevice d : vm.spec().getDevicesList()) {
-      List<String> argv = rt.commandLine().remote(vm.paths(), d, vm.images());
+      List<String> argv = rt.commandLine().remote(d);
       DevicePair pair = vm.processes().pair(d.getId());
-      starts.add(startProcess(d.getId(), ProcessRole.PROCESS_ROLE_DEVICE, argv, pair::remoteEndAsStdin));
+      Map<Integer, Fd> given = new HashMap<>();
+      given.put(0, Fd.borrow(pair.remoteEnd()));
+      for (int i = 0; i < d.getDisksCount(); i++) {
+        given.put(QemuCommandLine.diskDescriptor(i), vm.images().of(d.getDisks(i).getId()).fd());
+      }
+      starts.add(startProcess(d.getId(), ProcessRole.PROCESS_ROLE_DEVICE, argv, given));
     }
     return Future.all(starts).mapEmpty();
   }
 
   Future<Void> startMainProcess() {
     List<String> argv = rt.commandLine().main(vm.paths(), vm.spec(), rt.accelerator());
-    return startProcess(VmPaths.MAIN, ProcessRole.PROCESS_ROLE_MAIN, argv, () -> Redirect.from(Path.of("/dev/null").toFile()));
+    return startProcess(VmPaths.MAIN, ProcessRole.PROCESS_ROLE_MAIN, argv, Map.of());
   }
 
-  private Future<Void> startProcess(String name, ProcessRole role, List<String> argv, Callable<Redirect> stdin) {
+  /** Starts one process with {@code given} and its log as stdout and stderr (stdin /dev/null unless given). */
+  private Future<Void> startProcess(String name, ProcessRole role, List<String> argv, Map<Integer, Fd> given) {
     Path log = vm.paths().processLog(name);
-    Future<Void> started = rt.blocking(() -> rt.launcher().start(argv, stdin.call(), log)).map(rp -> {
+    List<String> marker = ProcessMarker.process(rt.config().stateDir(), vm.id(), name);
+    Future<Void> started = rt.blocking(() -> {
+      try (Fd logFd = Fd.appendTo(log); Fd devNull = Fd.devNull()) {
+        Map<Integer, Fd> fds = new HashMap<>(given);
+        fds.putIfAbsent(0, devNull);
+        fds.put(1, logFd);
+        fds.put(2, logFd);
+        return rt.launcher().start(argv, fds, marker);
+      }
+    }).map(rp -> {
       // registered even when the launch was aborted meanwhile, so that its teardown kills it too
       VmProcess p = new VmProcess(name, role, rp);
       vm.processes().add(p);

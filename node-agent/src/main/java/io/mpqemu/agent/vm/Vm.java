@@ -1,5 +1,6 @@
 package io.mpqemu.agent.vm;
 
+import io.mpqemu.agent.images.OpenImages;
 import io.mpqemu.agent.qemu.Qmp;
 import io.mpqemu.agent.state.ProcessRecord;
 import io.mpqemu.agent.state.VmPaths;
@@ -29,7 +30,7 @@ final class Vm {
   private final VmProcesses processes = new VmProcesses();
   private VmSpec spec;
   private long specRevision;
-  private Map<String, Path> images = Map.of();
+  private OpenImages images = OpenImages.none();
   private long vmSeq;
   private Instant launchedAt;
   private String accelerator = "";
@@ -62,7 +63,7 @@ final class Vm {
     return spec;
   }
 
-  Map<String, Path> images() {
+  OpenImages images() {
     return images;
   }
 
@@ -92,10 +93,10 @@ final class Vm {
   }
 
   /** A launch of {@code newSpec} begins: no process, no session, LAUNCHING. */
-  void beginLaunch(VmSpec newSpec, long revision, Map<String, Path> diskImages, String accel) {
+  void beginLaunch(VmSpec newSpec, long revision, OpenImages diskImages, String accel) {
     this.spec = newSpec;
     this.specRevision = revision;
-    this.images = Map.copyOf(diskImages);
+    this.images = diskImages;
     processes.clear();
     qmp = null;
     launchedAt = null;

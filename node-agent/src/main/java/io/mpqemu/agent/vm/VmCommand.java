@@ -1,5 +1,6 @@
 package io.mpqemu.agent.vm;
 
+import io.mpqemu.agent.images.OpenImages;
 import io.mpqemu.agent.process.ExitStatus;
 import io.mpqemu.agent.state.VmRecord;
 import io.mpqemu.v1.AgentVm;
@@ -49,9 +50,8 @@ sealed interface VmCommand<T> {
   }
 
   /** Launch the VM's processes; a VM that has them already answers as it is. */
-  record Launch(VmSpec spec, long revision, Map<String, Path> images) implements VmCommand<AgentVm> {
+  record Launch(VmSpec spec, long revision, OpenImages images) implements VmCommand<AgentVm> {
     public Launch {
-      images = Map.copyOf(images);
     }
 
     @Override

@@ -1,5 +1,9 @@
 package io.mpqemu.agent.vm;
 
+import io.mpqemu.agent.images.ImageException;
+import io.mpqemu.agent.images.ImageOpener;
+import io.mpqemu.agent.images.OpenImages;
+import io.mpqemu.agent.process.ProcessMarker;
 import io.mpqemu.agent.process.ProcessTable;
 import io.mpqemu.agent.state.ConsoleLog;
 import io.mpqemu.agent.state.VmPaths;
@@ -20,6 +24,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,12 +38,12 @@ public final class VmManager {
   private static final Logger LOG = LoggerFactory.getLogger(VmManager.class);
 
   private final VmRuntime rt;
-  private final ImageResolver images;
+  private final ImageOpener images;
   private final Map<String, VmSupervisor> vms = new LinkedHashMap<>();
   /** Supervisors whose memory counts against the node from a launch request until it is decided. */
   private final Set<VmSupervisor> reserved = new HashSet<>();
 
-  public VmManager(VmRuntime rt, ImageResolver images) {
+  public VmManager(VmRuntime rt, ImageOpener images) {
     this.rt = rt;
     this.images = images;
   }
@@ -77,8 +82,9 @@ public final class VmManager {
     if (needsCapacity) {
       reserved.add(sup);
     }
-    return rt.blocking(() -> images.resolve(spec))
-        .compose(resolved -> sup.launch(spec, revision, resolved))
+    // the launch borrows the opened images; each QEMU process holds its own copies once started
+    return rt.blocking(() -> openImages(spec))
+        .compose(opened -> sup.launch(spec, revision, opened).andThen(ar -> opened.close()))
         .andThen(ar -> {
           if (needsCapacity) {
             reserved.remove(sup);
@@ -88,6 +94,17 @@ public final class VmManager {
           }
           dropIfForgotten(sup);
         });
+  }
+
+  private OpenImages openImages(VmSpec spec) {
+    try {
+      return images.openAll(spec);
+    } catch (ImageException e) {
+      throw new VmException(switch (e.kind()) {
+        case FORBIDDEN -> VmException.Kind.IMAGE_FORBIDDEN;
+        case UNAVAILABLE, UNSAFE -> VmException.Kind.IMAGE_UNAVAILABLE;
+      }, e.getMessage());
+    }
   }
 
   private String capacityProblem(VmSpec spec, VmSupervisor self) {
@@ -198,8 +215,11 @@ public final class VmManager {
       } catch (RuntimeException e) {
         LOG.warn("node={} unreadable state file {}: {}; treating it as an interrupted launch", rt.nodeId(), p.stateFile(), e.getMessage());
       }
-      List<Long> pids = rt.scanner().withArgumentStartingWith(p.dir() + "/");
-      found.add(new Found(p, rec, pids));
+      // by the marker; and by the state directory in the command line, for processes an agent of an
+      // earlier version started (they carry no marker, but a -pidfile in the VM's directory)
+      Set<Long> pids = new TreeSet<>(rt.scanner().withMarker(ProcessMarker.vm(rt.config().stateDir(), p.vmId())));
+      pids.addAll(rt.scanner().withArgumentStartingWith(p.dir() + "/"));
+      found.add(new Found(p, rec, List.copyOf(pids)));
     }
     return found;
   }

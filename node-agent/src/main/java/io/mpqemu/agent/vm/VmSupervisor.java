@@ -1,5 +1,6 @@
 package io.mpqemu.agent.vm;
 
+import io.mpqemu.agent.images.OpenImages;
 import io.mpqemu.agent.process.ExitStatus;
 import io.mpqemu.agent.state.VmPaths;
 import io.mpqemu.agent.state.VmRecord;
@@ -78,7 +79,7 @@ public final class VmSupervisor {
   // ---------------------------------------------------------------- commands
 
   /** Launches the VM unless it is already up; the future completes once the guest runs. */
-  public Future<AgentVm> launch(VmSpec newSpec, long revision, Map<String, Path> diskImages) {
+  public Future<AgentVm> launch(VmSpec newSpec, long revision, OpenImages diskImages) {
     return submit(new VmCommand.Launch(newSpec, revision, diskImages));
   }
 

@@ -1,11 +1,14 @@
 package io.mpqemu.agent.bench;
 
 import io.mpqemu.agent.e2e.AgentHarness;
+import io.mpqemu.agent.process.PosixSpawnLauncher;
+import io.mpqemu.agent.process.RunningProcess;
 import io.mpqemu.agent.qemu.QemuCommandLine.Accelerator;
 import io.mpqemu.agent.qemu.QemuCommandLine;
 import io.mpqemu.agent.qemu.Qmp;
 import io.mpqemu.agent.qemu.QmpClient;
 import io.mpqemu.agent.state.VmPaths;
+import io.mpqemu.agent.sys.Fd;
 import io.mpqemu.agent.unix.DevicePair;
 import io.mpqemu.agent.unix.SocketPairs;
 import io.mpqemu.agent.unix.UnixQmpTransport;
@@ -22,6 +25,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,7 +34,7 @@ import java.util.stream.Stream;
 
 /**
  * The same processes the agent starts for a VM, with the same argv ({@link QemuCommandLine}), wired
- * the same way ({@link SocketPairs}, the device's pair end as its stdin under {@code setsid}, the main
+ * the same way ({@link SocketPairs}, the device's pair end as its stdin and its images as descriptors, spawned the same way, the main
  * QEMU paused, {@link QmpClient}: getfd, device_add, cont), and nothing else: no gRPC, no events, no
  * state file. Each step's end is stamped with {@link System#nanoTime()}.
  */
@@ -41,8 +45,7 @@ final class BareLauncher {
   private final Vertx vertx;
   private final Path stateRoot;
   private final QemuCommandLine commandLine = new QemuCommandLine(Path.of("qemu-system-x86_64"));
-  private final Path setsid = Stream.of("/usr/bin/setsid", "/bin/setsid").map(Path::of)
-      .filter(Files::isExecutable).findFirst().orElseThrow(() -> new IllegalStateException("no setsid"));
+  private final PosixSpawnLauncher launcher = new PosixSpawnLauncher();
 
   BareLauncher(Vertx vertx, Path stateRoot) {
     this.vertx = vertx;
@@ -57,7 +60,7 @@ final class BareLauncher {
   static final class Vm {
     final VmPaths paths;
     final Map<String, DevicePair> pairs = new LinkedHashMap<>();
-    final List<Process> processes = new ArrayList<>();
+    final List<RunningProcess> processes = new ArrayList<>();
     Qmp qmp;
     long dirAt;
     long pairsAt;
@@ -84,12 +87,22 @@ final class BareLauncher {
       }
       vm.pairsAt = System.nanoTime();
       for (ProxiedDevice d : spec.getDevicesList()) {
-        vm.processes.add(start(commandLine.remote(vm.paths, d, images), vm.pairs.get(d.getId()).remoteEndAsStdin(),
-            vm.paths.processLog(d.getId())));
+        Map<Integer, Fd> fds = new HashMap<>();
+        fds.put(0, Fd.borrow(vm.pairs.get(d.getId()).remoteEnd()));
+        List<Fd> opened = new ArrayList<>();
+        try {
+          for (int i = 0; i < d.getDisksCount(); i++) {
+            Fd image = Fd.open(images.get(d.getDisks(i).getId()), d.getDisks(i).getReadOnly() ? 0 : 2, 0);
+            opened.add(image);
+            fds.put(QemuCommandLine.diskDescriptor(i), image);
+          }
+          vm.processes.add(start(commandLine.remote(d), fds, vm.paths.processLog(d.getId())));
+        } finally {
+          opened.forEach(Fd::close);
+        }
       }
       vm.devicesStartedAt = System.nanoTime();
-      vm.processes.add(start(commandLine.main(vm.paths, spec, accel), Redirect.from(Path.of("/dev/null").toFile()),
-          vm.paths.processLog(VmPaths.MAIN)));
+      vm.processes.add(start(commandLine.main(vm.paths, spec, accel), new HashMap<>(), vm.paths.processLog(VmPaths.MAIN)));
       vm.mainStartedAt = System.nanoTime();
       Future<Void> running = QmpClient.connect(vertx, vmId,
               () -> UnixQmpTransport.connect(vm.paths.qmpSocket(), QMP_TIMEOUT), QMP_TIMEOUT)
@@ -122,15 +135,13 @@ final class BareLauncher {
     }
   }
 
-  private Process start(List<String> argv, Redirect stdin, Path log) throws IOException {
-    List<String> command = new ArrayList<>(argv.size() + 1);
-    command.add(setsid.toString());
-    command.addAll(argv);
-    return new ProcessBuilder(command)
-        .redirectInput(stdin)
-        .redirectErrorStream(true)
-        .redirectOutput(Redirect.appendTo(log.toFile()))
-        .start();
+  private RunningProcess start(List<String> argv, Map<Integer, Fd> fds, Path log) throws IOException {
+    try (Fd out = Fd.appendTo(log); Fd in = Fd.devNull()) {
+      fds.putIfAbsent(0, in);
+      fds.put(1, out);
+      fds.put(2, out);
+      return launcher.start(argv, fds, List.of());
+    }
   }
 
   /** SIGKILL to every process, waits for each, closes the pairs and QMP, removes the directory. */
@@ -138,11 +149,13 @@ final class BareLauncher {
     if (vm.qmp != null) {
       vm.qmp.close();
     }
-    for (Process p : vm.processes) {
-      p.destroyForcibly();
+    for (RunningProcess p : vm.processes) {
+      p.kill();
     }
-    for (Process p : vm.processes) {
-      if (!p.waitFor(10, TimeUnit.SECONDS)) {
+    for (RunningProcess p : vm.processes) {
+      try {
+        p.onExit().get(10, TimeUnit.SECONDS);
+      } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
         throw new IllegalStateException("pid " + p.pid() + " did not die after SIGKILL");
       }
     }

@@ -102,7 +102,7 @@ class LaunchLatencyBenchmark {
         heap(root);
       }
     } finally {
-      ProcessTable.killAndAwait(new ProcessScanner().withArgumentStartingWith(root + "/"), Duration.ofSeconds(10));
+      ProcessTable.killAndAwait(new ProcessScanner().under(root), Duration.ofSeconds(10));
       deleteTree(root);
       Path saved = Path.of("target", "bench-launch-latency.txt");
       Files.createDirectories(saved.getParent());

@@ -118,7 +118,13 @@ public final class AgentHarness implements AutoCloseable {
 
   /** The same with these JVM options; each start appends to {@code agent.log} under the root. */
   public ServiceJvm startJvm(List<String> jvmOptions, String... extraArgs) throws IOException {
-    ServiceJvm jvm = ServiceJvm.command("the agent", "io.mpqemu.agent.NodeAgentMain", root.resolve("agent.log"))
+    return startJvm(null, jvmOptions, extraArgs);
+  }
+
+  /** The same from {@code classpath} (an earlier build's jar, for a before-and-after benchmark); null: the test's. */
+  public ServiceJvm startJvm(String classpath, List<String> jvmOptions, String... extraArgs) throws IOException {
+    ServiceJvm.Command command = ServiceJvm.command("the agent", "io.mpqemu.agent.NodeAgentMain", root.resolve("agent.log"));
+    ServiceJvm jvm = (classpath == null ? command : command.classpath(classpath))
         .jvm(jvmOptions)
         .args("serve", "--node-id", "test-node", "--state-dir", stateDir.toString(), "--image-root",
             imageRoot.toString(), "--listen", "unix:" + socket, "--memory-mib", "4096")
@@ -236,7 +242,7 @@ public final class AgentHarness implements AutoCloseable {
 
   /** Pids of every process whose command line names a file in the state directory. */
   public List<Long> qemuPids() {
-    return new ProcessScanner().withArgumentStartingWith(stateDir + "/");
+    return new ProcessScanner().under(stateDir);
   }
 
   /** Waits until exactly these processes name the state directory (forks of a script settle). */
@@ -271,7 +277,7 @@ public final class AgentHarness implements AutoCloseable {
     // processes whose agent died are not our children: once killed they may stay zombies, which
     // ProcessTable counts as gone
     result(vertx.close());
-    ProcessTable.killAndAwait(new ProcessScanner().withArgumentStartingWith(root + "/"), Duration.ofSeconds(10));
+    ProcessTable.killAndAwait(new ProcessScanner().under(root), Duration.ofSeconds(10));
     try (Stream<Path> walk = Files.walk(root)) {
       for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
         Files.deleteIfExists(p);

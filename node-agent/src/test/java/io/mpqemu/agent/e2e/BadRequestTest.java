@@ -188,11 +188,11 @@ class BadRequestTest {
     rows.add(bad("image that is a directory", disk0(ok, k -> k.setImage("a-directory.img")), GrpcStatus.FAILED_PRECONDITION,
         image + ": image 'a-directory.img' is not a regular file"));
     rows.add(bad("image that is a symlink out of the root", disk0(ok, k -> k.setImage("escape.img")), GrpcStatus.PERMISSION_DENIED,
-        image + ": image 'escape.img' is a link that leads out of the image root"));
+        image + ": image 'escape.img' is refused: 'escape.img' is a symbolic link"));
     rows.add(bad("image under a symlinked directory out of the root", disk0(ok, k -> k.setImage("escape-dir/secret.img")),
-        GrpcStatus.PERMISSION_DENIED, image + ": image 'escape-dir/secret.img' is a link that leads out of the image root"));
-    rows.add(bad("image that is a dangling symlink", disk0(ok, k -> k.setImage("dangling.img")), GrpcStatus.FAILED_PRECONDITION,
-        image + ": image 'dangling.img' does not exist"));
+        GrpcStatus.PERMISSION_DENIED, image + ": image 'escape-dir/secret.img' is refused: 'escape-dir' is a symbolic link"));
+    rows.add(bad("image that is a dangling symlink", disk0(ok, k -> k.setImage("dangling.img")), GrpcStatus.PERMISSION_DENIED,
+        image + ": image 'dangling.img' is refused: 'dangling.img' is a symbolic link"));
     rows.add(bad("second disk's image missing, first one fine", ok.toBuilder().addDevices(Specs.device("lsi1", "lsi53c895a", "data", "nope.img")),
         GrpcStatus.FAILED_PRECONDITION, "devices[1].disks[0].image: image 'nope.img' does not exist"));
 

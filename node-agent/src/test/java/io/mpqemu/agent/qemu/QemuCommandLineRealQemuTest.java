@@ -2,8 +2,13 @@ package io.mpqemu.agent.qemu;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.mpqemu.agent.images.ImageOpener;
+import io.mpqemu.agent.images.OpenImage;
+import io.mpqemu.agent.process.PosixSpawnLauncher;
+import io.mpqemu.agent.process.RunningProcess;
 import io.mpqemu.agent.qemu.QemuCommandLine.Accelerator;
 import io.mpqemu.agent.state.VmPaths;
+import io.mpqemu.agent.sys.Fd;
 import io.mpqemu.spec.NodeLimits;
 import io.mpqemu.spec.SpecValidator;
 import io.mpqemu.v1.Disk;
@@ -48,6 +53,7 @@ class QemuCommandLineRealQemuTest {
   @TempDir Path dir;
 
   private final List<Process> started = new ArrayList<>();
+  private final List<RunningProcess> spawned = new ArrayList<>();
   private final List<AutoCloseable> toClose = new ArrayList<>();
 
   @AfterEach
@@ -55,6 +61,10 @@ class QemuCommandLineRealQemuTest {
     for (Process process : started) {
       process.destroyForcibly();
       process.waitFor(5, TimeUnit.SECONDS);
+    }
+    for (RunningProcess process : spawned) {
+      process.kill();
+      process.onExit().get(5, TimeUnit.SECONDS);
     }
     for (AutoCloseable closeable : toClose) {
       closeable.close();
@@ -92,8 +102,16 @@ class QemuCommandLineRealQemuTest {
     // Both ends stay open until the processes are gone: closing one shuts the socket down for QEMU too.
     toClose.add(pair.getSocket1());
     toClose.add(pair.getSocket2());
-    Process remote = start(commandLine.remote(paths, device, Map.of("boot-disk", image)), "remote",
-        FileDescriptorCast.using(pair.getSocket2().getFileDescriptor()).as(ProcessBuilder.Redirect.class));
+    // the device process: its socket end as fd 0, its log as 1 and 2, its image (opened here) as fd 3
+    OpenImage opened = new ImageOpener(dir).open("boot-disk", dir.relativize(image).toString(), format, readOnly);
+    toClose.add(opened);
+    RunningProcess remote;
+    try (Fd log = Fd.appendTo(dir.resolve("remote.log"))) {
+      remote = new PosixSpawnLauncher().start(commandLine.remote(device), Map.of(
+          0, Fd.borrow(FileDescriptorCast.using(pair.getSocket2().getFileDescriptor()).as(Integer.class)),
+          1, log, 2, log, QemuCommandLine.diskDescriptor(0), opened.fd()), List.of());
+    }
+    spawned.add(remote);
     Process main = start(commandLine.main(paths, spec, Accelerator.TCG), "main", ProcessBuilder.Redirect.PIPE);
 
     try (AFUNIXSocket qmp = connect(paths.qmpSocket())) {
@@ -102,9 +120,11 @@ class QemuCommandLineRealQemuTest {
       OutputStream out = qmp.getOutputStream();
       assertThat(in.readLine()).contains("\"QMP\"");
       execute(in, out, new JsonObject().put("execute", "qmp_capabilities"));
-      // QEMU writes its pid file at start-up and removes it when it exits.
-      assertThat(Files.readString(paths.pidFile(VmPaths.MAIN)).trim()).isEqualTo(Long.toString(main.pid()));
-      assertThat(Files.readString(paths.pidFile("ctl0")).trim()).isEqualTo(Long.toString(remote.pid()));
+      // the device process names no file and opened none: it holds what it was given, and what QEMU
+      // makes without a path (memfds of guest RAM, eventfds, sockets, pipes)
+      assertThat(String.join(" ", Files.readAllLines(Path.of("/proc/" + remote.pid() + "/cmdline"))))
+          .doesNotContain(dir.toString());
+      assertThat(openFiles(remote.pid())).containsOnly(image.toString(), dir.resolve("remote.log").toString());
       qmp.setOutboundFileDescriptors(pair.getSocket1().getFileDescriptor());
       execute(in, out, new JsonObject().put("execute", "getfd").put("arguments", new JsonObject().put("fdname", "mp0")));
       qmp.setOutboundFileDescriptors();
@@ -116,13 +136,11 @@ class QemuCommandLineRealQemuTest {
     assertThat(main.waitFor(10, TimeUnit.SECONDS)).as("the guest powers the main QEMU off").isTrue();
     assertThat(main.exitValue()).isZero();
     assertThat(Files.readString(paths.consoleLog(), StandardCharsets.US_ASCII)).isEqualTo(MESSAGE + "\r\n");
-    assertThat(paths.pidFile(VmPaths.MAIN)).doesNotExist();
     assertThat(remote.isAlive()).as("the remote process outlives the main while our end is open").isTrue();
     pair.getSocket1().close();
     pair.getSocket2().close();
-    assertThat(remote.waitFor(5, TimeUnit.SECONDS)).as("the remote process exits once its peer is gone").isTrue();
-    assertThat(remote.exitValue()).isZero();
-    assertThat(paths.pidFile("ctl0")).doesNotExist();
+    assertThat(remote.onExit().get(5, TimeUnit.SECONDS).code()).as("the remote process exits once its peer is gone")
+        .contains(0);
   }
 
   private Path writeImage(String format) throws IOException, InterruptedException {
@@ -145,6 +163,20 @@ class QemuCommandLineRealQemuTest {
         .redirectOutput(dir.resolve(name + ".log").toFile()).start();
     started.add(process);
     return process;
+  }
+
+  /** The files (paths) a process holds open, as /proc shows them; sockets, pipes, memfds and anonymous inodes left out. */
+  static List<String> openFiles(long pid) throws IOException {
+    List<String> files = new ArrayList<>();
+    try (Stream<Path> fds = Files.list(Path.of("/proc/" + pid + "/fd"))) {
+      for (Path fd : fds.toList()) {
+        String target = Files.readSymbolicLink(fd).toString();
+        if (target.startsWith("/") && !target.startsWith("/memfd:") && !target.equals("/dev/null")) {
+          files.add(target.replace(" (deleted)", ""));
+        }
+      }
+    }
+    return files;
   }
 
   private static AFUNIXSocket connect(Path socket) throws Exception {

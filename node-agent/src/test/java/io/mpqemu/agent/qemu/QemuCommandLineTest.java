@@ -33,14 +33,6 @@ class QemuCommandLineTest {
     return ProxiedDevice.newBuilder().setId(id).setDriver(driver).addAllDisks(List.of(disks)).build();
   }
 
-  private static Map<String, Path> images(String... diskIds) {
-    Map<String, Path> images = new java.util.HashMap<>();
-    for (String id : diskIds) {
-      images.put(id, Path.of("/srv/images/" + id + ".img"));
-    }
-    return images;
-  }
-
   /** The values that follow each occurrence of {@code option} in argv. */
   private static List<String> valuesOf(List<String> argv, String option) {
     List<String> values = new ArrayList<>();
@@ -58,32 +50,33 @@ class QemuCommandLineTest {
     ProxiedDevice lsi = device("lsi0", "lsi53c895a",
         disk("boot"), disk("data").toBuilder().setReadOnly(true).setScsiId(4).build());
 
-    List<String> argv = commandLine.remote(PATHS, lsi, images("boot", "data"));
+    List<String> argv = commandLine.remote(lsi);
 
     assertThat(argv).containsExactly(
         "/usr/bin/qemu-system-x86_64",
         "-machine", "x-remote", "-nodefaults", "-no-user-config", "-display", "none",
-        "-blockdev", "{\"driver\":\"file\",\"node-name\":\"file0\",\"filename\":\"/srv/images/boot.img\",\"read-only\":false}",
+        "-add-fd", "fd=3,set=1",
+        "-blockdev", "{\"driver\":\"file\",\"node-name\":\"file0\",\"filename\":\"/dev/fdset/1\",\"read-only\":false}",
         "-blockdev", "{\"driver\":\"raw\",\"node-name\":\"disk0\",\"file\":\"file0\",\"read-only\":false}",
-        "-blockdev", "{\"driver\":\"file\",\"node-name\":\"file1\",\"filename\":\"/srv/images/data.img\",\"read-only\":true}",
+        "-add-fd", "fd=4,set=2",
+        "-blockdev", "{\"driver\":\"file\",\"node-name\":\"file1\",\"filename\":\"/dev/fdset/2\",\"read-only\":true}",
         "-blockdev", "{\"driver\":\"raw\",\"node-name\":\"disk1\",\"file\":\"file1\",\"read-only\":true}",
         "-device", "{\"driver\":\"lsi53c895a\",\"id\":\"lsi0\"}",
         "-device", "{\"driver\":\"scsi-hd\",\"id\":\"lsi0-boot\",\"bus\":\"lsi0.0\",\"scsi-id\":0,\"drive\":\"disk0\"}",
         "-device", "{\"driver\":\"scsi-hd\",\"id\":\"lsi0-data\",\"bus\":\"lsi0.0\",\"scsi-id\":4,\"drive\":\"disk1\"}",
         "-object", "{\"qom-type\":\"x-remote-object\",\"id\":\"robj0\",\"devid\":\"lsi0\",\"fd\":\"0\"}",
-        "-pidfile", "/var/lib/mpqemu/vms/vm-1/dev-lsi0.pid",
         SANDBOX.get(0), SANDBOX.get(1), SANDBOX.get(2), SANDBOX.get(3));
   }
 
   @Test
-  @DisplayName("a megasas controller with a qcow2 disk: scsi-hd child on <id>.0 over a qcow2 node")
+  @DisplayName("a megasas controller with a qcow2 disk: scsi-hd child on <id>.0 over a qcow2 node that follows no backing file")
   void remoteMegasasQcow2() {
     ProxiedDevice megasas = device("m0", "megasas", disk("sys").toBuilder().setFormat("qcow2").setScsiId(63).build());
 
-    List<String> argv = commandLine.remote(PATHS, megasas, images("sys"));
+    List<String> argv = commandLine.remote(megasas);
 
     assertThat(valuesOf(argv, "-blockdev")).element(1)
-        .isEqualTo("{\"driver\":\"qcow2\",\"node-name\":\"disk0\",\"file\":\"file0\",\"read-only\":false}");
+        .isEqualTo("{\"driver\":\"qcow2\",\"node-name\":\"disk0\",\"file\":\"file0\",\"read-only\":false,\"backing\":null}");
     assertThat(valuesOf(argv, "-device")).containsExactly(
         "{\"driver\":\"megasas\",\"id\":\"m0\"}",
         "{\"driver\":\"scsi-hd\",\"id\":\"m0-sys\",\"bus\":\"m0.0\",\"scsi-id\":63,\"drive\":\"disk0\"}");
@@ -92,7 +85,7 @@ class QemuCommandLineTest {
   @Test
   @DisplayName("an nvme device takes its disk as drive and the disk id as serial")
   void remoteNvme() {
-    List<String> argv = commandLine.remote(PATHS, device("nv0", "nvme", disk("root")), images("root"));
+    List<String> argv = commandLine.remote(device("nv0", "nvme", disk("root")));
 
     assertThat(valuesOf(argv, "-device"))
         .containsExactly("{\"driver\":\"nvme\",\"id\":\"nv0\",\"drive\":\"disk0\",\"serial\":\"root\"}");
@@ -103,10 +96,11 @@ class QemuCommandLineTest {
   @Test
   @DisplayName("a virtio-blk-pci device takes its disk as drive")
   void remoteVirtioBlk() {
-    List<String> argv = commandLine.remote(PATHS, device("vb0", "virtio-blk-pci", disk("root")), images("root"));
+    List<String> argv = commandLine.remote(device("vb0", "virtio-blk-pci", disk("root")));
 
     assertThat(valuesOf(argv, "-device")).containsExactly("{\"driver\":\"virtio-blk-pci\",\"id\":\"vb0\",\"drive\":\"disk0\"}");
-    assertThat(valuesOf(argv, "-pidfile")).containsExactly("/var/lib/mpqemu/vms/vm-1/dev-vb0.pid");
+    assertThat(argv).as("a device process names no file: its disks are descriptors, its pid the agent's record")
+        .noneMatch(a -> a.startsWith("/var") || a.contains("\"/srv") || a.equals("-pidfile"));
   }
 
   @Test
@@ -115,7 +109,7 @@ class QemuCommandLineTest {
     String deviceId = "c".repeat(20);
     ProxiedDevice lsi = device(deviceId, "lsi53c895a", disk("d1"), disk("x".repeat(11)));
 
-    List<String> argv = commandLine.remote(PATHS, lsi, images("d1", "x".repeat(11)));
+    List<String> argv = commandLine.remote(lsi);
 
     List<String> devices = valuesOf(argv, "-device");
     assertThat(devices.subList(1, devices.size()))
@@ -125,28 +119,29 @@ class QemuCommandLineTest {
   }
 
   @Test
-  @DisplayName("a hostile image path stays one JSON string value: no extra key, the exact file name")
-  void imageInjectionStaysInsideJson() {
-    String hostile = "/srv/images/x\",\"driver\":\"evil\",\"a\":\"b,fd=3,file.locking=off";
-    ProxiedDevice nvme = device("nv0", "nvme", disk("root"));
+  @DisplayName("an image name from a request never reaches the device process's command line")
+  void imageNamesStayOut() {
+    String hostile = "x\",\"driver\":\"evil\",\"a\":\"b,fd=3,file.locking=off";
+    ProxiedDevice nvme = device("nv0", "nvme", disk("root").toBuilder().setImage(hostile).build());
 
-    List<String> argv = commandLine.remote(PATHS, nvme, Map.of("root", Path.of(hostile)));
+    List<String> argv = commandLine.remote(nvme);
 
+    assertThat(argv).noneMatch(a -> a.contains("evil") || a.contains("locking"));
     JsonObject file = new JsonObject(valuesOf(argv, "-blockdev").get(0));
     assertThat(file.fieldNames()).containsExactlyInAnyOrder("driver", "node-name", "filename", "read-only");
-    assertThat(file.getString("driver")).isEqualTo("file");
-    assertThat(file.getString("filename")).isEqualTo(hostile);
+    assertThat(file.getString("filename")).isEqualTo("/dev/fdset/1");
   }
 
   @Test
-  @DisplayName("a disk without an image path, or with a relative one, is refused")
-  void imagePathsRequired() {
-    ProxiedDevice nvme = device("nv0", "nvme", disk("root"));
+  @DisplayName("the disks of a device are descriptors 3, 4, ... in fd sets 1, 2, ..., in the order of the spec")
+  void diskDescriptors() {
+    ProxiedDevice lsi = device("lsi0", "lsi53c895a", disk("a"), disk("b"), disk("c"));
 
-    assertThatThrownBy(() -> commandLine.remote(PATHS, nvme, Map.of()))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("root");
-    assertThatThrownBy(() -> commandLine.remote(PATHS, nvme, Map.of("root", Path.of("images/root.img"))))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("absolute");
+    List<String> argv = commandLine.remote(lsi);
+
+    assertThat(valuesOf(argv, "-add-fd")).containsExactly("fd=3,set=1", "fd=4,set=2", "fd=5,set=3");
+    assertThat(QemuCommandLine.diskDescriptor(0)).isEqualTo(3);
+    assertThat(QemuCommandLine.diskDescriptor(2)).isEqualTo(5);
   }
 
   @Test
@@ -165,7 +160,7 @@ class QemuCommandLineTest {
         "-serial", "chardev:serial0",
         "-chardev", "socket,id=qmp,path=/var/lib/mpqemu/vms/vm-1/qmp.sock,server=on,wait=off",
         "-mon", "chardev=qmp,mode=control",
-        "-S", "-pidfile", "/var/lib/mpqemu/vms/vm-1/main.pid"));
+        "-S"));
     expected.addAll(SANDBOX);
     assertThat(argv).containsExactlyElementsOf(expected);
   }
@@ -195,16 +190,12 @@ class QemuCommandLineTest {
   }
 
   @Test
-  @DisplayName("a state directory with a comma or an unusual character is refused for both processes")
+  @DisplayName("a state directory with a comma or an unusual character is refused for the main QEMU")
   void unsafeStatePaths() {
     VmSpec spec = VmSpec.newBuilder().setName("x").setMemoryMib(64).build();
-    ProxiedDevice nvme = device("nv0", "nvme", disk("root"));
-
     for (String dir : List.of("/var/lib/a,b/vm", "/var/lib/a b/vm", "/var/lib/a=b/vm", "/var/lib/\u00e9/vm")) {
       VmPaths paths = new VmPaths(Path.of(dir));
       assertThatThrownBy(() -> commandLine.main(paths, spec, Accelerator.TCG))
-          .as(dir).isInstanceOf(IllegalArgumentException.class);
-      assertThatThrownBy(() -> commandLine.remote(paths, nvme, images("root")))
           .as(dir).isInstanceOf(IllegalArgumentException.class);
     }
   }

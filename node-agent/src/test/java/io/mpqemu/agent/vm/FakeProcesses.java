@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mpqemu.agent.process.ProcessLauncher;
 import io.mpqemu.agent.process.RunningProcess;
+import io.mpqemu.agent.sys.Fd;
 import java.io.IOException;
 import java.lang.ProcessBuilder.Redirect;
 import java.nio.file.Path;
@@ -11,6 +12,8 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
@@ -47,6 +50,15 @@ final class FakeProcesses implements ProcessLauncher {
     return p;
   }
 
+  /** The descriptor numbers and the marker a started process was given. */
+  record Given(Set<Integer> descriptors, List<String> marker) {}
+
+  private final Map<FakeProcess, Given> given = new ConcurrentHashMap<>();
+
+  Given given(FakeProcess p) {
+    return given.get(p);
+  }
+
   List<FakeProcess> started() {
     return List.copyOf(started);
   }
@@ -64,12 +76,14 @@ final class FakeProcesses implements ProcessLauncher {
   }
 
   @Override
-  public synchronized RunningProcess start(List<String> argv, Redirect stdin, Path log) throws IOException {
+  public synchronized RunningProcess start(List<String> argv, Map<Integer, Fd> fds, List<String> marker)
+      throws IOException {
     if (started.size() + 1 == failingStart) {
       failingStart = -1;
       throw new IOException("Cannot run program \"" + argv.get(0) + "\": error=2, No such file or directory");
     }
     FakeProcess p = new FakeProcess(nextPid.incrementAndGet(), Instant.parse("2030-01-01T00:00:00Z"), argv);
+    given.put(p, new Given(new TreeSet<>(fds.keySet()), List.copyOf(marker)));
     started.add(p);
     register(p);
     return p;

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mpqemu.agent.AgentConfig;
 import io.mpqemu.agent.events.EventHub;
+import io.mpqemu.agent.images.OpenImages;
 import io.mpqemu.agent.process.ProcessScanner;
 import io.mpqemu.agent.qemu.QemuCommandLine;
 import io.mpqemu.agent.state.VmStateStore;
@@ -123,7 +124,7 @@ final class SupervisorFixture implements AutoCloseable {
   /** Launches {@code spec} as {@code vmId} and waits until it runs. */
   VmSupervisor running(String vmId, VmSpec spec) {
     VmSupervisor sup = supervisor(vmId, spec);
-    await(() -> sup.launch(spec, 1, Map.of()));
+    await(() -> sup.launch(spec, 1, OpenImages.none()));
     return sup;
   }
 

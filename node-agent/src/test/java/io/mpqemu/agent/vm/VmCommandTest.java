@@ -2,6 +2,7 @@ package io.mpqemu.agent.vm;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.mpqemu.agent.images.OpenImages;
 import io.mpqemu.agent.process.ExitStatus;
 import io.mpqemu.v1.Phase;
 import io.mpqemu.v1.VmSpec;
@@ -41,7 +42,7 @@ class VmCommandTest {
   @Test
   @DisplayName("launch and stop run in every phase: on a VM that is up or ended they answer as it is")
   void launchAndStopAlwaysRun() {
-    VmCommand.Launch launch = new VmCommand.Launch(VmSpec.getDefaultInstance(), 1, Map.of());
+    VmCommand.Launch launch = new VmCommand.Launch(VmSpec.getDefaultInstance(), 1, OpenImages.none());
     VmCommand.Stop stop = new VmCommand.Stop(Duration.ZERO, false);
     for (Lifecycle s : new Lifecycle[] {new Lifecycle(), running(), stopped()}) {
       assertThat(launch.refusal("vm-1", s)).isNull();

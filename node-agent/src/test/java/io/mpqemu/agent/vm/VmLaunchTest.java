@@ -2,6 +2,7 @@ package io.mpqemu.agent.vm;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.mpqemu.agent.images.OpenImages;
 import io.mpqemu.v1.AgentVm;
 import io.mpqemu.v1.EventType;
 import io.mpqemu.v1.Phase;
@@ -38,13 +39,17 @@ class VmLaunchTest {
   void launchInOrder() throws Exception {
     VmSupervisor sup = f.supervisor("vm-1", spec);
 
-    AgentVm vm = f.await(() -> sup.launch(spec, 1, Map.of()));
+    AgentVm vm = f.await(() -> sup.launch(spec, 1, OpenImages.none()));
 
     assertThat(vm.getPhase()).isEqualTo(Phase.PHASE_RUNNING);
     assertThat(vm.getProcessesList()).extracting(p -> p.getName()).containsExactly("lsi0", "main");
     assertThat(f.types()).containsExactly(EventType.LAUNCH_STARTED, EventType.PROCESS_STARTED,
         EventType.PROCESS_STARTED, EventType.LAUNCHED);
     assertThat(f.processes.started().get(0).isDevice()).isTrue();
+    FakeProcesses.Given device = f.processes.given(f.processes.started().get(0));
+    assertThat(device.descriptors()).as("socket, log, log").containsExactly(0, 1, 2);
+    assertThat(device.marker()).contains("MPQEMU_VM=vm-1", "MPQEMU_PROCESS=lsi0");
+    assertThat(f.processes.given(f.processes.started().get(1)).marker()).contains("MPQEMU_PROCESS=main");
     f.qmp.assertCommands("getfd", "device_add", "cont");
     assertThat(Files.readString(f.store.paths("vm-1").stateFile())).contains("\"launchComplete\" : true");
     assertThat(f.events).extracting(VmEvent::getVmSeq).containsExactly(1L, 2L, 3L, 4L);
@@ -72,7 +77,7 @@ class VmLaunchTest {
     breakStep(step);
     VmSupervisor sup = f.supervisor("vm-1", spec);
 
-    Throwable failure = f.awaitFailure(() -> sup.launch(spec, 1, Map.of()));
+    Throwable failure = f.awaitFailure(() -> sup.launch(spec, 1, OpenImages.none()));
 
     assertThat(failure).isInstanceOfSatisfying(VmException.class, e -> {
       assertThat(e.kind()).isEqualTo(VmException.Kind.LAUNCH_FAILED);
@@ -92,7 +97,7 @@ class VmLaunchTest {
     f.qmp.hanging("device_add").onCommand("device_add", () -> f.processes.device().exit(1));
     VmSupervisor sup = f.supervisor("vm-1", spec);
 
-    Throwable failure = f.awaitFailure(() -> sup.launch(spec, 1, Map.of()));
+    Throwable failure = f.awaitFailure(() -> sup.launch(spec, 1, OpenImages.none()));
 
     long pid = f.processes.device().pid();
     assertThat(failure).hasMessageContaining("launch failed at step add-proxy-devices: device lsi0 process (pid "
@@ -109,7 +114,7 @@ class VmLaunchTest {
     Consumer<Integer> startedCount = n -> assertThat(f.processes.started()).hasSize(n);
     startedCount.accept(2);
 
-    AgentVm again = f.await(() -> sup.launch(spec, 1, Map.of()));
+    AgentVm again = f.await(() -> sup.launch(spec, 1, OpenImages.none()));
 
     assertThat(again.getPhase()).isEqualTo(Phase.PHASE_RUNNING);
     startedCount.accept(2);

@@ -2,6 +2,7 @@ package io.mpqemu.agent.vm;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.mpqemu.agent.images.OpenImages;
 import io.mpqemu.v1.AgentVm;
 import io.mpqemu.v1.EventType;
 import io.mpqemu.v1.Phase;
@@ -118,7 +119,7 @@ class VmSupervisionTest {
     f.onLoop(sup::detach);
     int before = f.events.size();
 
-    Throwable refused = f.awaitFailure(() -> sup.launch(SupervisorFixture.oneDevice("web"), 1, Map.of()));
+    Throwable refused = f.awaitFailure(() -> sup.launch(SupervisorFixture.oneDevice("web"), 1, OpenImages.none()));
     f.processes.main().exit(0);
     AgentVm after = f.onLoop(sup::toAgentVm);
 

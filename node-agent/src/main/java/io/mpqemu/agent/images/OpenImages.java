@@ -1,0 +1,33 @@
+package io.mpqemu.agent.images;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** The opened images of one VM's disks, by disk id; closing closes them all (QEMU holds its own copies). */
+public final class OpenImages implements AutoCloseable {
+
+  private final Map<String, OpenImage> byDisk;
+
+  OpenImages(Map<String, OpenImage> byDisk) {
+    this.byDisk = new LinkedHashMap<>(byDisk);
+  }
+
+  /** None: a VM without disks, or a test that passes no images. */
+  public static OpenImages none() {
+    return new OpenImages(Map.of());
+  }
+
+  /** The image of disk {@code diskId}; an IllegalArgumentException when the spec did not name it. */
+  public OpenImage of(String diskId) {
+    OpenImage image = byDisk.get(diskId);
+    if (image == null) {
+      throw new IllegalArgumentException("no image was opened for disk " + diskId);
+    }
+    return image;
+  }
+
+  @Override
+  public void close() {
+    byDisk.values().forEach(OpenImage::close);
+  }
+}
