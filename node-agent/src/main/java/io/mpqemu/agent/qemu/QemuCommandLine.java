@@ -8,8 +8,10 @@ import io.mpqemu.v1.VmSpec;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Objects;
 import java.util.regex.Pattern;
 
@@ -68,31 +70,63 @@ public final class QemuCommandLine {
   }
 
   /**
-   * The child descriptor that carries the image of a device's disk number {@code index} (0, 1, ...):
-   * the agent opens every image and hands it over at this number; QEMU reaches it as
-   * {@code /dev/fdset/<index + 1>} and never opens an image by path.
+   * The child descriptor that carries the image of a device's disk number {@code index} (0, 1, ...)
+   * when no disk of the device has a base image: the agent opens every image and hands it over at this
+   * number; QEMU reaches it through an fd set and never opens an image by path.
    */
   public static int diskDescriptor(int index) {
     return FIRST_DISK_DESCRIPTOR + index;
   }
 
   /**
-   * The argv of the remote ({@code -machine x-remote}) process serving one device: its socket end is
-   * its fd 0 (stdin), the image of its disk {@code i} is its descriptor {@link #diskDescriptor}(i).
-   * It names no file.
+   * A base image under a disk's own image (a per-VM overlay over a shared image): one more descriptor,
+   * read-only. No header names it: the overlay node names it by node name, so QEMU opens nothing.
    */
+  public record Base(String format) {}
+
+  /**
+   * The descriptor numbers a device process expects, by disk id: its image first, then its bases,
+   * nearest first; numbered from 3 in the order of the spec.
+   */
+  public static Map<String, List<Integer>> descriptors(ProxiedDevice device, Map<String, List<Base>> bases) {
+    Map<String, List<Integer>> numbers = new LinkedHashMap<>();
+    int next = FIRST_DISK_DESCRIPTOR;
+    for (Disk disk : device.getDisksList()) {
+      List<Integer> layers = new ArrayList<>();
+      for (int k = 0; k <= bases.getOrDefault(disk.getId(), List.of()).size(); k++) {
+        layers.add(next++);
+      }
+      numbers.put(disk.getId(), List.copyOf(layers));
+    }
+    return numbers;
+  }
+
+  /** The argv of a device process whose disks have no base image. */
   public List<String> remote(ProxiedDevice device) {
+    return remote(device, Map.of());
+  }
+
+  /**
+   * The argv of the remote ({@code -machine x-remote}) process serving one device: its socket end is
+   * its fd 0 (stdin), its images (and their {@code bases}, by disk id) the descriptors that
+   * {@link #descriptors} numbers. It names no file.
+   */
+  public List<String> remote(ProxiedDevice device, Map<String, List<Base>> bases) {
     List<String> argv = new ArrayList<>();
     argv.add(qemuBinary.toString());
     argv.addAll(List.of("-machine", "x-remote", "-nodefaults", "-no-user-config", "-display", "none"));
+    Map<String, List<Integer>> numbers = descriptors(device, bases);
     for (int i = 0; i < device.getDisksCount(); i++) {
       Disk disk = device.getDisks(i);
-      // numbers only: nothing from a request reaches this key=value option
-      argv.addAll(List.of("-add-fd", "fd=" + diskDescriptor(i) + ",set=" + fdSet(i)));
-      argv.add("-blockdev");
-      argv.add(fileNode(i, disk.getReadOnly()).encode());
-      argv.add("-blockdev");
-      argv.add(formatNode(i, disk).encode());
+      List<Base> chain = bases.getOrDefault(disk.getId(), List.of());
+      List<Integer> fds = numbers.get(disk.getId());
+      // the deepest base first: a node can only name a backing node defined before it
+      for (int k = chain.size(); k >= 1; k--) {
+        String below = k < chain.size() ? diskNode(i) + "b" + (k + 1) : null;
+        addLayer(argv, fds.get(k), "file" + i + "b" + k, diskNode(i) + "b" + k, chain.get(k - 1).format(), true, below);
+      }
+      addLayer(argv, fds.get(0), "file" + i, diskNode(i), SpecValidator.formatOrDefault(disk), disk.getReadOnly(),
+          chain.isEmpty() ? null : diskNode(i) + "b1");
     }
     for (JsonObject qdev : devices(device)) {
       argv.add("-device");
@@ -168,30 +202,39 @@ public final class QemuCommandLine {
     argv.addAll(List.of("-sandbox", SANDBOX, "-msg", "timestamp=on"));
   }
 
-  private static int fdSet(int index) {
-    return index + 1;
-  }
-
-  private static JsonObject fileNode(int index, boolean readOnly) {
-    return new JsonObject()
+  /**
+   * One layer: its descriptor in an fd set of its own, a file node on {@code /dev/fdset/N} and a format
+   * node. A qcow2 node's backing is {@code below} (a node name) or null: whatever its header says, QEMU
+   * follows nothing else. Numbers only reach the key=value {@code -add-fd}.
+   */
+  private static void addLayer(List<String> argv, int fd, String fileNode, String formatNode, String format,
+      boolean readOnly, String below) {
+    int set = fd - FIRST_DISK_DESCRIPTOR + 1;
+    argv.addAll(List.of("-add-fd", "fd=" + fd + ",set=" + set));
+    argv.add("-blockdev");
+    argv.add(new JsonObject()
         .put("driver", "file")
-        .put("node-name", "file" + index)
-        .put("filename", "/dev/fdset/" + fdSet(index))
-        .put("read-only", readOnly);
-  }
-
-  /** A qcow2 node never follows a backing file: whatever its header says, QEMU opens nothing else. */
-  private static JsonObject formatNode(int index, Disk disk) {
-    String format = SpecValidator.formatOrDefault(disk);
+        .put("node-name", fileNode)
+        .put("filename", "/dev/fdset/" + set)
+        .put("read-only", readOnly)
+        .encode());
     JsonObject node = new JsonObject()
         .put("driver", format)
-        .put("node-name", diskNode(index))
-        .put("file", "file" + index)
-        .put("read-only", disk.getReadOnly());
-    if (format.equals("qcow2")) {
-      node.putNull("backing");
+        .put("node-name", formatNode)
+        .put("file", fileNode)
+        .put("read-only", readOnly);
+    if (below != null && !format.equals("qcow2")) {
+      throw new IllegalArgumentException("only a qcow2 image can have a base image, not " + format + " node " + formatNode);
     }
-    return node;
+    if (format.equals("qcow2")) {
+      if (below == null) {
+        node.putNull("backing");
+      } else {
+        node.put("backing", below);
+      }
+    }
+    argv.add("-blockdev");
+    argv.add(node.encode());
   }
 
   private static String diskNode(int index) {

@@ -49,6 +49,7 @@ import org.newsclub.net.unix.FileDescriptorCast;
 class QemuCommandLineRealQemuTest {
 
   private static final String MESSAGE = "booted through a proxied device";
+  private static final String OVERLAY = "qcow2 over raw";
 
   @TempDir Path dir;
 
@@ -76,7 +77,9 @@ class QemuCommandLineRealQemuTest {
         Arguments.of("pc", "lsi53c895a", "raw", false, null),
         Arguments.of("pc", "megasas", "raw", true, 5),
         Arguments.of("q35", "nvme", "qcow2", true, null),
-        Arguments.of("pc", "virtio-blk-pci", "qcow2", false, null));
+        Arguments.of("pc", "virtio-blk-pci", "qcow2", false, null),
+        // a per-VM overlay whose header names no file, over a raw base: the command line chains them
+        Arguments.of("pc", "virtio-blk-pci", OVERLAY, false, null));
   }
 
   @ParameterizedTest(name = "{1} on {0}, {2}, read-only {3}")
@@ -85,8 +88,9 @@ class QemuCommandLineRealQemuTest {
   @DisplayName("real QEMU accepts both argvs and the guest boots from the proxied disk and powers off")
   void bootsThroughProxiedDevice(String machine, String driver, String format, boolean readOnly, Integer scsiId)
       throws Exception {
-    Disk.Builder disk = Disk.newBuilder().setId("boot-disk").setImage("vm1/boot." + format)
-        .setFormat(format).setReadOnly(readOnly);
+    boolean overlay = format.equals(OVERLAY);
+    Disk.Builder disk = Disk.newBuilder().setId("boot-disk").setImage("vm1/boot.img")
+        .setFormat(overlay ? "qcow2" : format).setReadOnly(readOnly);
     if (scsiId != null) {
       disk.setScsiId(scsiId);
     }
@@ -103,13 +107,25 @@ class QemuCommandLineRealQemuTest {
     toClose.add(pair.getSocket1());
     toClose.add(pair.getSocket2());
     // the device process: its socket end as fd 0, its log as 1 and 2, its image (opened here) as fd 3
-    OpenImage opened = new ImageOpener(dir).open("boot-disk", dir.relativize(image).toString(), format, readOnly);
+    OpenImage opened = new ImageOpener(dir).open("boot-disk", dir.relativize(image).toString(),
+        overlay ? "qcow2" : format, readOnly);
     toClose.add(opened);
+    Map<String, List<QemuCommandLine.Base>> bases = overlay ? Map.of("boot-disk", List.of(new QemuCommandLine.Base("raw")))
+        : Map.of();
+    List<Integer> numbers = QemuCommandLine.descriptors(device, bases).get("boot-disk");
+    List<String> expectedOpen = new ArrayList<>(List.of(image.toString(), dir.resolve("remote.log").toString()));
     RunningProcess remote;
     try (Fd log = Fd.appendTo(dir.resolve("remote.log"))) {
-      remote = new PosixSpawnLauncher().start(commandLine.remote(device), Map.of(
+      Map<Integer, Fd> fds = new java.util.HashMap<>(Map.of(
           0, Fd.borrow(FileDescriptorCast.using(pair.getSocket2().getFileDescriptor()).as(Integer.class)),
-          1, log, 2, log, QemuCommandLine.diskDescriptor(0), opened.fd()), List.of());
+          1, log, 2, log, numbers.get(0), opened.fd()));
+      if (overlay) {
+        OpenImage base = new ImageOpener(dir).open("boot-disk base", "boot.raw", "raw", true);
+        toClose.add(base);
+        fds.put(numbers.get(1), base.fd());
+        expectedOpen.add(dir.resolve("boot.raw").toString());
+      }
+      remote = new PosixSpawnLauncher().start(commandLine.remote(device, bases), fds, List.of());
     }
     spawned.add(remote);
     Process main = start(commandLine.main(paths, spec, Accelerator.TCG), "main", ProcessBuilder.Redirect.PIPE);
@@ -124,7 +140,7 @@ class QemuCommandLineRealQemuTest {
       // makes without a path (memfds of guest RAM, eventfds, sockets, pipes)
       assertThat(String.join(" ", Files.readAllLines(Path.of("/proc/" + remote.pid() + "/cmdline"))))
           .doesNotContain(dir.toString());
-      assertThat(openFiles(remote.pid())).containsOnly(image.toString(), dir.resolve("remote.log").toString());
+      assertThat(openFiles(remote.pid())).containsOnlyElementsOf(expectedOpen).contains(image.toString());
       qmp.setOutboundFileDescriptors(pair.getSocket1().getFileDescriptor());
       execute(in, out, new JsonObject().put("execute", "getfd").put("arguments", new JsonObject().put("fdname", "mp0")));
       qmp.setOutboundFileDescriptors();
@@ -149,6 +165,13 @@ class QemuCommandLineRealQemuTest {
     if (format.equals("raw")) {
       return raw;
     }
+    if (format.equals(OVERLAY)) {
+      // an overlay made over the base, then told to forget its name: only the command line joins them
+      Path top = dir.resolve("overlay.qcow2");
+      qemuImg("create", "-q", "-f", "qcow2", "-F", "raw", "-b", raw.toString(), top.toString());
+      qemuImg("rebase", "-q", "-u", "-b", "", top.toString());
+      return top;
+    }
     Path qcow2 = dir.resolve("boot.qcow2");
     Process convert = new ProcessBuilder("qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw.toString(), qcow2.toString())
         .redirectErrorStream(true).redirectOutput(dir.resolve("qemu-img.log").toFile()).start();
@@ -156,6 +179,16 @@ class QemuCommandLineRealQemuTest {
     assertThat(convert.waitFor(10, TimeUnit.SECONDS)).isTrue();
     assertThat(convert.exitValue()).isZero();
     return qcow2;
+  }
+
+  private void qemuImg(String... args) throws IOException, InterruptedException {
+    List<String> cmd = new ArrayList<>(List.of("qemu-img"));
+    cmd.addAll(List.of(args));
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("qemu-img.log").toFile()).start();
+    started.add(p);
+    assertThat(p.waitFor(10, TimeUnit.SECONDS)).isTrue();
+    assertThat(p.exitValue()).as("qemu-img " + String.join(" ", args) + ": " + Files.readString(dir.resolve("qemu-img.log")))
+        .isZero();
   }
 
   private Process start(List<String> argv, String name, ProcessBuilder.Redirect stdin) throws IOException {

@@ -133,6 +133,35 @@ class QemuCommandLineTest {
   }
 
   @Test
+  @DisplayName("a disk over a chain of bases: one descriptor and fd set per layer, the deepest defined first, each overlay naming the node below")
+  void baseImageChain() {
+    ProxiedDevice vb = device("vb0", "virtio-blk-pci", disk("root").toBuilder().setFormat("qcow2").build());
+    Map<String, List<QemuCommandLine.Base>> bases =
+        Map.of("root", List.of(new QemuCommandLine.Base("qcow2"), new QemuCommandLine.Base("raw")));
+
+    List<String> argv = commandLine.remote(vb, bases);
+
+    assertThat(QemuCommandLine.descriptors(vb, bases)).containsExactly(Map.entry("root", List.of(3, 4, 5)));
+    assertThat(valuesOf(argv, "-add-fd")).containsExactly("fd=5,set=3", "fd=4,set=2", "fd=3,set=1");
+    assertThat(valuesOf(argv, "-blockdev")).containsExactly(
+        "{\"driver\":\"file\",\"node-name\":\"file0b2\",\"filename\":\"/dev/fdset/3\",\"read-only\":true}",
+        "{\"driver\":\"raw\",\"node-name\":\"disk0b2\",\"file\":\"file0b2\",\"read-only\":true}",
+        "{\"driver\":\"file\",\"node-name\":\"file0b1\",\"filename\":\"/dev/fdset/2\",\"read-only\":true}",
+        "{\"driver\":\"qcow2\",\"node-name\":\"disk0b1\",\"file\":\"file0b1\",\"read-only\":true,\"backing\":\"disk0b2\"}",
+        "{\"driver\":\"file\",\"node-name\":\"file0\",\"filename\":\"/dev/fdset/1\",\"read-only\":false}",
+        "{\"driver\":\"qcow2\",\"node-name\":\"disk0\",\"file\":\"file0\",\"read-only\":false,\"backing\":\"disk0b1\"}");
+  }
+
+  @Test
+  @DisplayName("only a qcow2 image can sit over a base image")
+  void rawCannotHaveABase() {
+    ProxiedDevice vb = device("vb0", "virtio-blk-pci", disk("root"));
+
+    assertThatThrownBy(() -> commandLine.remote(vb, Map.of("root", List.of(new QemuCommandLine.Base("raw")))))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("only a qcow2 image can have a base");
+  }
+
+  @Test
   @DisplayName("the disks of a device are descriptors 3, 4, ... in fd sets 1, 2, ..., in the order of the spec")
   void diskDescriptors() {
     ProxiedDevice lsi = device("lsi0", "lsi53c895a", disk("a"), disk("b"), disk("c"));
