@@ -50,6 +50,9 @@ class DiskDescriptorsTest extends InProcessAgentTest {
       List<String> under = filesUnder(p.getPid(), agent.imageRoot);
       if (p.getName().equals("dev0")) {
         assertThat(under).as("the device process holds its image, and nothing else of the root").containsOnly(real.toString());
+        assertThat(openFiles(p.getPid())).as("no descriptor of the agent (its sockets, logs, state) leaked into it")
+            .filteredOn(f -> f.startsWith("socket:") || f.startsWith(agent.root.toString()))
+            .containsOnly(socketOf(p.getPid(), 0), real.toString(), agent.vmDir("vm-fd").resolve("dev-dev0.log").toString());
       } else {
         assertThat(under).as("the main QEMU holds nothing of the image root").isEmpty();
       }
@@ -148,6 +151,10 @@ class DiskDescriptorsTest extends InProcessAgentTest {
       Files.delete(raw);
     }
     return name;
+  }
+
+  private static String socketOf(long pid, int fd) throws IOException {
+    return Files.readSymbolicLink(Path.of("/proc/" + pid + "/fd/" + fd)).toString();
   }
 
   private static String commandLine(long pid) throws IOException {
