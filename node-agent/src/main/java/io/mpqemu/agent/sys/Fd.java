@@ -41,8 +41,13 @@ public final class Fd implements AutoCloseable {
     return new Fd(number, false);
   }
 
+  /** Opens {@code path} (an absolute path the agent trusts, links followed) for reading, or reading and writing. */
+  public static Fd open(Path path, boolean write) throws IOException {
+    return open(path, write ? Libc.O_RDWR : Libc.O_RDONLY, 0);
+  }
+
   /** Opens {@code path} (an absolute path the agent owns: /dev/null, a log file) close-on-exec. */
-  public static Fd open(Path path, int flags, int mode) throws IOException {
+  static Fd open(Path path, int flags, int mode) throws IOException {
     try {
       return new Fd(Libc.C.open(path.toString(), flags | Libc.O_CLOEXEC, mode));
     } catch (LastErrorException e) {
@@ -57,7 +62,7 @@ public final class Fd implements AutoCloseable {
 
   /** A log file opened for appending (created 0600). */
   public static Fd appendTo(Path log) throws IOException {
-    return open(log, 01 /* O_WRONLY */ | 02000 /* O_APPEND */ | 0100 /* O_CREAT */ | Libc.O_NOCTTY, 0600);
+    return open(log, Libc.O_WRONLY | Libc.O_APPEND | Libc.O_CREAT | Libc.O_NOCTTY, 0600);
   }
 
   public int number() {

@@ -12,7 +12,10 @@ interface Libc extends Library {
   Libc C = Native.load("c", Libc.class);
 
   int O_RDONLY = 0;
+  int O_WRONLY = 01;
   int O_RDWR = 02;
+  int O_CREAT = 0100;
+  int O_APPEND = 02000;
   int O_NOCTTY = 0400;
   int O_NONBLOCK = 04000;
   int O_DIRECTORY = 0200000;

@@ -92,7 +92,7 @@ final class BareLauncher {
         List<Fd> opened = new ArrayList<>();
         try {
           for (int i = 0; i < d.getDisksCount(); i++) {
-            Fd image = Fd.open(images.get(d.getDisks(i).getId()), d.getDisks(i).getReadOnly() ? 0 : 2, 0);
+            Fd image = Fd.open(images.get(d.getDisks(i).getId()), !d.getDisks(i).getReadOnly());
             opened.add(image);
             fds.put(QemuCommandLine.diskDescriptor(i), image);
           }
