@@ -2,6 +2,7 @@ package io.mpqemu.http;
 
 import io.mpqemu.fleet.ClusterTls;
 import io.mpqemu.fleet.Role;
+import io.mpqemu.grpc.MessageLimits;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
@@ -42,7 +43,7 @@ public final class ServiceListeners {
    */
   public Future<Void> serveGrpc(Service api, ServiceName serviceName, List<String> addresses, ClusterTls tls,
       Set<Role> allowed) {
-    GrpcServer grpc = GrpcServer.server(vertx);
+    GrpcServer grpc = GrpcServer.server(vertx, MessageLimits.serverOptions());
     grpc.addService(api);
     grpc.addService(ReflectionService.v1());
     grpc.addService(new ReflectionV1alpha()); // older clients ask only for v1alpha
