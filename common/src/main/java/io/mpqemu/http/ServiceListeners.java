@@ -2,6 +2,7 @@ package io.mpqemu.http;
 
 import io.mpqemu.fleet.ClusterTls;
 import io.mpqemu.fleet.Role;
+import io.mpqemu.grpc.MessageLimits;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
@@ -18,9 +19,9 @@ import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * Every server one service runs: its gRPC API (with server reflection and the standard health
- * service, so grpcurl-style tools and load balancers need no .proto files) on each configured address,
- * and optionally its HTTP endpoints. Remembers the addresses bound (with real ports) and closes all.
+ * Every server one service runs: its gRPC API (with server reflection, v1 and v1alpha, and the standard
+ * health service, so grpcurl-style tools and load balancers need no .proto files) on each configured
+ * address, and optionally its HTTP endpoints. Remembers the addresses bound (with real ports) and closes all.
  */
 public final class ServiceListeners {
 
@@ -42,9 +43,10 @@ public final class ServiceListeners {
    */
   public Future<Void> serveGrpc(Service api, ServiceName serviceName, List<String> addresses, ClusterTls tls,
       Set<Role> allowed) {
-    GrpcServer grpc = GrpcServer.server(vertx);
+    GrpcServer grpc = GrpcServer.server(vertx, MessageLimits.serverOptions());
     grpc.addService(api);
     grpc.addService(ReflectionService.v1());
+    grpc.addService(new ReflectionV1alpha()); // older clients ask only for v1alpha
     grpc.addService(HealthService.create(vertx).register(serviceName, () -> Future.succeededFuture(true)));
     Future<Void> chain = Future.succeededFuture();
     for (String address : addresses) {

@@ -17,11 +17,14 @@ public sealed interface Endpoint {
 
   /**
    * Parses {@code text}; an {@link IllegalArgumentException} says that {@code what} (e.g. "--server")
-   * must be {@value #SYNTAX}, and quotes what it got. Port 0 is accepted (a listener picks one).
+   * must be {@value #SYNTAX}, and quotes what it got, or that a UNIX socket path is longer than
+   * {@link UnixSocketPaths#MAX_BYTES}. Port 0 is accepted (a listener picks one).
    */
   static Endpoint parse(String what, String text) {
     if (text != null && text.startsWith("unix:") && text.length() > "unix:".length()) {
-      return new Unix(Path.of(text.substring("unix:".length())));
+      Path path = Path.of(text.substring("unix:".length()));
+      UnixSocketPaths.check(what, path);
+      return new Unix(path);
     }
     if (text != null && text.startsWith("tcp:")) {
       String hostPort = text.substring("tcp:".length());

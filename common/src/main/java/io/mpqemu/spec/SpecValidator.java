@@ -30,7 +30,9 @@ public final class SpecValidator {
   public static final int MAX_LABELS = 64;
   public static final int MAX_IMAGE_LENGTH = 255;
 
-  private static final Pattern VM_ID = Pattern.compile("[a-z0-9][a-z0-9-]{0,62}");
+  /** The longest VM id (the control plane's are UUIDs, 36): it names a directory holding a UNIX socket. */
+  public static final int MAX_VM_ID_LENGTH = 63;
+  private static final Pattern VM_ID = Pattern.compile("[a-z0-9][a-z0-9-]{0," + (MAX_VM_ID_LENGTH - 1) + "}");
   private static final Pattern NAME = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
   private static final Pattern DEVICE_OR_DISK_ID = Pattern.compile("[a-z][a-z0-9_-]{0,30}");
   private static final Pattern IMAGE_CHARS = Pattern.compile("[A-Za-z0-9._/-]+");

@@ -38,4 +38,17 @@ class EndpointTest {
     }
     assertThatThrownBy(() -> Endpoint.parse("--server", null)).hasMessageContaining("not 'null'");
   }
+
+  @Test
+  @DisplayName("a UNIX socket path of 107 bytes is taken; 108 is refused with the limit named, in bytes")
+  void unixPathLimit() {
+    String dir = "/tmp/" + "d".repeat(UnixSocketPaths.MAX_BYTES - "/tmp/".length() - "/a.sock".length());
+    assertThat(Endpoint.parse("--listen", "unix:" + dir + "/a.sock")).isInstanceOf(Endpoint.Unix.class);
+    assertThatThrownBy(() -> Endpoint.parse("--listen", "unix:" + dir + "/ab.sock"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("--listen: the UNIX socket path " + dir + "/ab.sock is 108 bytes long")
+        .hasMessageContaining("the limit is 107 bytes (sun_path is 108 bytes");
+    String accented = "/tmp/" + "\u00e9".repeat(52) + ".sock"; // 62 characters, 114 bytes
+    assertThatThrownBy(() -> Endpoint.parse("--server", "unix:" + accented)).hasMessageContaining("is 114 bytes long");
+  }
 }

@@ -1,5 +1,6 @@
 package io.mpqemu.controlplane;
 
+import io.mpqemu.net.Endpoint;
 import io.mpqemu.spec.NodeLimits;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -43,6 +44,21 @@ public record ControlPlaneConfig(
   public ControlPlaneConfig withHttpListen(String address) {
     return new ControlPlaneConfig(dataDir, listen, notReadyAfter, lostAfter, reconcileInterval, callDeadline,
         restartBackoffMax, limits, address);
+  }
+
+  /**
+   * Checks the listen addresses at start-up (a UNIX socket path longer than the kernel allows
+   * included) rather than when they are bound; the message says what to fix.
+   */
+  public ControlPlaneConfig validated() {
+    if (listen.isEmpty()) {
+      throw new IllegalArgumentException("at least one listen address is needed (unix:/path or tcp:127.0.0.1:port)");
+    }
+    listen.forEach(address -> Endpoint.parse("--listen", address));
+    if (!httpListen.isEmpty()) {
+      Endpoint.parse("--http-listen", httpListen);
+    }
+    return this;
   }
 
   public static ControlPlaneConfig defaults(Path dataDir) {

@@ -94,6 +94,12 @@ public final class ServeCommand implements Callable<Integer> {
         Duration.ofSeconds(notReadySeconds), Duration.ofSeconds(lostSeconds), Duration.ofSeconds(reconcileSeconds),
         defaults.callDeadline(), defaults.restartBackoffMax(), defaults.limits(),
         httpListen == null ? defaults.httpListen() : httpListen);
+    try {
+      config.validated();
+    } catch (IllegalArgumentException e) {
+      System.err.println("control-plane: " + e.getMessage());
+      return 2;
+    }
     ClusteredVertx.Started started;
     try {
       started = ClusteredVertx.startService(cluster, Role.CONTROL_PLANE,

@@ -1,6 +1,9 @@
 package io.mpqemu.agent;
 
+import io.mpqemu.agent.state.VmPaths;
 import io.mpqemu.net.Endpoint;
+import io.mpqemu.net.UnixSocketPaths;
+import io.mpqemu.spec.SpecValidator;
 import io.mpqemu.spec.NodeLimits;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -47,6 +50,8 @@ public record AgentConfig(
     String httpListen) {
 
   private static final Pattern NODE_ID = Pattern.compile("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$");
+  /** The control plane names VMs by UUID: its ids must fit under the state dir. */
+  static final int CONTROL_PLANE_VM_ID_LENGTH = 36;
   private static final Pattern SAFE_PATH = Pattern.compile("^/[A-Za-z0-9._/-]*$");
 
   public AgentConfig {
@@ -82,6 +87,12 @@ public record AgentConfig(
     require(!listen.isEmpty(), "at least one listen address is needed (unix:/path or tcp:127.0.0.1:port)");
     require(SAFE_PATH.matcher(stateDir.toString()).matches(),
         "state dir must be an absolute path of letters, digits and ._/- only (it appears in QEMU options): " + stateDir);
+    // the longest socket the agent binds is a VM's QMP socket: refused now if a control plane's VM id
+    // (a UUID) would not fit; longer ids a client chooses are refused at launch (maxVmIdLength)
+    UnixSocketPaths.check("state dir " + stateDir + " is too long for the QMP socket of a VM with a "
+        + CONTROL_PLANE_VM_ID_LENGTH + "-character id (a control plane's UUID)",
+        VmPaths.of(stateDir, "x".repeat(CONTROL_PLANE_VM_ID_LENGTH)).qmpSocket());
+    listen.forEach(address -> Endpoint.parse("listen address", address));
     require(imageRoot.isAbsolute(), "image root must be an absolute path: " + imageRoot);
     require(List.of("auto", "kvm", "tcg").contains(accelerator), "accelerator must be auto, kvm or tcg, not " + accelerator);
     require(memoryMib >= 16, "memory capacity must be at least 16 MiB");
@@ -91,9 +102,19 @@ public record AgentConfig(
     require(advertise.isEmpty() || Endpoint.valid(advertise),
         "advertise address must be " + Endpoint.SYNTAX + ", not " + advertise);
     require(heartbeatInterval.toMillis() >= 100, "heartbeat interval must be at least 100 ms");
-    require(httpListen.isEmpty() || Endpoint.valid(httpListen),
-        "HTTP listen address must be unix:/path or tcp:127.0.0.1:port, not " + httpListen);
+    if (!httpListen.isEmpty()) {
+      Endpoint.parse("HTTP listen address", httpListen);
+    }
     return this;
+  }
+
+  /**
+   * The longest VM id whose QMP socket, {@code <stateDir>/vms/<id>/qmp.sock}, fits in a UNIX socket
+   * path: the id pattern's 63 characters, or fewer under a long state dir.
+   */
+  public int maxVmIdLength() {
+    int room = UnixSocketPaths.MAX_BYTES - UnixSocketPaths.length(VmPaths.of(stateDir, "x").qmpSocket()) + 1;
+    return Math.max(0, Math.min(SpecValidator.MAX_VM_ID_LENGTH, room));
   }
 
   private static void require(boolean ok, String message) {

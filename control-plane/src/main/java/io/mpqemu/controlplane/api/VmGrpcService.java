@@ -1,5 +1,6 @@
 package io.mpqemu.controlplane.api;
 
+import io.mpqemu.grpc.MessageLimits;
 import io.mpqemu.controlplane.events.EventLog;
 import io.mpqemu.controlplane.nodes.NodeRegistry;
 import io.mpqemu.controlplane.store.StoredNode;
@@ -56,7 +57,7 @@ public final class VmGrpcService extends VmServiceGrpcService {
   static final int MAX_PAGE = 1000;
   static final int MAX_STOP_TIMEOUT_SECONDS = 3600;
   static final int DEFAULT_CONSOLE_BYTES = 64 * 1024;
-  static final int MAX_CONSOLE_BYTES = 1024 * 1024;
+  static final int MAX_CONSOLE_BYTES = MessageLimits.MAX_CONSOLE_BYTES;
   private static final Pattern LABEL_KEY = Pattern.compile("^[a-z0-9]([a-z0-9._/-]{0,62})$");
   private static final Pattern LABEL_VALUE = Pattern.compile("^[A-Za-z0-9._-]{0,63}$");
   private static final Pattern VM_ID = Pattern.compile("^[a-z0-9][a-z0-9-]{0,62}$");

@@ -1,5 +1,6 @@
 package io.mpqemu.controlplane.cli;
 
+import io.mpqemu.grpc.MessageLimits;
 import io.mpqemu.v1.GetConsoleLogRequest;
 import io.mpqemu.v1.GetConsoleLogResponse;
 import io.mpqemu.v1.VmServiceGrpcClient;
@@ -15,7 +16,7 @@ import picocli.CommandLine.Parameters;
         ExitCodes.NOT_FOUND_LINE})
 final class ConsoleCommand extends ClientCommand {
 
-  static final int MAX_BYTES = 1024 * 1024;
+  static final int MAX_BYTES = MessageLimits.MAX_CONSOLE_BYTES;
 
   @Parameters(index = "0", paramLabel = "ID_OR_NAME", description = "A VM id (a UUID) or a VM name.")
   String vm;

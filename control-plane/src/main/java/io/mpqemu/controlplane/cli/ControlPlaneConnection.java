@@ -2,6 +2,7 @@ package io.mpqemu.controlplane.cli;
 
 import io.mpqemu.fleet.ClusterTls;
 import io.mpqemu.fleet.Role;
+import io.mpqemu.grpc.MessageLimits;
 import io.mpqemu.grpc.GrpcCallException;
 import io.mpqemu.grpc.ServerStreams;
 import io.mpqemu.grpc.UnaryCalls;
@@ -40,8 +41,9 @@ final class ControlPlaneConnection implements AutoCloseable {
   ControlPlaneConnection(SocketAddress server, ClusterTls tls) {
     this.server = server;
     this.vertx = Vertx.builder().with(new VertxOptions().setPreferNativeTransport(true)).build();
-    this.grpc = tls == null ? GrpcClient.client(vertx)
-        : GrpcClient.client(vertx, tls.client("control-plane API", EnumSet.of(Role.CONTROL_PLANE)));
+    // a full 1 MiB console tail is larger than Vert.x's default message limit: see MessageLimits
+    this.grpc = tls == null ? GrpcClient.client(vertx, MessageLimits.clientOptions())
+        : GrpcClient.client(vertx, MessageLimits.clientOptions(), tls.client("control-plane API", EnumSet.of(Role.CONTROL_PLANE)));
   }
 
   <Req, Resp> Resp call(ServiceMethod<Resp, Req> method, Req request) {

@@ -2,6 +2,7 @@ package io.mpqemu.controlplane.dispatch;
 
 import io.mpqemu.fleet.ClusterTls;
 import io.mpqemu.fleet.Role;
+import io.mpqemu.grpc.MessageLimits;
 import io.mpqemu.grpc.GrpcCallException;
 import io.mpqemu.grpc.UnaryCalls;
 import io.mpqemu.net.Endpoint;
@@ -58,7 +59,8 @@ public final class AgentClients {
   public AgentClients(Vertx vertx, Duration deadline, ClusterTls tls) {
     this.vertx = vertx;
     this.deadline = deadline;
-    GrpcClientOptions options = new GrpcClientOptions().setScheduleDeadlineAutomatically(true);
+    // with the message limit a full 1 MiB console tail needs: see MessageLimits
+    GrpcClientOptions options = MessageLimits.clientOptions().setScheduleDeadlineAutomatically(true);
     this.grpc = GrpcClient.client(vertx, options);
     this.secure = tls == null ? null
         : GrpcClient.client(vertx, options, tls.client("node-agent call", EnumSet.of(Role.NODE_AGENT)));

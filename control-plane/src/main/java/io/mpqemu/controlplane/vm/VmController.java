@@ -76,7 +76,10 @@ public final class VmController {
   private final Map<String, Map.Entry<VmSpec, Future<StoredVm>>> requestsInFlight = new HashMap<>();
   /** VMs with a command to their agent in flight: reconciliation leaves them alone. */
   private final Set<String> busy = new HashSet<>();
+  /** VMs a back-off timer will launch again (restart policy, refused launch): nothing else launches them meanwhile. */
   private final Set<String> restartsPending = new HashSet<>();
+  /** Launches in a row a node refused for want of what the spec names (an image), by VM: the back-off's step. */
+  private final Map<String, Integer> refusedLaunches = new HashMap<>();
 
   public VmController(Vertx vertx, ControlPlaneConfig config, StoreExecutor store, EventLog log, NodeRegistry nodes,
       AgentClients agents, Clock clock) {
@@ -456,7 +459,8 @@ public final class VmController {
 
   private void schedulePending() {
     for (StoredVm vm : List.copyOf(vms.values())) {
-      if (vm.desiredState() == DesiredState.RUNNING && vm.status().getPhase() == Phase.PHASE_PENDING) {
+      if (vm.desiredState() == DesiredState.RUNNING && vm.status().getPhase() == Phase.PHASE_PENDING
+          && !restartsPending.contains(vm.id())) {
         schedule(vm.id());
       }
     }
@@ -465,9 +469,14 @@ public final class VmController {
   private void launch(StoredVm vm, StoredNode node) {
     busy.add(vm.id());
     agents.launch(AgentClients.Target.of(node.id(), node.endpoint()), vm.id(), vm.spec(), vm.revision())
-        .onSuccess(agentVm -> applyAgentView(vm.id(), node.id(), agentVm))
+        .onSuccess(agentVm -> {
+          refusedLaunches.remove(vm.id());
+          applyAgentView(vm.id(), node.id(), agentVm);
+        })
         .onFailure(e -> {
-          if (e instanceof GrpcCallException gce && gce.status() == GrpcStatus.INTERNAL) {
+          if (e instanceof GrpcCallException gce && gce.status() == GrpcStatus.FAILED_PRECONDITION) {
+            launchRefused(vm.id(), node, gce.serverMessage());
+          } else if (e instanceof GrpcCallException gce && gce.status() == GrpcStatus.INTERNAL) {
             // the agent reported LAUNCH_FAILED itself; if that event was lost, record the failure here
             StoredVm now = vms.get(vm.id());
             if (now != null && now.status().getPhase() != Phase.PHASE_FAILED) {
@@ -481,6 +490,47 @@ public final class VmController {
           }
         })
         .onComplete(ar -> busy.remove(vm.id()));
+  }
+
+  /**
+   * The node cannot launch the VM as specified until something changes there (an image put in place):
+   * the VM waits PENDING on that node with the reason in its status, and the launch is tried again after
+   * the restart policy's back-off. One event (and one WARN) per cause, not per attempt.
+   */
+  private void launchRefused(String vmId, StoredNode node, String why) {
+    StoredVm vm = vms.get(vmId);
+    if (vm == null || vm.desiredState() != DesiredState.RUNNING) {
+      return;
+    }
+    int attempt = refusedLaunches.merge(vmId, 1, Integer::sum);
+    long delay = backoff(attempt - 1);
+    String reason = why.contains("does not exist") ? "ImageMissing" : "LaunchRefused";
+    String cause = "node " + node.id() + " refused the launch: " + why;
+    StoredVm pending = vm.withStatus(vm.status().toBuilder().setPhase(Phase.PHASE_PENDING).setNode(node.id())
+        .setReason(reason).setMessage(cause + " (attempt " + attempt + "; next in " + delay + " ms)").clearProcesses()
+        .build(), clock.instant());
+    if (reason.equals(vm.status().getReason()) && vm.status().getMessage().startsWith(cause + " (")) {
+      put(pending);
+      commit(Change.builder().update(pending).build());
+    } else {
+      LOG.warn("vm={} {}; retrying with back-off", vmId, cause);
+      update(pending, EventType.DISPATCH_FAILED, reason, cause + "; retried with back-off");
+    }
+    restartsPending.add(vmId);
+    vertx.setTimer(delay, t -> {
+      restartsPending.remove(vmId);
+      StoredVm now = vms.get(vmId);
+      StoredNode n = nodes.get(node.id());
+      if (now == null || now.desiredState() != DesiredState.RUNNING || now.status().getPhase() != Phase.PHASE_PENDING
+          || busy.contains(vmId)) {
+        return;
+      }
+      if (n != null && n.state() == NodeState.NODE_STATE_READY && node.id().equals(now.status().getNode())) {
+        launch(now, n); // quietly: no SCHEDULED event per attempt
+      } else {
+        schedule(vmId);
+      }
+    });
   }
 
   private void dispatchStop(StoredVm vm, int timeoutSeconds, boolean force) {
@@ -561,7 +611,7 @@ public final class VmController {
       return;
     }
     int restarts = vm.status().getRestarts();
-    long delay = Math.min(config.restartBackoffMax().toMillis(), 1000L << Math.min(restarts, 16));
+    long delay = backoff(restarts);
     restartsPending.add(vmId);
     String message = "restart " + (restarts + 1) + " (restart_policy " + policy + ") in " + delay + " ms";
     update(vm.withStatus(vm.status().toBuilder().setRestarts(restarts + 1).build(), clock.instant()),
@@ -574,6 +624,11 @@ public final class VmController {
         schedule(vmId);
       }
     });
+  }
+
+  /** 1 s, 2 s, 4 s ... after {@code n} earlier attempts, up to the configured maximum. */
+  private long backoff(int n) {
+    return Math.min(config.restartBackoffMax().toMillis(), 1000L << Math.min(n, 16));
   }
 
   // ------------------------------------------------------------------ reconciliation
@@ -705,6 +760,7 @@ public final class VmController {
     vms.remove(vm.id());
     idsByName.remove(vm.name(), vm.id());
     busy.remove(vm.id());
+    refusedLaunches.remove(vm.id());
   }
 
   private Future<StoredVm> find(VmRef ref) {

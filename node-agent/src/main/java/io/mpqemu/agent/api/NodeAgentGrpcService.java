@@ -1,5 +1,6 @@
 package io.mpqemu.agent.api;
 
+import io.mpqemu.grpc.MessageLimits;
 import com.google.protobuf.ByteString;
 import io.mpqemu.agent.events.EventHub;
 import io.mpqemu.agent.vm.VmManager;
@@ -36,7 +37,7 @@ public final class NodeAgentGrpcService extends NodeAgentServiceGrpcService {
 
   static final int MAX_STOP_TIMEOUT_SECONDS = 3600;
   static final int DEFAULT_CONSOLE_BYTES = 64 * 1024;
-  static final int MAX_CONSOLE_BYTES = 1024 * 1024;
+  static final int MAX_CONSOLE_BYTES = MessageLimits.MAX_CONSOLE_BYTES;
   /** Events a slow WatchEvents caller may have queued before it is cut off. */
   static final int WATCH_QUEUE_LIMIT = 1024;
 

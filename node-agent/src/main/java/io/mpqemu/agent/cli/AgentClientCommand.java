@@ -2,6 +2,7 @@ package io.mpqemu.agent.cli;
 
 import com.google.protobuf.Message;
 import com.google.protobuf.util.JsonFormat;
+import io.mpqemu.grpc.MessageLimits;
 import io.mpqemu.grpc.GrpcCallException;
 import io.mpqemu.grpc.ServerStreams;
 import io.mpqemu.grpc.UnaryCalls;
@@ -21,7 +22,6 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.net.SocketAddress;
 import io.vertx.grpc.client.GrpcClient;
-import io.vertx.grpc.client.GrpcClientOptions;
 import io.vertx.grpc.common.ServiceMethod;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -55,7 +55,8 @@ public final class AgentClientCommand {
   <T> int run(Function<GrpcClient, Future<T>> request, Function<T, String> print) throws Exception {
     Vertx vertx = Vertx.builder().with(new VertxOptions().setPreferNativeTransport(true)).build();
     // closed last, in finally: Vert.x 5 closes a client that is garbage collected, even mid-call
-    GrpcClient grpc = GrpcClient.client(vertx, new GrpcClientOptions().setScheduleDeadlineAutomatically(true));
+    // with the message limit a full 1 MiB console tail needs: see MessageLimits
+    GrpcClient grpc = GrpcClient.client(vertx, MessageLimits.clientOptions().setScheduleDeadlineAutomatically(true));
     try {
       T answer = request.apply(grpc).await();
       System.out.println(print.apply(answer));

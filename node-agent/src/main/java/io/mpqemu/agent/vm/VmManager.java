@@ -9,6 +9,7 @@ import io.mpqemu.agent.state.ConsoleLog;
 import io.mpqemu.agent.state.VmPaths;
 import io.mpqemu.agent.state.VmRecord;
 import io.mpqemu.errors.Failures;
+import io.mpqemu.net.UnixSocketPaths;
 import io.mpqemu.spec.InvalidSpecException;
 import io.mpqemu.spec.SpecValidator;
 import io.mpqemu.v1.AgentVm;
@@ -55,6 +56,11 @@ public final class VmManager {
       SpecValidator.validate(spec, rt.config().limits());
     } catch (InvalidSpecException e) {
       return Future.failedFuture(new VmException(VmException.Kind.INVALID_SPEC, e.getMessage()));
+    }
+    if (vmId.length() > rt.config().maxVmIdLength()) {
+      return Future.failedFuture(new VmException(VmException.Kind.INVALID_SPEC, "vm_id is " + vmId.length()
+          + " characters; this node's state dir leaves room for " + rt.config().maxVmIdLength() + " in its QMP socket"
+          + " path (a UNIX socket path has at most " + UnixSocketPaths.MAX_BYTES + " bytes)"));
     }
     VmSupervisor existing = live(vmId).orElse(null);
     if (existing != null && !existing.spec().equals(spec)) {
