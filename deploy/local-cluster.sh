@@ -12,6 +12,12 @@
 #
 # Env: MPQEMU_LOCAL_DIR (work dir, default /tmp/mpqemu-local-cluster), MPQEMU_LOCAL_SUBNET (first
 # three octets, default 10.77.0: .1 is mpq-cp, .2 mpq-host1, .3 mpq-host2, a /24).
+#
+# The work dir holds the cluster's private keys, and its default path is predictable in a directory
+# anyone can write to: a local user could create it first and read what root writes there. So `up`
+# creates it itself (mode 0700), or uses an existing one only if it is a real directory (not a link)
+# owned by root with mode 0700, and empty; `down` and `status` trust nothing in a directory that is
+# not. A directory someone else made at the default path must be removed, or another one chosen.
 set -euo pipefail
 
 prog=$(basename "$0")
@@ -32,6 +38,8 @@ say() { echo "==> $*" >&2; }
 die() { echo "$prog: error: $*" >&2; exit 1; }
 cli() { java -jar "$cp_jar" --server "$server" "$@"; }
 ns_exists() { [ -e "/var/run/netns/$1" ]; }
+# Only root can have made it, and only root can read or change what is in it.
+dir_is_private() { [ -d "$dir" ] && [ ! -L "$dir" ] && [ "$(stat -c %u:%a "$dir")" = 0:700 ]; }
 
 usage() { echo "usage: $prog {up|status|down}  (env: MPQEMU_LOCAL_DIR, MPQEMU_LOCAL_SUBNET)" >&2; exit 2; }
 [ $# -eq 1 ] || usage
@@ -52,7 +60,7 @@ pids_to_stop() {
   for ns in "${namespaces[@]}"; do
     ns_exists "$ns" && ip netns pids "$ns"
   done
-  [ -e "$marker" ] || return 0
+  dir_is_private && [ -e "$marker" ] || return 0
   for p in /proc/[0-9]*; do
     p=${p#/proc/}
     [ "$p" = $$ ] && continue
@@ -80,16 +88,16 @@ down() {
   for ns in "${namespaces[@]}"; do
     ns_exists "$ns" && { say "deleting namespace $ns"; ip netns del "$ns"; }
   done
-  if [ -e "$marker" ]; then
+  if dir_is_private && [ -e "$marker" ]; then
     say "removing $dir"; rm -rf "$dir"
-  elif [ -e "$dir" ]; then
-    echo "$prog: $dir was not made by $prog (no $(basename "$marker")): left alone" >&2
+  elif [ -e "$dir" ] || [ -L "$dir" ]; then
+    echo "$prog: $dir was not made by $prog (not root's with mode 0700, or no $(basename "$marker")): left alone" >&2
   fi
   say "down"
 }
 
 status() {
-  [ -S "$dir/cp.sock" ] || die "no local cluster in $dir (run: $prog up)"
+  dir_is_private && [ -S "$dir/cp.sock" ] || die "no local cluster in $dir (run: $prog up)"
   say "nodes"; cli node list
   say "VMs"; cli vm list
 }
@@ -129,14 +137,21 @@ up() {
   for ns in "${namespaces[@]}"; do
     ns_exists "$ns" && die "a local cluster is up (namespace $ns exists): run '$prog down' first"
   done
-  [ -e "$marker" ] && die "$dir is left from an earlier run: run '$prog down' first"
-  [ -e "$dir" ] && [ -n "$(ls -A "$dir")" ] && die "$dir exists and is not empty: choose another MPQEMU_LOCAL_DIR"
+  if [ -e "$dir" ] || [ -L "$dir" ]; then
+    dir_is_private || die "$dir exists and is not a directory of root's with mode 0700 (someone else may have made it): remove it or choose another MPQEMU_LOCAL_DIR"
+    [ -e "$marker" ] && die "$dir is left from an earlier run: run '$prog down' first"
+    [ -n "$(ls -A "$dir")" ] && die "$dir exists and is not empty: choose another MPQEMU_LOCAL_DIR"
+  fi
   command -v qemu-system-x86_64 >/dev/null || die "QEMU is missing: run $root/deploy/install-deps.sh as root"
   for tool in java openssl ip setsid; do command -v $tool >/dev/null || die "'$tool' is missing"; done
   if [ ! -f "$cp_jar" ] || [ ! -f "$agent_jar" ]; then
     say "building the jars (mvn package)"
     # (maven -q still writes colour resets, even with -B: strip them)
     (cd "$root" && mvn -B -q -DskipTests package 2>&1) | sed 's/\x1b\[[0-9;]*m//g' >&2
+  fi
+  if [ ! -e "$dir" ]; then
+    mkdir -p "$(dirname "$dir")"
+    mkdir -m 0700 "$dir"   # fails, rather than use it, if someone made it since the check above
   fi
   mkdir -p "$dir/logs" "$dir/specs" && touch "$marker"
   trap '[ $? -eq 0 ] || echo "$prog: up failed; logs in $dir/logs; clean up with: $prog down" >&2' EXIT
