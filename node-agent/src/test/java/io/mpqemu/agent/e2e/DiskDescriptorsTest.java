@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.mpqemu.agent.qemu.BootImage;
+import io.mpqemu.agent.qemu.QemuImg;
+import io.mpqemu.agent.unix.OpenDescriptors;
 import io.mpqemu.grpc.GrpcCallException;
 import io.mpqemu.v1.AgentVm;
 import io.mpqemu.v1.Disk;
@@ -50,7 +52,7 @@ class DiskDescriptorsTest extends InProcessAgentTest {
       List<String> under = filesUnder(p.getPid(), agent.imageRoot);
       if (p.getName().equals("dev0")) {
         assertThat(under).as("the device process holds its image, and nothing else of the root").containsOnly(real.toString());
-        assertThat(openFiles(p.getPid())).as("no descriptor of the agent (its sockets, logs, state) leaked into it")
+        assertThat(OpenDescriptors.targets(p.getPid())).as("no descriptor of the agent (its sockets, logs, state) leaked into it")
             .filteredOn(f -> f.startsWith("socket:") || f.startsWith(agent.root.toString()))
             .containsOnly(socketOf(p.getPid(), 0), real.toString(), agent.vmDir("vm-fd").resolve("dev-dev0.log").toString());
       } else {
@@ -63,9 +65,9 @@ class DiskDescriptorsTest extends InProcessAgentTest {
   @DisplayName("hostile images are refused with the right status, naming the disk, and no QEMU process starts")
   void hostileImagesRefused() throws Exception {
     Path outside = Files.writeString(agent.imageRoot.getParent().resolve("secret"), "not for guests");
-    qemuImg("create", "-q", "-f", "qcow2", "-F", "raw", "-b", outside.toString(), agent.imageRoot.resolve("backing.qcow2").toString(), "1M");
-    qemuImg("create", "-q", "-f", "qcow2", "-F", "raw", "-b", "../secret", agent.imageRoot.resolve("relative.qcow2").toString(), "1M");
-    qemuImg("create", "-q", "-f", "qcow2", "-o", "data_file=" + outside.getParent().resolve("data.raw"),
+    QemuImg.run("create", "-q", "-f", "qcow2", "-F", "raw", "-b", outside.toString(), agent.imageRoot.resolve("backing.qcow2").toString(), "1M");
+    QemuImg.run("create", "-q", "-f", "qcow2", "-F", "raw", "-b", "../secret", agent.imageRoot.resolve("relative.qcow2").toString(), "1M");
+    QemuImg.run("create", "-q", "-f", "qcow2", "-o", "data_file=" + outside.getParent().resolve("data.raw"),
         agent.imageRoot.resolve("datafile.qcow2").toString(), "1M");
     Files.createLink(agent.imageRoot.resolve("hardlink.img"), outside);
     assertThat(new ProcessBuilder("mkfifo", agent.imageRoot.resolve("fifo.img").toString()).start().waitFor()).isZero();
@@ -113,7 +115,7 @@ class DiskDescriptorsTest extends InProcessAgentTest {
           AgentVm vm = agent.launch(id, Specs.lsi("swap" + i, "swap.img"));
           assertThat(vm.getPhase()).isEqualTo(Phase.PHASE_RUNNING);
           for (ProcessStatus p : vm.getProcessesList()) {
-            assertThat(openFiles(p.getPid())).as(p.getName()).doesNotContain(outside.toString());
+            assertThat(OpenDescriptors.targets(p.getPid())).as(p.getName()).doesNotContain(outside.toString());
           }
           launched++;
           agent.stop(id, 0, true);
@@ -147,7 +149,7 @@ class DiskDescriptorsTest extends InProcessAgentTest {
     if (format.equals("raw")) {
       Files.move(raw, agent.imageRoot.resolve(name));
     } else {
-      qemuImg("convert", "-f", "raw", "-O", "qcow2", raw.toString(), agent.imageRoot.resolve(name).toString());
+      QemuImg.run("convert", "-f", "raw", "-O", "qcow2", raw.toString(), agent.imageRoot.resolve(name).toString());
       Files.delete(raw);
     }
     return name;
@@ -163,28 +165,6 @@ class DiskDescriptorsTest extends InProcessAgentTest {
 
   /** What a process holds open under {@code root} (real paths, as /proc shows them). */
   private static List<String> filesUnder(long pid, Path root) throws IOException {
-    return openFiles(pid).stream().filter(f -> f.startsWith(root + "/")).toList();
-  }
-
-  private static List<String> openFiles(long pid) throws IOException {
-    List<String> files = new ArrayList<>();
-    try (Stream<Path> fds = Files.list(Path.of("/proc/" + pid + "/fd"))) {
-      for (Path fd : fds.toList()) {
-        try {
-          files.add(Files.readSymbolicLink(fd).toString().replace(" (deleted)", ""));
-        } catch (IOException closedMeanwhile) {
-          // gone
-        }
-      }
-    }
-    return files;
-  }
-
-  private static void qemuImg(String... args) throws Exception {
-    List<String> cmd = new ArrayList<>(List.of("qemu-img"));
-    cmd.addAll(List.of(args));
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes());
-    assertThat(p.waitFor()).as("qemu-img " + String.join(" ", args) + ": " + out).isZero();
+    return OpenDescriptors.targets(pid).stream().filter(f -> f.startsWith(root + "/")).toList();
   }
 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.mpqemu.agent.images.ImageException.Kind;
+import io.mpqemu.agent.qemu.QemuImg;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -47,7 +48,7 @@ class ImageOpenerTest {
   @DisplayName("a plain qcow2 image in a subdirectory opens")
   void qcow2Opens() throws Exception {
     Files.createDirectories(root.resolve("vms"));
-    qemuImg("create", "-q", "-f", "qcow2", root.resolve("vms/q.qcow2").toString(), "1M");
+    QemuImg.run("create", "-q", "-f", "qcow2", root.resolve("vms/q.qcow2").toString(), "1M");
     try (OpenImage open = opener.open("d", "vms/q.qcow2", "qcow2", true)) {
       assertThat(open.fd().describe()).isEqualTo(root.resolve("vms/q.qcow2").toString());
     }
@@ -56,14 +57,14 @@ class ImageOpenerTest {
   @Test
   @DisplayName("qcow2 with an absolute backing file outside the root is refused as unsafe")
   void absoluteBacking() throws Exception {
-    qemuImg("create", "-q", "-f", "qcow2", "-F", "raw", "-b", outside.toString(), root.resolve("evil.qcow2").toString(), "1M");
+    QemuImg.run("create", "-q", "-f", "qcow2", "-F", "raw", "-b", outside.toString(), root.resolve("evil.qcow2").toString(), "1M");
     assertRefused("evil.qcow2", "qcow2", Kind.UNSAFE, "names a backing file");
   }
 
   @Test
   @DisplayName("qcow2 with a ../ relative backing file is refused as unsafe")
   void relativeBacking() throws Exception {
-    qemuImg("create", "-q", "-f", "qcow2", "-F", "raw", "-b", "../secret", root.resolve("evil.qcow2").toString(), "1M");
+    QemuImg.run("create", "-q", "-f", "qcow2", "-F", "raw", "-b", "../secret", root.resolve("evil.qcow2").toString(), "1M");
     assertRefused("evil.qcow2", "qcow2", Kind.UNSAFE, "names a backing file");
   }
 
@@ -71,21 +72,21 @@ class ImageOpenerTest {
   @DisplayName("qcow2 whose backing file is a symbolic link out of the root is refused as unsafe")
   void backingThroughLink() throws Exception {
     Files.createSymbolicLink(root.resolve("base.raw"), outside);
-    qemuImg("create", "-q", "-f", "qcow2", "-F", "raw", "-b", "base.raw", "-u", root.resolve("evil.qcow2").toString(), "1M");
+    QemuImg.run("create", "-q", "-f", "qcow2", "-F", "raw", "-b", "base.raw", "-u", root.resolve("evil.qcow2").toString(), "1M");
     assertRefused("evil.qcow2", "qcow2", Kind.UNSAFE, "names a backing file");
   }
 
   @Test
   @DisplayName("qcow2 with an external data file is refused as unsafe")
   void externalDataFile() throws Exception {
-    qemuImg("create", "-q", "-f", "qcow2", "-o", "data_file=" + tmp.resolve("data.raw"), root.resolve("evil.qcow2").toString(), "1M");
+    QemuImg.run("create", "-q", "-f", "qcow2", "-o", "data_file=" + tmp.resolve("data.raw"), root.resolve("evil.qcow2").toString(), "1M");
     assertRefused("evil.qcow2", "qcow2", Kind.UNSAFE, "external data file");
   }
 
   @Test
   @DisplayName("a raw disk holding a qcow2 header is opened as raw: QEMU is told raw and follows nothing")
   void qcow2HeaderInRawDisk() throws Exception {
-    qemuImg("create", "-q", "-f", "qcow2", "-F", "raw", "-b", outside.toString(), root.resolve("guest-wrote.img").toString(), "1M");
+    QemuImg.run("create", "-q", "-f", "qcow2", "-F", "raw", "-b", outside.toString(), root.resolve("guest-wrote.img").toString(), "1M");
     try (OpenImage open = opener.open("d", "guest-wrote.img", "raw", false)) {
       assertThat(open.fd().describe()).isEqualTo(root.resolve("guest-wrote.img").toString());
     }
@@ -186,13 +187,5 @@ class ImageOpenerTest {
         .isInstanceOfSatisfying(ImageException.class, e -> assertThat(e.kind()).isEqualTo(kind))
         .hasMessageStartingWith("devices[0].disks[0].image: image '" + image + "'")
         .hasMessageContaining(says);
-  }
-
-  private static void qemuImg(String... args) throws Exception {
-    List<String> cmd = new java.util.ArrayList<>(List.of("qemu-img"));
-    cmd.addAll(List.of(args));
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes());
-    assertThat(p.waitFor()).as("qemu-img " + String.join(" ", args) + ": " + out).isZero();
   }
 }

@@ -9,6 +9,7 @@ import io.mpqemu.agent.process.RunningProcess;
 import io.mpqemu.agent.qemu.QemuCommandLine.Accelerator;
 import io.mpqemu.agent.state.VmPaths;
 import io.mpqemu.agent.sys.Fd;
+import io.mpqemu.agent.unix.OpenDescriptors;
 import io.mpqemu.spec.NodeLimits;
 import io.mpqemu.spec.SpecValidator;
 import io.mpqemu.v1.Disk;
@@ -29,8 +30,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
-import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.Timeout.ThreadMode;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -140,7 +141,8 @@ class QemuCommandLineRealQemuTest {
       // makes without a path (memfds of guest RAM, eventfds, sockets, pipes)
       assertThat(String.join(" ", Files.readAllLines(Path.of("/proc/" + remote.pid() + "/cmdline"))))
           .doesNotContain(dir.toString());
-      assertThat(openFiles(remote.pid())).containsOnlyElementsOf(expectedOpen).contains(image.toString());
+      assertThat(OpenDescriptors.targets(remote.pid())).filteredOn(t -> t.startsWith("/") && !t.startsWith("/memfd:") && !t.equals("/dev/null"))
+          .containsOnlyElementsOf(expectedOpen).contains(image.toString());
       qmp.setOutboundFileDescriptors(pair.getSocket1().getFileDescriptor());
       execute(in, out, new JsonObject().put("execute", "getfd").put("arguments", new JsonObject().put("fdname", "mp0")));
       qmp.setOutboundFileDescriptors();
@@ -168,8 +170,8 @@ class QemuCommandLineRealQemuTest {
     if (format.equals(OVERLAY)) {
       // an overlay made over the base, then told to forget its name: only the command line joins them
       Path top = dir.resolve("overlay.qcow2");
-      qemuImg("create", "-q", "-f", "qcow2", "-F", "raw", "-b", raw.toString(), top.toString());
-      qemuImg("rebase", "-q", "-u", "-b", "", top.toString());
+      QemuImg.run("create", "-q", "-f", "qcow2", "-F", "raw", "-b", raw.toString(), top.toString());
+      QemuImg.run("rebase", "-q", "-u", "-b", "", top.toString());
       return top;
     }
     Path qcow2 = dir.resolve("boot.qcow2");
@@ -181,35 +183,11 @@ class QemuCommandLineRealQemuTest {
     return qcow2;
   }
 
-  private void qemuImg(String... args) throws IOException, InterruptedException {
-    List<String> cmd = new ArrayList<>(List.of("qemu-img"));
-    cmd.addAll(List.of(args));
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("qemu-img.log").toFile()).start();
-    started.add(p);
-    assertThat(p.waitFor(10, TimeUnit.SECONDS)).isTrue();
-    assertThat(p.exitValue()).as("qemu-img " + String.join(" ", args) + ": " + Files.readString(dir.resolve("qemu-img.log")))
-        .isZero();
-  }
-
   private Process start(List<String> argv, String name, ProcessBuilder.Redirect stdin) throws IOException {
     Process process = new ProcessBuilder(argv).redirectInput(stdin).redirectErrorStream(true)
         .redirectOutput(dir.resolve(name + ".log").toFile()).start();
     started.add(process);
     return process;
-  }
-
-  /** The files (paths) a process holds open, as /proc shows them; sockets, pipes, memfds and anonymous inodes left out. */
-  static List<String> openFiles(long pid) throws IOException {
-    List<String> files = new ArrayList<>();
-    try (Stream<Path> fds = Files.list(Path.of("/proc/" + pid + "/fd"))) {
-      for (Path fd : fds.toList()) {
-        String target = Files.readSymbolicLink(fd).toString();
-        if (target.startsWith("/") && !target.startsWith("/memfd:") && !target.equals("/dev/null")) {
-          files.add(target.replace(" (deleted)", ""));
-        }
-      }
-    }
-    return files;
   }
 
   private static AFUNIXSocket connect(Path socket) throws Exception {

@@ -3,6 +3,7 @@ package io.mpqemu.agent.sys;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.mpqemu.agent.unix.OpenDescriptors;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,7 +33,7 @@ class PosixSpawnTest {
       ChildExit exit = new ChildExit(pid);
       CompletableFuture<Integer> status = CompletableFuture.supplyAsync(exit::awaitAndReap);
       try {
-        assertThat(fdTable(pid)).containsExactlyEntriesOf(new TreeMap<>(Map.of(
+        assertThat(OpenDescriptors.of(pid)).containsExactlyEntriesOf(new TreeMap<>(Map.of(
             0, "/dev/null", 1, log.toString(), 2, log.toString(), 3, extra.toString())));
         String[] stat = Files.readString(Path.of("/proc/" + pid + "/stat")).replaceAll(".*\\) ", "").split(" ");
         assertThat(stat[3]).as("session id").isEqualTo(String.valueOf(pid));
@@ -61,7 +62,7 @@ class PosixSpawnTest {
   @DisplayName("a program that cannot be started fails the spawn and leaves no child and no descriptor behind")
   void failedSpawnLeavesNothing() throws Exception {
     long self = ProcessHandle.current().pid();
-    int fdsBefore = fdTable(self).size();
+    int fdsBefore = OpenDescriptors.of(self).size();
     long childrenBefore = ProcessHandle.current().children().count();
     try (Fd stdin = Fd.devNull()) {
       assertThatThrownBy(() -> PosixSpawn.spawn(List.of("/nonexistent/qemu"), List.of(), Map.of(0, stdin), true))
@@ -69,21 +70,6 @@ class PosixSpawnTest {
           .hasMessageContaining("No such file");
     }
     assertThat(ProcessHandle.current().children().count()).isEqualTo(childrenBefore);
-    assertThat(fdTable(self).size()).isEqualTo(fdsBefore);
-  }
-
-  /** Descriptor number to what it refers to, as /proc shows it. */
-  static Map<Integer, String> fdTable(long pid) throws IOException {
-    Map<Integer, String> table = new TreeMap<>();
-    try (Stream<Path> fds = Files.list(Path.of("/proc/" + pid + "/fd"))) {
-      for (Path fd : fds.toList()) {
-        try {
-          table.put(Integer.parseInt(fd.getFileName().toString()), Files.readSymbolicLink(fd).toString());
-        } catch (IOException gone) {
-          // the descriptor Files.list itself used, closed by now
-        }
-      }
-    }
-    return table;
+    assertThat(OpenDescriptors.of(self).size()).isEqualTo(fdsBefore);
   }
 }
