@@ -6,6 +6,7 @@ import io.mpqemu.agent.events.EventHub;
 import io.mpqemu.agent.process.ProcessScanner;
 import io.mpqemu.agent.process.ProcessTable;
 import io.mpqemu.agent.qemu.BootImage;
+import io.mpqemu.grpc.MessageLimits;
 import io.mpqemu.grpc.ServerStreams;
 import io.mpqemu.grpc.UnaryCalls;
 import io.mpqemu.spec.NodeLimits;
@@ -31,7 +32,6 @@ import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.SocketAddress;
 import io.vertx.grpc.client.GrpcClient;
-import io.vertx.grpc.client.GrpcClientOptions;
 import io.vertx.grpc.common.ServiceMethod;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -86,7 +86,7 @@ public final class AgentHarness implements AutoCloseable {
     imageRoot = Files.createDirectories(root.resolve("images"));
     socket = root.resolve("agent.sock");
     vertx = Vertx.builder().with(new VertxOptions().setPreferNativeTransport(true)).build();
-    grpc = GrpcClient.client(vertx, new GrpcClientOptions().setScheduleDeadlineAutomatically(true));
+    grpc = GrpcClient.client(vertx, MessageLimits.clientOptions().setScheduleDeadlineAutomatically(true));
     vertx.eventBus().<JsonObject>consumer(BusAddresses.VM_EVENTS, m -> busEvents.add(EventHub.fromJson(m.body())));
   }
 
