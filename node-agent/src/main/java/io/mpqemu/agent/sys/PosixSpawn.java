@@ -37,6 +37,14 @@ public final class PosixSpawn {
       throw new IllegalArgumentException("nothing to run");
     }
     TreeMap<Integer, Fd> byTarget = new TreeMap<>(fds);
+    // numbers without gaps above 2: closefrom covers everything past the last one, and no descriptor
+    // of the agent can survive in a gap below it
+    for (int n = 3; !byTarget.isEmpty() && n <= byTarget.lastKey(); n++) {
+      if (!byTarget.containsKey(n)) {
+        throw new IllegalArgumentException("descriptor numbers above 2 must have no gap, but " + n + " is missing: "
+            + byTarget.keySet());
+      }
+    }
     int above = byTarget.isEmpty() ? 3 : Math.max(3, byTarget.lastKey() + 1);
     // copies numbered above every target: no dup2 can overwrite a source another one still needs,
     // and dup2 onto a different number clears close-on-exec on the child's copy

@@ -48,6 +48,15 @@ class PosixSpawnTest {
   }
 
   @Test
+  @DisplayName("descriptor numbers with a gap are refused: a descriptor of the agent could survive in it")
+  void gapsRefused() throws Exception {
+    try (Fd in = Fd.devNull()) {
+      assertThatThrownBy(() -> PosixSpawn.spawn(List.of("true"), List.of(), Map.of(0, in, 1, in, 2, in, 4, in), false))
+          .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("3 is missing");
+    }
+  }
+
+  @Test
   @DisplayName("a child's exit code is reported once it is reaped")
   void exitCode() throws Exception {
     try (Fd stdin = Fd.devNull()) {
