@@ -12,6 +12,7 @@ import io.vertx.core.json.JsonObject;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -55,14 +56,27 @@ final class Adoption {
     if (!rec.launchComplete()) {
       return abandonLaunch(pidsFound);
     }
+    // reading /proc for each recorded pid blocks: off the loop, then back on it with what was found
+    return rt.blocking(() -> {
+      List<Optional<VmProcess>> found = new ArrayList<>();
+      for (ProcessRecord pr : rec.processes()) {
+        ProcessRole role = pr.isMain() ? ProcessRole.PROCESS_ROLE_MAIN : ProcessRole.PROCESS_ROLE_DEVICE;
+        found.add(rt.launcher().adopt(pr.pid(), pr.startedAt()).map(rp -> new VmProcess(pr.name(), role, rp)));
+      }
+      return found;
+    }).compose(found -> supervise(rec, pidsFound, found));
+  }
+
+  /** Takes over the processes found alive ({@code found}, in the record's order), and kills strays. */
+  private Future<Void> supervise(VmRecord rec, List<Long> pidsFound, List<Optional<VmProcess>> found) {
     List<Long> known = new ArrayList<>();
     List<String> dead = new ArrayList<>();
-    for (ProcessRecord pr : rec.processes()) {
+    for (int i = 0; i < rec.processes().size(); i++) {
+      ProcessRecord pr = rec.processes().get(i);
       known.add(pr.pid());
-      ProcessRole role = pr.isMain() ? ProcessRole.PROCESS_ROLE_MAIN : ProcessRole.PROCESS_ROLE_DEVICE;
-      var adopted = rt.launcher().adopt(pr.pid(), pr.startedAt());
+      Optional<VmProcess> adopted = found.get(i);
       if (adopted.isPresent()) {
-        vm.processes().add(new VmProcess(pr.name(), role, adopted.get()));
+        vm.processes().add(adopted.get());
       } else if (rec.phase() != Phase.PHASE_STOPPED && rec.phase() != Phase.PHASE_FAILED) {
         dead.add(pr.name() + " (pid " + pr.pid() + ")");
       }
