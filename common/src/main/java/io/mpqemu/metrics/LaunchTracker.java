@@ -3,6 +3,7 @@ package io.mpqemu.metrics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Timer;
 import io.mpqemu.v1.VmEvent;
+import io.mpqemu.wire.Timestamps;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -76,6 +77,6 @@ public final class LaunchTracker implements Consumer<VmEvent> {
     if (!e.hasTime()) {
       return clock.instant();
     }
-    return Instant.ofEpochSecond(e.getTime().getSeconds(), e.getTime().getNanos());
+    return Timestamps.instant(e.getTime());
   }
 }

@@ -8,7 +8,7 @@ import io.mpqemu.v1.DesiredState;
 import io.mpqemu.v1.NodeState;
 import io.mpqemu.v1.Phase;
 import io.mpqemu.v1.VmRef;
-import java.time.Instant;
+import io.mpqemu.wire.Timestamps;
 import java.time.temporal.ChronoUnit;
 import java.util.regex.Pattern;
 
@@ -46,7 +46,7 @@ final class Formats {
     if (t.getSeconds() == 0 && t.getNanos() == 0) {
       return "";
     }
-    return Instant.ofEpochSecond(t.getSeconds(), t.getNanos()).truncatedTo(ChronoUnit.SECONDS).toString();
+    return Timestamps.instant(t).truncatedTo(ChronoUnit.SECONDS).toString();
   }
 
   /** Protobuf JSON over several lines, for one object. */

@@ -29,10 +29,6 @@ public final class ImageOpener {
     this.root = imageRoot.toAbsolutePath().normalize();
   }
 
-  public Path root() {
-    return root;
-  }
-
   /**
    * Opens the image of every disk of {@code spec}; the first that cannot be used fails the whole
    * (closing what was opened), its message naming the disk's field ({@code devices[0].disks[1].image}).
