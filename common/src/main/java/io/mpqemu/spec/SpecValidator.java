@@ -60,6 +60,11 @@ public final class SpecValidator {
     validateDevices(spec.getDevicesList(), limits);
   }
 
+  /** True if {@code vmId} is a VM id as {@link #validateVmId} accepts it (safe as a file name). */
+  public static boolean isValidVmId(String vmId) {
+    return vmId != null && VM_ID.matcher(vmId).matches();
+  }
+
   /** Checks a VM id as the control plane assigns it and the agent uses it in paths. */
   public static void validateVmId(String vmId) {
     if (vmId == null || !VM_ID.matcher(vmId).matches()) {

@@ -1,10 +1,12 @@
 package io.mpqemu.agent;
 
+import io.mpqemu.agent.confine.ConfinementSettings;
+import io.mpqemu.agent.confine.UidRange;
 import io.mpqemu.agent.state.VmPaths;
 import io.mpqemu.net.Endpoint;
 import io.mpqemu.net.UnixSocketPaths;
-import io.mpqemu.spec.SpecValidator;
 import io.mpqemu.spec.NodeLimits;
+import io.mpqemu.spec.SpecValidator;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
@@ -28,6 +30,7 @@ import java.util.regex.Pattern;
  * @param advertise the gRPC endpoint heartbeats announce to the control plane; "" means the first
  *     listen address
  * @param heartbeatInterval how often the agent announces itself on the event bus
+ * @param confinement how QEMU processes are confined (on unless {@code --confinement=off})
  * @param httpListen the address of /healthz, /readyz and /metrics ({@code unix:/path} or
  *     {@code tcp:loopback:port}); "" serves no HTTP
  */
@@ -47,7 +50,8 @@ public record AgentConfig(
     long consoleLogMaxBytes,
     String advertise,
     Duration heartbeatInterval,
-    String httpListen) {
+    String httpListen,
+    ConfinementSettings confinement) {
 
   private static final Pattern NODE_ID = Pattern.compile("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$");
   /** The control plane names VMs by UUID: its ids must fit under the state dir. */
@@ -72,13 +76,19 @@ public record AgentConfig(
       String accelerator, NodeLimits limits, long memoryMib, int maxVms, Map<String, String> labels,
       Duration stopTimeout, Duration exitDeadline, long consoleLogMaxBytes, String advertise, Duration heartbeatInterval) {
     this(nodeId, listen, stateDir, imageRoot, qemuBinary, accelerator, limits, memoryMib, maxVms, labels,
-        stopTimeout, exitDeadline, consoleLogMaxBytes, advertise, heartbeatInterval, "");
+        stopTimeout, exitDeadline, consoleLogMaxBytes, advertise, heartbeatInterval, "", ConfinementSettings.DEFAULT);
   }
 
   /** The same config serving HTTP on {@code address} ("" for none). */
   public AgentConfig withHttpListen(String address) {
     return new AgentConfig(nodeId, listen, stateDir, imageRoot, qemuBinary, accelerator, limits, memoryMib, maxVms,
-        labels, stopTimeout, exitDeadline, consoleLogMaxBytes, advertise, heartbeatInterval, address);
+        labels, stopTimeout, exitDeadline, consoleLogMaxBytes, advertise, heartbeatInterval, address, confinement);
+  }
+
+  /** The same config confining QEMU processes as {@code settings} say. */
+  public AgentConfig withConfinement(ConfinementSettings settings) {
+    return new AgentConfig(nodeId, listen, stateDir, imageRoot, qemuBinary, accelerator, limits, memoryMib, maxVms,
+        labels, stopTimeout, exitDeadline, consoleLogMaxBytes, advertise, heartbeatInterval, httpListen, settings);
   }
 
   /** Checks what a typo could break; the message says what to fix. */
@@ -172,7 +182,21 @@ public record AgentConfig(
         json.getLong("consoleLogMaxBytes", consoleLogMaxBytes),
         json.getString("advertise", advertise),
         json.containsKey("heartbeatMillis") ? Duration.ofMillis(json.getLong("heartbeatMillis")) : heartbeatInterval,
-        json.getString("httpListen", httpListen));
+        json.getString("httpListen", httpListen), mergeConfinement(json));
+  }
+
+  /** "confinement": "on"|"off", "uidRange": "FIRST-LAST". */
+  private ConfinementSettings mergeConfinement(JsonObject json) {
+    ConfinementSettings c = confinement;
+    if (json.containsKey("confinement")) {
+      String mode = json.getString("confinement");
+      require(mode.equals("on") || mode.equals("off"), "confinement must be on or off, not " + mode);
+      c = c.withEnabled(mode.equals("on"));
+    }
+    if (json.containsKey("uidRange")) {
+      c = c.withUids(UidRange.parse(json.getString("uidRange")));
+    }
+    return c;
   }
 
   private static long totalHostMemoryMib() {

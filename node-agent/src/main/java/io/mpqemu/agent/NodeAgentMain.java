@@ -90,6 +90,16 @@ public final class NodeAgentMain {
         + " under mutual TLS. Without it the agent is local: loopback or UNIX socket only.")
     Path cluster;
 
+    @Option(names = "--confinement", paramLabel = "on|off",
+        description = "Confine every QEMU process: its own uid, no capabilities, its own namespaces (default on;"
+            + " needs root). off runs them as the agent's user and says so in every VM's status.")
+    String confinement;
+
+    @Option(names = "--uid-range", paramLabel = "FIRST-LAST",
+        description = "The uids and gids confined QEMU processes run as (default 2000000000-2000065535);"
+            + " no account may use them.")
+    String uidRange;
+
     @Option(names = "--allowed-driver", description = "A device driver VMs may use, repeatable (replaces the default list).")
     List<String> allowedDrivers;
 
@@ -99,8 +109,8 @@ public final class NodeAgentMain {
       if (config != null) {
         cfg = cfg.merge(new JsonObject(Files.readString(config)));
       }
-      cfg = cfg.merge(flags());
       try {
+        cfg = cfg.merge(flags());
         cfg.validated();
       } catch (IllegalArgumentException e) {
         System.err.println("node-agent: " + e.getMessage());
@@ -152,6 +162,8 @@ public final class NodeAgentMain {
       putIf(j, "maxVms", maxVms);
       putIf(j, "advertise", advertise);
       putIf(j, "httpListen", httpListen);
+      putIf(j, "confinement", confinement);
+      putIf(j, "uidRange", uidRange);
       if (labels != null) {
         j.put("labels", new JsonObject(new LinkedHashMap<>(labels)));
       }

@@ -1,6 +1,7 @@
 package io.mpqemu.agent;
 
 import io.mpqemu.agent.api.NodeAgentGrpcService;
+import io.mpqemu.agent.confine.Confinement;
 import io.mpqemu.agent.events.EventHub;
 import io.mpqemu.agent.http.AgentHttp;
 import io.mpqemu.agent.http.AgentMetrics;
@@ -58,6 +59,7 @@ public final class NodeAgentVerticle extends VerticleBase {
   private VmManager vms;
   private EventHub events;
   private QemuProbe.Result probe;
+  private Confinement confinement;
   private Instant startedAt;
   private long rotationTimer = -1;
   private long heartbeatTimer = -1;
@@ -108,7 +110,9 @@ public final class NodeAgentVerticle extends VerticleBase {
     VmStateStore store = new VmStateStore(config.stateDir());
     return vertx.executeBlocking(() -> {
       store.init();
-      return new QemuProbe(config.qemuBinary()).probe(config.accelerator());
+      confinement = Confinement.forAgent(config.confinement(), config.stateDir(), config.qemuBinary(),
+          config.limits().maxDevicesPerVm());
+      return new QemuProbe(config.qemuBinary(), confinement::asMainWould).probe(config.accelerator());
     }).compose(found -> {
       if (!found.multiprocess()) {
         return Future.failedFuture(config.qemuBinary() + " (" + found.version() + ") lacks multi-process support "
@@ -120,10 +124,17 @@ public final class NodeAgentVerticle extends VerticleBase {
       VmRuntime rt = new VmRuntime(vertx, context, config, new QemuCommandLine(config.qemuBinary()),
           found.accelerator(), new PosixSpawnLauncher(), new ProcessScanner(), store, events,
           (name, socket) -> QmpClient.connect(vertx, name, () -> UnixQmpTransport.connect(socket, QMP_CONNECT_TIMEOUT), QMP_CONNECT_TIMEOUT),
-          SocketPairs::open, Clock.systemUTC(), new VertxTimers(vertx));
+          SocketPairs::open, Clock.systemUTC(), new VertxTimers(vertx), confinement);
       vms = new VmManager(rt, new ImageOpener(config.imageRoot()));
       return vms.adoptAll();
-    }).compose(v -> startServers()).compose(v -> startHttp()).onSuccess(v -> {
+    }).compose(v -> startServers()).compose(v -> startHttp()).onFailure(e -> {
+      if (confinement != null) {
+        vertx.executeBlocking(() -> {
+          confinement.close(); // a failed start releases the uid range and the view
+          return null;
+        });
+      }
+    }).onSuccess(v -> {
       started = true;
       rotationTimer = vertx.setPeriodic(5000, id -> vms.rotateConsoleLogs());
       String endpoint = config.advertise().isEmpty() ? listeners.grpcAddresses().get(0) : config.advertise();
@@ -132,6 +143,11 @@ public final class NodeAgentVerticle extends VerticleBase {
             + " tcp:<cluster address>:7070 (first) or set --advertise", config.nodeId(), endpoint);
       }
       heartbeatTimer = vertx.setPeriodic(0, config.heartbeatInterval().toMillis(), id -> publishHeartbeat(endpoint));
+      if (confinement.enabled()) {
+        LOG.info("node={} confinement on: {}", config.nodeId(), confinement.detail());
+      } else {
+        LOG.warn("node={} confinement OFF (--confinement=off): {}", config.nodeId(), confinement.detail());
+      }
       LOG.info("node={} agent ready: {}, multi-process yes, {}; {} VM(s) known; gRPC on {}{}{}", config.nodeId(),
           probe.version(), probe.kvmDetail(), vms.count(), listeners.grpcAddresses(),
           tls == null ? "" : " (TCP under mutual TLS as " + tls.subject() + ")",
@@ -159,7 +175,13 @@ public final class NodeAgentVerticle extends VerticleBase {
     if (vms != null) {
       vms.detachAll();
     }
-    return listeners == null ? Future.succeededFuture() : listeners.close();
+    Future<?> closed = listeners == null ? Future.succeededFuture() : listeners.close();
+    return closed.eventually(() -> vertx.executeBlocking(() -> {
+      if (confinement != null) {
+        confinement.close();
+      }
+      return null;
+    }));
   }
 
   /** Announces this node on {@value BusAddresses#HEARTBEATS}; the control plane learns nodes from it. */
@@ -201,6 +223,8 @@ public final class NodeAgentVerticle extends VerticleBase {
         .setVmCount(vms.count())
         .setAgentVersion(Version.get())
         .setStartedAt(Timestamps.of(startedAt))
+        .setConfinement(confinement.enabled() ? io.mpqemu.v1.Confinement.CONFINEMENT_ON : io.mpqemu.v1.Confinement.CONFINEMENT_OFF)
+        .setConfinementDetail(confinement.detail())
         .build();
   }
 

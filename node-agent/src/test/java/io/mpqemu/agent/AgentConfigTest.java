@@ -3,6 +3,7 @@ package io.mpqemu.agent;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.mpqemu.agent.confine.ConfinementSettings;
 import io.mpqemu.spec.NodeLimits;
 import java.io.File;
 import java.nio.charset.StandardCharsets;
@@ -23,7 +24,7 @@ class AgentConfigTest {
   private static AgentConfig config(Path stateDir, String listen, String httpListen) {
     return new AgentConfig("node-1", List.of(listen), stateDir, Path.of("/var/lib/mpqemu/images"),
         Path.of("qemu-system-x86_64"), "auto", NodeLimits.defaults(), 4096, 64, Map.of(), Duration.ofSeconds(30),
-        Duration.ofSeconds(5), 1024 * 1024, "", Duration.ofSeconds(3), httpListen);
+        Duration.ofSeconds(5), 1024 * 1024, "", Duration.ofSeconds(3), httpListen, ConfinementSettings.DEFAULT);
   }
 
   private static Path stateDir(int length) {

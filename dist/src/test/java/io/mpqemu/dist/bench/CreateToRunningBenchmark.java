@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mpqemu.agent.AgentConfig;
 import io.mpqemu.agent.NodeAgentVerticle;
+import io.mpqemu.agent.confine.ConfinementSettings;
+import io.mpqemu.agent.confine.UidRange;
 import io.mpqemu.agent.process.ProcessScanner;
 import io.mpqemu.agent.process.ProcessTable;
 import io.mpqemu.agent.qemu.BootImage;
@@ -13,6 +15,7 @@ import io.mpqemu.controlplane.bench.Bench.Report;
 import io.mpqemu.controlplane.bench.Bench;
 import io.mpqemu.spec.NodeLimits;
 import io.mpqemu.testing.Await;
+import io.mpqemu.testing.UidRanges;
 import io.mpqemu.v1.AgentDeleteVmRequest;
 import io.mpqemu.v1.AgentStopVmRequest;
 import io.mpqemu.v1.AgentVm;
@@ -98,7 +101,8 @@ class CreateToRunningBenchmark {
       Path agentSocket = agentDir.resolve("agent.sock");
       AgentConfig config = new AgentConfig("bench-node", List.of("unix:" + agentSocket), agentDir.resolve("state"),
           images, Path.of("qemu-system-x86_64"), ACCELERATOR, NodeLimits.defaults(), 4096, 16, Map.of(),
-          Duration.ofSeconds(30), Duration.ofSeconds(5), 1024 * 1024, "", Duration.ofMillis(500));
+          Duration.ofSeconds(30), Duration.ofSeconds(5), 1024 * 1024, "", Duration.ofMillis(500))
+          .withConfinement(ConfinementSettings.DEFAULT.withUids(UidRange.parse(UidRanges.next())));
       Await.result(vertx.deployVerticle(new NodeAgentVerticle(config)), Bench.WAIT);
       SocketAddress agent = SocketAddress.domainSocketAddress(agentSocket.toString());
       Node node = awaitReady(cl, cp.address());

@@ -5,11 +5,14 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.mpqemu.agent.AgentConfig;
 import io.mpqemu.agent.NodeAgentVerticle;
+import io.mpqemu.agent.confine.ConfinementSettings;
+import io.mpqemu.agent.confine.UidRange;
 import io.mpqemu.controlplane.dispatch.AgentClients;
 import io.mpqemu.fleet.ClusterTls;
 import io.mpqemu.grpc.UnaryCalls;
 import io.mpqemu.spec.NodeLimits;
 import io.mpqemu.testing.ClusterCerts;
+import io.mpqemu.testing.UidRanges;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import java.nio.file.Files;
@@ -44,7 +47,8 @@ class AgentIdentityTest {
     vertx = Vertx.builder().with(new VertxOptions().setPreferNativeTransport(true)).build();
     NodeAgentVerticle agent = new NodeAgentVerticle(new AgentConfig("agent-b", List.of("tcp:127.0.0.1:0"),
         root.resolve("state"), root.resolve("images"), Path.of("qemu-system-x86_64"), "tcg", NodeLimits.defaults(), 1024, 4,
-        Map.of(), Duration.ofSeconds(30), Duration.ofSeconds(5), 1024 * 1024),
+        Map.of(), Duration.ofSeconds(30), Duration.ofSeconds(5), 1024 * 1024)
+        .withConfinement(ConfinementSettings.DEFAULT.withUids(UidRange.parse(UidRanges.next()))),
         ClusterTls.load(pki.crt("ca"), pki.crt("agent-b"), pki.key("agent-b")));
     ThreeHosts.await(vertx.deployVerticle(agent));
     endpoint = agent.boundAddresses().get(0);

@@ -6,12 +6,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mpqemu.agent.AgentConfig;
 import io.mpqemu.agent.NodeAgentVerticle;
+import io.mpqemu.agent.confine.ConfinementSettings;
+import io.mpqemu.agent.confine.UidRange;
 import io.mpqemu.controlplane.cli.ControlPlaneCli;
 import io.mpqemu.fleet.ClusterConfig;
 import io.mpqemu.fleet.ClusterTls;
 import io.mpqemu.fleet.ClusteredVertx;
 import io.mpqemu.spec.NodeLimits;
 import io.mpqemu.testing.Await;
+import io.mpqemu.testing.UidRanges;
 import io.mpqemu.v1.CreateVmRequest;
 import io.mpqemu.v1.Disk;
 import io.mpqemu.v1.EventType;
@@ -288,7 +291,8 @@ class MultiHostClusterTest {
     String endpoint = "tcp:" + c.net.selfIp + ":" + (c.basePort + 93);
     NodeAgentVerticle agent = new NodeAgentVerticle(new AgentConfig("agent-x", List.of(endpoint), c.stateDir("agent-x"),
         c.root.resolve("images"), Path.of("qemu-system-x86_64"), "tcg", NodeLimits.defaults(), 1024, 8,
-        Map.of("role", "impostor"), Duration.ofSeconds(30), Duration.ofSeconds(5), 1024 * 1024, "", Duration.ofMillis(500)), tls);
+        Map.of("role", "impostor"), Duration.ofSeconds(30), Duration.ofSeconds(5), 1024 * 1024, "", Duration.ofMillis(500))
+        .withConfinement(ConfinementSettings.DEFAULT.withUids(UidRange.parse(UidRanges.next()))), tls);
     try {
       ThreeHosts.await(impostor.deployVerticle(agent));
       c.controlPlane.awaitLog("event bus: dropped a heartbeat of node agent-x is signed by 'bench'", Duration.ofSeconds(60));
@@ -324,7 +328,8 @@ class MultiHostClusterTest {
       // the cluster file of "bench" names the certificate CN=bench
       code = new CommandLine(new io.mpqemu.agent.NodeAgentMain()).execute("serve", "--cluster", c.selfClusterFile().toString(),
           "--node-id", "agent-x", "--listen", "unix:" + c.root.resolve("x.sock"), "--state-dir",
-          c.stateDir("agent-x").toString(), "--image-root", c.root.resolve("images").toString());
+          c.stateDir("agent-x").toString(), "--image-root", c.root.resolve("images").toString(),
+          "--uid-range", UidRanges.next());
     } finally {
       System.setErr(saved);
     }

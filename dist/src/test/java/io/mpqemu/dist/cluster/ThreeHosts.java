@@ -9,6 +9,7 @@ import io.mpqemu.grpc.UnaryCalls;
 import io.mpqemu.testing.Await;
 import io.mpqemu.testing.ClusterCerts;
 import io.mpqemu.testing.ServiceJvm;
+import io.mpqemu.testing.UidRanges;
 import io.mpqemu.v1.GetVmRequest;
 import io.mpqemu.v1.Vm;
 import io.mpqemu.v1.VmEvent;
@@ -184,7 +185,8 @@ final class ThreeHosts implements AutoCloseable {
     agents.put(node, service(h, node, root.resolve(node + ".log"), AGENT_MAIN)
         .args("serve", "--config", config.toString(), "--cluster", clusterFile(h, node).toString(), "--node-id", node,
             "--listen", "tcp:" + h.ip() + ":" + grpcPort(h), "--state-dir", stateDir(node).toString(),
-            "--image-root", root.resolve("images").toString(), "--accelerator", "tcg", "--memory-mib", "1024")
+            "--image-root", root.resolve("images").toString(), "--accelerator", "tcg", "--memory-mib", "1024",
+            "--uid-range", UidRanges.next())
         .start("agent ready", SERVICE_READY_WITHIN));
   }
 

@@ -2,6 +2,8 @@ package io.mpqemu.dist.e2e;
 
 import io.mpqemu.agent.AgentConfig;
 import io.mpqemu.agent.NodeAgentVerticle;
+import io.mpqemu.agent.confine.ConfinementSettings;
+import io.mpqemu.agent.confine.UidRange;
 import io.mpqemu.agent.e2e.AgentHarness;
 import io.mpqemu.agent.process.ProcessScanner;
 import io.mpqemu.agent.qemu.BootImage;
@@ -10,6 +12,7 @@ import io.mpqemu.controlplane.ControlPlaneVerticle;
 import io.mpqemu.grpc.ServerStreams;
 import io.mpqemu.spec.NodeLimits;
 import io.mpqemu.testing.Await;
+import io.mpqemu.testing.UidRanges;
 import io.mpqemu.v1.CreateVmRequest;
 import io.mpqemu.v1.DesiredState;
 import io.mpqemu.v1.Disk;
@@ -84,7 +87,8 @@ final class Fleet implements AutoCloseable {
     Path dir = root.resolve("agent-" + nodeId);
     AgentConfig config = new AgentConfig(nodeId, List.of("unix:" + agentSocket(nodeId)), dir.resolve("state"),
         images, Path.of("qemu-system-x86_64"), "tcg", NodeLimits.defaults(), 4096, 16, labels, Duration.ofSeconds(30),
-        Duration.ofSeconds(5), 1024 * 1024, "", Duration.ofMillis(500));
+        Duration.ofSeconds(5), 1024 * 1024, "", Duration.ofMillis(500))
+        .withConfinement(ConfinementSettings.DEFAULT.withUids(UidRange.parse(UidRanges.next())));
     agentDeployments.put(nodeId, await(host.vertx().deployVerticle(new NodeAgentVerticle(config))));
     return this;
   }

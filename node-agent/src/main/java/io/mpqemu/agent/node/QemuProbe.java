@@ -9,11 +9,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
 
 /**
  * Asks the QEMU binary what it can do, once at start-up: its version, whether multi-process support
  * is compiled in (x-remote machine, x-pci-proxy-dev, x-remote-object), and whether KVM works, by
- * starting QEMU with {@code -accel kvm} and asking it over QMP. Blocking.
+ * starting QEMU with {@code -accel kvm} as a VM's main QEMU would run (confined, under its uid, with the
+ * kvm group) and asking it over QMP: KVM is chosen only if the VMs can open it. Blocking.
  */
 public final class QemuProbe {
 
@@ -23,9 +25,12 @@ public final class QemuProbe {
   private static final long TIMEOUT_SECONDS = 20;
 
   private final Path qemu;
+  private final UnaryOperator<List<String>> asMainWould;
 
-  public QemuProbe(Path qemu) {
+  /** @param asMainWould runs a command as a VM's main QEMU would run: confined, when VMs are */
+  public QemuProbe(Path qemu, UnaryOperator<List<String>> asMainWould) {
     this.qemu = qemu;
+    this.asMainWould = asMainWould;
   }
 
   /** @param wanted auto, kvm or tcg */
@@ -53,18 +58,17 @@ public final class QemuProbe {
     if (!Files.exists(dev)) {
       return "/dev/kvm does not exist";
     }
-    if (!Files.isReadable(dev) || !Files.isWritable(dev)) {
-      return "/dev/kvm is not readable and writable by this user";
-    }
     String qmp = "{\"execute\":\"qmp_capabilities\"}\n{\"execute\":\"query-kvm\"}\n{\"execute\":\"quit\"}\n";
     // A real pc machine with the CPU model VMs get: on some nested hosts KVM opens but cannot run
     // every CPU model (-cpu max/host abort on an MSR write there), so probing -machine none is not enough.
-    String out = run(List.of(qemu.toString(), "-machine", "pc", "-accel", "kvm", "-m", "16", "-nodefaults",
-        "-no-user-config", "-display", "none", "-S", "-qmp", "stdio"), qmp);
+    String out = run(asMainWould.apply(List.of(qemu.toString(), "-machine", "pc", "-accel", "kvm", "-m", "16", "-nodefaults",
+        "-no-user-config", "-display", "none", "-S", "-qmp", "stdio")), qmp);
     if (out.contains("\"enabled\": true") && out.contains("\"present\": true")) {
       return null;
     }
-    return "QEMU could not enable KVM: " + firstLine(out);
+    String hint = out.contains("Permission denied")
+        ? " (VMs open /dev/kvm through the kvm group: deploy/install-deps.sh makes it 0660 root:kvm)" : "";
+    return "QEMU could not enable KVM: " + firstLine(out) + hint;
   }
 
   private String run(List<String> argv) throws IOException {

@@ -3,6 +3,7 @@ package io.mpqemu.agent.process;
 import io.mpqemu.agent.sys.Fd;
 import io.mpqemu.agent.sys.PosixSpawn;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -38,10 +39,11 @@ public final class PosixSpawnLauncher implements ProcessLauncher {
   }
 
   @Override
-  public Optional<RunningProcess> adopt(long pid, Instant startedAt) {
+  public Optional<RunningProcess> adopt(long pid, Instant startedAt, long uid, Path executable) {
     return ProcessHandle.of(pid)
         .filter(h -> h.isAlive() && ProcessTable.isRunning(pid))
         .filter(h -> h.info().startInstant().map(startedAt::equals).orElse(false))
+        .filter(h -> ProcessTable.uid(pid).orElse(-1) == uid && ProcessTable.runs(pid, executable))
         .map(h -> new AdoptedProcess(h, startedAt));
   }
 }

@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.OptionalLong;
 
 /**
  * What /proc says about processes that are not our children. A process whose parent died is
@@ -30,6 +31,35 @@ public final class ProcessTable {
     }
     char state = stat.charAt(close + 2);
     return state != 'Z' && state != 'X' && state != 'x';
+  }
+
+  /** The real uid of the process, if it still exists and its real and effective uids agree. */
+  public static OptionalLong uid(long pid) {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"), StandardCharsets.US_ASCII)) {
+        if (line.startsWith("Uid:")) {
+          String[] f = line.substring(4).strip().split("\\s+");
+          return f[0].equals(f[1]) ? OptionalLong.of(Long.parseLong(f[0])) : OptionalLong.empty();
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      // gone meanwhile
+    }
+    return OptionalLong.empty();
+  }
+
+  /** True if the process runs {@code executable} (the same file, whatever path its view gives it). */
+  public static boolean runs(long pid, Path executable) {
+    try {
+      return Files.isSameFile(Path.of("/proc", Long.toString(pid), "exe"), executable);
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  /** The uid this agent runs as. */
+  public static long ownUid() {
+    return uid(ProcessHandle.current().pid()).orElseThrow();
   }
 
   /** SIGKILL to each pid, then waits until none runs; false if some still ran at the deadline. */

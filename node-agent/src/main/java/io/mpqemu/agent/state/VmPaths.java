@@ -53,6 +53,11 @@ public record VmPaths(Path dir) {
     return dir.resolve(fileStem(processName) + ".log");
   }
 
+  /** The name of a process's cgroup under its VM's: "main" or "dev-<id>", as its log is named. */
+  public static String processGroup(String processName) {
+    return fileStem(processName);
+  }
+
   private static String fileStem(String processName) {
     return MAIN.equals(processName) ? MAIN : "dev-" + processName;
   }

@@ -2,6 +2,7 @@ package io.mpqemu.agent.state;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.util.JsonFormat;
+import io.mpqemu.agent.confine.UidBlock;
 import io.mpqemu.v1.Phase;
 import io.mpqemu.v1.VmSpec;
 import io.vertx.core.json.JsonArray;
@@ -15,6 +16,7 @@ import java.util.List;
  *
  * @param launchComplete false from the first step of a launch until the guest runs: a record found
  *     with false after a restart is an interrupted launch, to be cleaned up, never adopted
+ * @param uids the VM's uids while confined, null when it never ran confined
  */
 public record VmRecord(
     String vmId,
@@ -27,7 +29,8 @@ public record VmRecord(
     boolean launchComplete,
     String accelerator,
     Instant launchedAt,
-    List<ProcessRecord> processes) {
+    List<ProcessRecord> processes,
+    UidBlock uids) {
 
   public VmRecord {
     processes = List.copyOf(processes);
@@ -39,7 +42,8 @@ public record VmRecord(
       procs.add(new JsonObject()
           .put("name", p.name())
           .put("pid", p.pid())
-          .put("startedAt", p.startedAt().toString()));
+          .put("startedAt", p.startedAt().toString())
+          .put("uid", p.uid()));
     }
     try {
       return new JsonObject()
@@ -54,7 +58,8 @@ public record VmRecord(
           .put("launchComplete", launchComplete)
           .put("accelerator", accelerator)
           .put("launchedAt", launchedAt == null ? null : launchedAt.toString())
-          .put("processes", procs);
+          .put("processes", procs)
+          .put("uids", uids == null ? null : new JsonObject().put("first", uids.first()).put("size", uids.size()));
     } catch (InvalidProtocolBufferException e) {
       throw new IllegalStateException("cannot print spec of VM " + vmId, e);
     }
@@ -70,7 +75,8 @@ public record VmRecord(
     List<ProcessRecord> procs = new ArrayList<>();
     for (Object o : json.getJsonArray("processes", new JsonArray())) {
       JsonObject p = (JsonObject) o;
-      procs.add(new ProcessRecord(p.getString("name"), p.getLong("pid"), Instant.parse(p.getString("startedAt"))));
+      procs.add(new ProcessRecord(p.getString("name"), p.getLong("pid"), Instant.parse(p.getString("startedAt")),
+          p.getLong("uid", 0L)));
     }
     String launchedAt = json.getString("launchedAt");
     return new VmRecord(
@@ -84,6 +90,11 @@ public record VmRecord(
         json.getBoolean("launchComplete", false),
         json.getString("accelerator", ""),
         launchedAt == null ? null : Instant.parse(launchedAt),
-        procs);
+        procs,
+        uids(json.getJsonObject("uids")));
+  }
+
+  private static UidBlock uids(JsonObject json) {
+    return json == null ? null : new UidBlock(json.getLong("first"), json.getInteger("size"));
   }
 }

@@ -1,5 +1,8 @@
 package io.mpqemu.agent.vm;
 
+import io.mpqemu.agent.confine.Confinement;
+import io.mpqemu.agent.confine.UidBlock;
+import io.mpqemu.agent.confine.VmJail;
 import io.mpqemu.agent.process.ProcessTable;
 import io.mpqemu.agent.state.ProcessRecord;
 import io.mpqemu.agent.state.VmRecord;
@@ -9,11 +12,13 @@ import io.mpqemu.v1.Phase;
 import io.mpqemu.v1.ProcessRole;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
+import java.util.function.LongPredicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,19 +57,49 @@ final class Adoption {
   /** Runs as a command, once {@link Vm#restore} took the record. */
   Future<Void> adopt(VmCommand.Adopt command) {
     VmRecord rec = command.record();
-    List<Long> pidsFound = command.pidsFound();
-    if (!rec.launchComplete()) {
-      return abandonLaunch(pidsFound);
-    }
-    // reading /proc for each recorded pid blocks: off the loop, then back on it with what was found
+    LongPredicate ours = uidsOf(rec);
+    // /proc for each pid blocks: off the loop, then back on it with what was found
     return rt.blocking(() -> {
+      List<Long> strays = command.pidsFound().stream()
+          .filter(pid -> ProcessTable.uid(pid).stream().anyMatch(ours)).toList();
       List<Optional<VmProcess>> found = new ArrayList<>();
-      for (ProcessRecord pr : rec.processes()) {
-        ProcessRole role = pr.isMain() ? ProcessRole.PROCESS_ROLE_MAIN : ProcessRole.PROCESS_ROLE_DEVICE;
-        found.add(rt.launcher().adopt(pr.pid(), pr.startedAt()).map(rp -> new VmProcess(pr.name(), role, rp)));
+      if (rec.launchComplete()) {
+        Path qemu = Confinement.resolve(rt.config().qemuBinary());
+        for (ProcessRecord pr : rec.processes()) {
+          ProcessRole role = pr.isMain() ? ProcessRole.PROCESS_ROLE_MAIN : ProcessRole.PROCESS_ROLE_DEVICE;
+          found.add(ours.test(pr.uid())
+              ? rt.launcher().adopt(pr.pid(), pr.startedAt(), pr.uid(), qemu).map(rp -> new VmProcess(pr.name(), role, rp, pr.uid()))
+              : Optional.empty());
+        }
       }
-      return found;
-    }).compose(found -> supervise(rec, pidsFound, found));
+      return new Scan(strays, found);
+    }).compose(scan -> rec.launchComplete() ? supervise(rec, scan.strays(), scan.found()) : abandonLaunch(scan.strays()));
+  }
+
+  private record Scan(List<Long> strays, List<Optional<VmProcess>> found) {}
+
+  /**
+   * The uids the VM's processes may run as: its recorded block, once the confinement took it over
+   * (it must lie in the agent's range and belong to no other VM), or the agent's own uid for a VM
+   * that ran unconfined. A process that runs as another uid is neither adopted nor killed.
+   */
+  private LongPredicate uidsOf(VmRecord rec) {
+    UidBlock block = rec.uids();
+    if (block == null) {
+      long agent = rt.confinement().agentUid();
+      return uid -> uid == agent;
+    }
+    if (!rt.confinement().enabled()) {
+      return block::contains;
+    }
+    Optional<VmJail> jail = rt.confinement().adopt(vm.id(), block);
+    if (jail.isEmpty()) {
+      LOG.warn("vm={} node={} its vm.json names uids {}-{}, outside this agent's range {} or another VM's: no process"
+          + " of it is adopted or killed", vm.id(), rt.nodeId(), block.first(), block.last(), rt.confinement().range());
+      return uid -> false;
+    }
+    vm.confine(jail.get());
+    return block::contains;
   }
 
   /** Takes over the processes found alive ({@code found}, in the record's order), and kills strays. */

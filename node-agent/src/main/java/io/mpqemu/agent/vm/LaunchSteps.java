@@ -1,14 +1,17 @@
 package io.mpqemu.agent.vm;
 
+import io.mpqemu.agent.confine.VmJail;
 import io.mpqemu.agent.process.ProcessMarker;
 import io.mpqemu.agent.qemu.QemuCommandLine;
 import io.mpqemu.agent.qemu.Qmp;
 import io.mpqemu.agent.state.VmPaths;
 import io.mpqemu.agent.sys.Fd;
 import io.mpqemu.agent.unix.DevicePair;
+import io.mpqemu.spec.SpecValidator;
 import io.mpqemu.v1.EventType;
 import io.mpqemu.v1.ProcessRole;
 import io.mpqemu.v1.ProxiedDevice;
+import io.mpqemu.v1.VmSpec;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
@@ -42,11 +45,15 @@ final class LaunchSteps {
 
   Future<Void> createStateDir() {
     VmPaths paths = vm.paths();
+    VmSpec spec = vm.spec();
+    List<String> deviceGroups = spec.getDevicesList().stream().map(d -> VmPaths.processGroup(d.getId())).toList();
     return rt.blocking(() -> {
       rt.store().createVmDir(paths);
       Files.deleteIfExists(paths.qmpSocket());
-      return null;
-    }).map(v -> {
+      return rt.confinement().prepare(vm.id(), deviceGroups, Integer.toUnsignedLong(spec.getMemoryMib()),
+          SpecValidator.vcpusOrDefault(spec));
+    }).map(jail -> {
+      jail.ifPresent(vm::confine);
       // the record (launchComplete=false) is written in the background: a restarted agent finds a
       // half-launched VM's processes through /proc whether or not it was written yet
       vm.state().recorded();
@@ -80,7 +87,9 @@ final class LaunchSteps {
    */
   Future<Void> startDeviceProcesses() {
     List<Future<Void>> starts = new ArrayList<>();
-    for (ProxiedDevice d : vm.spec().getDevicesList()) {
+    List<ProxiedDevice> devices = vm.spec().getDevicesList();
+    for (int index = 0; index < devices.size(); index++) {
+      ProxiedDevice d = devices.get(index);
       List<String> argv = rt.commandLine().remote(d);
       DevicePair pair = vm.processes().pair(d.getId());
       Map<Integer, Fd> given = new HashMap<>();
@@ -88,18 +97,25 @@ final class LaunchSteps {
       for (int i = 0; i < d.getDisksCount(); i++) {
         given.put(QemuCommandLine.diskDescriptor(i), vm.images().of(d.getDisks(i).getId()).fd());
       }
-      starts.add(startProcess(d.getId(), ProcessRole.PROCESS_ROLE_DEVICE, argv, given));
+      VmJail jail = vm.jail();
+      long uid = jail == null ? rt.confinement().agentUid() : jail.uids().device(index);
+      List<String> command = jail == null ? argv : jail.wrap(VmPaths.processGroup(d.getId()), uid, false, argv);
+      starts.add(startProcess(d.getId(), ProcessRole.PROCESS_ROLE_DEVICE, command, given, uid));
     }
     return Future.all(starts).mapEmpty();
   }
 
   Future<Void> startMainProcess() {
     List<String> argv = rt.commandLine().main(vm.paths(), vm.spec(), rt.accelerator());
-    return startProcess(VmPaths.MAIN, ProcessRole.PROCESS_ROLE_MAIN, argv, Map.of());
+    VmJail jail = vm.jail();
+    long uid = jail == null ? rt.confinement().agentUid() : jail.uids().main();
+    boolean kvm = rt.accelerator() == QemuCommandLine.Accelerator.KVM;
+    List<String> command = jail == null ? argv : jail.wrap(VmPaths.processGroup(VmPaths.MAIN), uid, kvm, argv);
+    return startProcess(VmPaths.MAIN, ProcessRole.PROCESS_ROLE_MAIN, command, Map.of(), uid);
   }
 
   /** Starts one process with {@code given} and its log as stdout and stderr (stdin /dev/null unless given). */
-  private Future<Void> startProcess(String name, ProcessRole role, List<String> argv, Map<Integer, Fd> given) {
+  private Future<Void> startProcess(String name, ProcessRole role, List<String> argv, Map<Integer, Fd> given, long uid) {
     Path log = vm.paths().processLog(name);
     List<String> marker = ProcessMarker.process(rt.config().stateDir(), vm.id(), name);
     Future<Void> started = rt.blocking(() -> {
@@ -112,10 +128,11 @@ final class LaunchSteps {
       }
     }).map(rp -> {
       // registered even when the launch was aborted meanwhile, so that its teardown kills it too
-      VmProcess p = new VmProcess(name, role, rp);
+      VmProcess p = new VmProcess(name, role, rp, uid);
       vm.processes().add(p);
       watcher.watch(p);
-      events.emit(EventType.PROCESS_STARTED, "ProcessStarted", p.title() + " started, pid " + rp.pid(), p);
+      events.emit(EventType.PROCESS_STARTED, "ProcessStarted", p.title() + " started, pid " + rp.pid()
+          + ", uid " + uid, p);
       return null;
     });
     vm.processes().spawning(started);

@@ -1,11 +1,14 @@
 package io.mpqemu.agent.vm;
 
+import io.mpqemu.agent.confine.UidBlock;
+import io.mpqemu.agent.confine.VmJail;
 import io.mpqemu.agent.images.OpenImages;
 import io.mpqemu.agent.qemu.Qmp;
 import io.mpqemu.agent.state.ProcessRecord;
 import io.mpqemu.agent.state.VmPaths;
 import io.mpqemu.agent.state.VmRecord;
 import io.mpqemu.v1.AgentVm;
+import io.mpqemu.v1.Confinement;
 import io.mpqemu.v1.VmSpec;
 import io.mpqemu.wire.Timestamps;
 import java.nio.file.Path;
@@ -35,6 +38,10 @@ final class Vm {
   private Instant launchedAt;
   private String accelerator = "";
   private Qmp qmp;
+  /** How its processes are confined; null when confinement is off (or not yet known after a restart). */
+  private VmJail jail;
+  /** Its uids as recorded, kept even while no jail is known, so that the record never loses them. */
+  private UidBlock uids;
 
   Vm(String id, VmPaths paths, VmSpec spec, long specRevision) {
     this.id = id;
@@ -69,6 +76,20 @@ final class Vm {
 
   String accelerator() {
     return accelerator;
+  }
+
+  VmJail jail() {
+    return jail;
+  }
+
+  void confine(VmJail vmJail) {
+    this.jail = vmJail;
+    this.uids = vmJail.uids();
+  }
+
+  /** The recorded uids, or null. */
+  UidBlock uids() {
+    return uids;
   }
 
   /** The next number of this VM's event sequence. */
@@ -116,13 +137,15 @@ final class Vm {
     vmSeq = rec.lastVmSeq();
     launchedAt = rec.launchedAt();
     accelerator = rec.accelerator();
+    uids = rec.uids();
     state.restore(rec.phase(), rec.reason(), rec.message(), rec.launchComplete());
   }
 
   AgentVm toAgentVm() {
     AgentVm.Builder b = AgentVm.newBuilder()
         .setVmId(id).setSpec(spec).setSpecRevision(specRevision).setPhase(state.phase())
-        .setReason(state.reason()).setMessage(state.message()).setLastVmSeq(vmSeq).setAccelerator(accelerator);
+        .setReason(state.reason()).setMessage(state.message()).setLastVmSeq(vmSeq).setAccelerator(accelerator)
+        .setConfinement(uids != null ? Confinement.CONFINEMENT_ON : Confinement.CONFINEMENT_OFF);
     if (launchedAt != null) {
       b.setLaunchedAt(Timestamps.of(launchedAt));
     }
@@ -137,10 +160,10 @@ final class Vm {
     List<ProcessRecord> recs = new ArrayList<>();
     for (VmProcess p : processes.inSpecOrder(spec)) {
       if (!p.hasExited()) {
-        recs.add(new ProcessRecord(p.name(), p.pid(), p.process().startedAt()));
+        recs.add(new ProcessRecord(p.name(), p.pid(), p.process().startedAt(), p.uid()));
       }
     }
     return new VmRecord(id, spec, specRevision, state.phase(), state.reason(), state.message(), vmSeq,
-        state.launchComplete(), accelerator, launchedAt, recs);
+        state.launchComplete(), accelerator, launchedAt, recs, uids);
   }
 }

@@ -197,6 +197,11 @@ public final class VmManager {
           adoptions.add(cleanOrphanDirectory(f));
           continue;
         }
+        if (!f.record.vmId().equals(f.paths.vmId()) || !SpecValidator.isValidVmId(f.record.vmId())) {
+          LOG.warn("node={} {} names VM id '{}', not its directory's: not adopted; nothing of it is killed or removed",
+              rt.nodeId(), f.paths.stateFile(), f.record.vmId());
+          continue;
+        }
         VmSupervisor sup = new VmSupervisor(rt, f.record.vmId(), f.record.spec(), f.record.specRevision());
         vms.put(f.record.vmId(), sup);
         adoptions.add(sup.adopt(f.record, f.pids).andThen(ar -> {
@@ -232,7 +237,10 @@ public final class VmManager {
 
   private Future<Void> cleanOrphanDirectory(Found f) {
     return rt.<Void>blocking(() -> {
-      if (!ProcessTable.killAndAwait(f.pids, Duration.ofSeconds(10))) {
+      // only processes of this agent's: the VM's marker and a uid of the range (or the agent's own)
+      List<Long> ours = f.pids.stream().filter(pid -> ProcessTable.uid(pid).stream()
+          .anyMatch(uid -> uid == rt.confinement().agentUid() || rt.confinement().range().contains(uid))).toList();
+      if (!ProcessTable.killAndAwait(ours, Duration.ofSeconds(10))) {
         throw new IllegalStateException("processes " + f.pids + " of " + f.paths.dir() + " still run 10 s after SIGKILL");
       }
       if (Files.exists(f.paths.dir())) {

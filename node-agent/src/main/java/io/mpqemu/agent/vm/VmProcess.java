@@ -13,13 +13,20 @@ final class VmProcess {
   private final String name;
   private final ProcessRole role;
   private final RunningProcess process;
+  private final long uid;
   private final Promise<Void> exited = Promise.promise();
   private ExitStatus exit;
 
-  VmProcess(String name, ProcessRole role, RunningProcess process) {
+  /** @param uid what it runs as: 0 unconfined */
+  VmProcess(String name, ProcessRole role, RunningProcess process, long uid) {
     this.name = name;
     this.role = role;
     this.process = process;
+    this.uid = uid;
+  }
+
+  long uid() {
+    return uid;
   }
 
   String name() {
@@ -66,6 +73,6 @@ final class VmProcess {
   }
 
   ProcessStatus status() {
-    return Protos.processStatus(name, role, process.pid(), process.startedAt(), exit);
+    return Protos.processStatus(name, role, process.pid(), process.startedAt(), exit).toBuilder().setUid((int) uid).build();
   }
 }

@@ -57,6 +57,7 @@ final class VmRecordWriter {
       vm.state().forget();
       return rt.blocking(() -> {
         rt.store().delete(vm.paths());
+        rt.confinement().release(vm.id()); // every process of it is gone: its uids may serve another VM
         return null;
       });
     });

@@ -1,6 +1,7 @@
 package io.mpqemu.agent.vm;
 
 import io.mpqemu.agent.AgentConfig;
+import io.mpqemu.agent.confine.Confinement;
 import io.mpqemu.agent.events.EventHub;
 import io.mpqemu.agent.process.ProcessLauncher;
 import io.mpqemu.agent.process.ProcessScanner;
@@ -27,7 +28,8 @@ public record VmRuntime(
     QmpConnector qmp,
     DevicePairs socketPairs,
     Clock clock,
-    Timers timers) {
+    Timers timers,
+    Confinement confinement) {
 
   public String nodeId() {
     return config.nodeId();

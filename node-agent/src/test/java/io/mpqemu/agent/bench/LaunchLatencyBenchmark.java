@@ -158,7 +158,8 @@ class LaunchLatencyBenchmark {
 
   private static AgentConfig accelerator(AgentConfig c) {
     return new AgentConfig(c.nodeId(), c.listen(), c.stateDir(), c.imageRoot(), c.qemuBinary(), ACCELERATOR, c.limits(),
-        c.memoryMib(), c.maxVms(), c.labels(), c.stopTimeout(), c.exitDeadline(), c.consoleLogMaxBytes());
+        c.memoryMib(), c.maxVms(), c.labels(), c.stopTimeout(), c.exitDeadline(), c.consoleLogMaxBytes())
+        .withConfinement(c.confinement());
   }
 
   private AgentRun agentRun(AgentHarness agent, BusArrivals arrivals, String vmId, VmSpec spec) throws Exception {

@@ -2,6 +2,8 @@ package io.mpqemu.agent.e2e;
 
 import io.mpqemu.agent.AgentConfig;
 import io.mpqemu.agent.NodeAgentVerticle;
+import io.mpqemu.agent.confine.ConfinementSettings;
+import io.mpqemu.agent.confine.UidRange;
 import io.mpqemu.agent.events.EventHub;
 import io.mpqemu.agent.process.ProcessScanner;
 import io.mpqemu.agent.process.ProcessTable;
@@ -12,6 +14,7 @@ import io.mpqemu.grpc.UnaryCalls;
 import io.mpqemu.spec.NodeLimits;
 import io.mpqemu.testing.Await;
 import io.mpqemu.testing.ServiceJvm;
+import io.mpqemu.testing.UidRanges;
 import io.mpqemu.v1.AgentConsoleLogRequest;
 import io.mpqemu.v1.AgentDeleteVmRequest;
 import io.mpqemu.v1.AgentGetVmRequest;
@@ -68,6 +71,7 @@ public final class AgentHarness implements AutoCloseable {
   public final Path stateDir;
   public final Path imageRoot;
   public final Path socket;
+  private final String uidRange;
   public final List<VmEvent> busEvents = new CopyOnWriteArrayList<>();
   private final Vertx vertx;
   private final GrpcClient grpc;
@@ -85,6 +89,7 @@ public final class AgentHarness implements AutoCloseable {
     stateDir = root.resolve("state");
     imageRoot = Files.createDirectories(root.resolve("images"));
     socket = root.resolve("agent.sock");
+    uidRange = UidRanges.next();
     vertx = Vertx.builder().with(new VertxOptions().setPreferNativeTransport(true)).build();
     grpc = GrpcClient.client(vertx, MessageLimits.clientOptions().setScheduleDeadlineAutomatically(true));
     vertx.eventBus().<JsonObject>consumer(BusAddresses.VM_EVENTS, m -> busEvents.add(EventHub.fromJson(m.body())));
@@ -93,7 +98,12 @@ public final class AgentHarness implements AutoCloseable {
   public AgentConfig config() {
     return new AgentConfig("test-node", List.of("unix:" + socket), stateDir, imageRoot, Path.of("qemu-system-x86_64"),
         "auto", NodeLimits.defaults(), 4096, 32, Map.of("zone", "test"), Duration.ofSeconds(30), Duration.ofSeconds(5),
-        1024 * 1024);
+        1024 * 1024).withConfinement(ConfinementSettings.DEFAULT.withUids(UidRange.parse(uidRange)));
+  }
+
+  /** The uids this harness's agents give their QEMU processes: the same across restarts. */
+  public UidRange uidRange() {
+    return UidRange.parse(uidRange);
   }
 
   public AgentHarness startInProcess() {
@@ -128,6 +138,7 @@ public final class AgentHarness implements AutoCloseable {
         .jvm(jvmOptions)
         .args("serve", "--node-id", "test-node", "--state-dir", stateDir.toString(), "--image-root",
             imageRoot.toString(), "--listen", "unix:" + socket, "--memory-mib", "4096")
+        .args(classpath == null ? new String[] {"--uid-range", uidRange} : new String[0])
         .args(extraArgs)
         .start("agent ready", CALL_DEADLINE);
     nodeInfo();

@@ -6,16 +6,16 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.mpqemu.agent.AgentConfig;
 import io.mpqemu.grpc.GrpcCallException;
 import io.mpqemu.spec.NodeLimits;
-import io.mpqemu.v1.AgentVm;
-import io.mpqemu.v1.AgentDeleteVmRequest;
-import io.mpqemu.v1.Disk;
 import io.mpqemu.v1.AgentConsoleLogRequest;
+import io.mpqemu.v1.AgentDeleteVmRequest;
 import io.mpqemu.v1.AgentGetVmRequest;
+import io.mpqemu.v1.AgentStopVmRequest;
+import io.mpqemu.v1.AgentVm;
+import io.mpqemu.v1.Disk;
 import io.mpqemu.v1.LaunchVmRequest;
 import io.mpqemu.v1.NodeAgentServiceGrpcClient;
 import io.mpqemu.v1.ProcessStatus;
 import io.mpqemu.v1.ProxiedDevice;
-import io.mpqemu.v1.AgentStopVmRequest;
 import io.mpqemu.v1.VmSpec;
 import io.vertx.grpc.common.GrpcStatus;
 import java.nio.file.Files;
@@ -365,7 +365,8 @@ class BadRequestTest {
 
   private static UnaryOperator<AgentConfig> withLimits(NodeLimits limits) {
     return c -> new AgentConfig(c.nodeId(), c.listen(), c.stateDir(), c.imageRoot(), c.qemuBinary(), c.accelerator(), limits,
-        c.memoryMib(), c.maxVms(), c.labels(), c.stopTimeout(), c.exitDeadline(), c.consoleLogMaxBytes());
+        c.memoryMib(), c.maxVms(), c.labels(), c.stopTimeout(), c.exitDeadline(), c.consoleLogMaxBytes())
+        .withConfinement(c.confinement());
   }
 
   private static UnaryOperator<AgentConfig> withMemoryMib(long memoryMib) {

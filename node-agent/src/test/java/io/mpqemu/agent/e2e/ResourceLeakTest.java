@@ -62,7 +62,7 @@ class ResourceLeakTest {
     // tests were written on) the firmware boots several times slower under KVM than under TCG
     agent = new AgentHarness().startInProcess(c -> new AgentConfig(c.nodeId(), c.listen(), c.stateDir(), c.imageRoot(),
         c.qemuBinary(), "tcg", c.limits(), c.memoryMib(), c.maxVms(), c.labels(), c.stopTimeout(), c.exitDeadline(),
-        c.consoleLogMaxBytes()));
+        c.consoleLogMaxBytes()).withConfinement(c.confinement()));
   }
 
   @AfterEach

@@ -4,12 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mpqemu.agent.AgentConfig;
 import io.mpqemu.agent.NodeAgentVerticle;
+import io.mpqemu.agent.confine.ConfinementSettings;
+import io.mpqemu.agent.confine.UidRange;
 import io.mpqemu.agent.qemu.BootImage;
 import io.mpqemu.grpc.UnaryCalls;
 import io.mpqemu.http.HttpListener;
 import io.mpqemu.metrics.ServiceRegistry;
 import io.mpqemu.spec.NodeLimits;
 import io.mpqemu.testing.Promtool;
+import io.mpqemu.testing.UidRanges;
 import io.mpqemu.v1.AgentDeleteVmRequest;
 import io.mpqemu.v1.AgentStopVmRequest;
 import io.mpqemu.v1.Disk;
@@ -61,7 +64,8 @@ class AgentHttpTest {
     grpc = GrpcClient.client(vertx);
     AgentConfig config = new AgentConfig("http-node", List.of("unix:" + root.resolve("agent.sock")), root.resolve("state"),
         root.resolve("images"), Path.of("qemu-system-x86_64"), "tcg", NodeLimits.defaults(), 4096, 8, Map.of(),
-        Duration.ofSeconds(30), Duration.ofSeconds(5), 1024 * 1024).withHttpListen("tcp:127.0.0.1:0");
+        Duration.ofSeconds(30), Duration.ofSeconds(5), 1024 * 1024).withHttpListen("tcp:127.0.0.1:0")
+        .withConfinement(ConfinementSettings.DEFAULT.withUids(UidRange.parse(UidRanges.next())));
     agent = new NodeAgentVerticle(config);
     await(vertx.deployVerticle(agent));
     port = HttpGet.port(agent.httpAddress());

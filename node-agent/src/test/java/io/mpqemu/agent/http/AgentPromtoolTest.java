@@ -4,12 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mpqemu.agent.AgentConfig;
 import io.mpqemu.agent.NodeAgentVerticle;
+import io.mpqemu.agent.confine.ConfinementSettings;
+import io.mpqemu.agent.confine.UidRange;
 import io.mpqemu.agent.qemu.BootImage;
 import io.mpqemu.fleet.ClusteredVertx;
 import io.mpqemu.fleet.Role;
 import io.mpqemu.grpc.UnaryCalls;
 import io.mpqemu.spec.NodeLimits;
 import io.mpqemu.testing.Promtool;
+import io.mpqemu.testing.UidRanges;
 import io.mpqemu.v1.AgentDeleteVmRequest;
 import io.mpqemu.v1.AgentStopVmRequest;
 import io.mpqemu.v1.Disk;
@@ -55,7 +58,8 @@ class AgentPromtoolTest {
     Vertx vertx = started.vertx();
     AgentConfig config = new AgentConfig("promtool-node", List.of("unix:" + root.resolve("agent.sock")),
         root.resolve("state"), root.resolve("images"), Path.of("qemu-system-x86_64"), "tcg", NodeLimits.defaults(), 4096, 8,
-        Map.of(), Duration.ofSeconds(30), Duration.ofSeconds(5), 1024 * 1024).withHttpListen("tcp:127.0.0.1:0");
+        Map.of(), Duration.ofSeconds(30), Duration.ofSeconds(5), 1024 * 1024).withHttpListen("tcp:127.0.0.1:0")
+        .withConfinement(ConfinementSettings.DEFAULT.withUids(UidRange.parse(UidRanges.next())));
     NodeAgentVerticle agent = new NodeAgentVerticle(config, null, started.metrics());
     await(vertx.deployVerticle(agent));
     port = HttpGet.port(agent.httpAddress());

@@ -3,6 +3,8 @@ package io.mpqemu.agent.vm;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mpqemu.agent.AgentConfig;
+import io.mpqemu.agent.confine.Confinement;
+import io.mpqemu.agent.confine.ConfinementSettings;
 import io.mpqemu.agent.events.EventHub;
 import io.mpqemu.agent.images.OpenImages;
 import io.mpqemu.agent.process.ProcessScanner;
@@ -75,7 +77,7 @@ final class SupervisorFixture implements AutoCloseable {
             throw new IOException("socketpair: too many open files");
           }
           return SocketPairs.open();
-        }, timers.clock(), timers);
+        }, timers.clock(), timers, Confinement.off(ConfinementSettings.DEFAULT));
     onLoop(() -> hub.watch(false, e -> {
       events.add(e);
       unseen.add(e);

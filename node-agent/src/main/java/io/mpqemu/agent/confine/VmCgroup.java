@@ -1,0 +1,66 @@
+package io.mpqemu.agent.confine;
+
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/** One VM's groups, in each hierarchy the agent uses. Blocking. */
+public final class VmCgroup {
+
+  private final boolean v2;
+  private final Map<String, Path> dirs;
+
+  VmCgroup(boolean v2, Map<String, Path> dirs) {
+    this.v2 = v2;
+    this.dirs = Map.copyOf(dirs);
+  }
+
+  /** The cgroup.procs files {@code process} ("main", "dev-<id>") writes its pid to before it runs QEMU. */
+  public List<Path> procsFiles(String process) {
+    return Cgroups.procsFiles(dirs, v2, process);
+  }
+
+  /** Memory charged to the process's group; 0 without a memory controller or group. */
+  public long memoryBytes(String process) {
+    Path dir = dirs.get("memory");
+    if (dir == null) {
+      return 0;
+    }
+    String s = Cgroups.read(dir.resolve(process).resolve(v2 ? "memory.current" : "memory.usage_in_bytes"));
+    return s.isEmpty() ? 0 : Long.parseLong(s);
+  }
+
+  /**
+   * Removes the groups once every process in them is gone; a group that still holds one stays (and
+   * false is returned).
+   */
+  public boolean remove() {
+    boolean all = true;
+    for (Path dir : dirs.values()) {
+      if (!Files.isDirectory(dir)) {
+        continue;
+      }
+      try (DirectoryStream<Path> children = Files.newDirectoryStream(dir, Files::isDirectory)) {
+        for (Path child : children) {
+          all &= rmdir(child);
+        }
+      } catch (IOException e) {
+        all = false;
+      }
+      all &= rmdir(dir);
+    }
+    return all;
+  }
+
+  private static boolean rmdir(Path dir) {
+    try {
+      Files.deleteIfExists(dir);
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+}
