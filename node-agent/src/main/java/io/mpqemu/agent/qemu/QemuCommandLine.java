@@ -1,6 +1,5 @@
 package io.mpqemu.agent.qemu;
 
-import io.mpqemu.agent.state.VmPaths;
 import io.mpqemu.spec.SpecValidator;
 import io.mpqemu.v1.Disk;
 import io.mpqemu.v1.ProxiedDevice;
@@ -13,13 +12,13 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
-import java.util.regex.Pattern;
 
 /**
  * The argv of every QEMU process of a VM (pure: no I/O). Every option that carries a value from a
  * spec ({@code -device}, {@code -blockdev}, {@code -object}) is JSON, so no value can inject an
- * option; the few {@code key=value} options carry only paths of the agent's own state directory,
- * which are checked to hold no comma or unusual character.
+ * option; the few {@code key=value} options carry only numbers and constants (the machine type is
+ * one of an allow-list). No QEMU process names a path: what it reads or writes, the agent opens and
+ * passes as a descriptor, so that it can run where the agent's directories do not exist.
  *
  * <p>Verified with QEMU 7.2 under TCG: a disk is read-only when both of its block nodes (the
  * {@code file} node and the format node) say {@code "read-only": true}; {@code scsi-hd},
@@ -60,7 +59,18 @@ public final class QemuCommandLine {
   /** Descriptors 0 to 2 are the socket and the log; disks follow. */
   static final int FIRST_DISK_DESCRIPTOR = 3;
 
-  private static final Pattern SAFE_PATH = Pattern.compile("[A-Za-z0-9._/-]+");
+  /**
+   * The main QEMU's QMP socket: listening, made by the agent at the VM's {@code qmp.sock}, served by
+   * QEMU without its path ({@code -chardev socket,fd=N,server=on}); clients still connect by path.
+   */
+  public static final int MAIN_QMP_DESCRIPTOR = 3;
+
+  /** The main QEMU's console log, opened by the agent write-only and appending. */
+  public static final int MAIN_CONSOLE_DESCRIPTOR = 4;
+
+  /** The fd set of the console log: QEMU opens {@code /dev/fdset/N}, a copy of the descriptor. */
+  static final int MAIN_CONSOLE_FD_SET = 1;
+
   private static final long MIB = 1024L * 1024L;
 
   private final Path qemuBinary;
@@ -143,8 +153,14 @@ public final class QemuCommandLine {
     return List.copyOf(argv);
   }
 
-  /** The argv of the main QEMU, started paused ({@code -S}); proxies are added later over QMP. */
-  public List<String> main(VmPaths paths, VmSpec spec, Accelerator accel) {
+  /**
+   * The argv of the main QEMU, started paused ({@code -S}); proxies are added later over QMP. It
+   * names no file: it gets its QMP socket as {@value #MAIN_QMP_DESCRIPTOR} and its console log as
+   * {@value #MAIN_CONSOLE_DESCRIPTOR}. Verified with QEMU 7.2: a pre-opened listening socket serves
+   * QMP to one client after another, and the chardev file writes through the fd set with
+   * {@code O_APPEND}, so a log truncated under it goes on from its new end.
+   */
+  public List<String> main(VmSpec spec, Accelerator accel) {
     String machine = SpecValidator.machineOrDefault(spec);
     if (!SpecValidator.KNOWN_MACHINES.contains(machine)) {
       throw new IllegalArgumentException("not a supported machine type: " + machine);
@@ -173,10 +189,11 @@ public final class QemuCommandLine {
     }
     argv.addAll(List.of("-nodefaults", "-no-user-config", "-display", "none"));
     argv.addAll(List.of(
-        "-chardev", "file,id=serial0,path=" + safe(paths.consoleLog()) + ",append=on",
+        "-add-fd", "fd=" + MAIN_CONSOLE_DESCRIPTOR + ",set=" + MAIN_CONSOLE_FD_SET,
+        "-chardev", "file,id=serial0,path=/dev/fdset/" + MAIN_CONSOLE_FD_SET + ",append=on",
         "-serial", "chardev:serial0"));
     argv.addAll(List.of(
-        "-chardev", "socket,id=qmp,path=" + safe(paths.qmpSocket()) + ",server=on,wait=off",
+        "-chardev", "socket,id=qmp,fd=" + MAIN_QMP_DESCRIPTOR + ",server=on,wait=off",
         "-mon", "chardev=qmp,mode=control"));
     argv.add("-S");
     addCommonTail(argv);
@@ -279,15 +296,5 @@ public final class QemuCommandLine {
       throw new IllegalArgumentException(
           device.getDriver() + " device " + device.getId() + " needs exactly one disk, not " + device.getDisksCount());
     }
-  }
-
-  /** A state path that goes into a key=value option: no comma, nothing outside [A-Za-z0-9._/-]. */
-  private static String safe(Path path) {
-    String text = path.toString();
-    if (!SAFE_PATH.matcher(text).matches()) {
-      throw new IllegalArgumentException(
-          "a state path must only contain letters, digits, '.', '_', '-' and '/' to be passed to QEMU: " + text);
-    }
-    return text;
   }
 }

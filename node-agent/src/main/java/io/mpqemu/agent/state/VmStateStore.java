@@ -86,6 +86,15 @@ public final class VmStateStore {
     return all;
   }
 
+  /**
+   * Removes the VM's QMP socket file, if any. The agent makes it for each launch, and once the main
+   * QEMU is gone nothing listens on it; QEMU itself cannot always remove it (killed, or confined
+   * where the state directory does not exist).
+   */
+  public void removeQmpSocket(VmPaths paths) throws IOException {
+    Files.deleteIfExists(paths.qmpSocket());
+  }
+
   /** Removes the VM's directory and everything in it. */
   public void delete(VmPaths paths) throws IOException {
     if (!Files.exists(paths.dir())) {

@@ -12,6 +12,9 @@ import java.util.Map;
  */
 public final class Fd implements AutoCloseable {
 
+  /** Connections a listening socket queues before its server accepts them (QEMU sets its own). */
+  private static final int UNIX_BACKLOG = 8;
+
   private final int number;
   private final boolean owned;
   private boolean closed;
@@ -63,6 +66,14 @@ public final class Fd implements AutoCloseable {
   /** A log file opened for appending (created 0600). */
   public static Fd appendTo(Path log) throws IOException {
     return open(log, Libc.O_WRONLY | Libc.O_APPEND | Libc.O_CREAT | Libc.O_NOCTTY, 0600);
+  }
+
+  /**
+   * A listening AF_UNIX stream socket bound at {@code path} (which must not exist), mode 0600, for a
+   * child that serves it without access to the path (QEMU's {@code -chardev socket,fd=N,server=on}).
+   */
+  public static Fd listeningUnixSocket(Path path) throws IOException {
+    return UnixListener.listen(path, UNIX_BACKLOG);
   }
 
   public int number() {

@@ -23,6 +23,10 @@ interface Libc extends Library {
   int O_CLOEXEC = 02000000;
   int O_PATH = 010000000;
 
+  int AF_UNIX = 1;
+  int SOCK_STREAM = 1;
+  int SOCK_CLOEXEC = O_CLOEXEC;
+
   int F_DUPFD_CLOEXEC = 1030;
   int F_GETFL = 3;
   int F_SETFL = 4;
@@ -43,6 +47,13 @@ interface Libc extends Library {
   int close(int fd) throws LastErrorException;
 
   int fcntl(int fd, int cmd, int arg) throws LastErrorException;
+
+  int socket(int domain, int type, int protocol) throws LastErrorException;
+
+  /** {@code addr} is a whole {@code struct sockaddr_un}: the family, then the path and its NUL. */
+  int bind(int fd, byte[] addr, int addrlen) throws LastErrorException;
+
+  int listen(int fd, int backlog) throws LastErrorException;
 
   long pread(int fd, byte[] buf, long count, long offset) throws LastErrorException;
 

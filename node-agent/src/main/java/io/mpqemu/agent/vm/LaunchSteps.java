@@ -23,6 +23,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Callable;
 
 /** The steps of a launch, in the order {@link Launch} runs them. Each registers what it made. */
 final class LaunchSteps {
@@ -105,26 +106,59 @@ final class LaunchSteps {
     return Future.all(starts).mapEmpty();
   }
 
+  /**
+   * The main QEMU opens no path of the state directory: the agent makes its listening QMP socket at
+   * {@code qmp.sock} (0600) and opens its console log, hands both over as
+   * {@link QemuCommandLine#MAIN_QMP_DESCRIPTOR} and {@link QemuCommandLine#MAIN_CONSOLE_DESCRIPTOR},
+   * and closes its own copies once QEMU is spawned.
+   */
   Future<Void> startMainProcess() {
-    List<String> argv = rt.commandLine().main(vm.paths(), vm.spec(), rt.accelerator());
+    VmPaths paths = vm.paths();
+    List<String> argv = rt.commandLine().main(vm.spec(), rt.accelerator());
     VmJail jail = vm.jail();
     long uid = jail == null ? rt.confinement().agentUid() : jail.uids().main();
     boolean kvm = rt.accelerator() == QemuCommandLine.Accelerator.KVM;
     List<String> command = jail == null ? argv : jail.wrap(VmPaths.processGroup(VmPaths.MAIN), uid, kvm, argv);
-    return startProcess(VmPaths.MAIN, ProcessRole.PROCESS_ROLE_MAIN, command, Map.of(), uid);
+    return startProcess(VmPaths.MAIN, ProcessRole.PROCESS_ROLE_MAIN, command, Map.of(), uid, () -> mainDescriptors(paths));
   }
 
-  /** Starts one process with {@code given} and its log as stdout and stderr (stdin /dev/null unless given). */
+  /** The main QEMU's QMP socket and console log, opened on a worker; on failure nothing stays open. */
+  private static Map<Integer, Fd> mainDescriptors(VmPaths paths) throws IOException {
+    Fd qmp = Fd.listeningUnixSocket(paths.qmpSocket());
+    try {
+      return Map.of(QemuCommandLine.MAIN_QMP_DESCRIPTOR, qmp,
+          QemuCommandLine.MAIN_CONSOLE_DESCRIPTOR, Fd.appendTo(paths.consoleLog()));
+    } catch (IOException | RuntimeException e) {
+      qmp.close();
+      throw e;
+    }
+  }
+
   private Future<Void> startProcess(String name, ProcessRole role, List<String> argv, Map<Integer, Fd> given, long uid) {
+    return startProcess(name, role, argv, given, uid, Map::of);
+  }
+
+  /**
+   * Starts one process as {@code uid} with {@code given}, the descriptors {@code opener} opens for it
+   * alone (closed once it is spawned), and its log as stdout and stderr (stdin /dev/null unless
+   * given). Everything is opened in the one worker task that spawns, so a launch that fails meanwhile
+   * still waits for it.
+   */
+  private Future<Void> startProcess(String name, ProcessRole role, List<String> argv, Map<Integer, Fd> given,
+      long uid, Callable<Map<Integer, Fd>> opener) {
     Path log = vm.paths().processLog(name);
     List<String> marker = ProcessMarker.process(rt.config().stateDir(), vm.id(), name);
     Future<Void> started = rt.blocking(() -> {
+      Map<Integer, Fd> own = opener.call();
       try (Fd logFd = Fd.appendTo(log); Fd devNull = Fd.devNull()) {
         Map<Integer, Fd> fds = new HashMap<>(given);
+        fds.putAll(own);
         fds.putIfAbsent(0, devNull);
         fds.put(1, logFd);
         fds.put(2, logFd);
         return rt.launcher().start(argv, fds, marker);
+      } finally {
+        own.values().forEach(Fd::close);
       }
     }).map(rp -> {
       // registered even when the launch was aborted meanwhile, so that its teardown kills it too

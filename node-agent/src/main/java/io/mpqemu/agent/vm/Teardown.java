@@ -101,13 +101,19 @@ final class Teardown {
     });
   }
 
-  /** The VM ends as {@code end} (STOPPED or FAILED): session and pairs closed, reported, recorded. */
+  /**
+   * The VM ends as {@code end} (STOPPED or FAILED): session and pairs closed, reported, recorded. The
+   * QMP socket file goes once the main QEMU is gone: the agent made it, and QEMU unlinks it only when
+   * it quits where it can see the state directory.
+   */
   Future<Void> finish(Phase end, String why, String msg) {
     vm.closeQmp();
     vm.processes().closePairs();
     vm.state().finish(end, why, msg);
     events.emit(end == Phase.PHASE_STOPPED ? EventType.VM_STOPPED : EventType.VM_FAILED, why, msg, null);
-    return writer.persist();
+    VmProcess main = vm.processes().main();
+    Future<Void> socketRemoved = main == null || main.hasExited() ? writer.removeQmpSocket() : Future.succeededFuture();
+    return socketRemoved.compose(v -> writer.persist());
   }
 
   /** SIGKILL did not end every process (one stuck in the kernel): the VM is FAILED, naming them. */

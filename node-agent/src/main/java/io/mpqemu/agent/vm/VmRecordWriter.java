@@ -9,6 +9,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Writes a VM's record (vm.json) in the background, one write at a time; writes asked for while one
  * waits are folded into it. Forgetting the VM waits for the last write, then removes the directory.
+ * It also removes the QMP socket file the launch made, once the main QEMU is gone.
  */
 final class VmRecordWriter {
 
@@ -49,6 +50,20 @@ final class VmRecordWriter {
       });
     });
     return lastWrite;
+  }
+
+  /** Removes the QMP socket file (the main QEMU is gone, nothing listens on it); never fails. */
+  Future<Void> removeQmpSocket() {
+    if (vm.state().forgotten()) {
+      return Future.succeededFuture();
+    }
+    return rt.blocking(() -> {
+      rt.store().removeQmpSocket(vm.paths());
+      return null;
+    }).<Void>mapEmpty().recover(e -> {
+      LOG.warn("vm={} cannot remove its QMP socket file: {}", vm.id(), Failures.describe(e));
+      return Future.succeededFuture();
+    });
   }
 
   /** After the last write: the VM is forgotten and its state directory removed. */

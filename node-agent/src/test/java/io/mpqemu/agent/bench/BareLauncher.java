@@ -102,7 +102,11 @@ final class BareLauncher {
         }
       }
       vm.devicesStartedAt = System.nanoTime();
-      vm.processes.add(start(commandLine.main(vm.paths, spec, accel), new HashMap<>(), vm.paths.processLog(VmPaths.MAIN)));
+      try (Fd qmp = Fd.listeningUnixSocket(vm.paths.qmpSocket()); Fd console = Fd.appendTo(vm.paths.consoleLog())) {
+        Map<Integer, Fd> fds = new HashMap<>(Map.of(
+            QemuCommandLine.MAIN_QMP_DESCRIPTOR, qmp, QemuCommandLine.MAIN_CONSOLE_DESCRIPTOR, console));
+        vm.processes.add(start(commandLine.main(spec, accel), fds, vm.paths.processLog(VmPaths.MAIN)));
+      }
       vm.mainStartedAt = System.nanoTime();
       Future<Void> running = QmpClient.connect(vertx, vmId,
               () -> UnixQmpTransport.connect(vm.paths.qmpSocket(), QMP_TIMEOUT), QMP_TIMEOUT)

@@ -7,6 +7,7 @@ import io.mpqemu.agent.images.OpenImage;
 import io.mpqemu.agent.process.PosixSpawnLauncher;
 import io.mpqemu.agent.process.RunningProcess;
 import io.mpqemu.agent.qemu.QemuCommandLine.Accelerator;
+import io.mpqemu.agent.state.ConsoleLog;
 import io.mpqemu.agent.state.VmPaths;
 import io.mpqemu.agent.sys.Fd;
 import io.mpqemu.agent.unix.OpenDescriptors;
@@ -30,6 +31,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout.ThreadMode;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -129,7 +131,9 @@ class QemuCommandLineRealQemuTest {
       remote = new PosixSpawnLauncher().start(commandLine.remote(device, bases), fds, List.of());
     }
     spawned.add(remote);
-    Process main = start(commandLine.main(paths, spec, Accelerator.TCG), "main", ProcessBuilder.Redirect.PIPE);
+    RunningProcess main = startMain(commandLine.main(spec, Accelerator.TCG), paths);
+    assertThat(String.join(" ", Files.readAllLines(Path.of("/proc/" + main.pid() + "/cmdline"))))
+        .as("the main QEMU names no file of the state directory").doesNotContain(dir.toString());
 
     try (AFUNIXSocket qmp = connect(paths.qmpSocket())) {
       qmp.setSoTimeout(10_000);
@@ -151,14 +155,86 @@ class QemuCommandLineRealQemuTest {
       execute(in, out, new JsonObject().put("execute", "cont"));
     }
 
-    assertThat(main.waitFor(10, TimeUnit.SECONDS)).as("the guest powers the main QEMU off").isTrue();
-    assertThat(main.exitValue()).isZero();
+    assertThat(main.onExit().get(10, TimeUnit.SECONDS).code()).as("the guest powers the main QEMU off").contains(0);
     assertThat(Files.readString(paths.consoleLog(), StandardCharsets.US_ASCII)).isEqualTo(MESSAGE + "\r\n");
     assertThat(remote.isAlive()).as("the remote process outlives the main while our end is open").isTrue();
     pair.getSocket1().close();
     pair.getSocket2().close();
     assertThat(remote.onExit().get(5, TimeUnit.SECONDS).code()).as("the remote process exits once its peer is gone")
         .contains(0);
+  }
+
+  @Test
+  @Timeout(value = 30, threadMode = ThreadMode.SEPARATE_THREAD)
+  @DisplayName("the main QEMU serves QMP on the agent's socket to one client after another, and its console log can be rotated under it")
+  void qmpAndConsoleThroughDescriptors() throws Exception {
+    Path raw = dir.resolve("halt.raw");
+    BootImage.writeRaw(raw, MESSAGE, false);
+    VmSpec spec = VmSpec.newBuilder().setName("fds").setMemoryMib(64).build();
+    VmPaths paths = VmPaths.of(dir.resolve("state"), "vm-1");
+    Files.createDirectories(paths.dir());
+    List<String> argv = new ArrayList<>(new QemuCommandLine(Path.of("qemu-system-x86_64")).main(spec, Accelerator.TCG));
+    // a disk of the main QEMU itself, on the pc board's IDE: this test is about QMP and the console
+    argv.addAll(List.of("-drive", "file=" + raw + ",format=raw,if=ide"));
+    RunningProcess main = startMain(argv, paths);
+
+    session(paths, new JsonObject().put("execute", "query-status"));
+    session(paths, new JsonObject().put("execute", "cont"));
+    awaitConsole(paths, MESSAGE + "\r\n");
+    // rotation copies and truncates: QEMU appends through its descriptor from the new end, no hole
+    assertThat(ConsoleLog.rotateIfLarger(paths, 1)).isTrue();
+    session(paths, new JsonObject().put("execute", "system_reset"));
+    awaitConsole(paths, MESSAGE + "\r\n");
+    assertThat(Files.readString(paths.consoleLogPrevious(), StandardCharsets.US_ASCII)).isEqualTo(MESSAGE + "\r\n");
+    assertThat(OpenDescriptors.of(main.pid())).as("QEMU holds the socket and the log it was given")
+        .containsEntry(QemuCommandLine.MAIN_QMP_DESCRIPTOR, socketOf(main.pid(), QemuCommandLine.MAIN_QMP_DESCRIPTOR))
+        .containsValue(paths.consoleLog().toString());
+    session(paths, new JsonObject().put("execute", "quit"));
+    assertThat(main.onExit().get(10, TimeUnit.SECONDS).code()).contains(0);
+  }
+
+  /**
+   * Spawns the main QEMU as the agent does: its QMP socket made and its console log opened here,
+   * passed as descriptors and closed here once it runs.
+   */
+  private RunningProcess startMain(List<String> argv, VmPaths paths) throws IOException {
+    try (Fd qmp = Fd.listeningUnixSocket(paths.qmpSocket()); Fd console = Fd.appendTo(paths.consoleLog());
+        Fd log = Fd.appendTo(dir.resolve("main.log")); Fd in = Fd.devNull()) {
+      RunningProcess main = new PosixSpawnLauncher().start(argv, Map.of(0, in, 1, log, 2, log,
+          QemuCommandLine.MAIN_QMP_DESCRIPTOR, qmp, QemuCommandLine.MAIN_CONSOLE_DESCRIPTOR, console), List.of());
+      spawned.add(main);
+      return main;
+    }
+  }
+
+  /** One QMP session by path: the greeting, capabilities, then {@code command}; closed after. */
+  private static void session(VmPaths paths, JsonObject command) throws Exception {
+    try (AFUNIXSocket qmp = connect(paths.qmpSocket())) {
+      qmp.setSoTimeout(10_000);
+      BufferedReader in = new BufferedReader(new InputStreamReader(qmp.getInputStream(), StandardCharsets.UTF_8));
+      OutputStream out = qmp.getOutputStream();
+      assertThat(in.readLine()).contains("\"QMP\"");
+      execute(in, out, new JsonObject().put("execute", "qmp_capabilities"));
+      execute(in, out, command);
+    }
+  }
+
+  /** Waits until the console log holds exactly {@code text}. */
+  private static void awaitConsole(VmPaths paths, String text) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    String seen = "";
+    while (System.nanoTime() < deadline) {
+      seen = Files.readString(paths.consoleLog(), StandardCharsets.US_ASCII);
+      if (seen.equals(text)) {
+        return;
+      }
+      Thread.sleep(20);
+    }
+    assertThat(seen).as("the console log").isEqualTo(text);
+  }
+
+  private static String socketOf(long pid, int fd) throws IOException {
+    return Files.readSymbolicLink(Path.of("/proc/" + pid + "/fd/" + fd)).toString();
   }
 
   private Path writeImage(String format) throws IOException, InterruptedException {
@@ -181,13 +257,6 @@ class QemuCommandLineRealQemuTest {
     assertThat(convert.waitFor(10, TimeUnit.SECONDS)).isTrue();
     assertThat(convert.exitValue()).isZero();
     return qcow2;
-  }
-
-  private Process start(List<String> argv, String name, ProcessBuilder.Redirect stdin) throws IOException {
-    Process process = new ProcessBuilder(argv).redirectInput(stdin).redirectErrorStream(true)
-        .redirectOutput(dir.resolve(name + ".log").toFile()).start();
-    started.add(process);
-    return process;
   }
 
   private static AFUNIXSocket connect(Path socket) throws Exception {

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.mpqemu.agent.qemu.QemuCommandLine.Accelerator;
-import io.mpqemu.agent.state.VmPaths;
 import io.mpqemu.v1.Disk;
 import io.mpqemu.v1.ProxiedDevice;
 import io.mpqemu.v1.VmSpec;
@@ -19,7 +18,6 @@ import org.junit.jupiter.api.Test;
 class QemuCommandLineTest {
 
   private static final Path QEMU = Path.of("/usr/bin/qemu-system-x86_64");
-  private static final VmPaths PATHS = new VmPaths(Path.of("/var/lib/mpqemu/vms/vm-1"));
   private static final List<String> SANDBOX = List.of(
       "-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny", "-msg", "timestamp=on");
 
@@ -174,20 +172,21 @@ class QemuCommandLineTest {
   }
 
   @Test
-  @DisplayName("the main QEMU: pc under TCG, shared memfd RAM, serial to the console log, QMP socket, paused")
+  @DisplayName("the main QEMU: pc under TCG, shared memfd RAM, serial to the console log's fd set, QMP on a listening descriptor, paused")
   void mainPc() {
     VmSpec spec = VmSpec.newBuilder().setName("web").setMemoryMib(128).build();
 
-    List<String> argv = commandLine.main(PATHS, spec, Accelerator.TCG);
+    List<String> argv = commandLine.main(spec, Accelerator.TCG);
 
     List<String> expected = new ArrayList<>(List.of(
         "/usr/bin/qemu-system-x86_64",
         "-machine", "pc,memory-backend=mem", "-accel", "tcg", "-smp", "1", "-m", "128M",
         "-object", "{\"qom-type\":\"memory-backend-memfd\",\"id\":\"mem\",\"size\":134217728,\"share\":true}",
         "-nodefaults", "-no-user-config", "-display", "none",
-        "-chardev", "file,id=serial0,path=/var/lib/mpqemu/vms/vm-1/console.log,append=on",
+        "-add-fd", "fd=4,set=1",
+        "-chardev", "file,id=serial0,path=/dev/fdset/1,append=on",
         "-serial", "chardev:serial0",
-        "-chardev", "socket,id=qmp,path=/var/lib/mpqemu/vms/vm-1/qmp.sock,server=on,wait=off",
+        "-chardev", "socket,id=qmp,fd=3,server=on,wait=off",
         "-mon", "chardev=qmp,mode=control",
         "-S"));
     expected.addAll(SANDBOX);
@@ -199,7 +198,7 @@ class QemuCommandLineTest {
   void mainQ35Kvm() {
     VmSpec spec = VmSpec.newBuilder().setName("big").setMemoryMib(65536).setVcpus(8).setMachine("q35").build();
 
-    List<String> argv = commandLine.main(PATHS, spec, Accelerator.KVM);
+    List<String> argv = commandLine.main(spec, Accelerator.KVM);
 
     assertThat(valuesOf(argv, "-machine")).containsExactly("q35,memory-backend=mem");
     assertThat(valuesOf(argv, "-accel")).containsExactly("kvm");
@@ -214,19 +213,22 @@ class QemuCommandLineTest {
   void mainRefusesUnknownMachine() {
     VmSpec spec = VmSpec.newBuilder().setName("x").setMemoryMib(64).setMachine("pc,accel=kvm").build();
 
-    assertThatThrownBy(() -> commandLine.main(PATHS, spec, Accelerator.TCG))
+    assertThatThrownBy(() -> commandLine.main(spec, Accelerator.TCG))
         .isInstanceOf(IllegalArgumentException.class);
   }
 
   @Test
-  @DisplayName("a state directory with a comma or an unusual character is refused for the main QEMU")
-  void unsafeStatePaths() {
-    VmSpec spec = VmSpec.newBuilder().setName("x").setMemoryMib(64).build();
-    for (String dir : List.of("/var/lib/a,b/vm", "/var/lib/a b/vm", "/var/lib/a=b/vm", "/var/lib/\u00e9/vm")) {
-      VmPaths paths = new VmPaths(Path.of(dir));
-      assertThatThrownBy(() -> commandLine.main(paths, spec, Accelerator.TCG))
-          .as(dir).isInstanceOf(IllegalArgumentException.class);
-    }
+  @DisplayName("the main QEMU names no file: QMP is descriptor 3, the console log descriptor 4, and key=value options carry only numbers")
+  void mainNamesNoFile() {
+    VmSpec spec = VmSpec.newBuilder().setName("x,path=/etc/passwd").setMemoryMib(64).setVcpus(2).build();
+
+    List<String> argv = commandLine.main(spec, Accelerator.TCG);
+
+    assertThat(QemuCommandLine.MAIN_QMP_DESCRIPTOR).isEqualTo(3);
+    assertThat(QemuCommandLine.MAIN_CONSOLE_DESCRIPTOR).isEqualTo(4);
+    assertThat(argv.subList(1, argv.size())).as("no path but the fd set's").noneMatch(a -> a.contains("/") && !a.contains("/dev/fdset/"))
+        .noneMatch(a -> a.contains("passwd") || a.contains("x,"));
+    assertThat(valuesOf(argv, "-chardev")).allSatisfy(option -> assertThat(option).matches("[a-z0-9=,/]+"));
   }
 
   @Test
@@ -240,7 +242,7 @@ class QemuCommandLineTest {
         .isEqualTo("{\"driver\":\"x-pci-proxy-dev\",\"id\":\"lsi0\",\"fd\":\"mp0\"}");
     assertThat(QemuCommandLine.proxyDeviceArguments(q35, lsi, "mp0").encode())
         .isEqualTo("{\"driver\":\"x-pci-proxy-dev\",\"id\":\"lsi0\",\"fd\":\"mp0\",\"bus\":\"Mpqemu-br0\"}");
-    assertThat(valuesOf(commandLine.main(PATHS, pc, Accelerator.TCG), "-device")).isEmpty();
+    assertThat(valuesOf(commandLine.main(pc, Accelerator.TCG), "-device")).isEmpty();
   }
 
   @Test

@@ -111,7 +111,7 @@ final class SupervisorFixture implements AutoCloseable {
     }
     try {
       if (!Files.exists(socket)) {
-        Files.createFile(socket); // QEMU creates its socket; the launch then restricts it to 0600
+        Files.createFile(socket); // an adopted VM's socket, made by the launch of a previous agent
       }
     } catch (IOException e) {
       return Future.failedFuture(e);

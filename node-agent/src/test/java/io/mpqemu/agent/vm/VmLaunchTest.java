@@ -9,6 +9,8 @@ import io.mpqemu.v1.Phase;
 import io.mpqemu.v1.VmEvent;
 import io.mpqemu.v1.VmSpec;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
 import java.util.Map;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
@@ -49,10 +51,28 @@ class VmLaunchTest {
     FakeProcesses.Given device = f.processes.given(f.processes.started().get(0));
     assertThat(device.descriptors()).as("socket, log, log").containsExactly(0, 1, 2);
     assertThat(device.marker()).contains("MPQEMU_VM=vm-1", "MPQEMU_PROCESS=lsi0");
-    assertThat(f.processes.given(f.processes.started().get(1)).marker()).contains("MPQEMU_PROCESS=main");
+    FakeProcesses.Given main = f.processes.given(f.processes.started().get(1));
+    assertThat(main.marker()).contains("MPQEMU_PROCESS=main");
+    assertThat(main.descriptors()).as("stdin, log, log, QMP socket, console log").containsExactly(0, 1, 2, 3, 4);
+    Path qmpSocket = f.store.paths("vm-1").qmpSocket();
+    assertThat(Integer.toOctalString((Integer) Files.getAttribute(qmpSocket, "unix:mode", LinkOption.NOFOLLOW_LINKS)))
+        .as("the agent made the QMP socket, for the agent alone").isEqualTo("140600");
     f.qmp.assertCommands("getfd", "device_add", "cont");
     assertThat(Files.readString(f.store.paths("vm-1").stateFile())).contains("\"launchComplete\" : true");
     assertThat(f.events).extracting(VmEvent::getVmSeq).containsExactly(1L, 2L, 3L, 4L);
+  }
+
+  @Test
+  @DisplayName("a stale file where the QMP socket goes (an agent killed before it removed it) is replaced at launch")
+  void staleQmpSocketReplaced() throws Exception {
+    Path qmpSocket = f.store.paths("vm-1").qmpSocket();
+    Files.createDirectories(qmpSocket.getParent());
+    Files.writeString(qmpSocket, "left behind");
+
+    f.running("vm-1", spec);
+
+    assertThat(Integer.toOctalString((Integer) Files.getAttribute(qmpSocket, "unix:mode", LinkOption.NOFOLLOW_LINKS)))
+        .isEqualTo("140600");
   }
 
   /** Makes step {@code step} fail. */

@@ -98,6 +98,7 @@ class VmStopEscalationTest {
     assertThat(stopped.getProcessesList()).filteredOn(p -> p.getName().equals("main"))
         .extracting(ProcessStatus::getSignal).containsExactly("SIGKILL");
     assertThat(f.qmp.commands()).doesNotContain("system_powerdown", "quit");
+    assertThat(f.store.paths("vm-1").qmpSocket()).as("the agent's QMP socket goes with the main QEMU").doesNotExist();
   }
 
   @Test
@@ -130,5 +131,6 @@ class VmStopEscalationTest {
     assertThat(failed.getPhase()).isEqualTo(Phase.PHASE_FAILED);
     assertThat(failed.getReason()).isEqualTo("KillFailed");
     assertThat(failed.getMessage()).contains("did not die after SIGKILL").contains("main (pid " + f.processes.main().pid() + ")");
+    assertThat(f.store.paths("vm-1").qmpSocket()).as("kept while a main QEMU may still serve it").exists();
   }
 }
