@@ -67,3 +67,21 @@ if ! qemu-system-x86_64 -machine help | grep -q '^x-remote'; then
        "Debian 12's qemu-system-x86 (QEMU 7.2) has it" >&2
   exit 1
 fi
+
+# Confined VMs (the agent's default) run their main QEMU under a uid of its own, which opens
+# /dev/kvm through the kvm group. Debian's udev rules give /dev/kvm 0660 root:kvm; hosts without
+# udev (containers, some CI machines) leave it 0600 root:root. Set up what udev would.
+if [ -c /dev/kvm ]; then
+  kvm_mode=$(stat -c '%a %G' /dev/kvm)
+  if ! getent group kvm >/dev/null || [ "$kvm_mode" != "660 kvm" ]; then
+    if [ "$(id -u)" -ne 0 ]; then
+      echo "mpqemu: /dev/kvm is $kvm_mode; confined VMs need it 0660 root:kvm; run as root:" >&2
+      echo "  getent group kvm >/dev/null || groupadd --system kvm; chgrp kvm /dev/kvm; chmod 0660 /dev/kvm" >&2
+      exit 1
+    fi
+    getent group kvm >/dev/null || groupadd --system kvm
+    chgrp kvm /dev/kvm
+    chmod 0660 /dev/kvm
+    echo "mpqemu: /dev/kvm was $kvm_mode, now 0660 root:kvm (what Debian's udev rules set)" >&2
+  fi
+fi
