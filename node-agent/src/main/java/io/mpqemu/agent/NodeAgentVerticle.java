@@ -13,6 +13,9 @@ import io.mpqemu.agent.process.ProcessScanner;
 import io.mpqemu.agent.qemu.QemuCommandLine;
 import io.mpqemu.agent.qemu.QmpClient;
 import io.mpqemu.agent.state.VmStateStore;
+import io.mpqemu.agent.stats.CgroupMemory;
+import io.mpqemu.agent.stats.ProcReader;
+import io.mpqemu.agent.stats.ProcessSampler;
 import io.mpqemu.agent.unix.SocketPairs;
 import io.mpqemu.agent.unix.UnixQmpTransport;
 import io.mpqemu.agent.vm.Protos;
@@ -58,6 +61,7 @@ public final class NodeAgentVerticle extends VerticleBase {
   private ServiceListeners listeners;
   private VmManager vms;
   private EventHub events;
+  private ProcessSampler sampler;
   private QemuProbe.Result probe;
   private Confinement confinement;
   private Instant startedAt;
@@ -126,6 +130,7 @@ public final class NodeAgentVerticle extends VerticleBase {
           (name, socket) -> QmpClient.connect(vertx, name, () -> UnixQmpTransport.connect(socket, QMP_CONNECT_TIMEOUT), QMP_CONNECT_TIMEOUT),
           SocketPairs::open, Clock.systemUTC(), new VertxTimers(vertx), confinement);
       vms = new VmManager(rt, new ImageOpener(config.imageRoot()));
+      sampler = new ProcessSampler(context, vms::list, new ProcReader().withCgroupMemory(CgroupMemory.NONE));
       return vms.adoptAll();
     }).compose(v -> startServers()).compose(v -> startHttp()).onFailure(e -> {
       if (confinement != null) {
@@ -137,6 +142,7 @@ public final class NodeAgentVerticle extends VerticleBase {
     }).onSuccess(v -> {
       started = true;
       rotationTimer = vertx.setPeriodic(5000, id -> vms.rotateConsoleLogs());
+      sampler.start();
       String endpoint = config.advertise().isEmpty() ? listeners.grpcAddresses().get(0) : config.advertise();
       if (tls != null && !Endpoint.isTcp(endpoint)) {
         LOG.warn("node={} announces {} to the cluster: a control plane on another host cannot call it; listen on"
@@ -164,6 +170,9 @@ public final class NodeAgentVerticle extends VerticleBase {
     }
     if (heartbeatTimer >= 0) {
       vertx.cancelTimer(heartbeatTimer);
+    }
+    if (sampler != null) {
+      sampler.stop();
     }
     if (metrics != null) {
       metrics.stop();
@@ -230,7 +239,7 @@ public final class NodeAgentVerticle extends VerticleBase {
 
   private Future<Void> startServers() {
     listeners = new ServiceListeners(vertx, "node-agent gRPC");
-    return listeners.serveGrpc(new NodeAgentGrpcService(context, vms, events, this::nodeInfo),
+    return listeners.serveGrpc(new NodeAgentGrpcService(context, vms, events, sampler, this::nodeInfo),
         NodeAgentServiceGrpcService.SERVICE_NAME, config.listen(), tls, EnumSet.of(Role.CONTROL_PLANE));
   }
 
@@ -240,7 +249,7 @@ public final class NodeAgentVerticle extends VerticleBase {
       return Future.succeededFuture();
     }
     ServiceRegistry registry = givenRegistry != null ? givenRegistry : (ownRegistry = new ServiceRegistry());
-    metrics = new AgentMetrics(registry, context, vms, events, () -> heartbeatsSent, Clock.systemUTC());
+    metrics = new AgentMetrics(registry, context, vms, events, sampler, () -> heartbeatsSent, Clock.systemUTC());
     metrics.start();
     AgentReadiness readiness = new AgentReadiness(vertx, () -> probe, config.stateDir(), () -> started);
     return listeners.serveHttp(AgentHttp.router(vertx, context, metrics, readiness), config.httpListen());

@@ -10,6 +10,7 @@ import io.mpqemu.v1.Phase;
 import io.mpqemu.v1.VmRef;
 import io.mpqemu.wire.Timestamps;
 import java.time.temporal.ChronoUnit;
+import java.util.Locale;
 import java.util.regex.Pattern;
 
 /** How values read for a human, and protobuf's JSON form for scripts. */
@@ -47,6 +48,16 @@ final class Formats {
       return "";
     }
     return Timestamps.instant(t).truncatedTo(ChronoUnit.SECONDS).toString();
+  }
+
+  /** CPU time as "12.34s", or empty when none was reported (the process is gone, or not sampled yet). */
+  static String cpuSeconds(double seconds) {
+    return seconds <= 0 ? "" : String.format(Locale.ROOT, "%.2fs", seconds);
+  }
+
+  /** Memory as "183.4MiB", or empty when none was reported. */
+  static String mebibytes(long bytes) {
+    return bytes <= 0 ? "" : String.format(Locale.ROOT, "%.1fMiB", bytes / (1024.0 * 1024));
   }
 
   /** Protobuf JSON over several lines, for one object. */

@@ -169,11 +169,12 @@ final class VmCommands {
           .row("UPDATED", Formats.time(vm.getUpdatedAt()));
       StringBuilder text = new StringBuilder(fields.render());
       if (vm.getStatus().getProcessesCount() > 0) {
-        Table processes = new Table("PROCESS", "ROLE", "PID", "STATE", "EXIT", "STARTED");
+        Table processes = new Table("PROCESS", "ROLE", "PID", "STATE", "CPU", "RSS", "EXIT", "STARTED");
         for (ProcessStatus p : vm.getStatus().getProcessesList()) {
           processes.row(p.getName(), p.getRole().name().replaceFirst("^PROCESS_ROLE_", ""), Long.toString(p.getPid()),
-              p.getState().name().replaceFirst("^PROCESS_STATE_", ""),
-              p.hasExitStatus() ? Integer.toString(p.getExitStatus()) : p.getSignal(), Formats.time(p.getStartedAt()));
+              p.getState().name().replaceFirst("^PROCESS_STATE_", ""), Formats.cpuSeconds(p.getCpuSeconds()),
+              Formats.mebibytes(p.getRssBytes()), p.hasExitStatus() ? Integer.toString(p.getExitStatus()) : p.getSignal(),
+              Formats.time(p.getStartedAt()));
         }
         text.append(System.lineSeparator()).append(processes.render());
       }

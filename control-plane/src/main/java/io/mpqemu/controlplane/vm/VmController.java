@@ -583,7 +583,8 @@ public final class VmController {
     if (vm == null) {
       return;
     }
-    VmStatus.Builder s = vm.status().toBuilder().setNode(nodeId).clearProcesses().addAllProcesses(agentVm.getProcessesList());
+    VmStatus.Builder s = vm.status().toBuilder().setNode(nodeId).clearProcesses().addAllProcesses(agentVm.getProcessesList())
+        .setConfinement(agentVm.getConfinement());
     if (agentVm.getPhase() != vm.status().getPhase()) {
       s.setPhase(agentVm.getPhase()).setReason(agentVm.getReason()).setMessage(agentVm.getMessage());
       StoredVm next = vm.withStatus(s.build(), clock.instant());
@@ -692,9 +693,24 @@ public final class VmController {
     if (actual.getPhase() != vm.status().getPhase()
         || actual.getProcessesCount() != vm.status().getProcessesCount()) {
       applyAgentView(vm.id(), node.id(), actual);
+    } else {
+      refreshFigures(vm, actual);
     }
     if (wantRunning && !active) {
       maybeRestart(vm.id());
+    }
+  }
+
+  /**
+   * Same phase, same number of processes: the agent's processes (their CPU seconds and memory move
+   * all the time) and confinement go into the status served from memory, without a store write at
+   * every reconciliation; the next change that is written stores them with it.
+   */
+  private void refreshFigures(StoredVm vm, AgentVm actual) {
+    VmStatus fresh = vm.status().toBuilder().clearProcesses().addAllProcesses(actual.getProcessesList())
+        .setConfinement(actual.getConfinement()).build();
+    if (!fresh.equals(vm.status())) {
+      put(new StoredVm(vm.id(), vm.spec(), vm.desiredState(), vm.revision(), fresh, vm.createdAt(), vm.updatedAt()));
     }
   }
 

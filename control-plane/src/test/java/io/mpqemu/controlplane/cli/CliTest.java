@@ -19,6 +19,9 @@ import io.mpqemu.v1.Node;
 import io.mpqemu.v1.NodeInfo;
 import io.mpqemu.v1.NodeState;
 import io.mpqemu.v1.Phase;
+import io.mpqemu.v1.ProcessRole;
+import io.mpqemu.v1.ProcessState;
+import io.mpqemu.v1.ProcessStatus;
 import io.mpqemu.v1.StartVmRequest;
 import io.mpqemu.v1.StopVmRequest;
 import io.mpqemu.v1.Vm;
@@ -156,6 +159,23 @@ class CliTest {
     out.getBuffer().setLength(0);
     assertThat(run("--output=json", "vm", "get", "web")).isZero();
     assertThat(parseVm(out.toString())).isEqualTo(WEB);
+  }
+
+  @Test
+  @DisplayName("vm get lists the processes with their CPU seconds and resident memory; an exited one shows none")
+  void getShowsProcessFigures() {
+    fake.getVm = r -> Future.succeededFuture(WEB.toBuilder().setStatus(WEB.getStatus().toBuilder()
+        .addProcesses(ProcessStatus.newBuilder().setName("lsi0").setRole(ProcessRole.PROCESS_ROLE_DEVICE).setPid(4242)
+            .setState(ProcessState.PROCESS_STATE_EXITED).setExitStatus(0))
+        .addProcesses(ProcessStatus.newBuilder().setName("main").setRole(ProcessRole.PROCESS_ROLE_MAIN).setPid(4243)
+            .setState(ProcessState.PROCESS_STATE_RUNNING).setCpuSeconds(12.344).setRssBytes(192_500_000L))).build());
+
+    assertThat(run("vm", "get", "web")).isZero();
+
+    assertThat(lines()).containsSequence(
+        "PROCESS  ROLE    PID   STATE    CPU     RSS       EXIT  STARTED",
+        "lsi0     DEVICE  4242  EXITED   -       -         0     -",
+        "main     MAIN    4243  RUNNING  12.34s  183.6MiB  -     -");
   }
 
   @Test

@@ -3,6 +3,7 @@ package io.mpqemu.agent.api;
 import io.mpqemu.grpc.MessageLimits;
 import com.google.protobuf.ByteString;
 import io.mpqemu.agent.events.EventHub;
+import io.mpqemu.agent.stats.ProcessSampler;
 import io.mpqemu.agent.vm.VmManager;
 import io.mpqemu.http.OnContext;
 import io.mpqemu.spec.InvalidSpecException;
@@ -44,16 +45,20 @@ public final class NodeAgentGrpcService extends NodeAgentServiceGrpcService {
   private final Context agent;
   private final VmManager vms;
   private final EventHub events;
+  private final ProcessSampler figures;
   private final Supplier<NodeInfo> nodeInfo;
 
   /**
    * @param agent the context that owns all VM state; gRPC requests arrive on other event loops and
    *     are handed over to it, their answers handed back
+   * @param figures the last CPU and memory figures of each running process, which GetVm and ListVms show
    */
-  public NodeAgentGrpcService(Context agent, VmManager vms, EventHub events, Supplier<NodeInfo> nodeInfo) {
+  public NodeAgentGrpcService(Context agent, VmManager vms, EventHub events, ProcessSampler figures,
+      Supplier<NodeInfo> nodeInfo) {
     this.agent = agent;
     this.vms = vms;
     this.events = events;
+    this.figures = figures;
     this.nodeInfo = nodeInfo;
   }
 
@@ -93,13 +98,14 @@ public final class NodeAgentGrpcService extends NodeAgentServiceGrpcService {
   public Future<AgentVm> getVm(AgentGetVmRequest request) {
     return checked(() -> {
       requireVmId(request.getVmId());
-      return vms.get(request.getVmId());
+      return vms.get(request.getVmId()).map(figures::withFigures);
     });
   }
 
   @Override
   public Future<ListAgentVmsResponse> listVms(ListAgentVmsRequest request) {
-    return checked(() -> Future.succeededFuture(ListAgentVmsResponse.newBuilder().addAllVms(vms.list()).build()));
+    return checked(() -> Future.succeededFuture(ListAgentVmsResponse.newBuilder()
+        .addAllVms(vms.list().stream().map(figures::withFigures).toList()).build()));
   }
 
   @Override

@@ -2,6 +2,7 @@ package io.mpqemu.agent.http;
 
 import io.micrometer.core.instrument.Counter;
 import io.mpqemu.agent.events.EventHub;
+import io.mpqemu.agent.stats.ProcessSampler;
 import io.mpqemu.agent.vm.VmManager;
 import io.mpqemu.http.OnContext;
 import io.mpqemu.metrics.EnumGauge;
@@ -16,20 +17,23 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import java.time.Clock;
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 
 /**
- * The agent's metrics: VMs by phase and memory from the VM manager at each scrape; launches,
- * failures, latency and event counts from the agent's own event stream, watched live. They go into
- * the agent's registry, which /metrics renders with the JVM's, the process's and Vert.x's.
+ * The agent's metrics: VMs by phase and memory from the VM manager at each scrape, and each running
+ * QEMU process's figures from the sampler's last sample ({@link ProcessSeries}); launches, failures,
+ * latency and event counts from the agent's own event stream, watched live. They go into the agent's
+ * registry, which /metrics renders with the JVM's, the process's and Vert.x's.
  */
 public final class AgentMetrics {
 
   private final Context agent;
   private final VmManager vms;
   private final EventHub events;
+  private final ProcessSampler sampler;
   private final LongSupplier heartbeatsSent;
   private final ServiceRegistry registry;
   private final ServiceMeters meters;
@@ -39,14 +43,16 @@ public final class AgentMetrics {
   private final Counter eventCount;
   private final AtomicLong subscribers;
   private final AtomicLong heartbeats;
+  private final ProcessSeries processes;
   private Runnable unwatch = () -> { };
   private boolean watching;
 
-  public AgentMetrics(ServiceRegistry registry, Context agent, VmManager vms, EventHub events, LongSupplier heartbeatsSent,
-      Clock clock) {
+  public AgentMetrics(ServiceRegistry registry, Context agent, VmManager vms, EventHub events, ProcessSampler sampler,
+      LongSupplier heartbeatsSent, Clock clock) {
     this.agent = agent;
     this.vms = vms;
     this.events = events;
+    this.sampler = sampler;
     this.heartbeatsSent = heartbeatsSent;
     this.registry = registry;
     this.meters = new ServiceMeters(registry.meters());
@@ -56,6 +62,7 @@ public final class AgentMetrics {
     this.eventCount = meters.counter("mpqemu_events_total", "Lifecycle events this agent published since it started.");
     this.subscribers = meters.gauge("mpqemu_event_subscribers", "WatchEvents streams open on this agent.");
     this.heartbeats = meters.total("mpqemu_node_heartbeats_total", "Node heartbeats this agent published since it started.");
+    this.processes = new ProcessSeries(registry.meters());
   }
 
   /** Starts watching events from now on. Call on the agent's context. */
@@ -69,6 +76,7 @@ public final class AgentMetrics {
     unwatch.run();
     watching = false;
     meters.removeAll();
+    processes.removeAll();
   }
 
   void onEvent(VmEvent e) {
@@ -80,11 +88,13 @@ public final class AgentMetrics {
   public Future<String> scrape() {
     return OnContext.call(agent, () -> {
       Map<Phase, Integer> counts = new EnumMap<>(Phase.class);
-      for (AgentVm vm : vms.list()) {
+      List<AgentVm> all = vms.list();
+      for (AgentVm vm : all) {
         counts.merge(vm.getPhase(), 1, Integer::sum);
       }
       vmsByPhase.set(counts);
       memory.set(vms.allocatedMemoryMib());
+      processes.update(sampler.running(all));
       // the watcher that feeds these metrics is not a subscriber
       subscribers.set(events.watcherCount() - (watching ? 1 : 0));
       ServiceMeters.copyTotal(heartbeats, heartbeatsSent.getAsLong());

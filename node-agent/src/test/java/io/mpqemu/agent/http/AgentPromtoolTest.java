@@ -11,6 +11,7 @@ import io.mpqemu.fleet.ClusteredVertx;
 import io.mpqemu.fleet.Role;
 import io.mpqemu.grpc.UnaryCalls;
 import io.mpqemu.spec.NodeLimits;
+import io.mpqemu.testing.Await;
 import io.mpqemu.testing.Promtool;
 import io.mpqemu.testing.UidRanges;
 import io.mpqemu.v1.AgentDeleteVmRequest;
@@ -43,6 +44,8 @@ import org.junit.jupiter.api.Test;
 /** A real agent started as {@code node-agent serve} starts it (its Vertx reporting into its registry), after a real launch. */
 class AgentPromtoolTest {
 
+  private static final String MAIN_CPU = "mpqemu_process_cpu_seconds_total{device=\"\",role=\"main\",vm=\"vm-0f3a9c\"}";
+
   private Path root;
   private ClusteredVertx.Started started;
   private HttpClient http;
@@ -71,7 +74,10 @@ class AgentPromtoolTest {
             .addDisks(Disk.newBuilder().setId("boot").setImage("hello.img"))).build();
     call(NodeAgentServiceGrpcClient.LaunchVm, LaunchVmRequest.newBuilder().setVmId("vm-0f3a9c").setSpec(spec).build());
     HttpGet.get(http, port, "/metrics");
-    scrape = HttpGet.get(http, port, "/metrics");
+    // the per-process series come with the first sample of the VM's processes, at most 2 s later
+    scrape = Await.atMost(Duration.ofSeconds(15)).every(Duration.ofMillis(200)).until(
+        () -> HttpGet.get(http, port, "/metrics"), page -> page.sample(MAIN_CPU) != null,
+        page -> "no per-process series yet: " + page.body());
   }
 
   @AfterEach
@@ -95,6 +101,9 @@ class AgentPromtoolTest {
   void promtoolAccepts() throws Exception {
     assertThat(scrape.status()).isEqualTo(200);
     assertThat(scrape.sample("mpqemu_launch_seconds_count")).as("a launch was measured").isEqualTo(1);
+    assertThat(scrape.body()).as("the per-process families are checked too").contains(
+        "\n# TYPE mpqemu_process_cpu_seconds_total counter\n", "\n# TYPE mpqemu_process_resident_memory_bytes gauge\n",
+        "\n# TYPE mpqemu_process_cgroup_memory_bytes gauge\n");
 
     Promtool.Result result = Promtool.checkMetrics(scrape.body());
 
@@ -105,7 +114,8 @@ class AgentPromtoolTest {
   }
 
   @Test
-  @DisplayName("the agent's /metrics also has the JVM's, the process's and Vert.x's metrics, with no VM id in any label")
+  @DisplayName("the agent's /metrics also has the JVM's, the process's and Vert.x's metrics, with a VM id only in the"
+      + " per-process series")
   void libraryMetrics() {
     assertThat(scrape.body()).contains("\n# TYPE jvm_memory_used_bytes gauge\n", "\n# TYPE jvm_threads_live_threads gauge\n",
         "\n# TYPE jvm_classes_loaded_classes gauge\n", "\n# TYPE jvm_gc_memory_allocated_bytes_total counter\n",
@@ -117,8 +127,11 @@ class AgentPromtoolTest {
         .as("the LaunchVm gRPC call").isGreaterThanOrEqualTo(1);
     assertThat(scrape.sample("vertx_eventbus_published_total{address=\"mpqemu.vm.events\",side=\"local\"}"))
         .as("the launch's events").isGreaterThanOrEqualTo(3);
-    assertThat(scrape.body()).as("no VM id, raw path or client pool named by an address")
-        .doesNotContain("vm-0f3a9c", "path=\"", "pool_type=\"http\"");
+    // a series per VM process is bounded by the node's VMs and removed with them; nothing else names a VM
+    assertThat(scrape.body().lines().filter(line -> line.contains("vm-0f3a9c")))
+        .as("the VM id only in the per-process series").isNotEmpty().allMatch(line -> line.startsWith("mpqemu_process_"));
+    assertThat(scrape.body()).as("no raw path or client pool named by an address")
+        .doesNotContain("path=\"", "pool_type=\"http\"");
   }
 
   private <Req, Resp> Resp call(io.vertx.grpc.common.ServiceMethod<Resp, Req> method, Req request) throws Exception {
