@@ -13,7 +13,7 @@ import io.mpqemu.agent.process.ProcessScanner;
 import io.mpqemu.agent.qemu.QemuCommandLine;
 import io.mpqemu.agent.qemu.QmpClient;
 import io.mpqemu.agent.state.VmStateStore;
-import io.mpqemu.agent.stats.CgroupMemory;
+import io.mpqemu.agent.stats.OwnCgroupMemory;
 import io.mpqemu.agent.stats.ProcReader;
 import io.mpqemu.agent.stats.ProcessSampler;
 import io.mpqemu.agent.unix.SocketPairs;
@@ -130,7 +130,7 @@ public final class NodeAgentVerticle extends VerticleBase {
           (name, socket) -> QmpClient.connect(vertx, name, () -> UnixQmpTransport.connect(socket, QMP_CONNECT_TIMEOUT), QMP_CONNECT_TIMEOUT),
           SocketPairs::open, Clock.systemUTC(), new VertxTimers(vertx), confinement);
       vms = new VmManager(rt, new ImageOpener(config.imageRoot()));
-      sampler = new ProcessSampler(context, vms::list, new ProcReader().withCgroupMemory(CgroupMemory.NONE));
+      sampler = new ProcessSampler(context, vms::list, new ProcReader().withCgroupMemory(new OwnCgroupMemory()));
       return vms.adoptAll();
     }).compose(v -> startServers()).compose(v -> startHttp()).onFailure(e -> {
       if (confinement != null) {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.mpqemu.agent.confine.UidRange;
 import io.mpqemu.agent.qemu.BootImage;
 import io.mpqemu.agent.qemu.QemuImg;
+import io.mpqemu.testing.Await;
 import io.mpqemu.v1.AgentVm;
 import io.mpqemu.v1.Confinement;
 import io.mpqemu.v1.Disk;
@@ -16,6 +17,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -89,6 +91,12 @@ class ConfinementTest extends InProcessAgentTest {
         assertThat(existsInView(pid, Path.of("/usr/share/qemu"))).as("firmware in the view of " + who).isTrue();
       }
       assertThat(uids).as("a uid per process").hasSize(3);
+      AgentVm sampled = Await.atMost(Duration.ofSeconds(10)).every(Duration.ofMillis(500)).until(() -> agent.get("vm-conf"),
+          v -> v.getProcessesList().stream().allMatch(p -> p.getCgroupMemoryBytes() > 0 && p.getRssBytes() > 0),
+          v -> "memory charged to each process's own cgroup: " + v.getProcessesList());
+      for (ProcessStatus p : sampled.getProcessesList()) {
+        assertThat(p.getCgroupMemoryBytes()).as(p.getName() + " cgroup memory").isLessThanOrEqualTo(64L << 20 + 512L << 20);
+      }
       for (ProcessStatus p : other.getProcessesList()) {
         assertThat(uids).as("the other VM's " + p.getName() + " runs under none of this VM's uids").doesNotContain(p.getUid() & 0xFFFF_FFFFL);
       }
