@@ -61,6 +61,33 @@ public final class Cgroups {
     return new Cgroups(false, bases);
   }
 
+  /** The name part that tells the groups of the agent with {@code stateDir} from another agent's. */
+  public static String keyFor(Path stateDir) {
+    return Integer.toHexString(stateDir.toAbsolutePath().normalize().toString().hashCode());
+  }
+
+  /**
+   * Removes every group of this agent that holds no process: what an agent that died left of VMs
+   * that are gone. Groups of running (adopted) VMs hold processes and stay.
+   */
+  void prune() {
+    for (Path base : new java.util.LinkedHashSet<>(bases.values())) {
+      try (java.util.stream.Stream<Path> tree = Files.walk(base)) {
+        tree.filter(p -> !p.equals(base) && Files.isDirectory(p))
+            .sorted(java.util.Comparator.reverseOrder())
+            .forEach(dir -> {
+              try {
+                Files.deleteIfExists(dir);
+              } catch (IOException e) {
+                // holds a process, or a group that does
+              }
+            });
+      } catch (IOException | java.io.UncheckedIOException e) {
+        // nothing to prune
+      }
+    }
+  }
+
   /** For the start-up line and GetNodeInfo, e.g. "cgroup v1 cpu,memory,pids". */
   public String describe() {
     if (bases.isEmpty()) {

@@ -62,7 +62,7 @@ public final class Confinement implements AutoCloseable {
           + "agent runs as uid " + euid + ": run it as root, or pass --confinement=off to run every QEMU process as "
           + "this user with its view of the host");
     }
-    String key = Integer.toHexString(stateDir.toAbsolutePath().normalize().toString().hashCode());
+    String key = Cgroups.keyFor(stateDir);
     resolve(qemuBinary); // fails now, with a clear message, rather than at the first launch
     List<Path> extra = qemuBinary.isAbsolute() && !qemuBinary.startsWith("/usr/") ? List.of(qemuBinary) : List.of();
     return on(settings, stateDir, extra, key, maxDevicesPerVm);
@@ -109,7 +109,9 @@ public final class Confinement implements AutoCloseable {
       // the first uid is the probe's; VMs get blocks from the rest
       UidRange forVms = new UidRange(range.first() + 1, range.count() - 1);
       UidAllocator allocator = new UidAllocator(forVms, 1 + maxDevicesPerVm, liveUids(range));
-      return new Confinement(settings, allocator, lock, view, Cgroups.detect(key), kvm);
+      Cgroups cgroups = Cgroups.detect(key);
+      cgroups.prune();
+      return new Confinement(settings, allocator, lock, view, cgroups, kvm);
     } catch (IOException | RuntimeException e) {
       lock.close();
       throw e;

@@ -34,10 +34,27 @@ public final class VmCgroup {
   }
 
   /**
-   * Removes the groups once every process in them is gone; a group that still holds one stays (and
-   * false is returned).
+   * Removes the groups once every process in them is gone. A process the agent saw exit may still
+   * be a zombie in its group for a moment (it is reaped just after), so this tries for up to 2 s; a
+   * group that still holds a process then stays, and false is returned.
    */
   public boolean remove() {
+    long deadline = System.nanoTime() + 2_000_000_000L;
+    while (!removeOnce()) {
+      if (System.nanoTime() > deadline) {
+        return false;
+      }
+      try {
+        Thread.sleep(20);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private boolean removeOnce() {
     boolean all = true;
     for (Path dir : dirs.values()) {
       if (!Files.isDirectory(dir)) {

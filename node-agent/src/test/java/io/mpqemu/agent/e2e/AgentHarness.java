@@ -2,6 +2,7 @@ package io.mpqemu.agent.e2e;
 
 import io.mpqemu.agent.AgentConfig;
 import io.mpqemu.agent.NodeAgentVerticle;
+import io.mpqemu.agent.confine.Cgroups;
 import io.mpqemu.agent.confine.ConfinementSettings;
 import io.mpqemu.agent.confine.UidRange;
 import io.mpqemu.agent.events.EventHub;
@@ -282,6 +283,27 @@ public final class AgentHarness implements AutoCloseable {
     return name;
   }
 
+  /** The cgroups this harness's agents made, once their processes are gone (best effort). */
+  private void removeCgroups() throws IOException {
+    String name = "mpqemu-" + Cgroups.keyFor(stateDir);
+    List<Path> groups;
+    try (Stream<Path> found = Files.find(Path.of("/sys/fs/cgroup"), 8,
+        (p, a) -> a.isDirectory() && p.getFileName() != null && p.getFileName().toString().equals(name))) {
+      groups = found.toList();
+    }
+    for (Path group : groups) {
+      try (Stream<Path> tree = Files.walk(group)) {
+        for (Path dir : tree.filter(Files::isDirectory).sorted(Comparator.reverseOrder()).toList()) {
+          try {
+            Files.deleteIfExists(dir);
+          } catch (IOException e) {
+            // a zombie nobody reaped still counts in it
+          }
+        }
+      }
+    }
+  }
+
   @Override
   public void close() throws Exception {
     // the agents go first (their VMs outlive them, by design), then whatever a test left running;
@@ -289,6 +311,7 @@ public final class AgentHarness implements AutoCloseable {
     // ProcessTable counts as gone
     result(vertx.close());
     ProcessTable.killAndAwait(new ProcessScanner().under(root), Duration.ofSeconds(10));
+    removeCgroups();
     try (Stream<Path> walk = Files.walk(root)) {
       for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
         Files.deleteIfExists(p);

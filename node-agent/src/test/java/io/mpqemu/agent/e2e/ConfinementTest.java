@@ -2,6 +2,7 @@ package io.mpqemu.agent.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.mpqemu.agent.confine.Cgroups;
 import io.mpqemu.agent.confine.UidRange;
 import io.mpqemu.agent.qemu.BootImage;
 import io.mpqemu.agent.qemu.QemuImg;
@@ -95,7 +96,7 @@ class ConfinementTest extends InProcessAgentTest {
           v -> v.getProcessesList().stream().allMatch(p -> p.getCgroupMemoryBytes() > 0 && p.getRssBytes() > 0),
           v -> "memory charged to each process's own cgroup: " + v.getProcessesList());
       for (ProcessStatus p : sampled.getProcessesList()) {
-        assertThat(p.getCgroupMemoryBytes()).as(p.getName() + " cgroup memory").isLessThanOrEqualTo(64L << 20 + 512L << 20);
+        assertThat(p.getCgroupMemoryBytes()).as(p.getName() + " cgroup memory").isLessThanOrEqualTo((64L + 512L) << 20);
       }
       for (ProcessStatus p : other.getProcessesList()) {
         assertThat(uids).as("the other VM's " + p.getName() + " runs under none of this VM's uids").doesNotContain(p.getUid() & 0xFFFF_FFFFL);
@@ -124,13 +125,14 @@ class ConfinementTest extends InProcessAgentTest {
     AgentVm second = agent.launch("vm-b", Specs.lsi("b", image));
     assertThat(second.getProcessesList().get(0).getUid() & 0xFFFF_FFFFL).as("the freed uids go to the next VM").isEqualTo(uid);
     agent.awaitConsole("vm-b", "released", AgentHarness.BOOT_WITHIN);
-    assertThat(cgroupsOf("vm-a")).as("vm-a's cgroups").isEmpty();
-    assertThat(cgroupsOf("vm-b")).as("vm-b's cgroups").isNotEmpty();
+    String groups = "mpqemu-" + Cgroups.keyFor(agent.stateDir);
+    assertThat(cgroupsOf(groups, "vm-a")).as("vm-a's cgroups").isEmpty();
+    assertThat(cgroupsOf(groups, "vm-b")).as("vm-b's cgroups").isNotEmpty();
   }
 
-  private static List<Path> cgroupsOf(String vmId) throws IOException {
+  private static List<Path> cgroupsOf(String agentGroups, String vmId) throws IOException {
     try (var found = Files.find(Path.of("/sys/fs/cgroup"), 8, (p, a) -> a.isDirectory() && p.getFileName() != null
-        && p.getFileName().toString().equals(vmId) && p.getParent().getFileName().toString().startsWith("mpqemu-"))) {
+        && p.getFileName().toString().equals(vmId) && p.getParent().getFileName().toString().equals(agentGroups))) {
       return found.toList();
     }
   }

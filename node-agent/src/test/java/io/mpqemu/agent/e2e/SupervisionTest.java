@@ -121,5 +121,4 @@ class SupervisionTest extends InProcessAgentTest {
         .doesNotContain(EventType.POWERDOWN_SENT);
     agent.awaitNoQemu(Duration.ofSeconds(1));
   }
-
 }
