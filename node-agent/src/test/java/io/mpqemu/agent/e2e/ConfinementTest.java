@@ -1,11 +1,13 @@
 package io.mpqemu.agent.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.mpqemu.agent.confine.Cgroups;
 import io.mpqemu.agent.confine.UidRange;
 import io.mpqemu.agent.qemu.BootImage;
 import io.mpqemu.agent.qemu.QemuImg;
+import io.mpqemu.grpc.GrpcCallException;
 import io.mpqemu.testing.Await;
 import io.mpqemu.v1.AgentVm;
 import io.mpqemu.v1.Confinement;
@@ -128,6 +130,20 @@ class ConfinementTest extends InProcessAgentTest {
     String groups = "mpqemu-" + Cgroups.keyFor(agent.stateDir);
     assertThat(cgroupsOf(groups, "vm-a")).as("vm-a's cgroups").isEmpty();
     assertThat(cgroupsOf(groups, "vm-b")).as("vm-b's cgroups").isNotEmpty();
+  }
+
+  @Test
+  @DisplayName("a device process over its pids limit fails alone: the launch fails naming that device, the main QEMU is not blamed, nothing is left")
+  void deviceOverItsPidsLimitFailsAlone() throws Exception {
+    agent.stopInProcess();
+    agent.startInProcess(c -> c.withConfinement(c.confinement().withDeviceLimits(1024, 1)));
+    String image = agent.bootImage("boot.img", "never printed", false);
+
+    assertThatThrownBy(() -> agent.launch("vm-limited", Specs.lsi("limited", image)))
+        .isInstanceOf(GrpcCallException.class)
+        .hasMessageContaining("device lsi0 process")
+        .hasMessageContaining("qemu_thread_create: Resource temporarily unavailable");
+    agent.awaitNoQemu(AgentHarness.CALL_DEADLINE);
   }
 
   private static List<Path> cgroupsOf(String agentGroups, String vmId) throws IOException {
