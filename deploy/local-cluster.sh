@@ -196,9 +196,10 @@ up() {
   for node in "${hosts[@]}"; do
     say "starting the agent $node in mpq-$node ($net.$n)"
     cluster_file "$node" "$net.$n"
+    # two agents on one machine: each gives its QEMU processes uids of its own
     start "$node" "mpq-$node" java -jar "$agent_jar" serve --cluster "$dir/$node.json" --node-id "$node" \
       --listen "tcp:$net.$n:7070" --state-dir "$dir/$node/state" --image-root "$dir/$node/images" \
-      --accelerator auto --memory-mib 1024
+      --accelerator auto --memory-mib 1024 --uid-range "$((2000000000 + (n - 2) * 65536))-$((2000065535 + (n - 2) * 65536))"
     n=$((n + 1))
   done
   for node in "${hosts[@]}"; do wait_for "$node" "agent ready"; done

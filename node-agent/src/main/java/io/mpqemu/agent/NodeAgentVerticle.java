@@ -141,14 +141,16 @@ public final class NodeAgentVerticle extends VerticleBase {
       }
     }).onSuccess(v -> {
       started = true;
-      rotationTimer = vertx.setPeriodic(5000, id -> vms.rotateConsoleLogs());
+      // this callback may run on another context than the agent's: VM state is read on the agent's loop
+      rotationTimer = vertx.setPeriodic(5000, id -> context.runOnContext(ignored -> vms.rotateLogs()));
       sampler.start();
       String endpoint = config.advertise().isEmpty() ? listeners.grpcAddresses().get(0) : config.advertise();
       if (tls != null && !Endpoint.isTcp(endpoint)) {
         LOG.warn("node={} announces {} to the cluster: a control plane on another host cannot call it; listen on"
             + " tcp:<cluster address>:7070 (first) or set --advertise", config.nodeId(), endpoint);
       }
-      heartbeatTimer = vertx.setPeriodic(0, config.heartbeatInterval().toMillis(), id -> publishHeartbeat(endpoint));
+      heartbeatTimer = vertx.setPeriodic(0, config.heartbeatInterval().toMillis(),
+          id -> context.runOnContext(ignored -> publishHeartbeat(endpoint)));
       if (confinement.enabled()) {
         LOG.info("node={} confinement on: {}", config.nodeId(), confinement.detail());
       } else {

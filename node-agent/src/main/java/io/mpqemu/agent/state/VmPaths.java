@@ -1,6 +1,12 @@
 package io.mpqemu.agent.state;
 
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -51,6 +57,17 @@ public record VmPaths(Path dir) {
   /** QEMU's own stdout and stderr: "main" or a device id. */
   public Path processLog(String processName) {
     return dir.resolve(fileStem(processName) + ".log");
+  }
+
+  /** The logs of the VM's QEMU processes that exist now (main.log, dev-*.log). Blocking. */
+  public List<Path> processLogs() throws IOException {
+    List<Path> logs = new ArrayList<>();
+    try (DirectoryStream<Path> found = Files.newDirectoryStream(dir, "{main,dev-*}.log")) {
+      found.forEach(logs::add);
+    } catch (NoSuchFileException e) {
+      return List.of();
+    }
+    return logs;
   }
 
   /** The name of a process's cgroup under its VM's: "main" or "dev-<id>", as its log is named. */

@@ -1,5 +1,6 @@
 package io.mpqemu.agent.vm;
 
+import io.mpqemu.agent.state.BoundedLog;
 import io.mpqemu.agent.state.VmPaths;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -13,18 +14,16 @@ import java.util.List;
 final class ProcessLogs {
 
   private static final int MAX_CHARS = 600;
+  private static final int TAIL_BYTES = 8192;
 
   private ProcessLogs() {}
 
   static String lastLines(VmPaths paths, Collection<String> processNames, int linesEach) throws IOException {
     List<String> said = new ArrayList<>();
     for (String name : processNames) {
-      Path log = paths.processLog(name);
-      if (!Files.exists(log)) {
-        continue;
-      }
-      List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8).stream()
-          .map(String::strip).filter(l -> !l.isEmpty()).toList();
+      // the end of the log only: a process may have written megabytes before it died
+      String tail = new String(BoundedLog.readTail(paths.processLog(name), TAIL_BYTES), StandardCharsets.UTF_8);
+      List<String> lines = List.of(tail.split("\n")).stream().map(String::strip).filter(l -> !l.isEmpty()).toList();
       for (String line : lines.subList(Math.max(0, lines.size() - linesEach), lines.size())) {
         said.add(name + ": " + line);
       }

@@ -5,6 +5,7 @@ import io.mpqemu.agent.images.ImageOpener;
 import io.mpqemu.agent.images.OpenImages;
 import io.mpqemu.agent.process.ProcessMarker;
 import io.mpqemu.agent.process.ProcessTable;
+import io.mpqemu.agent.state.BoundedLog;
 import io.mpqemu.agent.state.ConsoleLog;
 import io.mpqemu.agent.state.VmPaths;
 import io.mpqemu.agent.state.VmRecord;
@@ -16,6 +17,7 @@ import io.mpqemu.v1.AgentVm;
 import io.mpqemu.v1.VmSpec;
 import io.vertx.core.Future;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -173,11 +175,14 @@ public final class VmManager {
   }
 
   /** Keeps every running VM's console log under its bound. */
-  public Future<Void> rotateConsoleLogs() {
+  public Future<Void> rotateLogs() {
     List<VmPaths> running = vms.values().stream().filter(this::holdsResources).map(VmSupervisor::paths).toList();
     return rt.blocking(() -> {
       for (VmPaths p : running) {
         ConsoleLog.rotateIfLarger(p, rt.config().consoleLogMaxBytes());
+        for (Path log : p.processLogs()) {
+          BoundedLog.rotateIfLarger(log, rt.config().consoleLogMaxBytes());
+        }
       }
       return null;
     });
