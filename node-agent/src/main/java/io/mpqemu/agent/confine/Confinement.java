@@ -128,7 +128,8 @@ public final class Confinement implements AutoCloseable {
       return "off: QEMU processes run as the agent's user with its capabilities and its view of the host";
     }
     return "uids " + settings.uids() + ", no capabilities, no_new_privs, namespaces mount,net,ipc,uts, "
-        + "a view of /usr and a private /dev, /proc and /tmp only, rlimits nofile=" + settings.nofile() + " core=0, "
+        + "a view of /usr and a private /dev, /proc and /tmp only, rlimits nofile=" + settings.nofile() + " (device "
+        + settings.deviceNofile() + ") core=0, pids " + settings.mainPids() + "+vCPUs (device " + settings.devicePids() + "), "
         + cgroups.describe() + (kvmGid.isPresent() ? ", kvm group " + kvmGid.getAsLong() + " for the main QEMU"
         : ", no kvm group (KVM only for a root QEMU)");
   }
@@ -148,12 +149,13 @@ public final class Confinement implements AutoCloseable {
     Map<String, ProcessLimits> limits = new LinkedHashMap<>();
     limits.put("main", new ProcessLimits(settings.nofile(), settings.mainPids() + vcpus, guest + MAIN_OVERHEAD, vcpus + 1));
     for (String d : deviceNames) {
-      limits.put(d, new ProcessLimits(settings.nofile(), settings.devicePids(), guest + DEVICE_OVERHEAD, 1));
+      limits.put(d, new ProcessLimits(settings.deviceNofile(), settings.devicePids(), guest + DEVICE_OVERHEAD, 1));
     }
     ProcessLimits whole = new ProcessLimits(settings.nofile(),
         settings.mainPids() + vcpus + settings.devicePids() * deviceNames.size(),
         guest + MAIN_OVERHEAD + DEVICE_OVERHEAD * deviceNames.size(), 0);
-    VmJail jail = new VmJail(block, cgroups.create(vmId, whole, limits), view.enterPath(), kvmGid, settings.nofile());
+    VmJail jail = new VmJail(block, cgroups.create(vmId, whole, limits), view.enterPath(), kvmGid, settings.nofile(),
+        settings.deviceNofile());
     jails.put(vmId, jail);
     return Optional.of(jail);
   }
@@ -166,7 +168,8 @@ public final class Confinement implements AutoCloseable {
     if (!enabled() || !allocator.reserve(vmId, recorded)) {
       return Optional.empty();
     }
-    VmJail jail = new VmJail(recorded, cgroups.existing(vmId), view.enterPath(), kvmGid, settings.nofile());
+    VmJail jail = new VmJail(recorded, cgroups.existing(vmId), view.enterPath(), kvmGid, settings.nofile(),
+        settings.deviceNofile());
     jails.put(vmId, jail);
     return Optional.of(jail);
   }

@@ -29,14 +29,16 @@ public final class VmJail {
   private final VmCgroup cgroup;
   private final String viewPath;
   private final OptionalLong kvmGid;
-  private final long nofile;
+  private final long mainNofile;
+  private final long deviceNofile;
 
-  VmJail(UidBlock uids, VmCgroup cgroup, String viewPath, OptionalLong kvmGid, long nofile) {
+  VmJail(UidBlock uids, VmCgroup cgroup, String viewPath, OptionalLong kvmGid, long mainNofile, long deviceNofile) {
     this.uids = uids;
     this.cgroup = cgroup;
     this.viewPath = viewPath;
     this.kvmGid = kvmGid;
-    this.nofile = nofile;
+    this.mainNofile = mainNofile;
+    this.deviceNofile = deviceNofile;
   }
 
   public UidBlock uids() {
@@ -52,7 +54,7 @@ public final class VmJail {
       throw new IllegalArgumentException("uid " + uid + " is not one of this VM's " + uids);
     }
     return wrap(cgroup == null ? List.of() : cgroup.procsFiles(process), viewPath, uid,
-        kvm ? kvmGid : OptionalLong.empty(), nofile, argv);
+        kvm ? kvmGid : OptionalLong.empty(), uid == uids.main() ? mainNofile : deviceNofile, argv);
   }
 
   /** Memory charged to the cgroup of {@code process}; 0 where there is none. Blocking. */

@@ -146,6 +146,25 @@ class ConfinementTest extends InProcessAgentTest {
     agent.awaitNoQemu(AgentHarness.CALL_DEADLINE);
   }
 
+  @Test
+  @DisplayName("a device process over its open-files limit fails alone: the launch fails naming that device, nothing is left")
+  void deviceOverItsFileLimitFailsAlone() throws Exception {
+    agent.stopInProcess();
+    agent.startInProcess(c -> c.withConfinement(c.confinement().withDeviceLimits(16, 128)));
+    // seven disks: seven descriptors from the agent, and QEMU opens more for each
+    ProxiedDevice.Builder lsi = ProxiedDevice.newBuilder().setId("lsi0").setDriver("lsi53c895a");
+    for (int i = 0; i < 7; i++) {
+      lsi.addDisks(Disk.newBuilder().setId("d" + i).setImage(agent.emptyImage("d" + i + ".img")).setScsiId(i));
+    }
+    VmSpec spec = VmSpec.newBuilder().setName("limited").setMemoryMib(64).addDevices(lsi).build();
+
+    assertThatThrownBy(() -> agent.launch("vm-limited", spec))
+        .isInstanceOf(GrpcCallException.class)
+        .hasMessageContaining("device lsi0 process")
+        .hasMessageContaining("Too many open files");
+    agent.awaitNoQemu(AgentHarness.CALL_DEADLINE);
+  }
+
   private static List<Path> cgroupsOf(String agentGroups, String vmId) throws IOException {
     try (var found = Files.find(Path.of("/sys/fs/cgroup"), 8, (p, a) -> a.isDirectory() && p.getFileName() != null
         && p.getFileName().toString().equals(vmId) && p.getParent().getFileName().toString().equals(agentGroups))) {
