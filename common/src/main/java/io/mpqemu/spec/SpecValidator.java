@@ -82,7 +82,12 @@ public final class SpecValidator {
 
   /** The number of vCPUs: 1 when the spec leaves it 0. */
   public static int vcpusOrDefault(VmSpec spec) {
-    return spec.getVcpus() == 0 ? 1 : spec.getVcpus();
+    return vcpusOrDefault(spec.getVcpus());
+  }
+
+  /** The vCPUs of a spec whose vcpus field says {@code vcpus}: 1 when it is 0. */
+  public static int vcpusOrDefault(int vcpus) {
+    return vcpus == 0 ? 1 : vcpus;
   }
 
   /** The image format: "raw" when the disk leaves it empty. */

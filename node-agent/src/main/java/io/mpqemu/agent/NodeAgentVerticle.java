@@ -64,6 +64,7 @@ public final class NodeAgentVerticle extends VerticleBase {
   private ProcessSampler sampler;
   private QemuProbe.Result probe;
   private Confinement confinement;
+  private java.nio.file.Path qemuExecutable;
   private Instant startedAt;
   private long rotationTimer = -1;
   private long heartbeatTimer = -1;
@@ -114,6 +115,7 @@ public final class NodeAgentVerticle extends VerticleBase {
     VmStateStore store = new VmStateStore(config.stateDir());
     return vertx.executeBlocking(() -> {
       store.init();
+      qemuExecutable = Confinement.resolve(config.qemuBinary());
       confinement = Confinement.forAgent(config.confinement(), config.stateDir(), config.qemuBinary(),
           config.limits().maxDevicesPerVm());
       return new QemuProbe(config.qemuBinary(), confinement::asMainWould).probe(config.accelerator());
@@ -126,7 +128,7 @@ public final class NodeAgentVerticle extends VerticleBase {
       signer = tls == null ? null : new BusSignatures.Signer(tls);
       events = new EventHub(vertx, signer);
       VmRuntime rt = new VmRuntime(vertx, context, config, new QemuCommandLine(config.qemuBinary()),
-          found.accelerator(), new PosixSpawnLauncher(), new ProcessScanner(), store, events,
+          found.accelerator(), new PosixSpawnLauncher(qemuExecutable), new ProcessScanner(), store, events,
           (name, socket) -> QmpClient.connect(vertx, name, () -> UnixQmpTransport.connect(socket, QMP_CONNECT_TIMEOUT), QMP_CONNECT_TIMEOUT),
           SocketPairs::open, Clock.systemUTC(), new VertxTimers(vertx), confinement);
       vms = new VmManager(rt, new ImageOpener(config.imageRoot()));

@@ -1,6 +1,9 @@
 package io.mpqemu.agent.confine;
 
 import io.mpqemu.agent.process.ProcessTable;
+import io.mpqemu.agent.vm.ConfinedVm;
+import io.mpqemu.agent.vm.ProcessConfinement;
+import io.mpqemu.spec.SpecValidator;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
@@ -20,7 +23,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * none with {@code --confinement=off}. Owns the uid range and its lock, the {@link ProcessView} and
  * the cgroups. Blocking methods say so.
  */
-public final class Confinement implements AutoCloseable {
+public final class Confinement implements ProcessConfinement, AutoCloseable {
 
   private static final long MIB = 1024 * 1024;
   /** What a device process needs besides guest RAM it may touch for DMA (its code, heap, buffers). */
@@ -63,7 +66,11 @@ public final class Confinement implements AutoCloseable {
           + "this user with its view of the host");
     }
     String key = Cgroups.keyFor(stateDir);
-    resolve(qemuBinary); // fails now, with a clear message, rather than at the first launch
+    Path real = resolve(qemuBinary); // fails now, with a clear message, rather than at the first launch
+    if (!Files.getPosixFilePermissions(real).contains(java.nio.file.attribute.PosixFilePermission.OTHERS_EXECUTE)) {
+      throw new IOException(real + " is not executable by other users, and confined QEMU processes run under uids of"
+          + " their own: make it mode 0755");
+    }
     List<Path> extra = qemuBinary.isAbsolute() && !qemuBinary.startsWith("/usr/") ? List.of(qemuBinary) : List.of();
     return on(settings, stateDir, extra, key, maxDevicesPerVm);
   }
@@ -136,15 +143,20 @@ public final class Confinement implements AutoCloseable {
 
   /**
    * The VM's jail for a launch: its uids (allocated at its first launch and kept until it is
-   * deleted) and its cgroups, limited for {@code memoryMib} of guest RAM, {@code vcpus} and
-   * {@code deviceNames} ("dev-<id>", in spec order). Empty when confinement is off. Blocking.
+   * deleted) and its cgroups, limited for {@code memoryMib} of guest RAM, {@code specVcpus} and
+   * the device processes among {@code processGroups} ("dev-<id>", in spec order). Empty when
+   * confinement is off. Blocking.
    */
-  public Optional<VmJail> prepare(String vmId, List<String> deviceNames, long memoryMib, int vcpus) throws IOException {
+  @Override
+  public Optional<ConfinedVm> prepare(String vmId, List<String> processGroups, long memoryMib, int specVcpus)
+      throws IOException {
     if (!enabled()) {
       return Optional.empty();
     }
     UidBlock block = allocator.allocate(vmId).orElseThrow(() -> new IOException("no free uids left in "
         + settings.uids() + " for another VM: delete VMs or widen --uid-range"));
+    int vcpus = SpecValidator.vcpusOrDefault(specVcpus);
+    List<String> deviceNames = processGroups.stream().filter(g -> !g.equals("main")).toList();
     long guest = memoryMib * MIB;
     Map<String, ProcessLimits> limits = new LinkedHashMap<>();
     limits.put("main", new ProcessLimits(settings.nofile(), settings.mainPids() + vcpus, guest + MAIN_OVERHEAD, vcpus + 1));
@@ -162,24 +174,31 @@ public final class Confinement implements AutoCloseable {
 
   /**
    * After a restart: takes over the uids a VM's record names, unless they lie outside the range or
-   * belong to another VM (then empty: the record is not to be trusted), or confinement is off.
+   * belong to another VM (then they are not to be trusted). With confinement off they are trusted
+   * if they lie in the range, and no jail is made.
    */
-  public Optional<VmJail> adopt(String vmId, UidBlock recorded) {
-    if (!enabled() || !allocator.reserve(vmId, recorded)) {
-      return Optional.empty();
+  @Override
+  public AdoptedUids adopt(String vmId, long firstUid, int size) {
+    UidBlock recorded = new UidBlock(firstUid, size);
+    if (!enabled()) {
+      return new AdoptedUids(settings.uids().contains(recorded.first()) && settings.uids().contains(recorded.last()), null);
+    }
+    if (!allocator.reserve(vmId, recorded)) {
+      return new AdoptedUids(false, null);
     }
     VmJail jail = new VmJail(recorded, cgroups.existing(vmId), view.enterPath(), kvmGid, settings.nofile(),
         settings.deviceNofile());
     jails.put(vmId, jail);
-    return Optional.of(jail);
+    return new AdoptedUids(true, jail);
   }
 
-  /** The VM's jail, if it has one (launched or adopted since the agent started). */
-  public Optional<VmJail> jail(String vmId) {
-    return Optional.ofNullable(jails.get(vmId));
+  @Override
+  public boolean ownsUid(long uid) {
+    return uid == agentUid || settings.uids().contains(uid);
   }
 
   /** The VM and every process of it are gone for good: its cgroups go, its uids are free. Blocking. */
+  @Override
   public void release(String vmId) {
     VmJail jail = jails.remove(vmId);
     if (jail != null) {
@@ -199,6 +218,7 @@ public final class Confinement implements AutoCloseable {
   }
 
   /** The uid of the agent: what an unconfined QEMU process runs as. */
+  @Override
   public long agentUid() {
     return agentUid;
   }

@@ -1,5 +1,6 @@
 package io.mpqemu.agent.confine;
 
+import io.mpqemu.agent.vm.ConfinedVm;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,7 +19,7 @@ import java.util.OptionalLong;
  * </ol>
  * then QEMU, which adds its own seccomp filter ({@code -sandbox}).
  */
-public final class VmJail {
+public final class VmJail implements ConfinedVm {
 
   /** Joins cgroups and sets rlimits: "$1" is RLIMIT_NOFILE, then cgroup.procs files, "--", the command. */
   private static final String JOIN = "n=$1; shift; "
@@ -45,21 +46,27 @@ public final class VmJail {
     return uids;
   }
 
+  @Override
+  public long firstUid() {
+    return uids.first();
+  }
+
+  @Override
+  public int size() {
+    return uids.size();
+  }
+
   /**
    * The command that runs {@code argv} confined as {@code process} ("main" or "dev-<id>", its cgroup)
    * under {@code uid}, with the kvm group when {@code kvm}.
    */
+  @Override
   public List<String> wrap(String process, long uid, boolean kvm, List<String> argv) {
     if (!uids.contains(uid)) {
       throw new IllegalArgumentException("uid " + uid + " is not one of this VM's " + uids);
     }
     return wrap(cgroup == null ? List.of() : cgroup.procsFiles(process), viewPath, uid,
         kvm ? kvmGid : OptionalLong.empty(), uid == uids.main() ? mainNofile : deviceNofile, argv);
-  }
-
-  /** Memory charged to the cgroup of {@code process}; 0 where there is none. Blocking. */
-  public long memoryBytes(String process) {
-    return cgroup == null ? 0 : cgroup.memoryBytes(process);
   }
 
   /** Removes the VM's cgroups (once its processes are gone); false if some still hold a process. */

@@ -38,8 +38,15 @@ public final class PosixSpawnLauncher implements ProcessLauncher {
     return new SpawnedProcess(PosixSpawn.spawn(argv, env, fds, true));
   }
 
+  private final Path executable;
+
+  /** @param executable the real path of the QEMU binary: an adopted process must run it */
+  public PosixSpawnLauncher(Path executable) {
+    this.executable = executable;
+  }
+
   @Override
-  public Optional<RunningProcess> adopt(long pid, Instant startedAt, long uid, Path executable) {
+  public Optional<RunningProcess> adopt(long pid, Instant startedAt, long uid) {
     return ProcessHandle.of(pid)
         .filter(h -> h.isAlive() && ProcessTable.isRunning(pid))
         .filter(h -> h.info().startInstant().map(startedAt::equals).orElse(false))

@@ -2,7 +2,6 @@ package io.mpqemu.agent.process;
 
 import io.mpqemu.agent.sys.Fd;
 import java.io.IOException;
-import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -20,9 +19,9 @@ public interface ProcessLauncher {
   RunningProcess start(List<String> argv, Map<Integer, Fd> fds, List<String> marker) throws IOException;
 
   /**
-   * The process with this pid if it is still the one that started at {@code startedAt}, runs
-   * {@code executable} and runs as {@code uid}: a recorded pid that now names another process is
-   * never taken over.
+   * The process with this pid if it is still the one that started at {@code startedAt}, runs the
+   * QEMU binary this launcher starts and runs as {@code uid}: a recorded pid that now names another
+   * process is never taken over.
    */
-  Optional<RunningProcess> adopt(long pid, Instant startedAt, long uid, Path executable);
+  Optional<RunningProcess> adopt(long pid, Instant startedAt, long uid);
 }

@@ -9,7 +9,8 @@ import java.nio.file.StandardCopyOption;
 
 /**
  * The guest's serial console, which QEMU appends to through a descriptor (chardev file, append=on),
- * bounded as a {@link BoundedLog}: console.log, then console.log.1. Blocking.
+ * bounded as a {@link BoundedLog}: console.log, then console.log.1. The QEMU processes' own logs
+ * (main.log, dev-*.log) are bounded the same way ({@link #rotateAllIfLarger}). Blocking.
  */
 public final class ConsoleLog {
 
@@ -21,6 +22,14 @@ public final class ConsoleLog {
   /** Rotates the log once it is larger than {@code maxBytes}; true if it did. */
   public static boolean rotateIfLarger(VmPaths paths, long maxBytes) throws IOException {
     return BoundedLog.rotateIfLarger(paths.consoleLog(), maxBytes);
+  }
+
+  /** Rotates the console log and every process log of the VM that is larger than {@code maxBytes}. */
+  public static void rotateAllIfLarger(VmPaths paths, long maxBytes) throws IOException {
+    rotateIfLarger(paths, maxBytes);
+    for (Path log : paths.processLogs()) {
+      BoundedLog.rotateIfLarger(log, maxBytes);
+    }
   }
 
   /** At most {@code maxBytes} from the end of the console output (previous part included). */

@@ -2,7 +2,6 @@ package io.mpqemu.agent.state;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.util.JsonFormat;
-import io.mpqemu.agent.confine.UidBlock;
 import io.mpqemu.v1.Phase;
 import io.mpqemu.v1.VmSpec;
 import io.vertx.core.json.JsonArray;
@@ -16,7 +15,8 @@ import java.util.List;
  *
  * @param launchComplete false from the first step of a launch until the guest runs: a record found
  *     with false after a restart is an interrupted launch, to be cleaned up, never adopted
- * @param uids the VM's uids while confined, null when it never ran confined
+ * @param uidFirst the first of the VM's uids while confined (its main QEMU's)
+ * @param uidCount how many uids the VM holds; 0 when it never ran confined
  */
 public record VmRecord(
     String vmId,
@@ -30,7 +30,8 @@ public record VmRecord(
     String accelerator,
     Instant launchedAt,
     List<ProcessRecord> processes,
-    UidBlock uids) {
+    long uidFirst,
+    int uidCount) {
 
   public VmRecord {
     processes = List.copyOf(processes);
@@ -59,7 +60,7 @@ public record VmRecord(
           .put("accelerator", accelerator)
           .put("launchedAt", launchedAt == null ? null : launchedAt.toString())
           .put("processes", procs)
-          .put("uids", uids == null ? null : new JsonObject().put("first", uids.first()).put("size", uids.size()));
+          .put("uids", uidCount == 0 ? null : new JsonObject().put("first", uidFirst).put("size", uidCount));
     } catch (InvalidProtocolBufferException e) {
       throw new IllegalStateException("cannot print spec of VM " + vmId, e);
     }
@@ -79,6 +80,7 @@ public record VmRecord(
           p.getLong("uid", 0L)));
     }
     String launchedAt = json.getString("launchedAt");
+    JsonObject uids = json.getJsonObject("uids");
     return new VmRecord(
         json.getString("vmId"),
         spec.build(),
@@ -91,10 +93,7 @@ public record VmRecord(
         json.getString("accelerator", ""),
         launchedAt == null ? null : Instant.parse(launchedAt),
         procs,
-        uids(json.getJsonObject("uids")));
-  }
-
-  private static UidBlock uids(JsonObject json) {
-    return json == null ? null : new UidBlock(json.getLong("first"), json.getInteger("size"));
+        uids == null ? 0 : uids.getLong("first"),
+        uids == null ? 0 : uids.getInteger("size"));
   }
 }

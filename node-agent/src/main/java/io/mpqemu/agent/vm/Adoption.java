@@ -1,8 +1,5 @@
 package io.mpqemu.agent.vm;
 
-import io.mpqemu.agent.confine.Confinement;
-import io.mpqemu.agent.confine.UidBlock;
-import io.mpqemu.agent.confine.VmJail;
 import io.mpqemu.agent.process.ProcessTable;
 import io.mpqemu.agent.state.ProcessRecord;
 import io.mpqemu.agent.state.VmRecord;
@@ -12,7 +9,6 @@ import io.mpqemu.v1.Phase;
 import io.mpqemu.v1.ProcessRole;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -64,11 +60,10 @@ final class Adoption {
           .filter(pid -> ProcessTable.uid(pid).stream().anyMatch(ours)).toList();
       List<Optional<VmProcess>> found = new ArrayList<>();
       if (rec.launchComplete()) {
-        Path qemu = Confinement.resolve(rt.config().qemuBinary());
         for (ProcessRecord pr : rec.processes()) {
           ProcessRole role = pr.isMain() ? ProcessRole.PROCESS_ROLE_MAIN : ProcessRole.PROCESS_ROLE_DEVICE;
           found.add(ours.test(pr.uid())
-              ? rt.launcher().adopt(pr.pid(), pr.startedAt(), pr.uid(), qemu).map(rp -> new VmProcess(pr.name(), role, rp, pr.uid()))
+              ? rt.launcher().adopt(pr.pid(), pr.startedAt(), pr.uid()).map(rp -> new VmProcess(pr.name(), role, rp, pr.uid()))
               : Optional.empty());
         }
       }
@@ -84,22 +79,22 @@ final class Adoption {
    * that ran unconfined. A process that runs as another uid is neither adopted nor killed.
    */
   private LongPredicate uidsOf(VmRecord rec) {
-    UidBlock block = rec.uids();
-    if (block == null) {
+    if (rec.uidCount() == 0) {
       long agent = rt.confinement().agentUid();
       return uid -> uid == agent;
     }
-    if (!rt.confinement().enabled()) {
-      return block::contains;
-    }
-    Optional<VmJail> jail = rt.confinement().adopt(vm.id(), block);
-    if (jail.isEmpty()) {
-      LOG.warn("vm={} node={} its vm.json names uids {}-{}, outside this agent's range {} or another VM's: no process"
-          + " of it is adopted or killed", vm.id(), rt.nodeId(), block.first(), block.last(), rt.confinement().range());
+    long first = rec.uidFirst();
+    long last = first + rec.uidCount() - 1;
+    ProcessConfinement.AdoptedUids adopted = rt.confinement().adopt(vm.id(), first, rec.uidCount());
+    if (!adopted.trusted()) {
+      LOG.warn("vm={} node={} its vm.json names uids {}-{}, outside this agent's range or another VM's: no process"
+          + " of it is adopted or killed", vm.id(), rt.nodeId(), first, last);
       return uid -> false;
     }
-    vm.confine(jail.get());
-    return block::contains;
+    if (adopted.jail() != null) {
+      vm.confine(adopted.jail());
+    }
+    return uid -> uid >= first && uid <= last;
   }
 
   /** Takes over the processes found alive ({@code found}, in the record's order), and kills strays. */

@@ -1,13 +1,11 @@
 package io.mpqemu.agent.vm;
 
-import io.mpqemu.agent.confine.VmJail;
 import io.mpqemu.agent.process.ProcessMarker;
 import io.mpqemu.agent.qemu.QemuCommandLine;
 import io.mpqemu.agent.qemu.Qmp;
 import io.mpqemu.agent.state.VmPaths;
 import io.mpqemu.agent.sys.Fd;
 import io.mpqemu.agent.unix.DevicePair;
-import io.mpqemu.spec.SpecValidator;
 import io.mpqemu.v1.EventType;
 import io.mpqemu.v1.ProcessRole;
 import io.mpqemu.v1.ProxiedDevice;
@@ -51,10 +49,11 @@ final class LaunchSteps {
     return rt.blocking(() -> {
       rt.store().createVmDir(paths);
       Files.deleteIfExists(paths.qmpSocket());
-      return rt.confinement().prepare(vm.id(), deviceGroups, Integer.toUnsignedLong(spec.getMemoryMib()),
-          SpecValidator.vcpusOrDefault(spec));
+      List<String> groups = new ArrayList<>(deviceGroups);
+      groups.add(VmPaths.processGroup(VmPaths.MAIN));
+      return rt.confinement().prepare(vm.id(), groups, Integer.toUnsignedLong(spec.getMemoryMib()), spec.getVcpus());
     }).map(jail -> {
-      jail.ifPresent(vm::confine);
+      vm.confine(jail.orElse(null));
       // the record (launchComplete=false) is written in the background: a restarted agent finds a
       // half-launched VM's processes through /proc whether or not it was written yet
       vm.state().recorded();
@@ -98,8 +97,8 @@ final class LaunchSteps {
       for (int i = 0; i < d.getDisksCount(); i++) {
         given.put(QemuCommandLine.diskDescriptor(i), vm.images().of(d.getDisks(i).getId()).fd());
       }
-      VmJail jail = vm.jail();
-      long uid = jail == null ? rt.confinement().agentUid() : jail.uids().device(index);
+      ConfinedVm jail = vm.jail();
+      long uid = jail == null ? rt.confinement().agentUid() : jail.firstUid() + 1 + index;
       List<String> command = jail == null ? argv : jail.wrap(VmPaths.processGroup(d.getId()), uid, false, argv);
       starts.add(startProcess(d.getId(), ProcessRole.PROCESS_ROLE_DEVICE, command, given, uid));
     }
@@ -115,8 +114,8 @@ final class LaunchSteps {
   Future<Void> startMainProcess() {
     VmPaths paths = vm.paths();
     List<String> argv = rt.commandLine().main(vm.spec(), rt.accelerator());
-    VmJail jail = vm.jail();
-    long uid = jail == null ? rt.confinement().agentUid() : jail.uids().main();
+    ConfinedVm jail = vm.jail();
+    long uid = jail == null ? rt.confinement().agentUid() : jail.firstUid();
     boolean kvm = rt.accelerator() == QemuCommandLine.Accelerator.KVM;
     List<String> command = jail == null ? argv : jail.wrap(VmPaths.processGroup(VmPaths.MAIN), uid, kvm, argv);
     return startProcess(VmPaths.MAIN, ProcessRole.PROCESS_ROLE_MAIN, command, Map.of(), uid, () -> mainDescriptors(paths));

@@ -1,30 +1,40 @@
 package io.mpqemu.agent.vm;
 
-import io.mpqemu.agent.state.BoundedLog;
 import io.mpqemu.agent.state.VmPaths;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Deque;
 import java.util.List;
+import java.util.stream.Stream;
 
 /** The last words of QEMU processes, from their logs, for error messages. Blocking. */
 final class ProcessLogs {
 
   private static final int MAX_CHARS = 600;
-  private static final int TAIL_BYTES = 8192;
 
   private ProcessLogs() {}
 
   static String lastLines(VmPaths paths, Collection<String> processNames, int linesEach) throws IOException {
     List<String> said = new ArrayList<>();
     for (String name : processNames) {
-      // the end of the log only: a process may have written megabytes before it died
-      String tail = new String(BoundedLog.readTail(paths.processLog(name), TAIL_BYTES), StandardCharsets.UTF_8);
-      List<String> lines = List.of(tail.split("\n")).stream().map(String::strip).filter(l -> !l.isEmpty()).toList();
-      for (String line : lines.subList(Math.max(0, lines.size() - linesEach), lines.size())) {
+      // streamed, keeping the last lines only: a log holds up to the console log's bound
+      Deque<String> lines = new ArrayDeque<>();
+      if (Files.exists(paths.processLog(name))) {
+        try (Stream<String> all = Files.lines(paths.processLog(name), StandardCharsets.UTF_8)) {
+          all.map(String::strip).filter(l -> !l.isEmpty()).forEach(l -> {
+            lines.addLast(l.length() > MAX_CHARS ? l.substring(0, MAX_CHARS) : l);
+            if (lines.size() > linesEach) {
+              lines.removeFirst();
+            }
+          });
+        }
+      }
+      for (String line : lines) {
         said.add(name + ": " + line);
       }
     }

@@ -1,14 +1,11 @@
 package io.mpqemu.agent.vm;
 
-import io.mpqemu.agent.confine.UidBlock;
-import io.mpqemu.agent.confine.VmJail;
 import io.mpqemu.agent.images.OpenImages;
 import io.mpqemu.agent.qemu.Qmp;
 import io.mpqemu.agent.state.ProcessRecord;
 import io.mpqemu.agent.state.VmPaths;
 import io.mpqemu.agent.state.VmRecord;
 import io.mpqemu.v1.AgentVm;
-import io.mpqemu.v1.Confinement;
 import io.mpqemu.v1.VmSpec;
 import io.mpqemu.wire.Timestamps;
 import java.nio.file.Path;
@@ -39,9 +36,10 @@ final class Vm {
   private String accelerator = "";
   private Qmp qmp;
   /** How its processes are confined; null when confinement is off (or not yet known after a restart). */
-  private VmJail jail;
-  /** Its uids as recorded, kept even while no jail is known, so that the record never loses them. */
-  private UidBlock uids;
+  private ConfinedVm jail;
+  /** Its uids as recorded (count 0: none), kept even while no jail is known, so the record never loses them. */
+  private long uidFirst;
+  private int uidCount;
 
   Vm(String id, VmPaths paths, VmSpec spec, long specRevision) {
     this.id = id;
@@ -78,18 +76,15 @@ final class Vm {
     return accelerator;
   }
 
-  VmJail jail() {
+  ConfinedVm jail() {
     return jail;
   }
 
-  void confine(VmJail vmJail) {
+  /** The jail of the launch about to begin, or of the adopted VM; null: its processes run unconfined. */
+  void confine(ConfinedVm vmJail) {
     this.jail = vmJail;
-    this.uids = vmJail.uids();
-  }
-
-  /** The recorded uids, or null. */
-  UidBlock uids() {
-    return uids;
+    this.uidFirst = vmJail == null ? 0 : vmJail.firstUid();
+    this.uidCount = vmJail == null ? 0 : vmJail.size();
   }
 
   /** The next number of this VM's event sequence. */
@@ -137,7 +132,8 @@ final class Vm {
     vmSeq = rec.lastVmSeq();
     launchedAt = rec.launchedAt();
     accelerator = rec.accelerator();
-    uids = rec.uids();
+    uidFirst = rec.uidFirst();
+    uidCount = rec.uidCount();
     state.restore(rec.phase(), rec.reason(), rec.message(), rec.launchComplete());
   }
 
@@ -145,7 +141,8 @@ final class Vm {
     AgentVm.Builder b = AgentVm.newBuilder()
         .setVmId(id).setSpec(spec).setSpecRevision(specRevision).setPhase(state.phase())
         .setReason(state.reason()).setMessage(state.message()).setLastVmSeq(vmSeq).setAccelerator(accelerator)
-        .setConfinement(uids != null ? Confinement.CONFINEMENT_ON : Confinement.CONFINEMENT_OFF);
+        // CONFINEMENT_ON (1) or CONFINEMENT_OFF (2) of types.proto
+        .setConfinementValue(uidCount > 0 ? 1 : 2);
     if (launchedAt != null) {
       b.setLaunchedAt(Timestamps.of(launchedAt));
     }
@@ -164,6 +161,6 @@ final class Vm {
       }
     }
     return new VmRecord(id, spec, specRevision, state.phase(), state.reason(), state.message(), vmSeq,
-        state.launchComplete(), accelerator, launchedAt, recs, uids);
+        state.launchComplete(), accelerator, launchedAt, recs, uidFirst, uidCount);
   }
 }

@@ -5,7 +5,6 @@ import io.mpqemu.agent.images.ImageOpener;
 import io.mpqemu.agent.images.OpenImages;
 import io.mpqemu.agent.process.ProcessMarker;
 import io.mpqemu.agent.process.ProcessTable;
-import io.mpqemu.agent.state.BoundedLog;
 import io.mpqemu.agent.state.ConsoleLog;
 import io.mpqemu.agent.state.VmPaths;
 import io.mpqemu.agent.state.VmRecord;
@@ -179,10 +178,7 @@ public final class VmManager {
     List<VmPaths> running = vms.values().stream().filter(this::holdsResources).map(VmSupervisor::paths).toList();
     return rt.blocking(() -> {
       for (VmPaths p : running) {
-        ConsoleLog.rotateIfLarger(p, rt.config().consoleLogMaxBytes());
-        for (Path log : p.processLogs()) {
-          BoundedLog.rotateIfLarger(log, rt.config().consoleLogMaxBytes());
-        }
+        ConsoleLog.rotateAllIfLarger(p, rt.config().consoleLogMaxBytes());
       }
       return null;
     });
@@ -244,7 +240,7 @@ public final class VmManager {
     return rt.<Void>blocking(() -> {
       // only processes of this agent's: the VM's marker and a uid of the range (or the agent's own)
       List<Long> ours = f.pids.stream().filter(pid -> ProcessTable.uid(pid).stream()
-          .anyMatch(uid -> uid == rt.confinement().agentUid() || rt.confinement().range().contains(uid))).toList();
+          .anyMatch(rt.confinement()::ownsUid)).toList();
       if (!ProcessTable.killAndAwait(ours, Duration.ofSeconds(10))) {
         throw new IllegalStateException("processes " + f.pids + " of " + f.paths.dir() + " still run 10 s after SIGKILL");
       }

@@ -1,7 +1,6 @@
 package io.mpqemu.agent.vm;
 
 import io.mpqemu.agent.AgentConfig;
-import io.mpqemu.agent.confine.Confinement;
 import io.mpqemu.agent.events.EventHub;
 import io.mpqemu.agent.process.ProcessLauncher;
 import io.mpqemu.agent.process.ProcessScanner;
@@ -29,7 +28,7 @@ public record VmRuntime(
     DevicePairs socketPairs,
     Clock clock,
     Timers timers,
-    Confinement confinement) {
+    ProcessConfinement confinement) {
 
   public String nodeId() {
     return config.nodeId();

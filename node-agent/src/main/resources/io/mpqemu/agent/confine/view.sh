@@ -23,11 +23,6 @@ if [ -f /etc/ld.so.cache ]; then
   touch "$root/etc/ld.so.cache"
   mount -o bind,ro /etc/ld.so.cache "$root/etc/ld.so.cache"
 fi
-for f in "$@"; do
-  mkdir -p "$root$(dirname "$f")"
-  touch "$root$f"
-  mount -o bind,ro,nosuid,nodev "$f" "$root$f"
-done
 mount -t tmpfs -o mode=0755,nosuid,noexec,size=64k mpqemu-dev "$root/dev"
 for d in null zero full random urandom; do
   touch "$root/dev/$d"
@@ -39,6 +34,12 @@ if [ "$kvm" = kvm ] && [ -c /dev/kvm ]; then
 fi
 mount -t proc -o nosuid,nodev,noexec,hidepid=2 proc "$root/proc"
 mount -t tmpfs -o mode=1777,nosuid,nodev,size=16m mpqemu-tmp "$root/tmp"
+# after /tmp, /dev and /proc are mounted, so that a file under them stays visible
+for f in "$@"; do
+  mkdir -p "$root$(dirname "$f")"
+  touch "$root$f"
+  mount -o bind,ro,nosuid,nodev "$f" "$root$f"
+done
 cd "$root"
 mkdir .old
 pivot_root . .old

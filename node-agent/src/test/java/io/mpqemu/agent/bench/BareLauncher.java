@@ -45,7 +45,7 @@ final class BareLauncher {
   private final Vertx vertx;
   private final Path stateRoot;
   private final QemuCommandLine commandLine = new QemuCommandLine(Path.of("qemu-system-x86_64"));
-  private final PosixSpawnLauncher launcher = new PosixSpawnLauncher();
+  private final PosixSpawnLauncher launcher = new PosixSpawnLauncher(java.nio.file.Path.of("/usr/bin/qemu-system-x86_64"));
 
   BareLauncher(Vertx vertx, Path stateRoot) {
     this.vertx = vertx;

@@ -115,7 +115,8 @@ class AdoptionTest {
     String image = h.bootImage("boot.img", "hi", false);
     Path slowQemu = h.root.resolve("slow-main-qemu.sh");
     Files.copy(Path.of(AdoptionTest.class.getResource("/slow-main-qemu.sh").toURI()), slowQemu);
-    Files.setPosixFilePermissions(slowQemu, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+    // confined QEMU processes run it under uids of their own
+    Files.setPosixFilePermissions(slowQemu, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
     try (ServiceJvm first = h.startJvm("--qemu", slowQemu.toString())) {
       List<VmEvent> events = h.watch(null, false);
       var launch = UnaryCalls.call(h.grpcClient(), h.address(), NodeAgentServiceGrpcClient.LaunchVm,

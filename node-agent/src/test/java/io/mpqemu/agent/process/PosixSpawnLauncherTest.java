@@ -18,7 +18,7 @@ class PosixSpawnLauncherTest {
   @TempDir
   Path dir;
 
-  private final PosixSpawnLauncher launcher = new PosixSpawnLauncher();
+  private final PosixSpawnLauncher launcher = new PosixSpawnLauncher(java.nio.file.Path.of("/usr/bin/qemu-system-x86_64"));
 
   @Test
   @DisplayName("a killed process reports SIGKILL, as a JDK child did, and is reaped")

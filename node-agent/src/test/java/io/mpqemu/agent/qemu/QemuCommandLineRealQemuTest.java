@@ -128,7 +128,7 @@ class QemuCommandLineRealQemuTest {
         fds.put(numbers.get(1), base.fd());
         expectedOpen.add(dir.resolve("boot.raw").toString());
       }
-      remote = new PosixSpawnLauncher().start(commandLine.remote(device, bases), fds, List.of());
+      remote = new PosixSpawnLauncher(java.nio.file.Path.of("/usr/bin/qemu-system-x86_64")).start(commandLine.remote(device, bases), fds, List.of());
     }
     spawned.add(remote);
     RunningProcess main = startMain(commandLine.main(spec, Accelerator.TCG), paths);
@@ -200,7 +200,7 @@ class QemuCommandLineRealQemuTest {
   private RunningProcess startMain(List<String> argv, VmPaths paths) throws IOException {
     try (Fd qmp = Fd.listeningUnixSocket(paths.qmpSocket()); Fd console = Fd.appendTo(paths.consoleLog());
         Fd log = Fd.appendTo(dir.resolve("main.log")); Fd in = Fd.devNull()) {
-      RunningProcess main = new PosixSpawnLauncher().start(argv, Map.of(0, in, 1, log, 2, log,
+      RunningProcess main = new PosixSpawnLauncher(java.nio.file.Path.of("/usr/bin/qemu-system-x86_64")).start(argv, Map.of(0, in, 1, log, 2, log,
           QemuCommandLine.MAIN_QMP_DESCRIPTOR, qmp, QemuCommandLine.MAIN_CONSOLE_DESCRIPTOR, console), List.of());
       spawned.add(main);
       return main;

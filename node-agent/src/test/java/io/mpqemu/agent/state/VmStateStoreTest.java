@@ -2,7 +2,6 @@ package io.mpqemu.agent.state;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.mpqemu.agent.confine.UidBlock;
 import io.mpqemu.v1.Disk;
 import io.mpqemu.v1.Phase;
 import io.mpqemu.v1.ProxiedDevice;
@@ -39,7 +38,7 @@ class VmStateStoreTest {
         Instant.parse("2026-11-25T10:00:00.123456789Z"),
         List.of(new ProcessRecord("lsi0", 100, Instant.parse("2026-11-25T09:59:59.99Z"), 2_000_000_002L),
             new ProcessRecord("main", 101, Instant.parse("2026-11-25T10:00:00Z"), 2_000_000_001L)),
-        new UidBlock(2_000_000_001L, 17));
+        2_000_000_001L, 17);
 
     store.write(paths, record);
     store.write(paths, record);

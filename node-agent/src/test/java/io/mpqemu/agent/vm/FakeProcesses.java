@@ -102,7 +102,7 @@ final class FakeProcesses implements ProcessLauncher {
   }
 
   @Override
-  public Optional<RunningProcess> adopt(long pid, Instant startedAt, long uid, Path executable) {
+  public Optional<RunningProcess> adopt(long pid, Instant startedAt, long uid) {
     FakeProcess p = leftOver.get(pid);
     return p != null && p.isAlive() && p.startedAt().equals(startedAt) ? Optional.of(p) : Optional.empty();
   }

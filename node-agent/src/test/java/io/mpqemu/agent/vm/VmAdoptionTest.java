@@ -44,7 +44,7 @@ class VmAdoptionTest {
     f.store.createVmDir(paths);
     VmRecord rec = new VmRecord("vm-1", spec, 3, phase, "Running", "", 7, launchComplete, "tcg",
         Instant.parse("2029-12-31T23:00:01Z"), List.of(new ProcessRecord("lsi0", device.pid(), device.startedAt(), 0),
-        new ProcessRecord(VmPaths.MAIN, main.pid(), main.startedAt(), 0)), null);
+        new ProcessRecord(VmPaths.MAIN, main.pid(), main.startedAt(), 0)), 0, 0);
     f.store.write(paths, rec);
     return rec;
   }

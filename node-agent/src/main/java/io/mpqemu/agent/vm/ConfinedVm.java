@@ -1,0 +1,19 @@
+package io.mpqemu.agent.vm;
+
+import java.util.List;
+
+/** Port: one VM's jail: the uids of its processes and the command that confines each. */
+public interface ConfinedVm {
+
+  /** The main QEMU's uid; device process i runs as {@code firstUid() + 1 + i}. */
+  long firstUid();
+
+  /** How many uids the VM holds. */
+  int size();
+
+  /**
+   * The command that runs {@code argv} confined in the cgroup {@code group} ("main", "dev-<id>")
+   * under {@code uid}, with the kvm group when {@code kvm}.
+   */
+  List<String> wrap(String group, long uid, boolean kvm, List<String> argv);
+}
