@@ -15,7 +15,6 @@ import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -178,11 +177,8 @@ final class LaunchSteps {
         client.close();
         return Future.failedFuture(attempt.abortCause());
       }
-      qmpEvents.attach(client);
-      return rt.blocking(() -> {
-        Files.setPosixFilePermissions(vm.paths().qmpSocket(), PosixFilePermissions.fromString("rw-------"));
-        return null;
-      });
+      qmpEvents.attach(client); // the agent made the socket 0600 (mainDescriptors)
+      return Future.<Void>succeededFuture();
     });
   }
 

@@ -77,7 +77,7 @@ class LaunchAndStopTest extends InProcessAgentTest {
 
     agent.launch("vm-q35", spec);
 
-    assertThat(agent.awaitConsole("vm-q35", "read through lsi0", AgentHarness.BOOT_WITHIN))
+    assertThat(agent.awaitConsole("vm-q35", "read through lsi0\r\n", AgentHarness.BOOT_WITHIN))
         .contains("booted from vblk0 on q35\r\n").contains("read through lsi0\r\n");
   }
 
