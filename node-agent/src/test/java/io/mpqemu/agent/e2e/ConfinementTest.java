@@ -165,6 +165,23 @@ class ConfinementTest extends InProcessAgentTest {
     agent.awaitNoQemu(AgentHarness.CALL_DEADLINE);
   }
 
+  @Test
+  @DisplayName("with --confinement=off the agent says so in GetNodeInfo and in the VM's status, and its processes run as the agent")
+  void offIsReported() throws Exception {
+    agent.stopInProcess();
+    agent.startInProcess(c -> c.withConfinement(c.confinement().withEnabled(false)));
+    AgentVm vm = agent.launch("vm-open", Specs.lsi("open", agent.bootImage("boot.img", "unconfined", false)));
+
+    NodeInfo node = agent.nodeInfo();
+    assertThat(node.getConfinement()).isEqualTo(Confinement.CONFINEMENT_OFF);
+    assertThat(node.getConfinementDetail()).startsWith("off");
+    assertThat(vm.getConfinement()).isEqualTo(Confinement.CONFINEMENT_OFF);
+    for (ProcessStatus p : vm.getProcessesList()) {
+      assertThat(status(p.getPid()).get("Uid")).as(p.getName()).startsWith("0\t");
+      assertThat(namespace(p.getPid(), "mnt")).isEqualTo(namespace(ProcessHandle.current().pid(), "mnt"));
+    }
+  }
+
   private static List<Path> cgroupsOf(String agentGroups, String vmId) throws IOException {
     try (var found = Files.find(Path.of("/sys/fs/cgroup"), 8, (p, a) -> a.isDirectory() && p.getFileName() != null
         && p.getFileName().toString().equals(vmId) && p.getParent().getFileName().toString().equals(agentGroups))) {
