@@ -13,16 +13,19 @@ import java.nio.file.attribute.PosixFilePermissions;
 /**
  * Keeps two agents on one host from handing out the same uids: each holds a lock on a file naming
  * its range in a host-wide directory, and refuses to start while another live agent holds a range
- * that overlaps its own. The lock goes with the agent's process, however it ends.
+ * that overlaps its own. The lock goes with the agent's process, however it ends; an agent that
+ * stops removes its file (one that was killed leaves it, unlocked, for the next to reuse).
  */
 final class RangeLock implements AutoCloseable {
 
   static final Path DIR = Path.of("/run/mpqemu/uid-ranges");
 
+  private final Path file;
   private final FileChannel channel;
   private final FileLock lock;
 
-  private RangeLock(FileChannel channel, FileLock lock) {
+  private RangeLock(Path file, FileChannel channel, FileLock lock) {
+    this.file = file;
     this.channel = channel;
     this.lock = lock;
   }
@@ -33,10 +36,10 @@ final class RangeLock implements AutoCloseable {
     try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*.lock")) {
       for (Path f : files) {
         String[] bounds = f.getFileName().toString().replace(".lock", "").split("-");
-        if (bounds.length != 2 || !range.overlaps(Long.parseLong(bounds[0]), Long.parseLong(bounds[1]))) {
+        if (bounds.length != 2 || !bounds[0].matches("\\d{1,10}") || !bounds[1].matches("\\d{1,10}")) {
           continue;
         }
-        if (heldByAnother(f)) {
+        if (range.overlaps(Long.parseLong(bounds[0]), Long.parseLong(bounds[1])) && heldByAnother(f)) {
           throw new IOException("another agent on this host gives out the uids " + bounds[0] + "-" + bounds[1]
               + ", which overlap " + range + ": give this agent another --uid-range");
         }
@@ -54,7 +57,7 @@ final class RangeLock implements AutoCloseable {
       ch.close();
       throw new IOException("another agent on this host gives out the uids " + range + ": give this agent another --uid-range");
     }
-    return new RangeLock(ch, lock);
+    return new RangeLock(mine, ch, lock);
   }
 
   private static boolean heldByAnother(Path f) throws IOException {
@@ -72,6 +75,7 @@ final class RangeLock implements AutoCloseable {
 
   @Override
   public void close() throws IOException {
+    Files.deleteIfExists(file);
     lock.release();
     channel.close();
   }
