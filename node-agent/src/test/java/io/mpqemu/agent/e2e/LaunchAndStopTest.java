@@ -60,7 +60,7 @@ class LaunchAndStopTest extends InProcessAgentTest {
     AgentVm vm = agent.launch("vm-two", spec);
 
     assertThat(vm.getProcessesList()).extracting(p -> p.getName()).containsExactly("lsi0", "nvme0", "main");
-    assertThat(agent.awaitConsole("vm-two", "read through nvme0", AgentHarness.BOOT_WITHIN))
+    assertThat(agent.awaitConsole("vm-two", "read through nvme0\r\n", AgentHarness.BOOT_WITHIN))
         .contains("booted from lsi0\r\nread through nvme0\r\n");
     assertThat(agent.qemuPids()).hasSize(3);
   }
