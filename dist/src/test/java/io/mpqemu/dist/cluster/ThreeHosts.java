@@ -53,6 +53,9 @@ final class ThreeHosts implements AutoCloseable {
   static final String AGENT_MAIN = "io.mpqemu.agent.NodeAgentMain";
   static final Duration SERVICE_READY_WITHIN = Duration.ofSeconds(90);
 
+  /** Each node's uid range: an agent keeps its range across restarts, or it could not adopt its VMs. */
+  private final Map<String, String> uidRanges = new java.util.concurrent.ConcurrentHashMap<>();
+
   final Path root;
   final ClusterNet net;
   final ClusterCerts pki;
@@ -186,7 +189,7 @@ final class ThreeHosts implements AutoCloseable {
         .args("serve", "--config", config.toString(), "--cluster", clusterFile(h, node).toString(), "--node-id", node,
             "--listen", "tcp:" + h.ip() + ":" + grpcPort(h), "--state-dir", stateDir(node).toString(),
             "--image-root", root.resolve("images").toString(), "--accelerator", "tcg", "--memory-mib", "1024",
-            "--uid-range", UidRanges.next())
+            "--uid-range", uidRanges.computeIfAbsent(node, n -> UidRanges.next())) // the same across restarts
         .start("agent ready", SERVICE_READY_WITHIN));
   }
 

@@ -53,6 +53,9 @@ final class Fleet implements AutoCloseable {
   /** How each watch() stream ended, if it did. */
   private static final Map<List<VmEvent>, String> STREAM_ENDS = Collections.synchronizedMap(new IdentityHashMap<>());
 
+  /** Each node's uid range: an agent keeps its range across restarts, or it could not adopt its VMs. */
+  private final Map<String, String> uidRanges = new java.util.concurrent.ConcurrentHashMap<>();
+
   final Path root;
   final Path images;
   final Path cpSocket;
@@ -88,7 +91,8 @@ final class Fleet implements AutoCloseable {
     AgentConfig config = new AgentConfig(nodeId, List.of("unix:" + agentSocket(nodeId)), dir.resolve("state"),
         images, Path.of("qemu-system-x86_64"), "tcg", NodeLimits.defaults(), 4096, 16, labels, Duration.ofSeconds(30),
         Duration.ofSeconds(5), 1024 * 1024, "", Duration.ofMillis(500))
-        .withConfinement(ConfinementSettings.DEFAULT.withUids(UidRange.parse(UidRanges.next())));
+        .withConfinement(ConfinementSettings.DEFAULT.withUids(UidRange.parse(
+            uidRanges.computeIfAbsent(nodeId, n -> UidRanges.next())))); // the same across restarts
     agentDeployments.put(nodeId, await(host.vertx().deployVerticle(new NodeAgentVerticle(config))));
     return this;
   }

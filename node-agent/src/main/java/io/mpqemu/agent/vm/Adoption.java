@@ -54,6 +54,9 @@ final class Adoption {
   Future<Void> adopt(VmCommand.Adopt command) {
     VmRecord rec = command.record();
     LongPredicate ours = uidsOf(rec);
+    if (ours == null) {
+      return rec.launchComplete() ? untrusted(rec) : abandonLaunch(List.of());
+    }
     // /proc for each pid blocks: off the loop, then back on it with what was found
     return rt.blocking(() -> {
       List<Long> strays = command.pidsFound().stream()
@@ -76,7 +79,8 @@ final class Adoption {
   /**
    * The uids the VM's processes may run as: its recorded block, once the confinement took it over
    * (it must lie in the agent's range and belong to no other VM), or the agent's own uid for a VM
-   * that ran unconfined. A process that runs as another uid is neither adopted nor killed.
+   * that ran unconfined. A process that runs as another uid is neither adopted nor killed. Null
+   * when the recorded uids cannot be trusted.
    */
   private LongPredicate uidsOf(VmRecord rec) {
     if (rec.uidCount() == 0) {
@@ -87,9 +91,7 @@ final class Adoption {
     long last = first + rec.uidCount() - 1;
     ProcessConfinement.AdoptedUids adopted = rt.confinement().adopt(vm.id(), first, rec.uidCount());
     if (!adopted.trusted()) {
-      LOG.warn("vm={} node={} its vm.json names uids {}-{}, outside this agent's range or another VM's: no process"
-          + " of it is adopted or killed", vm.id(), rt.nodeId(), first, last);
-      return uid -> false;
+      return null;
     }
     if (adopted.jail() != null) {
       vm.confine(adopted.jail());
@@ -126,6 +128,23 @@ final class Adoption {
       return lostWhileDetached(dead, strayKill);
     }
     return strayKill.compose(v -> reconnectQmp());
+  }
+
+  /**
+   * The record names uids outside this agent's range or another VM's (a changed --uid-range, or a
+   * forged file): none of its processes is adopted or killed, and the VM is FAILED saying so.
+   */
+  private Future<Void> untrusted(VmRecord rec) {
+    long last = rec.uidFirst() + rec.uidCount() - 1;
+    String msg = "its vm.json names uids " + rec.uidFirst() + "-" + last + ", outside this agent's --uid-range or"
+        + " another VM's: no process of it was adopted or killed (pids " + rec.processes().stream()
+        .map(ProcessRecord::pid).toList() + " were left as they are)";
+    LOG.warn("vm={} node={} {}", vm.id(), rt.nodeId(), msg);
+    if (!vm.state().isActive()) {
+      return writer.persist();
+    }
+    vm.state().beginTeardown();
+    return teardown.finish(Phase.PHASE_FAILED, "UidsNotTrusted", msg);
   }
 
   private Future<Void> lostWhileDetached(List<String> dead, Future<Void> strayKill) {
