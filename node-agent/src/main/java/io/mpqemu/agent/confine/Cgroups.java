@@ -72,20 +72,34 @@ public final class Cgroups {
    */
   void prune() {
     for (Path base : new java.util.LinkedHashSet<>(bases.values())) {
-      try (java.util.stream.Stream<Path> tree = Files.walk(base)) {
-        tree.filter(p -> !p.equals(base) && Files.isDirectory(p))
-            .sorted(java.util.Comparator.reverseOrder())
-            .forEach(dir -> {
-              try {
-                Files.deleteIfExists(dir);
-              } catch (IOException e) {
-                // holds a process, or a group that does
-              }
-            });
-      } catch (IOException | java.io.UncheckedIOException e) {
-        // nothing to prune
+      removeBelow(base, false);
+    }
+  }
+
+  /**
+   * Removes the groups under {@code top} (and {@code top} itself when {@code withTop}), deepest
+   * first; a group that holds a process stays. True if every one went.
+   */
+  static boolean removeBelow(Path top, boolean withTop) {
+    if (!Files.isDirectory(top)) {
+      return true;
+    }
+    List<Path> dirs;
+    try (java.util.stream.Stream<Path> tree = Files.walk(top)) {
+      dirs = tree.filter(p -> Files.isDirectory(p) && (withTop || !p.equals(top)))
+          .sorted(java.util.Comparator.reverseOrder()).toList();
+    } catch (IOException | java.io.UncheckedIOException e) {
+      return false;
+    }
+    boolean all = true;
+    for (Path dir : dirs) {
+      try {
+        Files.deleteIfExists(dir);
+      } catch (IOException e) {
+        all = false; // holds a process, or a group that does
       }
     }
+    return all;
   }
 
   /** For the start-up line and GetNodeInfo, e.g. "cgroup v1 cpu,memory,pids". */

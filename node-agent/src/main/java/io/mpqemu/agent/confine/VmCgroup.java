@@ -1,8 +1,5 @@
 package io.mpqemu.agent.confine;
 
-import java.io.IOException;
-import java.nio.file.DirectoryStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -57,27 +54,8 @@ public final class VmCgroup {
   private boolean removeOnce() {
     boolean all = true;
     for (Path dir : dirs.values()) {
-      if (!Files.isDirectory(dir)) {
-        continue;
-      }
-      try (DirectoryStream<Path> children = Files.newDirectoryStream(dir, Files::isDirectory)) {
-        for (Path child : children) {
-          all &= rmdir(child);
-        }
-      } catch (IOException e) {
-        all = false;
-      }
-      all &= rmdir(dir);
+      all &= Cgroups.removeBelow(dir, true);
     }
     return all;
-  }
-
-  private static boolean rmdir(Path dir) {
-    try {
-      Files.deleteIfExists(dir);
-      return true;
-    } catch (IOException e) {
-      return false;
-    }
   }
 }
