@@ -76,6 +76,13 @@ public final class Cgroups {
     }
   }
 
+  /** When the agent stops: its groups that hold no process go, and its own top group if it is empty. */
+  void pruneAll() {
+    for (Path base : new java.util.LinkedHashSet<>(bases.values())) {
+      removeBelow(base, true);
+    }
+  }
+
   /**
    * Removes the groups under {@code top} (and {@code top} itself when {@code withTop}), deepest
    * first; a group that holds a process stays. True if every one went.

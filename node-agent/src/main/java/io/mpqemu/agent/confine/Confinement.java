@@ -229,6 +229,9 @@ public final class Confinement implements ProcessConfinement, AutoCloseable {
 
   @Override
   public void close() throws IOException {
+    if (cgroups != null) {
+      cgroups.pruneAll(); // running VMs keep their groups: a group holding a process stays
+    }
     if (view != null) {
       view.close();
     }

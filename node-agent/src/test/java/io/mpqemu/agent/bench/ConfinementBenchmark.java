@@ -11,11 +11,11 @@ import io.mpqemu.agent.AgentConfig;
 import io.mpqemu.agent.confine.Confinement;
 import io.mpqemu.agent.confine.ConfinementSettings;
 import io.mpqemu.agent.confine.UidRange;
-import io.mpqemu.agent.confine.VmJail;
 import io.mpqemu.agent.e2e.AgentHarness;
 import io.mpqemu.agent.qemu.BootImage;
 import io.mpqemu.agent.qemu.QemuImg;
 import io.mpqemu.agent.state.VmPaths;
+import io.mpqemu.agent.vm.ConfinedVm;
 import io.mpqemu.testing.Await;
 import io.mpqemu.testing.UidRanges;
 import io.mpqemu.v1.AgentVm;
@@ -312,9 +312,9 @@ class ConfinementBenchmark {
     ConfinementSettings settings = ConfinementSettings.DEFAULT.withUids(UidRange.parse(UidRanges.next()));
     Confinement confinement = Confinement.forAgent(settings, work, Path.of("qemu-system-x86_64"), 8);
     try {
-      VmJail jail = confinement.prepare("chain", List.of("dev-x"), 64, 1).orElseThrow();
+      ConfinedVm jail = confinement.prepare("chain", List.of("dev-x", "main"), 64, 1).orElseThrow();
       List<String> target = List.of("/bin/true");
-      List<String> full = jail.wrap("dev-x", jail.uids().device(0), false, target);
+      List<String> full = jail.wrap("dev-x", jail.firstUid() + 1, false, target);
       int firstProcs = 5; // sh -c JOIN name nofile, then the cgroup.procs files up to "--"
       int procsEnd = full.indexOf("--");
       List<String> shOnly = new ArrayList<>(full.subList(0, firstProcs));
