@@ -1,6 +1,7 @@
 package io.mpqemu.agent;
 
 import io.mpqemu.agent.api.NodeAgentGrpcService;
+import io.mpqemu.agent.confine.Cgroups;
 import io.mpqemu.agent.confine.Confinement;
 import io.mpqemu.agent.events.EventHub;
 import io.mpqemu.agent.http.AgentHttp;
@@ -13,7 +14,6 @@ import io.mpqemu.agent.process.ProcessScanner;
 import io.mpqemu.agent.qemu.QemuCommandLine;
 import io.mpqemu.agent.qemu.QmpClient;
 import io.mpqemu.agent.state.VmStateStore;
-import io.mpqemu.agent.stats.OwnCgroupMemory;
 import io.mpqemu.agent.stats.ProcReader;
 import io.mpqemu.agent.stats.ProcessSampler;
 import io.mpqemu.agent.unix.SocketPairs;
@@ -36,6 +36,7 @@ import io.mpqemu.wire.BusAddresses;
 import io.mpqemu.wire.Timestamps;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -64,7 +65,7 @@ public final class NodeAgentVerticle extends VerticleBase {
   private ProcessSampler sampler;
   private QemuProbe.Result probe;
   private Confinement confinement;
-  private java.nio.file.Path qemuExecutable;
+  private Path qemuExecutable;
   private Instant startedAt;
   private long rotationTimer = -1;
   private long heartbeatTimer = -1;
@@ -132,7 +133,7 @@ public final class NodeAgentVerticle extends VerticleBase {
           (name, socket) -> QmpClient.connect(vertx, name, () -> UnixQmpTransport.connect(socket, QMP_CONNECT_TIMEOUT), QMP_CONNECT_TIMEOUT),
           SocketPairs::open, Clock.systemUTC(), new VertxTimers(vertx), confinement);
       vms = new VmManager(rt, new ImageOpener(config.imageRoot()));
-      sampler = new ProcessSampler(context, vms::list, new ProcReader().withCgroupMemory(new OwnCgroupMemory()));
+      sampler = new ProcessSampler(context, vms::list, new ProcReader().withCgroupMemory(Cgroups::memoryOf));
       return vms.adoptAll();
     }).compose(v -> startServers()).compose(v -> startHttp()).onFailure(e -> {
       if (confinement != null) {

@@ -3,7 +3,6 @@ package io.mpqemu.agent.confine;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -178,13 +177,42 @@ public final class Cgroups {
   }
 
   private static String ownGroup(String controller) {
-    for (String line : read(Path.of("/proc/self/cgroup")).split("\n")) {
+    return groupOf("self", controller, false);
+  }
+
+  /**
+   * The group of process {@code pid} ("self" for the agent) in the v1 hierarchy of
+   * {@code controller}, or else, when {@code orUnified}, its v2 group. Null when it has none.
+   */
+  private static String groupOf(String pid, String controller, boolean orUnified) {
+    String unified = null;
+    for (String line : read(Path.of("/proc/" + pid + "/cgroup")).split("\n")) {
       String[] f = line.split(":", 3);
-      if (f.length == 3 && List.of(f[1].split(",")).contains(controller)) {
+      if (f.length != 3) {
+        continue;
+      }
+      if (List.of(f[1].split(",")).contains(controller)) {
         return f[2];
       }
+      if (f[0].equals("0") && f[1].isEmpty()) {
+        unified = f[2];
+      }
     }
-    return null;
+    return orUnified ? unified : null;
+  }
+
+  /**
+   * Memory charged to the group of {@code pid} if it is one the agent made (its path holds
+   * {@code /mpqemu-}); 0 otherwise, or without a memory controller.
+   */
+  public static long memoryOf(long pid) {
+    String group = groupOf(Long.toString(pid), "memory", true);
+    if (group == null || !group.contains("/mpqemu-")) {
+      return 0;
+    }
+    Path v1 = ROOT.resolve("memory").resolve(group.substring(1)).resolve("memory.usage_in_bytes");
+    String bytes = read(Files.isRegularFile(v1) ? v1 : ROOT.resolve(group.substring(1)).resolve("memory.current"));
+    return bytes.isEmpty() ? 0 : Long.parseLong(bytes);
   }
 
   private static boolean enable(Path dir, String controller) {
@@ -205,11 +233,10 @@ public final class Cgroups {
     }
   }
 
+  /** The file's content, stripped; "" when it cannot be read (gone, or no such controller file). */
   static String read(Path file) {
     try {
       return Files.readString(file, StandardCharsets.US_ASCII).strip();
-    } catch (NoSuchFileException e) {
-      return "";
     } catch (IOException e) {
       return "";
     }

@@ -223,10 +223,6 @@ public final class Confinement implements ProcessConfinement, AutoCloseable {
     return agentUid;
   }
 
-  public UidRange range() {
-    return settings.uids();
-  }
-
   @Override
   public void close() throws IOException {
     if (cgroups != null) {

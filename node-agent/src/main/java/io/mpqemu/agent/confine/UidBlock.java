@@ -16,18 +16,6 @@ public record UidBlock(long first, int size) {
     return first + size - 1;
   }
 
-  public long main() {
-    return first;
-  }
-
-  /** The uid of the device process at {@code index} in the spec's device list. */
-  public long device(int index) {
-    if (index < 0 || index + 1 >= size) {
-      throw new IllegalArgumentException("device " + index + " has no uid in a block of " + size);
-    }
-    return first + 1 + index;
-  }
-
   public boolean contains(long uid) {
     return uid >= first && uid <= last();
   }

@@ -42,10 +42,6 @@ public final class VmJail implements ConfinedVm {
     this.deviceNofile = deviceNofile;
   }
 
-  public UidBlock uids() {
-    return uids;
-  }
-
   @Override
   public long firstUid() {
     return uids.first();
@@ -66,7 +62,7 @@ public final class VmJail implements ConfinedVm {
       throw new IllegalArgumentException("uid " + uid + " is not one of this VM's " + uids);
     }
     return wrap(cgroup == null ? List.of() : cgroup.procsFiles(process), viewPath, uid,
-        kvm ? kvmGid : OptionalLong.empty(), uid == uids.main() ? mainNofile : deviceNofile, argv);
+        kvm ? kvmGid : OptionalLong.empty(), uid == uids.first() ? mainNofile : deviceNofile, argv);
   }
 
   /** Removes the VM's cgroups (once its processes are gone); false if some still hold a process. */

@@ -1,6 +1,10 @@
 package io.mpqemu.agent.bench;
 
+import static io.mpqemu.agent.bench.LaunchLatencyBenchmark.accelerator;
+import static io.mpqemu.agent.bench.LaunchLatencyBenchmark.awaitArrival;
+import static io.mpqemu.agent.bench.LaunchLatencyBenchmark.deleteTree;
 import static io.mpqemu.agent.bench.LaunchLatencyBenchmark.median;
+import static io.mpqemu.agent.bench.LaunchLatencyBenchmark.ms;
 import static io.mpqemu.agent.bench.LaunchLatencyBenchmark.p95;
 import static io.mpqemu.agent.bench.LaunchLatencyBenchmark.quantile;
 import static io.mpqemu.v1.Confinement.CONFINEMENT_OFF;
@@ -140,7 +144,7 @@ class ConfinementBenchmark {
     Files.createDirectories(saved.getParent());
     Files.writeString(saved, "");
     try (AgentHarness confinedHarness = new AgentHarness(parent); AgentHarness openHarness = new AgentHarness(parent)) {
-      confinedHarness.startInProcess(ConfinementBenchmark::accelerator);
+      confinedHarness.startInProcess(LaunchLatencyBenchmark::accelerator);
       openHarness.startInProcess(c -> accelerator(c).withConfinement(c.confinement().withEnabled(false)));
       Side confined = new Side("confined", confinedHarness, new BusArrivals(confinedHarness.vertx()));
       Side open = new Side("unconfined", openHarness, new BusArrivals(openHarness.vertx()));
@@ -203,12 +207,6 @@ class ConfinementBenchmark {
     }
   }
 
-  private static AgentConfig accelerator(AgentConfig c) {
-    return new AgentConfig(c.nodeId(), c.listen(), c.stateDir(), c.imageRoot(), c.qemuBinary(), ACCELERATOR, c.limits(),
-        c.memoryMib(), c.maxVms(), c.labels(), c.stopTimeout(), c.exitDeadline(), c.consoleLogMaxBytes())
-        .withConfinement(c.confinement());
-  }
-
   // ---------------------------------------------------------------- launches
 
   private Run launch(Side side, Shape shape, String vmId, io.mpqemu.v1.Confinement expect) throws Exception {
@@ -242,12 +240,6 @@ class ConfinementBenchmark {
     arrivals.forget(vmId);
     return new Run(ms(t0, running.nanos()), ms(t0, consoleAt), ms(t0, replyAt.get()), ms(t0, started.nanos()),
         ms(t0, device.nanos()), ms(t0, main.nanos()), launchedIn, teardown);
-  }
-
-  private static BusArrivals.Arrival awaitArrival(BusArrivals arrivals, String vmId, String type, String process) {
-    return Await.atMost(Duration.ofSeconds(10)).every(Duration.ofMillis(1))
-        .until(() -> arrivals.first(vmId, type, process), Objects::nonNull,
-            none -> "no " + type + " event for " + vmId + "; events: " + arrivals.of(vmId));
   }
 
   private void summarize(Shape shape, List<Run> c, List<Run> u) {
@@ -400,10 +392,6 @@ class ConfinementBenchmark {
 
   // ---------------------------------------------------------------- plumbing
 
-  private static double ms(long from, long to) {
-    return (to - from) / 1e6;
-  }
-
   private void line(String s) {
     out.println(s);
     try {
@@ -418,17 +406,6 @@ class ConfinementBenchmark {
       return Files.readString(Path.of("/proc/loadavg")).strip();
     } catch (IOException e) {
       return "?";
-    }
-  }
-
-  private static void deleteTree(Path root) throws IOException {
-    if (!Files.exists(root)) {
-      return;
-    }
-    try (Stream<Path> walk = Files.walk(root)) {
-      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
     }
   }
 }

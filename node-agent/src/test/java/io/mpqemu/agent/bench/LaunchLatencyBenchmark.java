@@ -156,7 +156,7 @@ class LaunchLatencyBenchmark {
     summarize(agentRuns, bareRuns);
   }
 
-  private static AgentConfig accelerator(AgentConfig c) {
+  static AgentConfig accelerator(AgentConfig c) {
     return new AgentConfig(c.nodeId(), c.listen(), c.stateDir(), c.imageRoot(), c.qemuBinary(), ACCELERATOR, c.limits(),
         c.memoryMib(), c.maxVms(), c.labels(), c.stopTimeout(), c.exitDeadline(), c.consoleLogMaxBytes())
         .withConfinement(c.confinement());
@@ -187,7 +187,7 @@ class LaunchLatencyBenchmark {
         ms(t0, device.nanos()), ms(t0, main.nanos()), launchedIn);
   }
 
-  private static BusArrivals.Arrival awaitArrival(BusArrivals arrivals, String vmId, String type, String process) {
+  static BusArrivals.Arrival awaitArrival(BusArrivals arrivals, String vmId, String type, String process) {
     return Await.atMost(Duration.ofSeconds(10)).every(Duration.ofMillis(1))
         .until(() -> arrivals.first(vmId, type, process), Objects::nonNull,
             none -> "no " + type + " event for " + vmId + "; events: " + arrivals.of(vmId));
@@ -393,7 +393,7 @@ class LaunchLatencyBenchmark {
         .build();
   }
 
-  private static double ms(long from, long to) {
+  static double ms(long from, long to) {
     return (to - from) / 1e6;
   }
 
@@ -411,7 +411,7 @@ class LaunchLatencyBenchmark {
     }
   }
 
-  private static void deleteTree(Path root) throws IOException {
+  static void deleteTree(Path root) throws IOException {
     if (!Files.exists(root)) {
       return;
     }
