@@ -32,5 +32,8 @@ class CommonArchitectureTest {
           "io.mpqemu.agent..", "io.mpqemu.controlplane..", "io.mpqemu.dist..");
 
   @ArchTest
+  static final ArchRule jna_is_used_only_in_the_sys_packages = Boundaries.jnaOnlyInTheSysPackage();
+
+  @ArchTest
   static final ArchRule every_package_has_a_package_info = Boundaries.everyPackageHasAPackageInfo();
 }

@@ -15,8 +15,10 @@ public enum Role {
   CONTROL_PLANE("control-plane"),
   /** Serves the agent API to control planes, is on the event bus. */
   NODE_AGENT("node-agent"),
-  /** Calls the control plane's public API (the CLI, automation). */
-  CLIENT("client");
+  /** Calls the control plane's public API (the CLI, automation) as an operator: every method. */
+  CLIENT("client"),
+  /** Calls the control plane's public API as a viewer: Get, List, Watch, console reads. */
+  VIEWER("viewer");
 
   static final String URI_PREFIX = "urn:mpqemu:role:";
   private static final int SAN_URI = 6;

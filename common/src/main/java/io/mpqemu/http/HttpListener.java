@@ -1,5 +1,6 @@
 package io.mpqemu.http;
 
+import io.mpqemu.access.GrpcGate;
 import io.mpqemu.fleet.ClusterTls;
 import io.mpqemu.fleet.Role;
 import io.mpqemu.net.Endpoint;
@@ -9,6 +10,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.core.net.SocketAddress;
 import java.io.IOException;
 import java.net.ConnectException;
@@ -21,23 +23,29 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
 import java.util.Set;
 import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * Starts a server (gRPC or plain HTTP) on {@code unix:/path} (created 0600) or on {@code tcp:host:port}
+ * Starts a server (gRPC or plain HTTP) on {@code unix:/path} (mode 0666: every local user may connect,
+ * and the server's gate decides from the caller's credentials what it may do) or on {@code tcp:host:port}
  * at a loopback address only, unless the server speaks mutual TLS: plaintext never leaves this host.
  */
 public final class HttpListener {
 
+  private static final Logger LOG = LoggerFactory.getLogger(HttpListener.class);
   private static final int S_IFMT = 0170000;
   private static final int S_IFSOCK = 0140000;
 
   private HttpListener() {}
 
   /**
-   * Binds a UNIX socket so that no other user can ever connect: the socket is created inside a fresh
-   * 0700 directory beside its path, set to 0600 there, and then renamed into place. An existing file
+   * Binds a UNIX socket so that it appears at its path only when complete: the socket is created inside
+   * a fresh 0700 directory beside its path, set to 0666 there (who may do what is decided per caller from
+   * its credentials, see io.mpqemu.access), and then renamed into place. An existing file
    * at the path is replaced only when it is a socket nobody answers on (left by a crash); anything
    * else (a live service, a regular file, a directory) fails with a message, and is left alone.
    */
@@ -51,7 +59,7 @@ public final class HttpListener {
           PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
       return staging[0].resolve("s");
     }).compose(tmp -> server.listen(SocketAddress.domainSocketAddress(tmp.toString())).compose(s -> vertx.executeBlocking(() -> {
-      Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
+      Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-rw-rw-"));
       refuseIfInUse(path, purpose);
       Files.move(tmp, path, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
       return "unix:" + path;
@@ -84,21 +92,39 @@ public final class HttpListener {
 
   /**
    * A gRPC (or any HTTP/2) server on {@code address}: with {@code tls}, a {@code tcp:} address speaks
-   * mutual TLS and admits only certificates of the {@code allowed} roles, and connections refused
-   * before any certificate (plaintext, none offered) are logged under {@code purpose}; without it, or
-   * on a UNIX socket, plaintext. {@code created} gets the server (to close it later); the future
-   * answers the bound address.
+   * mutual TLS (HTTP/2 only) and admits only certificates of the {@code allowed} roles, and connections
+   * refused before any certificate (plaintext, none offered) are logged under {@code purpose}; a UNIX
+   * socket is plaintext; a plaintext {@code tcp:} address needs {@code insecureTcp} and loopback, and is
+   * logged as insecure. No connection is upgraded from HTTP/1.1. {@code created} gets the server (to
+   * close it later); the future answers the bound address.
    */
   public static Future<String> listenGrpc(Vertx vertx, Handler<HttpServerRequest> handler, String address, ClusterTls tls,
-      String purpose, Set<Role> allowed, Consumer<HttpServer> created) {
-    boolean secure = tls != null && Endpoint.isTcp(address);
-    HttpServer server = vertx.createHttpServer(secure ? tls.server(purpose, allowed) : new HttpServerOptions());
+      boolean insecureTcp, String purpose, Set<Role> allowed, Consumer<HttpServer> created) {
+    boolean tcp = Endpoint.isTcp(address);
+    boolean secure = tls != null && tcp;
+    if (tcp && !secure && !insecureTcp) {
+      return Future.failedFuture(purpose + ": a tcp: address without TLS would take calls from any user of this host;"
+          + " listen on a unix: socket (callers identified by their uid), configure TLS (--cluster FILE), or accept"
+          + " that risk on loopback with --insecure-plaintext-tcp");
+    }
+    HttpServerOptions options = secure ? tls.server(purpose, allowed).setAlpnVersions(List.of(HttpVersion.HTTP_2))
+        : new HttpServerOptions();
+    HttpServer server = vertx.createHttpServer(options);
     if (secure) {
       server.exceptionHandler(ClusterTls.refusalLogger(purpose));
     }
+    if (handler instanceof GrpcGate gate) {
+      server.connectionHandler(gate::connected);
+    }
     created.accept(server);
     server.requestHandler(handler);
-    return listen(vertx, server, address, "gRPC", secure);
+    return listen(vertx, server, address, "gRPC", secure).map(bound -> {
+      if (tcp && !secure) {
+        LOG.warn("{}: plaintext gRPC on {} (--insecure-plaintext-tcp): every user of this host may call it as an"
+            + " operator", purpose, bound);
+      }
+      return bound;
+    });
   }
 
   /** Listens; answers the address with its real port ({@code tcp:127.0.0.1:0} picks one). */

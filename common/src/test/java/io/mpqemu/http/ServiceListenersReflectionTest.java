@@ -43,12 +43,12 @@ class ServiceListenersReflectionTest {
 
   @BeforeEach
   void start() throws Exception {
-    vertx = Vertx.vertx();
+    vertx = Vertx.builder().with(new io.vertx.core.VertxOptions().setPreferNativeTransport(true)).build();
     dir = Files.createTempDirectory(Path.of("/tmp"), "mpqemu-refl-");
-    listeners = new ServiceListeners(vertx, "test gRPC");
+    listeners = new ServiceListeners(vertx, "test gRPC", io.mpqemu.access.AccessSettings.defaults().policy(java.util.Map.of()));
     VmServiceGrpcService api = new VmServiceGrpcService() { }; // every method UNIMPLEMENTED: only its descriptor matters
     Await.result(listeners.serveGrpc(api, ServiceName.create("mpqemu.v1", "VmService"),
-        List.of("unix:" + dir.resolve("api.sock")), null, EnumSet.noneOf(Role.class)));
+        List.of("unix:" + dir.resolve("api.sock")), null, EnumSet.noneOf(Role.class), java.util.Map.of()));
     address = SocketAddress.domainSocketAddress(dir.resolve("api.sock").toString());
   }
 

@@ -1,5 +1,7 @@
 package io.mpqemu.controlplane;
 
+import io.mpqemu.access.AccessSettings;
+import io.mpqemu.controlplane.vm.Quota;
 import io.mpqemu.net.Endpoint;
 import io.mpqemu.spec.NodeLimits;
 import java.nio.file.Path;
@@ -18,6 +20,8 @@ import java.util.List;
  * @param limits the validation limits every VM must meet, whatever node it lands on
  * @param httpListen the address of the HTTP endpoints (health, metrics, SSE events, read-only JSON):
  *     unix:/path or tcp:loopback:port; "" serves no HTTP
+ * @param access who may call the API (groups, plaintext TCP, HTTP host names, streams per caller)
+ * @param quota what each identity may create
  */
 public record ControlPlaneConfig(
     Path dataDir,
@@ -28,7 +32,12 @@ public record ControlPlaneConfig(
     Duration callDeadline,
     Duration restartBackoffMax,
     NodeLimits limits,
-    String httpListen) {
+    String httpListen,
+    AccessSettings access,
+    Quota quota) {
+
+  /** Where the API listens unless told otherwise, and where the CLI looks for it. */
+  public static final String DEFAULT_LISTEN = "unix:/run/mpqemu/control-plane.sock";
 
   public ControlPlaneConfig {
     listen = List.copyOf(listen);
@@ -40,10 +49,29 @@ public record ControlPlaneConfig(
     this(dataDir, listen, notReadyAfter, lostAfter, reconcileInterval, callDeadline, restartBackoffMax, limits, "");
   }
 
+  /** With the default access settings and no quota. */
+  public ControlPlaneConfig(Path dataDir, List<String> listen, Duration notReadyAfter, Duration lostAfter,
+      Duration reconcileInterval, Duration callDeadline, Duration restartBackoffMax, NodeLimits limits, String httpListen) {
+    this(dataDir, listen, notReadyAfter, lostAfter, reconcileInterval, callDeadline, restartBackoffMax, limits, httpListen,
+        AccessSettings.defaults(), Quota.NONE);
+  }
+
   /** The same config serving HTTP on {@code address} ("" for none). */
   public ControlPlaneConfig withHttpListen(String address) {
     return new ControlPlaneConfig(dataDir, listen, notReadyAfter, lostAfter, reconcileInterval, callDeadline,
-        restartBackoffMax, limits, address);
+        restartBackoffMax, limits, address, access, quota);
+  }
+
+  /** The same config with these access settings. */
+  public ControlPlaneConfig withAccess(AccessSettings settings) {
+    return new ControlPlaneConfig(dataDir, listen, notReadyAfter, lostAfter, reconcileInterval, callDeadline,
+        restartBackoffMax, limits, httpListen, settings, quota);
+  }
+
+  /** The same config with this quota per identity. */
+  public ControlPlaneConfig withQuota(Quota perIdentity) {
+    return new ControlPlaneConfig(dataDir, listen, notReadyAfter, lostAfter, reconcileInterval, callDeadline,
+        restartBackoffMax, limits, httpListen, access, perIdentity);
   }
 
   /**
@@ -62,8 +90,9 @@ public record ControlPlaneConfig(
   }
 
   public static ControlPlaneConfig defaults(Path dataDir) {
-    return new ControlPlaneConfig(dataDir, List.of("tcp:127.0.0.1:7000"), Duration.ofSeconds(10), Duration.ofSeconds(30),
-        Duration.ofSeconds(10), Duration.ofSeconds(120), Duration.ofSeconds(60), NodeLimits.defaults(), "");
+    return new ControlPlaneConfig(dataDir, List.of(DEFAULT_LISTEN), Duration.ofSeconds(10), Duration.ofSeconds(30),
+        Duration.ofSeconds(10), Duration.ofSeconds(120), Duration.ofSeconds(60), NodeLimits.defaults(), "",
+        AccessSettings.defaults(), Quota.NONE);
   }
 
   public Path database() {

@@ -1,6 +1,9 @@
 package io.mpqemu.controlplane;
 
 import com.google.protobuf.util.JsonFormat;
+import io.mpqemu.access.Access;
+import io.mpqemu.access.AccessPolicy;
+import io.mpqemu.access.StreamLimit;
 import io.mpqemu.controlplane.api.VmGrpcService;
 import io.mpqemu.controlplane.dispatch.AgentClients;
 import io.mpqemu.controlplane.events.EventLog;
@@ -51,6 +54,8 @@ public final class ControlPlaneVerticle extends VerticleBase {
   private EventLog log;
   private NodeRegistry nodes;
   private VmGrpcService api;
+  private AccessPolicy policy;
+  private StreamLimit streams;
   private Future<?> busJoined = Future.succeededFuture();
   private ControlPlaneMetrics metrics;
   private volatile boolean started;
@@ -97,6 +102,8 @@ public final class ControlPlaneVerticle extends VerticleBase {
     return vertx.executeBlocking(() -> {
       Files.createDirectories(config.dataDir());
       Files.setPosixFilePermissions(config.dataDir(), PosixFilePermissions.fromString("rwx------"));
+      // client certificates are operators, viewer certificates viewers; groups resolve here, off the loop
+      policy = config.access().policy(java.util.Map.of(Role.CLIENT, Access.OPERATOR, Role.VIEWER, Access.VIEWER));
       return SqliteStore.open(config.database());
     }).compose(opened -> {
       store = new StoreExecutor(vertx, opened);
@@ -122,7 +129,8 @@ public final class ControlPlaneVerticle extends VerticleBase {
           }).completion());
       vertx.setPeriodic(1000, id -> vms.checkNodes());
       vertx.setPeriodic(config.reconcileInterval().toMillis(), id -> vms.reconcile());
-      api = new VmGrpcService(context, vms, nodes, log);
+      streams = new StreamLimit(config.access().maxStreamsPerCaller());
+      api = new VmGrpcService(context, vms, nodes, log, policy, streams);
       return startServers();
     }).compose(v -> startHttp()).onSuccess(v -> {
       started = true;
@@ -202,8 +210,9 @@ public final class ControlPlaneVerticle extends VerticleBase {
   }
 
   private Future<Void> startServers() {
-    listeners = new ServiceListeners(vertx, "control-plane API");
-    return listeners.serveGrpc(api, VmServiceGrpcService.SERVICE_NAME, config.listen(), tls, EnumSet.of(Role.CLIENT));
+    listeners = new ServiceListeners(vertx, "control-plane API", policy);
+    return listeners.serveGrpc(api, VmServiceGrpcService.SERVICE_NAME, config.listen(), tls,
+        EnumSet.of(Role.CLIENT, Role.VIEWER), VmGrpcService.ACCESS);
   }
 
   /** Health, metrics, SSE events and read-only JSON, when an HTTP address is configured. */
@@ -215,6 +224,7 @@ public final class ControlPlaneVerticle extends VerticleBase {
     metrics = new ControlPlaneMetrics(registry, context, vms, nodes, log, Clock.systemUTC());
     metrics.start();
     ControlPlaneReadiness readiness = new ControlPlaneReadiness(store, busJoined, () -> started);
-    return listeners.serveHttp(ControlPlaneHttp.router(vertx, context, api, log, metrics, readiness), config.httpListen());
+    return listeners.serveHttp(ControlPlaneHttp.router(vertx, context, api, log, metrics, readiness, policy, streams),
+        config.httpListen(), java.util.Set.copyOf(config.access().httpHosts()));
   }
 }

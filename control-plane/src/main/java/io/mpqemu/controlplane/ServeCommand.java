@@ -1,6 +1,8 @@
 package io.mpqemu.controlplane;
 
+import io.mpqemu.access.AccessSettings;
 import io.mpqemu.controlplane.cli.ControlPlaneCli;
+import io.mpqemu.controlplane.vm.Quota;
 import io.mpqemu.fleet.ClusterTls;
 import io.mpqemu.fleet.ClusteredVertx;
 import io.mpqemu.fleet.Role;
@@ -42,8 +44,37 @@ public final class ServeCommand implements Callable<Integer> {
       description = "Where the SQLite database lives (and, with --embedded-agent, the agent's state).")
   Path dataDir;
 
-  @Option(names = "--listen", description = "gRPC address, repeatable: unix:/path or tcp:127.0.0.1:7000 (the default).")
+  @Option(names = "--listen", description = "gRPC address, repeatable: unix:/path (default "
+      + ControlPlaneConfig.DEFAULT_LISTEN + ") or, with --cluster (TLS) or --insecure-plaintext-tcp, tcp:host:port.")
   List<String> listen;
+
+  @Option(names = "--operator-group", paramLabel = "GROUP", description = "Members of this UNIX group may call every"
+      + " method over the UNIX socket (repeatable; root and this service's user always may).")
+  List<String> operatorGroups = List.of();
+
+  @Option(names = "--viewer-group", paramLabel = "GROUP", description = "Members of this UNIX group may Get, List,"
+      + " Watch and read consoles over the UNIX socket (repeatable).")
+  List<String> viewerGroups = List.of();
+
+  @Option(names = "--insecure-plaintext-tcp", description = "Allow a plaintext tcp: --listen address on loopback:"
+      + " nobody calling through it can be identified, so every user of this host gets operator access there.")
+  boolean insecureTcp;
+
+  @Option(names = "--http-allowed-host", paramLabel = "NAME", description = "A Host the HTTP endpoints answer to"
+      + " besides localhost, 127.0.0.1, ::1 and the listen address (repeatable).")
+  List<String> httpHosts = List.of();
+
+  @Option(names = "--max-streams-per-caller", defaultValue = "100", description = "Event streams (WatchEvents and"
+      + " /v1/events together) one caller identity may hold at once.")
+  int maxStreams;
+
+  @Option(names = "--quota-vms", defaultValue = "0", description = "VMs each caller identity (UNIX user, certificate"
+      + " CN) may hold; 0: no limit.")
+  int quotaVms;
+
+  @Option(names = "--quota-memory-mib", defaultValue = "0", description = "Guest memory, in MiB, the VMs of each caller"
+      + " identity may hold in total; 0: no limit.")
+  long quotaMemoryMib;
 
   @Option(names = "--http-listen", description = "Serve /healthz, /readyz, /metrics, /v1/events (SSE) and read-only"
       + " /v1/vms, /v1/nodes over HTTP here: unix:/path or tcp:127.0.0.1:7080 (default: no HTTP).")
@@ -90,11 +121,14 @@ public final class ServeCommand implements Callable<Integer> {
     }
     Path data = dataDir.toAbsolutePath().normalize();
     ControlPlaneConfig defaults = ControlPlaneConfig.defaults(data);
-    ControlPlaneConfig config = new ControlPlaneConfig(data, listen == null ? defaults.listen() : listen,
-        Duration.ofSeconds(notReadySeconds), Duration.ofSeconds(lostSeconds), Duration.ofSeconds(reconcileSeconds),
-        defaults.callDeadline(), defaults.restartBackoffMax(), defaults.limits(),
-        httpListen == null ? defaults.httpListen() : httpListen);
+    ControlPlaneConfig config;
     try {
+      config = new ControlPlaneConfig(data, listen == null ? defaults.listen() : listen,
+          Duration.ofSeconds(notReadySeconds), Duration.ofSeconds(lostSeconds), Duration.ofSeconds(reconcileSeconds),
+          defaults.callDeadline(), defaults.restartBackoffMax(), defaults.limits(),
+          httpListen == null ? defaults.httpListen() : httpListen,
+          new AccessSettings(operatorGroups, viewerGroups, insecureTcp, httpHosts, maxStreams),
+          new Quota(quotaVms, quotaMemoryMib));
       config.validated();
     } catch (IllegalArgumentException e) {
       System.err.println("control-plane: " + e.getMessage());

@@ -1,5 +1,6 @@
 package io.mpqemu.agent;
 
+import io.mpqemu.access.AccessSettings;
 import io.mpqemu.agent.confine.ConfinementSettings;
 import io.mpqemu.agent.confine.UidRange;
 import io.mpqemu.agent.state.VmPaths;
@@ -33,6 +34,7 @@ import java.util.regex.Pattern;
  * @param confinement how QEMU processes are confined (on unless {@code --confinement=off})
  * @param httpListen the address of /healthz, /readyz and /metrics ({@code unix:/path} or
  *     {@code tcp:loopback:port}); "" serves no HTTP
+ * @param access who may call the agent's API over its UNIX sockets, and its stream limit
  */
 public record AgentConfig(
     String nodeId,
@@ -51,7 +53,11 @@ public record AgentConfig(
     String advertise,
     Duration heartbeatInterval,
     String httpListen,
-    ConfinementSettings confinement) {
+    ConfinementSettings confinement,
+    AccessSettings access) {
+
+  /** Where the agent listens unless told otherwise, and where its client looks for it. */
+  public static final String DEFAULT_LISTEN = "unix:/run/mpqemu/agent.sock";
 
   private static final Pattern NODE_ID = Pattern.compile("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$");
   /** The control plane names VMs by UUID: its ids must fit under the state dir. */
@@ -76,19 +82,29 @@ public record AgentConfig(
       String accelerator, NodeLimits limits, long memoryMib, int maxVms, Map<String, String> labels,
       Duration stopTimeout, Duration exitDeadline, long consoleLogMaxBytes, String advertise, Duration heartbeatInterval) {
     this(nodeId, listen, stateDir, imageRoot, qemuBinary, accelerator, limits, memoryMib, maxVms, labels,
-        stopTimeout, exitDeadline, consoleLogMaxBytes, advertise, heartbeatInterval, "", ConfinementSettings.DEFAULT);
+        stopTimeout, exitDeadline, consoleLogMaxBytes, advertise, heartbeatInterval, "", ConfinementSettings.DEFAULT,
+        AccessSettings.defaults());
   }
 
   /** The same config serving HTTP on {@code address} ("" for none). */
   public AgentConfig withHttpListen(String address) {
     return new AgentConfig(nodeId, listen, stateDir, imageRoot, qemuBinary, accelerator, limits, memoryMib, maxVms,
-        labels, stopTimeout, exitDeadline, consoleLogMaxBytes, advertise, heartbeatInterval, address, confinement);
+        labels, stopTimeout, exitDeadline, consoleLogMaxBytes, advertise, heartbeatInterval, address, confinement,
+        access);
   }
 
   /** The same config confining QEMU processes as {@code settings} say. */
   public AgentConfig withConfinement(ConfinementSettings settings) {
     return new AgentConfig(nodeId, listen, stateDir, imageRoot, qemuBinary, accelerator, limits, memoryMib, maxVms,
-        labels, stopTimeout, exitDeadline, consoleLogMaxBytes, advertise, heartbeatInterval, httpListen, settings);
+        labels, stopTimeout, exitDeadline, consoleLogMaxBytes, advertise, heartbeatInterval, httpListen, settings,
+        access);
+  }
+
+  /** The same config with these access settings. */
+  public AgentConfig withAccess(AccessSettings settings) {
+    return new AgentConfig(nodeId, listen, stateDir, imageRoot, qemuBinary, accelerator, limits, memoryMib, maxVms,
+        labels, stopTimeout, exitDeadline, consoleLogMaxBytes, advertise, heartbeatInterval, httpListen, confinement,
+        settings);
   }
 
   /** Checks what a typo could break; the message says what to fix. */
@@ -134,7 +150,7 @@ public record AgentConfig(
   }
 
   public static AgentConfig defaults() {
-    return new AgentConfig("node-1", List.of("tcp:127.0.0.1:7070"), Path.of("/var/lib/mpqemu/agent"),
+    return new AgentConfig("node-1", List.of(DEFAULT_LISTEN), Path.of("/var/lib/mpqemu/agent"),
         Path.of("/var/lib/mpqemu/images"), Path.of("qemu-system-x86_64"), "auto", NodeLimits.defaults(),
         Runtime.getRuntime().maxMemory() > 0 ? totalHostMemoryMib() : 4096, 64, Map.of(),
         Duration.ofSeconds(30), Duration.ofSeconds(5), 1024 * 1024);
@@ -182,7 +198,31 @@ public record AgentConfig(
         json.getLong("consoleLogMaxBytes", consoleLogMaxBytes),
         json.getString("advertise", advertise),
         json.containsKey("heartbeatMillis") ? Duration.ofMillis(json.getLong("heartbeatMillis")) : heartbeatInterval,
-        json.getString("httpListen", httpListen), mergeConfinement(json));
+        json.getString("httpListen", httpListen), mergeConfinement(json), mergeAccess(json));
+  }
+
+  /**
+   * "operatorGroups", "viewerGroups", "httpAllowedHosts": arrays of names; "insecurePlaintextTcp": boolean;
+   * "maxStreamsPerCaller": number.
+   */
+  private AccessSettings mergeAccess(JsonObject json) {
+    return new AccessSettings(strings(json, "operatorGroups", access.operatorGroups()),
+        strings(json, "viewerGroups", access.viewerGroups()),
+        json.getBoolean("insecurePlaintextTcp", access.insecureTcp()),
+        strings(json, "httpAllowedHosts", access.httpHosts()),
+        json.getInteger("maxStreamsPerCaller", access.maxStreamsPerCaller()));
+  }
+
+  private static List<String> strings(JsonObject json, String key, List<String> otherwise) {
+    if (!json.containsKey(key)) {
+      return otherwise;
+    }
+    List<String> values = new ArrayList<>();
+    for (Object v : json.getJsonArray(key)) {
+      require(v instanceof String, key + " must be an array of strings");
+      values.add((String) v);
+    }
+    return values;
   }
 
   /** "confinement": "on"|"off", "uidRange": "FIRST-LAST". */

@@ -54,8 +54,29 @@ public final class NodeAgentMain {
     @Option(names = "--node-id", description = "This node's id (default node-1).")
     String nodeId;
 
-    @Option(names = "--listen", description = "gRPC listen address, repeatable: unix:/path or tcp:127.0.0.1:7070.")
+    @Option(names = "--listen", description = "gRPC listen address, repeatable: unix:/path (default "
+        + AgentConfig.DEFAULT_LISTEN + ") or, with --cluster (TLS) or --insecure-plaintext-tcp, tcp:host:port.")
     List<String> listen;
+
+    @Option(names = "--operator-group", paramLabel = "GROUP", description = "Members of this UNIX group may call every"
+        + " method over the UNIX socket (repeatable; root and the agent's user always may).")
+    List<String> operatorGroups;
+
+    @Option(names = "--viewer-group", paramLabel = "GROUP", description = "Members of this UNIX group may get, list,"
+        + " watch and read consoles over the UNIX socket (repeatable).")
+    List<String> viewerGroups;
+
+    @Option(names = "--insecure-plaintext-tcp", description = "Allow a plaintext tcp: --listen address on loopback:"
+        + " nobody calling through it can be identified, so every user of this host gets operator access there.")
+    Boolean insecureTcp;
+
+    @Option(names = "--http-allowed-host", paramLabel = "NAME", description = "A Host the HTTP endpoints answer to"
+        + " besides localhost, 127.0.0.1, ::1 and the listen address (repeatable).")
+    List<String> httpHosts;
+
+    @Option(names = "--max-streams-per-caller", description = "WatchEvents streams one caller identity may hold at"
+        + " once (default 100).")
+    Integer maxStreams;
 
     @Option(names = "--state-dir", description = "Where VM state directories live (default /var/lib/mpqemu/agent).")
     Path stateDir;
@@ -164,6 +185,11 @@ public final class NodeAgentMain {
       putIf(j, "httpListen", httpListen);
       putIf(j, "confinement", confinement);
       putIf(j, "uidRange", uidRange);
+      putIf(j, "operatorGroups", operatorGroups == null ? null : new io.vertx.core.json.JsonArray(new ArrayList<>(operatorGroups)));
+      putIf(j, "viewerGroups", viewerGroups == null ? null : new io.vertx.core.json.JsonArray(new ArrayList<>(viewerGroups)));
+      putIf(j, "insecurePlaintextTcp", insecureTcp);
+      putIf(j, "httpAllowedHosts", httpHosts == null ? null : new io.vertx.core.json.JsonArray(new ArrayList<>(httpHosts)));
+      putIf(j, "maxStreamsPerCaller", maxStreams);
       if (labels != null) {
         j.put("labels", new JsonObject(new LinkedHashMap<>(labels)));
       }

@@ -1,5 +1,7 @@
 package io.mpqemu.agent;
 
+import io.mpqemu.access.AccessPolicy;
+import io.mpqemu.agent.api.AgentAccess;
 import io.mpqemu.agent.api.NodeAgentGrpcService;
 import io.mpqemu.agent.confine.Cgroups;
 import io.mpqemu.agent.confine.Confinement;
@@ -59,6 +61,7 @@ public final class NodeAgentVerticle extends VerticleBase {
   private final ServiceRegistry givenRegistry;
   private ServiceRegistry ownRegistry;
   private BusSignatures.Signer signer;
+  private AccessPolicy policy;
   private ServiceListeners listeners;
   private VmManager vms;
   private EventHub events;
@@ -116,6 +119,7 @@ public final class NodeAgentVerticle extends VerticleBase {
     VmStateStore store = new VmStateStore(config.stateDir());
     return vertx.executeBlocking(() -> {
       store.init();
+      policy = config.access().policy(AgentAccess.CERTIFICATE_ROLES); // resolves groups: off the loop
       qemuExecutable = Confinement.resolve(config.qemuBinary());
       confinement = Confinement.forAgent(config.confinement(), config.stateDir(), config.qemuBinary(),
           config.limits().maxDevicesPerVm());
@@ -243,9 +247,10 @@ public final class NodeAgentVerticle extends VerticleBase {
   }
 
   private Future<Void> startServers() {
-    listeners = new ServiceListeners(vertx, "node-agent gRPC");
+    listeners = new ServiceListeners(vertx, "node-agent gRPC", policy);
     return listeners.serveGrpc(new NodeAgentGrpcService(context, vms, events, sampler, this::nodeInfo),
-        NodeAgentServiceGrpcService.SERVICE_NAME, config.listen(), tls, EnumSet.of(Role.CONTROL_PLANE));
+        NodeAgentServiceGrpcService.SERVICE_NAME, config.listen(), tls, EnumSet.of(Role.CONTROL_PLANE),
+        AgentAccess.METHODS);
   }
 
   /** /healthz, /readyz and /metrics, when an HTTP address is configured. */
@@ -257,6 +262,7 @@ public final class NodeAgentVerticle extends VerticleBase {
     metrics = new AgentMetrics(registry, context, vms, events, sampler, () -> heartbeatsSent, Clock.systemUTC());
     metrics.start();
     AgentReadiness readiness = new AgentReadiness(vertx, () -> probe, config.stateDir(), () -> started);
-    return listeners.serveHttp(AgentHttp.router(vertx, context, metrics, readiness), config.httpListen());
+    return listeners.serveHttp(AgentHttp.router(vertx, context, metrics, readiness), config.httpListen(),
+        java.util.Set.copyOf(config.access().httpHosts()));
   }
 }

@@ -24,7 +24,8 @@ class AgentConfigTest {
   private static AgentConfig config(Path stateDir, String listen, String httpListen) {
     return new AgentConfig("node-1", List.of(listen), stateDir, Path.of("/var/lib/mpqemu/images"),
         Path.of("qemu-system-x86_64"), "auto", NodeLimits.defaults(), 4096, 64, Map.of(), Duration.ofSeconds(30),
-        Duration.ofSeconds(5), 1024 * 1024, "", Duration.ofSeconds(3), httpListen, ConfinementSettings.DEFAULT);
+        Duration.ofSeconds(5), 1024 * 1024, "", Duration.ofSeconds(3), httpListen, ConfinementSettings.DEFAULT,
+        io.mpqemu.access.AccessSettings.defaults());
   }
 
   private static Path stateDir(int length) {

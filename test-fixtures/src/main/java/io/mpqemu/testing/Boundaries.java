@@ -101,14 +101,15 @@ public final class Boundaries {
             + "junixsocket elsewhere");
   }
 
-  /** JNA (native calls) appears in one package only. */
+  /** JNA (native calls) appears in two small packages only. */
   public static ArchRule jnaOnlyInTheSysPackage() {
     return noClasses()
-        .that().resideOutsideOfPackage("io.mpqemu.agent.sys")
+        .that().resideOutsideOfPackages("io.mpqemu.agent.sys", "io.mpqemu.access.sys")
         .should().dependOnClassesThat().resideInAPackage("com.sun.jna..")
-        .as("JNA (com.sun.jna..) is used in io.mpqemu.agent.sys only")
-        .because("native calls (posix_spawn, openat, waitpid) live behind the small classes of "
-            + "io.mpqemu.agent.sys (PosixSpawn, Beneath, ChildExit, Fd): call those, or add one there");
+        .as("JNA (com.sun.jna..) is used in io.mpqemu.agent.sys and io.mpqemu.access.sys only")
+        .because("native calls live behind small classes: the agent's (posix_spawn, openat, waitpid) in "
+            + "io.mpqemu.agent.sys (PosixSpawn, Beneath, ChildExit, Fd), a caller's identity (SO_PEERCRED, "
+            + "the user database) in io.mpqemu.access.sys: call those, or add one there");
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -12,6 +12,6 @@ public final class Convert {
   public static Vm vm(StoredVm vm) {
     return Vm.newBuilder().setId(vm.id()).setSpec(vm.spec()).setDesiredState(vm.desiredState())
         .setRevision(vm.revision()).setStatus(vm.status()).setCreatedAt(Timestamps.of(vm.createdAt()))
-        .setUpdatedAt(Timestamps.of(vm.updatedAt())).build();
+        .setUpdatedAt(Timestamps.of(vm.updatedAt())).setOwner(vm.owner()).build();
   }
 }

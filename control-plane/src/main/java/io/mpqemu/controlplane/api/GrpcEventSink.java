@@ -7,18 +7,24 @@ import io.vertx.grpc.common.GrpcStatus;
 import io.vertx.grpc.server.GrpcServerResponse;
 import io.vertx.grpc.server.StatusException;
 
-/** A WatchEvents stream as an event sink; it ends the subscription once the stream is gone. */
+/**
+ * A WatchEvents stream as an event sink; it ends the subscription once the stream is gone, and gives
+ * back its place in the caller's stream limit however the stream ends.
+ */
 final class GrpcEventSink extends HoppingEventSink {
 
   private final GrpcServerResponse<?, VmEvent> response;
   private final Context controlPlane;
   private volatile boolean closed;
   private volatile Runnable onClosed = () -> { };
+  private final Runnable release;
 
-  GrpcEventSink(GrpcServerResponse<?, VmEvent> response, Context caller, Context controlPlane) {
+  /** @param release gives back the stream's place in its caller's limit (may run more than once) */
+  GrpcEventSink(GrpcServerResponse<?, VmEvent> response, Context caller, Context controlPlane, Runnable release) {
     super(caller, controlPlane);
     this.response = response;
     this.controlPlane = controlPlane;
+    this.release = release;
   }
 
   /** What to do once the stream is gone (cancelled, connection dropped); runs on the control plane's loop. */
@@ -31,6 +37,7 @@ final class GrpcEventSink extends HoppingEventSink {
 
   /** The stream is gone: stop writing and end the subscription. */
   void closed() {
+    release.run();
     if (!closed) {
       closed = true;
       controlPlane.runOnContext(v -> onClosed.run());
@@ -64,6 +71,7 @@ final class GrpcEventSink extends HoppingEventSink {
 
   @Override
   public void overflow(long lastSeq) {
+    release.run();
     onStream(() -> response.fail(new StatusException(GrpcStatus.RESOURCE_EXHAUSTED,
         "this subscriber fell too far behind and was cut off; the last event it was sent is seq " + lastSeq
             + "; watch again with from_seq " + lastSeq)));
@@ -71,6 +79,7 @@ final class GrpcEventSink extends HoppingEventSink {
 
   @Override
   public void complete() {
+    release.run();
     onStream(() -> {
       if (!closed) {
         response.end();
@@ -80,6 +89,7 @@ final class GrpcEventSink extends HoppingEventSink {
 
   @Override
   public void fail(Throwable cause) {
+    release.run();
     onStream(() -> response.fail(new StatusException(GrpcStatus.UNAVAILABLE,
         "the event log cannot be read: " + cause.getMessage())));
   }

@@ -1,5 +1,9 @@
 package io.mpqemu.controlplane.api;
 
+import io.mpqemu.access.Access;
+import io.mpqemu.access.AccessPolicy;
+import io.mpqemu.access.Caller;
+import io.mpqemu.access.StreamLimit;
 import io.mpqemu.grpc.MessageLimits;
 import io.mpqemu.controlplane.events.EventLog;
 import io.mpqemu.controlplane.nodes.NodeRegistry;
@@ -52,6 +56,14 @@ import org.slf4j.LoggerFactory;
 /** mpqemu.v1.VmService: checks each request, runs it on the control plane's loop, maps errors. */
 public final class VmGrpcService extends VmServiceGrpcService {
 
+  /** The role each method needs; the rest (Create, Start, Stop, Delete) need operator. */
+  public static final Map<String, Access> ACCESS = Map.of(
+      path(GetVm), Access.VIEWER,
+      path(ListVms), Access.VIEWER,
+      path(ListNodes), Access.VIEWER,
+      path(WatchEvents), Access.VIEWER,
+      path(GetConsoleLog), Access.VIEWER);
+
   private static final Logger LOG = LoggerFactory.getLogger(VmGrpcService.class);
   static final int DEFAULT_PAGE = 100;
   static final int MAX_PAGE = 1000;
@@ -66,21 +78,40 @@ public final class VmGrpcService extends VmServiceGrpcService {
   private final VmController vms;
   private final NodeRegistry nodes;
   private final EventLog log;
+  private final AccessPolicy policy;
+  private final StreamLimit streams;
 
-  public VmGrpcService(Context controlPlane, VmController vms, NodeRegistry nodes, EventLog log) {
+  /**
+   * @param policy who callers are (CreateVm records its caller as the VM's owner)
+   * @param streams how many WatchEvents streams each caller may hold (shared with the SSE route)
+   */
+  public VmGrpcService(Context controlPlane, VmController vms, NodeRegistry nodes, EventLog log, AccessPolicy policy,
+      StreamLimit streams) {
     this.controlPlane = controlPlane;
     this.vms = vms;
     this.nodes = nodes;
     this.log = log;
+    this.policy = policy;
+    this.streams = streams;
   }
 
+  static String path(ServiceMethod<?, ?> method) {
+    return "/" + method.serviceName().fullyQualifiedName() + "/" + method.methodName();
+  }
+
+  /** As a caller with no identity would: the VM belongs to no one. */
   @Override
   public Future<Vm> createVm(CreateVmRequest request) {
+    return createVm(request, "");
+  }
+
+  /** Creates the VM for {@code owner}, whose quota it counts against. */
+  public Future<Vm> createVm(CreateVmRequest request, String owner) {
     return onControlPlane(() -> {
       if (!request.hasSpec()) {
         throw invalid("spec is required");
       }
-      return vms.create(request.getSpec(), request.getDesiredState(), request.getRequestId()).map(Convert::vm);
+      return vms.create(request.getSpec(), request.getDesiredState(), request.getRequestId(), owner).map(Convert::vm);
     });
   }
 
@@ -157,14 +188,20 @@ public final class VmGrpcService extends VmServiceGrpcService {
   }
 
   /**
-   * Binds every method as generated except WatchEvents, which needs the request itself: vertx-grpc
-   * reports a client's cancel only to the request's error handler.
+   * Binds every method as generated except two that need the request itself: CreateVm (who calls, for
+   * the owner) and WatchEvents (who calls, for the stream limit; and vertx-grpc reports a client's
+   * cancel only to the request's error handler).
    */
   @Override
   public void bind(GrpcServer server) {
     List<ServiceMethod<?, ?>> methods = new ArrayList<>(all());
     methods.remove(WatchEvents);
+    methods.remove(CreateVm);
     builder(this).bind(methods).build().bind(server);
+    server.callHandler(CreateVm, request -> request.handler(msg -> {
+      Caller caller = policy.callerOf(request.connection());
+      createVm(msg, caller.identity()).onComplete(request.response()::end, request.response()::fail);
+    }));
     server.callHandler(WatchEvents, request -> request.handler(msg -> watch(msg, request)));
   }
 
@@ -175,19 +212,26 @@ public final class VmGrpcService extends VmServiceGrpcService {
       response.fail(invalid("vm_id is not a valid VM id"));
       return;
     }
+    Caller who = policy.callerOf(call.connection());
+    Runnable release = streams.open(who).orElse(null);
+    if (release == null) {
+      response.fail(new StatusException(GrpcStatus.RESOURCE_EXHAUSTED, streams.refusal(who)));
+      return;
+    }
     // the range check comes before any header goes out: a refusal is then a trailers-only answer,
     // whose message every client reads
     controlPlane.runOnContext(v -> {
       long end = log.lastSeq();
       caller.runOnContext(x -> {
         if (Long.compareUnsigned(request.getFromSeq(), end) > 0) {
+          release.run();
           response.fail(new StatusException(GrpcStatus.OUT_OF_RANGE, "from_seq "
               + Long.toUnsignedString(request.getFromSeq()) + " is beyond the end of the event log (seq " + end
               + "); resume from a seq you received"));
           return;
         }
         response.writeHead();
-        GrpcEventSink sink = new GrpcEventSink(response, caller, controlPlane);
+        GrpcEventSink sink = new GrpcEventSink(response, caller, controlPlane, release);
         call.errorHandler(error -> sink.closed()); // the client cancelled
         response.exceptionHandler(e -> sink.closed()); // the connection broke
         controlPlane.runOnContext(y -> sink.onClosed(log.subscribe(request.getFromSeq(), request.getVmId(), sink,

@@ -18,8 +18,9 @@ public final class ClientOptions {
   /** How a human or a script wants answers printed. */
   public enum Output { table, json }
 
-  @Option(names = "--server", defaultValue = "tcp:127.0.0.1:7000", scope = ScopeType.INHERIT, paramLabel = "ADDRESS",
-      description = "The control plane's gRPC address: tcp:host:port or unix:/path (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--server", defaultValue = "${env:MPQEMU_SERVER:-unix:/run/mpqemu/control-plane.sock}",
+      scope = ScopeType.INHERIT, paramLabel = "ADDRESS", description = "The control plane's gRPC address: unix:/path"
+      + " or tcp:host:port (env MPQEMU_SERVER; default: ${DEFAULT-VALUE}).")
   String server;
 
   @Option(names = {"-o", "--output"}, defaultValue = "table", scope = ScopeType.INHERIT, paramLabel = "FORMAT",

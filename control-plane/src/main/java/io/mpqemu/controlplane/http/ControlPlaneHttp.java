@@ -1,5 +1,7 @@
 package io.mpqemu.controlplane.http;
 
+import io.mpqemu.access.AccessPolicy;
+import io.mpqemu.access.StreamLimit;
 import io.mpqemu.controlplane.api.VmGrpcService;
 import io.mpqemu.controlplane.events.EventLog;
 import io.mpqemu.http.Check;
@@ -19,13 +21,15 @@ public final class ControlPlaneHttp {
   /**
    * @param controlPlane the context that owns the controller, the node registry and the event log
    * @param api the gRPC service: the JSON endpoints are its read calls
+   * @param policy who callers are (the SSE stream counts against its caller's limit)
+   * @param streams the event stream limit, shared with WatchEvents
    */
   public static Router router(Vertx vertx, Context controlPlane, VmGrpcService api, EventLog log,
-      ControlPlaneMetrics metrics, Supplier<Future<List<Check>>> readiness) {
+      ControlPlaneMetrics metrics, Supplier<Future<List<Check>>> readiness, AccessPolicy policy, StreamLimit streams) {
     Router router = Router.router(vertx);
     CommonRoutes.health(router, controlPlane, readiness);
     CommonRoutes.metrics(router, metrics::scrape);
-    EventsRoute events = new EventsRoute(vertx, controlPlane, log);
+    EventsRoute events = new EventsRoute(vertx, controlPlane, log, policy, streams);
     router.get("/v1/events").handler(events::handle);
     VmRoutes vms = new VmRoutes(api);
     router.get("/v1/vms").handler(vms::list);

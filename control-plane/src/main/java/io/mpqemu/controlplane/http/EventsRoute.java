@@ -1,5 +1,8 @@
 package io.mpqemu.controlplane.http;
 
+import io.mpqemu.access.AccessPolicy;
+import io.mpqemu.access.Caller;
+import io.mpqemu.access.StreamLimit;
 import io.mpqemu.controlplane.events.EventLog;
 import io.mpqemu.http.HttpErrors;
 import io.vertx.core.Context;
@@ -15,7 +18,8 @@ import java.util.regex.Pattern;
 /**
  * {@code GET /v1/events}: the event log as Server-Sent Events, exactly like WatchEvents. Resumes
  * after the seq in the {@code Last-Event-ID} header (what an EventSource sends when it reconnects),
- * else after {@code ?from=N}, else from the start; {@code ?vm_id=} keeps one VM's events.
+ * else after {@code ?from=N}, else from the start; {@code ?vm_id=} keeps one VM's events. Each stream
+ * counts against its caller's stream limit until it ends.
  */
 final class EventsRoute {
 
@@ -27,11 +31,15 @@ final class EventsRoute {
   private final Vertx vertx;
   private final Context controlPlane;
   private final EventLog log;
+  private final AccessPolicy policy;
+  private final StreamLimit streams;
 
-  EventsRoute(Vertx vertx, Context controlPlane, EventLog log) {
+  EventsRoute(Vertx vertx, Context controlPlane, EventLog log, AccessPolicy policy, StreamLimit streams) {
     this.vertx = vertx;
     this.controlPlane = controlPlane;
     this.log = log;
+    this.policy = policy;
+    this.streams = streams;
   }
 
   void handle(RoutingContext ctx) {
@@ -43,29 +51,37 @@ final class EventsRoute {
     if (!vmId.isEmpty() && !VM_ID.matcher(vmId).matches()) {
       throw HttpErrors.invalid("vm_id is not a valid VM id");
     }
+    Caller caller = policy.callerOf(ctx.request().connection());
+    Runnable release = streams.open(caller).orElseThrow(() -> new StatusException(GrpcStatus.RESOURCE_EXHAUSTED,
+        streams.refusal(caller)));
     Context connection = Vertx.currentContext();
     HttpServerResponse response = ctx.response();
     Subscription sub = new Subscription();
     controlPlane.runOnContext(v -> {
       long end = log.lastSeq();
       if (Long.compareUnsigned(from, end) > 0) {
+        release.run();
         connection.runOnContext(x -> HttpErrors.send(response, new StatusException(GrpcStatus.OUT_OF_RANGE,
             "event " + Long.toUnsignedString(from) + " is beyond the end of the event log (seq " + end
                 + "); resume from a seq you received")));
         return;
       }
       // queued on the connection before any event the subscription writes there
-      connection.runOnContext(x -> start(response, from, end, sub));
+      connection.runOnContext(x -> start(response, from, end, sub, release));
       sub.started(log.subscribe(from, vmId, new SseEventSink(response, connection, controlPlane)));
     });
   }
 
-  private void start(HttpServerResponse response, long from, long end, Subscription sub) {
+  private void start(HttpServerResponse response, long from, long end, Subscription sub, Runnable release) {
     if (response.closed()) {
+      release.run();
       controlPlane.runOnContext(x -> sub.cancel());
       return;
     }
-    response.closeHandler(v -> controlPlane.runOnContext(x -> sub.cancel()));
+    response.closeHandler(v -> {
+      release.run();
+      controlPlane.runOnContext(x -> sub.cancel());
+    });
     response.setChunked(true)
         .putHeader("content-type", "text/event-stream; charset=utf-8")
         .putHeader("cache-control", "no-cache")
@@ -78,7 +94,10 @@ final class EventsRoute {
         response.write(": keep-alive\n\n");
       }
     });
-    response.endHandler(v -> vertx.cancelTimer(timer));
+    response.endHandler(v -> {
+      release.run(); // ended by the server (overflow, a failed read): the connection may live on
+      vertx.cancelTimer(timer);
+    });
   }
 
   private static long seq(String what, String value) {

@@ -64,7 +64,9 @@ final class Migrations {
           "CREATE INDEX vms_by_phase ON vms(phase, id)",
           "CREATE INDEX vms_by_node ON vms(node, id)",
           "CREATE INDEX vm_labels_by_entry ON vm_labels(key, value, vm_id)",
-          "CREATE INDEX events_by_vm ON events(vm_id, seq)")));
+          "CREATE INDEX events_by_vm ON events(vm_id, seq)")),
+      new Step(3, "who created each VM (quotas count by it; '' for VMs created before)", List.of(
+          "ALTER TABLE vms ADD COLUMN owner TEXT NOT NULL DEFAULT ''")));
 
   private Migrations() {}
 

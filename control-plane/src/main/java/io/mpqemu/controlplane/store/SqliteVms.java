@@ -20,7 +20,7 @@ import java.util.Optional;
  */
 final class SqliteVms {
 
-  private static final String COLUMNS = "id, spec, desired_state, revision, status, created_at, updated_at";
+  private static final String COLUMNS = "id, spec, desired_state, revision, status, created_at, updated_at, owner";
 
   private final SqliteStatements statements;
 
@@ -62,7 +62,7 @@ final class SqliteVms {
     Objects.requireNonNull(vm.spec(), "a stored VM needs a spec");
     Objects.requireNonNull(vm.desiredState(), "a stored VM needs a desired state");
     PreparedStatement upsert = statements.prepare("INSERT INTO vms(id, name, spec, desired_state, revision, status,"
-        + " phase, node, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET"
+        + " phase, node, created_at, updated_at, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET"
         + " name = excluded.name, spec = excluded.spec, desired_state = excluded.desired_state,"
         + " revision = excluded.revision, status = excluded.status, phase = excluded.phase, node = excluded.node,"
         + " created_at = excluded.created_at, updated_at = excluded.updated_at");
@@ -77,6 +77,7 @@ final class SqliteVms {
     upsert.setString(8, status == null ? "" : status.getNode());
     upsert.setString(9, text(vm.createdAt()));
     upsert.setString(10, text(vm.updatedAt()));
+    upsert.setString(11, vm.owner()); // the update leaves it: a VM's owner never changes
     upsert.executeUpdate();
     deleteLabels(vm.id());
     PreparedStatement label = statements.prepare("INSERT INTO vm_labels(vm_id, key, value) VALUES (?, ?, ?)");
@@ -157,7 +158,8 @@ final class SqliteVms {
             rows.getLong(4),
             status == null ? null : ProtoJson.parse(status, VmStatus.newBuilder(), "status of VM " + id),
             instant(rows.getString(6)),
-            instant(rows.getString(7))));
+            instant(rows.getString(7)),
+            rows.getString(8)));
       }
     }
     return vms;

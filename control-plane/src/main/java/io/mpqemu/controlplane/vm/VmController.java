@@ -43,6 +43,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
@@ -74,6 +75,8 @@ public final class VmController {
   private final Set<String> namesBeingCreated = new HashSet<>();
   /** Creates not yet durable, by request id: a retry that arrives meanwhile gets the same answer. */
   private final Map<String, Map.Entry<VmSpec, Future<StoredVm>>> requestsInFlight = new HashMap<>();
+  /** Creates not yet durable, by owner: they count against the owner's quota meanwhile. */
+  private final Map<String, List<VmSpec>> creatingByOwner = new HashMap<>();
   /** VMs with a command to their agent in flight: reconciliation leaves them alone. */
   private final Set<String> busy = new HashSet<>();
   /** VMs a back-off timer will launch again (restart policy, refused launch): nothing else launches them meanwhile. */
@@ -117,7 +120,11 @@ public final class VmController {
 
   // ------------------------------------------------------------------ API: intents
 
-  public Future<StoredVm> create(VmSpec spec, DesiredState desired, String requestId) {
+  /**
+   * Stores a new intent for {@code owner} (the caller's identity; "" for none, which no quota counts),
+   * once the spec is valid, its name free and the owner within its quota.
+   */
+  public Future<StoredVm> create(VmSpec spec, DesiredState desired, String requestId, String owner) {
     try {
       SpecValidator.validate(spec, config.limits());
     } catch (InvalidSpecException e) {
@@ -158,7 +165,12 @@ public final class VmController {
       if (idsByName.containsKey(spec.getName()) || namesBeingCreated.contains(spec.getName())) {
         return failed(GrpcStatus.ALREADY_EXISTS, "a VM named '" + spec.getName() + "' already exists; choose another name or delete it");
       }
-      Future<StoredVm> created = insert(spec, want, requestId);
+      Optional<String> overQuota = quotaRefusal(owner, spec);
+      if (overQuota.isPresent()) {
+        LOG.info("refused to create VM {} for {}: {}", spec.getName(), owner, overQuota.get());
+        return failed(GrpcStatus.RESOURCE_EXHAUSTED, overQuota.get());
+      }
+      Future<StoredVm> created = insert(spec, want, requestId, owner);
       if (!requestId.isEmpty() && !created.isComplete()) {
         requestsInFlight.put(requestId, Map.entry(spec, created));
         created.onComplete(ar -> requestsInFlight.remove(requestId));
@@ -167,18 +179,39 @@ public final class VmController {
     });
   }
 
-  private Future<StoredVm> insert(VmSpec spec, DesiredState desired, String requestId) {
+  /** Why {@code owner} may not create {@code spec} now: its VMs, stored and being stored, count. */
+  private Optional<String> quotaRefusal(String owner, VmSpec spec) {
+    if (owner.isEmpty() || config.quota().equals(Quota.NONE)) {
+      return Optional.empty();
+    }
+    int count = 0;
+    long memory = 0;
+    for (StoredVm vm : vms.values()) {
+      if (vm.owner().equals(owner)) {
+        count++;
+        memory += vm.spec().getMemoryMib();
+      }
+    }
+    for (VmSpec pending : creatingByOwner.getOrDefault(owner, List.of())) {
+      count++;
+      memory += pending.getMemoryMib();
+    }
+    return config.quota().refusal(owner, count, memory, spec.getMemoryMib());
+  }
+
+  private Future<StoredVm> insert(VmSpec spec, DesiredState desired, String requestId, String owner) {
     Instant now = clock.instant();
     String id = UUID.randomUUID().toString();
     VmStatus status = VmStatus.newBuilder().setPhase(desired == DesiredState.RUNNING ? Phase.PHASE_PENDING : Phase.PHASE_STOPPED)
         .setReason("Accepted").setMessage(desired == DesiredState.RUNNING ? "waiting to be placed" : "created stopped").build();
-    StoredVm vm = new StoredVm(id, spec, desired, 1, status, now, now);
+    StoredVm vm = new StoredVm(id, spec, desired, 1, status, now, now, owner);
     Change.Builder change = Change.builder().insert(vm)
         .event(event(vm, EventType.ACCEPTED, "Accepted", "intent stored, desired state " + desired));
     if (!requestId.isEmpty()) {
       change.request(requestId, id);
     }
     namesBeingCreated.add(spec.getName());
+    creatingByOwner.computeIfAbsent(owner, o -> new ArrayList<>()).add(spec);
     return commitNow(change.build()).map(events -> {
       StoredVm stored = withLastSeq(vm, events);
       put(stored);
@@ -193,6 +226,10 @@ public final class VmController {
       return Future.failedFuture(e);
     }).eventually(() -> {
       namesBeingCreated.remove(spec.getName());
+      creatingByOwner.computeIfPresent(owner, (o, list) -> {
+        list.remove(spec);
+        return list.isEmpty() ? null : list;
+      });
       return Future.succeededFuture();
     });
   }
@@ -710,7 +747,8 @@ public final class VmController {
     VmStatus fresh = vm.status().toBuilder().clearProcesses().addAllProcesses(actual.getProcessesList())
         .setConfinement(actual.getConfinement()).build();
     if (!fresh.equals(vm.status())) {
-      put(new StoredVm(vm.id(), vm.spec(), vm.desiredState(), vm.revision(), fresh, vm.createdAt(), vm.updatedAt()));
+      put(new StoredVm(vm.id(), vm.spec(), vm.desiredState(), vm.revision(), fresh, vm.createdAt(), vm.updatedAt(),
+          vm.owner()));
     }
   }
 
@@ -761,7 +799,7 @@ public final class VmController {
       }
     }
     return new StoredVm(vm.id(), vm.spec(), vm.desiredState(), vm.revision(),
-        vm.status().toBuilder().setLastEventSeq(seq).build(), vm.createdAt(), vm.updatedAt());
+        vm.status().toBuilder().setLastEventSeq(seq).build(), vm.createdAt(), vm.updatedAt(), vm.owner());
   }
 
   private void put(StoredVm vm) {

@@ -281,7 +281,7 @@ class ControlPlaneApiBenchmark {
         for (int i = b; i < Math.min(VMS, b + 1000); i++) {
           StoredVm vm = new StoredVm(UUID.randomUUID().toString(), Bench.spec("vm-" + i), DesiredState.STOPPED, 1,
               VmStatus.newBuilder().setPhase(Phase.PHASE_STOPPED).setReason("Accepted").setMessage("created stopped")
-                  .setLastEventSeq(i + 1).build(), now, now);
+                  .setLastEventSeq(i + 1).build(), now, now, "");
           change.insert(vm).event(VmEvent.newBuilder().setVmId(vm.id()).setVmName(vm.name()).setType(EventType.ACCEPTED)
               .setPhase(Phase.PHASE_STOPPED).setReason("Accepted").setMessage("intent stored, desired state STOPPED")
               .setTime(timestamp(now)).build());

@@ -81,10 +81,10 @@ class SqliteStoreTest {
   }
 
   @Test
-  @DisplayName("a VM comes back with its spec, status, labels, desired state, revision and times")
+  @DisplayName("a VM comes back with its spec, status, labels, desired state, revision, times and owner")
   void roundTrip() {
     StoredVm vm = new StoredVm("vm-1", spec("web", Map.of("app", "shop", "tier", "front")), DesiredState.STOPPED,
-        3, status(Phase.PHASE_RUNNING, "node-a"), CREATED, CREATED.plusSeconds(5));
+        3, status(Phase.PHASE_RUNNING, "node-a"), CREATED, CREATED.plusSeconds(5), "unix:alice");
 
     store.commit(Change.builder().insert(vm).build());
 
@@ -101,7 +101,7 @@ class SqliteStoreTest {
     store.commit(Change.builder().insert(vm).build());
 
     StoredVm changed = new StoredVm("vm-1", spec("web", Map.of("app", "blog")), DesiredState.STOPPED, 2,
-        status(Phase.PHASE_RUNNING, "node-b"), CREATED, CREATED.plusSeconds(60));
+        status(Phase.PHASE_RUNNING, "node-b"), CREATED, CREATED.plusSeconds(60), "");
     StoredVm fresh = vm("vm-2", "db");
     store.commit(Change.builder().update(changed).update(fresh).build());
 
@@ -115,7 +115,7 @@ class SqliteStoreTest {
   @Test
   @DisplayName("a VM without a status is stored and comes back without one")
   void noStatus() {
-    StoredVm vm = new StoredVm("vm-1", spec("web", Map.of()), DesiredState.RUNNING, 1, null, CREATED, null);
+    StoredVm vm = new StoredVm("vm-1", spec("web", Map.of()), DesiredState.RUNNING, 1, null, CREATED, null, "");
 
     store.commit(Change.builder().insert(vm).build());
 

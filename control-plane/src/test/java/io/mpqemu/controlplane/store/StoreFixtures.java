@@ -54,7 +54,7 @@ final class StoreFixtures {
   }
 
   static StoredVm vm(String id, String name, Phase phase, String node, Map<String, String> labels) {
-    return new StoredVm(id, spec(name, labels), DesiredState.RUNNING, 1, status(phase, node), CREATED, CREATED);
+    return new StoredVm(id, spec(name, labels), DesiredState.RUNNING, 1, status(phase, node), CREATED, CREATED, "");
   }
 
   static VmEvent event(String vmId, EventType type) {

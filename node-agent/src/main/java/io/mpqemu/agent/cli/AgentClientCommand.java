@@ -44,7 +44,8 @@ import picocli.CommandLine.ParentCommand;
     AgentClientCommand.Info.class, AgentClientCommand.Watch.class})
 public final class AgentClientCommand {
 
-  @Option(names = "--agent", defaultValue = "tcp:127.0.0.1:7070", description = "unix:/path or tcp:host:port.")
+  @Option(names = "--agent", defaultValue = "${env:MPQEMU_AGENT:-unix:/run/mpqemu/agent.sock}",
+      description = "The agent's gRPC address: unix:/path or tcp:host:port (env MPQEMU_AGENT; default: ${DEFAULT-VALUE}).")
   String agent;
 
   /** A unary call: prints the answer, or the agent's status and message. */
