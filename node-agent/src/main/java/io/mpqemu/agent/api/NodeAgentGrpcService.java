@@ -26,15 +26,23 @@ import io.mpqemu.v1.WatchAgentEventsRequest;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.streams.WriteStream;
 import io.vertx.grpc.common.GrpcStatus;
+import io.vertx.grpc.common.ServiceMethod;
+import io.vertx.grpc.server.GrpcServer;
+import io.vertx.grpc.server.GrpcServerRequest;
 import io.vertx.grpc.server.GrpcServerResponse;
 import io.vertx.grpc.server.StatusException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** NodeAgentService: checks each request, hands it to the VM manager, maps errors to status codes. */
 public final class NodeAgentGrpcService extends NodeAgentServiceGrpcService {
+
+  private static final Logger LOG = LoggerFactory.getLogger(NodeAgentGrpcService.class);
 
   static final int MAX_STOP_TIMEOUT_SECONDS = 3600;
   static final int DEFAULT_CONSOLE_BYTES = 64 * 1024;
@@ -127,9 +135,20 @@ public final class NodeAgentGrpcService extends NodeAgentServiceGrpcService {
     return checked(() -> Future.succeededFuture(nodeInfo.get()));
   }
 
+  /**
+   * Binds every method as generated except WatchEvents, which needs the request itself: vertx-grpc
+   * reports a client's cancel only to the request's error handler, which the generated binding hides.
+   */
   @Override
-  protected void watchEvents(WatchAgentEventsRequest request, WriteStream<VmEvent> stream) {
-    GrpcServerResponse<?, VmEvent> response = (GrpcServerResponse<?, VmEvent>) stream;
+  public void bind(GrpcServer server) {
+    List<ServiceMethod<?, ?>> methods = new ArrayList<>(all());
+    methods.remove(WatchEvents);
+    builder(this).bind(methods).build().bind(server);
+    server.callHandler(WatchEvents, call -> call.handler(request -> watch(request, call)));
+  }
+
+  private void watch(WatchAgentEventsRequest request, GrpcServerRequest<WatchAgentEventsRequest, VmEvent> call) {
+    GrpcServerResponse<WatchAgentEventsRequest, VmEvent> response = call.response();
     String vmId = request.getVmId();
     if (!vmId.isEmpty()) {
       try {
@@ -139,48 +158,83 @@ public final class NodeAgentGrpcService extends NodeAgentServiceGrpcService {
         return;
       }
     }
-    Context caller = Vertx.currentContext();
     response.setWriteQueueMaxSize(WATCH_QUEUE_LIMIT);
     response.writeHead();
-    Watch watch = new Watch(response);
-    response.exceptionHandler(e -> watch.end());
+    Watch watch = new Watch(response, Vertx.currentContext(), vmId);
+    // a stream that never has an event to write (a quiet VM) learns here that it is gone, not from a
+    // failed write
+    call.errorHandler(error -> watch.end("the client cancelled (" + error + ")"));
+    response.exceptionHandler(e -> watch.end("its connection broke (" + e.getMessage() + ")"));
     // registered on the agent's loop, where events are published, so the replay and the live
     // events form one ordered sequence; each is written on the caller's loop, in that order
-    agent.runOnContext(v -> watch.unwatch = events.watch(request.getIncludeRecent(), event -> {
-      if (vmId.isEmpty() || vmId.equals(event.getVmId())) {
-        caller.runOnContext(x -> watch.deliver(event));
-      }
-    }));
+    agent.runOnContext(v -> watch.register(request.getIncludeRecent()));
   }
 
-  /** One WatchEvents stream; runs on the caller's event loop. */
-  private static final class Watch {
+  /**
+   * One WatchEvents stream. Its writes and its end run on the caller's event loop; its registration
+   * with the hub, and its removal, on the agent's. The removal is queued on the agent's loop behind
+   * the registration, so a stream cancelled before it was registered leaves no watcher behind.
+   */
+  private final class Watch {
     private final GrpcServerResponse<?, VmEvent> response;
-    private volatile Runnable unwatch = () -> { };
-    private boolean ended;
+    private final Context caller;
+    private final String vmId;
+    private volatile boolean ended;
+    /** Set and run on the agent's loop only. */
+    private Runnable unwatch;
 
-    Watch(GrpcServerResponse<?, VmEvent> response) {
+    Watch(GrpcServerResponse<?, VmEvent> response, Context caller, String vmId) {
       this.response = response;
+      this.caller = caller;
+      this.vmId = vmId;
     }
 
+    /** On the agent's loop. */
+    void register(boolean replayRecent) {
+      if (ended) {
+        return; // gone before it got here
+      }
+      unwatch = events.watch(replayRecent, event -> {
+        if (vmId.isEmpty() || vmId.equals(event.getVmId())) {
+          caller.runOnContext(x -> deliver(event));
+        }
+      });
+      LOG.info("WatchEvents stream opened on {} (recent={})", filter(), replayRecent);
+    }
+
+    /** On the caller's loop. */
     void deliver(VmEvent event) {
       if (ended) {
         return;
       }
       if (response.writeQueueFull()) {
-        end();
+        end("it fell too far behind");
         response.fail(new StatusException(GrpcStatus.RESOURCE_EXHAUSTED, "the watcher fell too far behind; "
             + "the last event it was sent precedes vm_seq " + event.getVmSeq() + " of VM " + event.getVmId()
             + "; watch again and reconcile with ListVms"));
         return;
       }
-      // a write to a stream the caller has cancelled fails: that ends the watch
-      response.write(event).onFailure(e -> end());
+      // a write to a stream the caller has cancelled fails: that ends the watch too
+      response.write(event).onFailure(e -> end("a write failed (" + e.getMessage() + ")"));
     }
 
-    void end() {
+    /** On the caller's loop: stops writing and, on the agent's loop, removes the watcher. */
+    void end(String why) {
+      if (ended) {
+        return;
+      }
       ended = true;
-      unwatch.run();
+      agent.runOnContext(v -> {
+        if (unwatch != null) {
+          unwatch.run();
+          unwatch = null;
+        }
+        LOG.info("WatchEvents stream on {} ended: {}", filter(), why);
+      });
+    }
+
+    private String filter() {
+      return vmId.isEmpty() ? "every VM" : "VM " + vmId;
     }
   }
 

@@ -82,6 +82,7 @@ public final class EventHub {
     return () -> watchers.remove(id);
   }
 
+  /** The watchers registered now: each open WatchEvents stream, and the agent's own metrics watcher. */
   public int watcherCount() {
     return watchers.size();
   }
