@@ -1,6 +1,7 @@
 package io.mpqemu.controlplane.http;
 
 import io.mpqemu.controlplane.events.EventLog;
+import io.mpqemu.errors.Echo;
 import io.mpqemu.http.HttpErrors;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
@@ -83,8 +84,8 @@ final class EventsRoute {
 
   private static long seq(String what, String value) {
     if (!SEQ.matcher(value).matches()) {
-      throw HttpErrors.invalid(what + " must be an event seq (a whole number, 0 for the start), not '"
-          + Query.printable(value) + "'");
+      throw HttpErrors.invalid(what + " must be an event seq (a whole number, 0 for the start), not "
+          + Echo.quote(value));
     }
     try {
       return Long.parseUnsignedLong(value);
