@@ -1,5 +1,7 @@
 package io.mpqemu.http;
 
+import io.mpqemu.errors.Echo;
+import io.mpqemu.errors.InternalErrors;
 import io.mpqemu.metrics.ServiceRegistry;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -11,10 +13,15 @@ import io.vertx.grpc.server.StatusException;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** What both services serve: /healthz, /readyz, /metrics, and JSON answers for unknown paths and failures. */
 public final class CommonRoutes {
+
+  private static final Logger LOG = LoggerFactory.getLogger(CommonRoutes.class);
 
   /** How long /healthz and /readyz wait for the service's own loop and its checks. */
   public static final Duration CHECK_TIMEOUT = Duration.ofSeconds(5);
@@ -39,7 +46,8 @@ public final class CommonRoutes {
           json(ctx.response(), ready ? 200 : 503, new JsonObject().put("ready", ready).put("checks", list));
         })
         .onFailure(e -> HttpErrors.send(ctx.response(), 503, GrpcStatus.UNAVAILABLE.name(),
-            "readiness could not be checked: " + e.getMessage())));
+            e instanceof TimeoutException ? "readiness could not be checked within " + CHECK_TIMEOUT.toSeconds() + " s"
+                : "readiness could not be checked: " + InternalErrors.report(LOG, "checking readiness", e))));
   }
 
   /**
@@ -54,12 +62,16 @@ public final class CommonRoutes {
         .onFailure(e -> HttpErrors.send(ctx.response(), e)));
   }
 
-  /** Unknown paths, other methods than GET and unexpected failures answer JSON errors too. */
+  /**
+   * Unknown paths, other methods than GET and unexpected failures answer JSON errors too; a path is
+   * quoted cut short ({@link Echo}), an unexpected failure only by an id ({@link InternalErrors}).
+   */
   public static void errors(Router router) {
     router.errorHandler(404, ctx -> HttpErrors.send(ctx.response(), 404, GrpcStatus.NOT_FOUND.name(),
-        "nothing is served at " + ctx.request().path()));
+        "nothing is served at " + Echo.of(ctx.request().path())));
     router.errorHandler(405, ctx -> HttpErrors.send(ctx.response(), 405, GrpcStatus.UNIMPLEMENTED.name(),
-        ctx.request().method() + " is not served at " + ctx.request().path() + "; these endpoints are read-only (GET)"));
+        Echo.of(ctx.request().method().name()) + " is not served at " + Echo.of(ctx.request().path())
+            + "; these endpoints are read-only (GET)"));
     router.errorHandler(500, ctx -> HttpErrors.send(ctx.response(),
         ctx.failure() == null ? new StatusException(GrpcStatus.INTERNAL, "internal error") : ctx.failure()));
   }

@@ -1,5 +1,6 @@
 package io.mpqemu.http;
 
+import io.mpqemu.errors.InternalErrors;
 import io.mpqemu.grpc.GrpcCallException;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.JsonObject;
@@ -22,7 +23,11 @@ public final class HttpErrors {
     return new StatusException(GrpcStatus.INVALID_ARGUMENT, message);
   }
 
-  /** Answers with the error a failure stands for; does nothing when the answer is already on its way. */
+  /**
+   * Answers with the error a failure stands for; does nothing when the answer is already on its way.
+   * A failure that is neither a status nor another service's answer is an internal error: the caller
+   * gets an id, the log the detail.
+   */
   public static void send(HttpServerResponse response, Throwable failure) {
     GrpcStatus status;
     String message;
@@ -33,9 +38,8 @@ public final class HttpErrors {
       status = g.status();
       message = g.serverMessage();
     } else {
-      LOG.error("unexpected error answering an HTTP request", failure);
       status = GrpcStatus.INTERNAL;
-      message = "internal error: " + failure.getMessage();
+      message = InternalErrors.report(LOG, "answering an HTTP request", failure);
     }
     send(response, httpStatus(status), status.name(), message);
   }

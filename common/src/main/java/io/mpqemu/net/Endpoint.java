@@ -1,5 +1,6 @@
 package io.mpqemu.net;
 
+import io.mpqemu.errors.Echo;
 import io.vertx.core.net.SocketAddress;
 import java.nio.file.Path;
 
@@ -17,8 +18,8 @@ public sealed interface Endpoint {
 
   /**
    * Parses {@code text}; an {@link IllegalArgumentException} says that {@code what} (e.g. "--server")
-   * must be {@value #SYNTAX}, and quotes what it got, or that a UNIX socket path is longer than
-   * {@link UnixSocketPaths#MAX_BYTES}. Port 0 is accepted (a listener picks one).
+   * must be {@value #SYNTAX}, and quotes what it got (cut short and printable: {@link Echo}), or that a
+   * UNIX socket path is longer than {@link UnixSocketPaths#MAX_BYTES}. Port 0 is accepted (a listener picks one).
    */
   static Endpoint parse(String what, String text) {
     if (text != null && text.startsWith("unix:") && text.length() > "unix:".length()) {
@@ -41,7 +42,7 @@ public sealed interface Endpoint {
         }
       }
     }
-    throw new IllegalArgumentException(what + " must be " + SYNTAX + ", not '" + text + "'");
+    throw new IllegalArgumentException(what + " must be " + SYNTAX + ", not " + Echo.quote(text));
   }
 
   /** True when {@code text} parses. */

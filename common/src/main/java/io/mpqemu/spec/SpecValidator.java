@@ -1,5 +1,6 @@
 package io.mpqemu.spec;
 
+import io.mpqemu.errors.Echo;
 import io.mpqemu.v1.Disk;
 import io.mpqemu.v1.ProxiedDevice;
 import io.mpqemu.v1.RestartPolicy;
@@ -365,26 +366,8 @@ public final class SpecValidator {
     return usable.isEmpty() ? "none (this node allows no driver mpqemu knows)" : String.join(", ", usable);
   }
 
-  /** A short, printable rendering of a user value for a message: never echoes control characters. */
+  /** A user value in a message, in double quotes as the spec's JSON has it: cut short and printable ({@link Echo}). */
   static String quote(String value) {
-    if (value == null) {
-      return "null";
-    }
-    StringBuilder out = new StringBuilder("\"");
-    int limit = Math.min(value.length(), 64);
-    for (int i = 0; i < limit; i++) {
-      char c = value.charAt(i);
-      if (c == '"' || c == '\\') {
-        out.append('\\').append(c);
-      } else if (c >= 0x20 && c < 0x7f) {
-        out.append(c);
-      } else {
-        out.append(String.format("\\u%04x", (int) c));
-      }
-    }
-    if (value.length() > limit) {
-      out.append("...");
-    }
-    return out.append('"').toString();
+    return value == null ? "null" : "\"" + Echo.of(value) + "\"";
   }
 }

@@ -37,6 +37,8 @@ class EndpointTest {
       assertThat(Endpoint.valid(bad)).as(bad).isFalse();
     }
     assertThatThrownBy(() -> Endpoint.parse("--server", null)).hasMessageContaining("not 'null'");
+    assertThatThrownBy(() -> Endpoint.parse("--server", "tcp:" + "h".repeat(10_000) + "\n")).as("quoted cut short")
+        .hasMessage("--server must be unix:/path or tcp:host:port, not 'tcp:" + "h".repeat(60) + "…'");
   }
 
   @Test

@@ -328,7 +328,15 @@ class SpecValidatorTest {
   void messageQuotesSafely() {
     InvalidSpecException e = catchThrowableOfType(
         () -> SpecValidator.validate(spec(b -> b.setName("a\"\n\u0000b")), DEFAULTS), InvalidSpecException.class);
-    assertThat(e.getMessage()).contains("\"a\\\"\\u000a\\u0000b\"").doesNotContain("\n");
+    assertThat(e.getMessage()).contains("name \"a\"??b\" is not valid").doesNotContain("\n");
+  }
+
+  @Test
+  @DisplayName("an error message quotes at most 64 characters of a value of 10,000, so it stays short")
+  void messageQuotesShort() {
+    InvalidSpecException e = catchThrowableOfType(
+        () -> SpecValidator.validate(spec(b -> b.setName("N".repeat(10_000))), DEFAULTS), InvalidSpecException.class);
+    assertThat(e.getMessage()).contains("name \"" + "N".repeat(64) + "…\" is not valid").hasSizeLessThan(400);
   }
 
   private static void assertValid(VmSpec spec) {

@@ -1,17 +1,22 @@
 package io.mpqemu.controlplane.api;
 
 import io.mpqemu.controlplane.events.HoppingEventSink;
+import io.mpqemu.errors.InternalErrors;
 import io.mpqemu.v1.VmEvent;
 import io.vertx.core.Context;
 import io.vertx.grpc.common.GrpcStatus;
 import io.vertx.grpc.server.GrpcServerResponse;
 import io.vertx.grpc.server.StatusException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A WatchEvents stream as an event sink; it ends the subscription once the stream is gone, and gives
  * back its place in the caller's stream limit however the stream ends.
  */
 final class GrpcEventSink extends HoppingEventSink {
+
+  private static final Logger LOG = LoggerFactory.getLogger(GrpcEventSink.class);
 
   private final GrpcServerResponse<?, VmEvent> response;
   private final Context controlPlane;
@@ -87,10 +92,12 @@ final class GrpcEventSink extends HoppingEventSink {
     });
   }
 
+  /** UNAVAILABLE, as a watch may be resumed; the store's failure itself only in the log, under the answer's id. */
   @Override
   public void fail(Throwable cause) {
     release.run();
-    onStream(() -> response.fail(new StatusException(GrpcStatus.UNAVAILABLE,
-        "the event log cannot be read: " + cause.getMessage())));
+    String message = "the event log cannot be read: " + InternalErrors.report(LOG, "reading the event log for WatchEvents",
+        cause);
+    onStream(() -> response.fail(new StatusException(GrpcStatus.UNAVAILABLE, message)));
   }
 }

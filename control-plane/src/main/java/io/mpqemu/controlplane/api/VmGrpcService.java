@@ -12,6 +12,9 @@ import io.mpqemu.controlplane.store.StoredVm;
 import io.mpqemu.controlplane.store.VmFilter;
 import io.mpqemu.controlplane.vm.ApiException;
 import io.mpqemu.controlplane.vm.VmController;
+import io.mpqemu.errors.Echo;
+import io.mpqemu.errors.Failures;
+import io.mpqemu.errors.InternalErrors;
 import io.mpqemu.grpc.GrpcCallException;
 import io.mpqemu.http.OnContext;
 import io.mpqemu.v1.CreateVmRequest;
@@ -262,11 +265,12 @@ public final class VmGrpcService extends VmServiceGrpcService {
       return new StatusException(GrpcStatus.UNAVAILABLE, "the VM's node cannot be trusted: " + e.getMessage());
     }
     if (e instanceof java.io.IOException || e instanceof io.vertx.core.VertxException) {
-      // could not connect, TLS refused, the connection broke: the node did not answer
-      return new StatusException(GrpcStatus.UNAVAILABLE, "the VM's node cannot be reached: " + e.getMessage());
+      // could not connect, TLS refused, the connection broke: the node did not answer. The innermost
+      // cause says why ("Connection refused"); the outer messages add the socket's path, which the log keeps
+      LOG.warn("the VM's node cannot be reached: {}", Failures.describe(e));
+      return new StatusException(GrpcStatus.UNAVAILABLE, "the VM's node cannot be reached: " + Failures.rootMessage(e));
     }
-    LOG.error("unexpected error answering a request", e);
-    return new StatusException(GrpcStatus.INTERNAL, "internal error: " + e.getMessage());
+    return InternalErrors.status(LOG, "answering a VmService call", e);
   }
 
   static StatusException invalid(String message) {
@@ -284,7 +288,7 @@ public final class VmGrpcService extends VmServiceGrpcService {
       String value = eq < 0 ? null : part.substring(eq + 1).strip();
       if (value == null || !LABEL_KEY.matcher(key).matches() || !LABEL_VALUE.matcher(value).matches()) {
         throw invalid("label_selector must be key=value pairs separated by commas (keys [a-z0-9._/-], values"
-            + " [A-Za-z0-9._-]); this part is not: '" + part.replaceAll("[^\\x20-\\x7e]", "?") + "'");
+            + " [A-Za-z0-9._-]); this part is not: " + Echo.quote(part));
       }
       labels.put(key, value);
     }

@@ -4,6 +4,7 @@ import io.mpqemu.access.AccessPolicy;
 import io.mpqemu.access.Caller;
 import io.mpqemu.access.StreamLimit;
 import io.mpqemu.controlplane.events.EventLog;
+import io.mpqemu.errors.Echo;
 import io.mpqemu.http.HttpErrors;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
@@ -102,8 +103,8 @@ final class EventsRoute {
 
   private static long seq(String what, String value) {
     if (!SEQ.matcher(value).matches()) {
-      throw HttpErrors.invalid(what + " must be an event seq (a whole number, 0 for the start), not '"
-          + Query.printable(value) + "'");
+      throw HttpErrors.invalid(what + " must be an event seq (a whole number, 0 for the start), not "
+          + Echo.quote(value));
     }
     try {
       return Long.parseUnsignedLong(value);

@@ -1,5 +1,6 @@
 package io.mpqemu.controlplane.http;
 
+import io.mpqemu.errors.Echo;
 import io.mpqemu.http.HttpErrors;
 import io.vertx.core.MultiMap;
 import java.util.Set;
@@ -14,7 +15,7 @@ final class Query {
     this.params = params;
     for (String name : params.names()) {
       if (!known.contains(name)) {
-        throw HttpErrors.invalid("unknown query parameter '" + printable(name) + "'; this endpoint takes "
+        throw HttpErrors.invalid("unknown query parameter " + Echo.quote(name) + "; this endpoint takes "
             + (known.isEmpty() ? "none" : String.join(", ", new TreeSet<>(known))));
       }
       if (params.getAll(name).size() > 1) {
@@ -35,14 +36,8 @@ final class Query {
       return absent;
     }
     if (!v.matches("^[0-9]{1,10}$") || Long.parseLong(v) > max) {
-      throw HttpErrors.invalid(name + " must be a whole number from 0 to " + max + ", not '" + printable(v) + "'");
+      throw HttpErrors.invalid(name + " must be a whole number from 0 to " + max + ", not " + Echo.quote(v));
     }
     return Integer.parseInt(v);
-  }
-
-  /** A value quoted in a message: cut short, control characters replaced. */
-  static String printable(String v) {
-    String s = v.length() > 64 ? v.substring(0, 64) + "..." : v;
-    return s.replaceAll("[^\\x20-\\x7e]", "?");
   }
 }

@@ -3,10 +3,13 @@ package io.mpqemu.controlplane.http;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.util.JsonFormat;
 import io.mpqemu.controlplane.events.HoppingEventSink;
+import io.mpqemu.errors.InternalErrors;
 import io.mpqemu.v1.VmEvent;
 import io.vertx.core.Context;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.JsonObject;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * An event log subscription written as Server-Sent Events: {@code id: <seq>}, {@code event: <type>},
@@ -16,6 +19,7 @@ import io.vertx.core.json.JsonObject;
  */
 final class SseEventSink extends HoppingEventSink {
 
+  private static final Logger LOG = LoggerFactory.getLogger(SseEventSink.class);
   static final int MAX_IN_FLIGHT = HoppingEventSink.MAX_IN_FLIGHT;
   private static final JsonFormat.Printer JSON = JsonFormat.printer().omittingInsignificantWhitespace();
 
@@ -71,10 +75,12 @@ final class SseEventSink extends HoppingEventSink {
     });
   }
 
+  /** An error event, UNAVAILABLE as the stream may be resumed; the store's failure itself only in the log. */
   @Override
   public void fail(Throwable cause) {
     JsonObject data = new JsonObject().put("error", new JsonObject().put("code", "UNAVAILABLE")
-        .put("message", "the event log cannot be read: " + cause.getMessage()));
+        .put("message", "the event log cannot be read: "
+            + InternalErrors.report(LOG, "reading the event log for /v1/events", cause)));
     finish("event: error\ndata: " + data.encode() + "\n\n");
   }
 

@@ -4,6 +4,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
 import com.google.protobuf.util.JsonFormat;
 import io.mpqemu.controlplane.api.VmGrpcService;
+import io.mpqemu.errors.Echo;
 import io.mpqemu.http.HttpErrors;
 import io.mpqemu.v1.GetVmRequest;
 import io.mpqemu.v1.ListNodesRequest;
@@ -76,7 +77,7 @@ final class VmRoutes {
     throw HttpErrors.invalid("phase must be one of " + Arrays.stream(Phase.values())
         .filter(p -> p != Phase.UNRECOGNIZED && p != Phase.PHASE_UNSPECIFIED)
         .map(p -> p.name().substring("PHASE_".length()).toLowerCase(Locale.ROOT))
-        .collect(Collectors.joining(", ")) + ", not '" + Query.printable(value) + "'");
+        .collect(Collectors.joining(", ")) + ", not " + Echo.quote(value));
   }
 
   private static void answer(RoutingContext ctx, Future<? extends Message> result) {

@@ -220,7 +220,9 @@ public final class VmController {
       }
       return stored;
     }).recover(e -> {
-      if (e instanceof StoreException se && se.kind() == StoreException.Kind.CONFLICT) {
+      // the store's own sentences name the clash; a constraint SQLite enforced has none, only SQL
+      // text, and means memory and store disagree: an internal error, whose detail goes to the log
+      if (e instanceof StoreException se && se.kind() == StoreException.Kind.CONFLICT && se.getCause() == null) {
         return failed(GrpcStatus.ALREADY_EXISTS, se.getMessage());
       }
       return Future.failedFuture(e);
@@ -824,7 +826,7 @@ public final class VmController {
     String id = ref.getId().isEmpty() ? idsByName.get(ref.getName()) : ref.getId();
     StoredVm vm = id == null ? null : vms.get(id);
     if (vm == null) {
-      String what = ref.getId().isEmpty() ? "named '" + shorten(ref.getName()) + "'" : "with id '" + shorten(ref.getId()) + "'";
+      String what = ref.getId().isEmpty() ? "named " + quote(ref.getName()) : "with id " + quote(ref.getId());
       return failed(GrpcStatus.NOT_FOUND, "no VM " + what);
     }
     return Future.succeededFuture(vm);
@@ -875,9 +877,14 @@ public final class VmController {
     };
   }
 
-  private static String shorten(String s) {
-    String t = s.replaceAll("[^\\x20-\\x7e]", "?");
-    return t.length() > 64 ? t.substring(0, 64) + "..." : t;
+  /**
+   * A caller's value in a message exactly as {@code io.mpqemu.errors.Echo.quote} renders it (at most 64
+   * characters, then "…"; printable ASCII, else '?'), written out here because this domain package may
+   * not depend on common (ControlPlaneArchitectureTest).
+   */
+  private static String quote(String s) {
+    String cut = s.length() > 64 ? s.substring(0, 64) : s;
+    return "'" + cut.replaceAll("[^\\x20-\\x7e]", "?") + (cut.length() < s.length() ? "…" : "") + "'";
   }
 
   private static <T> Future<T> failed(GrpcStatus status, String message) {

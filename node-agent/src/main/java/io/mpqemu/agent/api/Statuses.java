@@ -1,6 +1,7 @@
 package io.mpqemu.agent.api;
 
 import io.mpqemu.agent.vm.VmException;
+import io.mpqemu.errors.InternalErrors;
 import io.vertx.grpc.common.GrpcStatus;
 import io.vertx.grpc.server.StatusException;
 import org.slf4j.Logger;
@@ -17,6 +18,10 @@ final class Statuses {
     return new StatusException(GrpcStatus.INVALID_ARGUMENT, message);
   }
 
+  /**
+   * The agent's own refusals keep their messages (a failed launch keeps QEMU's last words); anything
+   * else is an internal error, answered with an id that the log line with the detail carries.
+   */
   static Throwable toStatus(Throwable e) {
     if (e instanceof StatusException) {
       return e;
@@ -33,7 +38,6 @@ final class Statuses {
         case UNAVAILABLE -> GrpcStatus.UNAVAILABLE;
       }, ve.getMessage());
     }
-    LOG.error("unexpected error answering a request", e);
-    return new StatusException(GrpcStatus.INTERNAL, "internal error: " + e.getMessage());
+    return InternalErrors.status(LOG, "answering a NodeAgentService call", e);
   }
 }

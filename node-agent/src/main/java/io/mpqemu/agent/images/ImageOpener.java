@@ -3,6 +3,7 @@ package io.mpqemu.agent.images;
 import io.mpqemu.agent.sys.Beneath;
 import io.mpqemu.agent.sys.Fd;
 import io.mpqemu.agent.sys.SysException;
+import io.mpqemu.errors.InternalErrors;
 import io.mpqemu.spec.SpecValidator;
 import io.mpqemu.v1.Disk;
 import io.mpqemu.v1.ProxiedDevice;
@@ -11,6 +12,8 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Opens disk images beneath the node's image root: no symbolic link at any component, nothing but a
@@ -20,6 +23,7 @@ import java.util.Map;
  */
 public final class ImageOpener {
 
+  private static final Logger LOG = LoggerFactory.getLogger(ImageOpener.class);
   private static final int S_IFMT = 0170000;
   private static final int S_IFREG = 0100000;
 
@@ -75,8 +79,9 @@ public final class ImageOpener {
     try {
       return Beneath.openDirectory(root);
     } catch (IOException e) {
-      throw new ImageException(ImageException.Kind.UNAVAILABLE, "this node's image root " + root + " cannot be opened: "
-          + e.getMessage());
+      // the node's fault, not the spec's: the root's path and why stay in the agent's log
+      throw new ImageException(ImageException.Kind.UNAVAILABLE, "this node's image root cannot be opened: "
+          + InternalErrors.report(LOG, "opening the image root " + root, e));
     }
   }
 

@@ -131,6 +131,17 @@ class ImageOpenerTest {
   }
 
   @Test
+  @DisplayName("an image root that cannot be opened is unavailable with an id; the root's path is in the agent's log only")
+  void rootMissing() {
+    Path gone = tmp.resolve("no-such-root");
+    assertThatThrownBy(() -> new ImageOpener(gone).open("devices[0].disks[0].image", "disk.img", "raw", false))
+        .isInstanceOfSatisfying(ImageException.class, e -> assertThat(e.kind()).isEqualTo(Kind.UNAVAILABLE))
+        .hasMessageStartingWith("this node's image root cannot be opened: ")
+        .hasMessageContaining("internal error (id ")
+        .hasMessageNotContaining(gone.toString());
+  }
+
+  @Test
   @DisplayName("a missing image is unavailable, naming the disk")
   void missing() {
     assertRefused("nope.img", "raw", Kind.UNAVAILABLE, "does not exist under this node's image root");
