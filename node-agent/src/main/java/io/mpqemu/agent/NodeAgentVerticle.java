@@ -1,6 +1,7 @@
 package io.mpqemu.agent;
 
 import io.mpqemu.access.AccessPolicy;
+import io.mpqemu.access.StreamLimit;
 import io.mpqemu.agent.api.AgentAccess;
 import io.mpqemu.agent.api.NodeAgentGrpcService;
 import io.mpqemu.agent.confine.Cgroups;
@@ -248,7 +249,8 @@ public final class NodeAgentVerticle extends VerticleBase {
 
   private Future<Void> startServers() {
     listeners = new ServiceListeners(vertx, "node-agent gRPC", policy);
-    return listeners.serveGrpc(new NodeAgentGrpcService(context, vms, events, sampler, this::nodeInfo),
+    StreamLimit streams = new StreamLimit(config.access().maxStreamsPerCaller());
+    return listeners.serveGrpc(new NodeAgentGrpcService(context, vms, events, sampler, this::nodeInfo, policy, streams),
         NodeAgentServiceGrpcService.SERVICE_NAME, config.listen(), tls, EnumSet.of(Role.CONTROL_PLANE),
         AgentAccess.METHODS);
   }

@@ -1,5 +1,8 @@
 package io.mpqemu.agent.api;
 
+import io.mpqemu.access.AccessPolicy;
+import io.mpqemu.access.Caller;
+import io.mpqemu.access.StreamLimit;
 import io.mpqemu.grpc.MessageLimits;
 import com.google.protobuf.ByteString;
 import io.mpqemu.agent.events.EventHub;
@@ -55,19 +58,25 @@ public final class NodeAgentGrpcService extends NodeAgentServiceGrpcService {
   private final EventHub events;
   private final ProcessSampler figures;
   private final Supplier<NodeInfo> nodeInfo;
+  private final AccessPolicy policy;
+  private final StreamLimit streams;
 
   /**
    * @param agent the context that owns all VM state; gRPC requests arrive on other event loops and
    *     are handed over to it, their answers handed back
    * @param figures the last CPU and memory figures of each running process, which GetVm and ListVms show
+   * @param policy who callers are, for {@code streams}
+   * @param streams how many WatchEvents streams each caller may hold at once
    */
   public NodeAgentGrpcService(Context agent, VmManager vms, EventHub events, ProcessSampler figures,
-      Supplier<NodeInfo> nodeInfo) {
+      Supplier<NodeInfo> nodeInfo, AccessPolicy policy, StreamLimit streams) {
     this.agent = agent;
     this.vms = vms;
     this.events = events;
     this.figures = figures;
     this.nodeInfo = nodeInfo;
+    this.policy = policy;
+    this.streams = streams;
   }
 
   @Override
@@ -158,9 +167,15 @@ public final class NodeAgentGrpcService extends NodeAgentServiceGrpcService {
         return;
       }
     }
+    Caller who = policy.callerOf(call.connection());
+    Runnable release = streams.open(who).orElse(null);
+    if (release == null) {
+      response.fail(new StatusException(GrpcStatus.RESOURCE_EXHAUSTED, streams.refusal(who)));
+      return;
+    }
     response.setWriteQueueMaxSize(WATCH_QUEUE_LIMIT);
     response.writeHead();
-    Watch watch = new Watch(response, Vertx.currentContext(), vmId);
+    Watch watch = new Watch(response, Vertx.currentContext(), vmId, release);
     // a stream that never has an event to write (a quiet VM) learns here that it is gone, not from a
     // failed write
     call.errorHandler(error -> watch.end("the client cancelled (" + error + ")"));
@@ -179,14 +194,16 @@ public final class NodeAgentGrpcService extends NodeAgentServiceGrpcService {
     private final GrpcServerResponse<?, VmEvent> response;
     private final Context caller;
     private final String vmId;
+    private final Runnable release;
     private volatile boolean ended;
     /** Set and run on the agent's loop only. */
     private Runnable unwatch;
 
-    Watch(GrpcServerResponse<?, VmEvent> response, Context caller, String vmId) {
+    Watch(GrpcServerResponse<?, VmEvent> response, Context caller, String vmId, Runnable release) {
       this.response = response;
       this.caller = caller;
       this.vmId = vmId;
+      this.release = release;
     }
 
     /** On the agent's loop. */
@@ -224,6 +241,7 @@ public final class NodeAgentGrpcService extends NodeAgentServiceGrpcService {
         return;
       }
       ended = true;
+      release.run();
       agent.runOnContext(v -> {
         if (unwatch != null) {
           unwatch.run();
