@@ -61,7 +61,9 @@ class ControlPlaneHttpTest {
     ControlPlaneConfig defaults = ControlPlaneConfig.defaults(dataDir);
     ControlPlaneConfig config = new ControlPlaneConfig(dataDir, List.of("tcp:127.0.0.1:0"), defaults.notReadyAfter(),
         defaults.lostAfter(), Duration.ofHours(1), defaults.callDeadline(), defaults.restartBackoffMax(),
-        defaults.limits(), "tcp:127.0.0.1:0");
+        defaults.limits(), "tcp:127.0.0.1:0")
+        // what HTTP answers is under test here, not who may ask (HttpDoorsTest): loopback callers are trusted
+        .withAccess(io.mpqemu.access.AccessSettings.defaults().withInsecureTcp(true));
     ControlPlaneVerticle cp = new ControlPlaneVerticle(config);
     HttpClientSupport.await(vertx.deployVerticle(cp));
     String grpcBound = cp.boundAddresses().get(0);

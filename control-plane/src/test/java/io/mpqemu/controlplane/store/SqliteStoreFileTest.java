@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.mpqemu.v1.Phase;
+import io.mpqemu.v1.VmEvent;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -80,7 +81,7 @@ class SqliteStoreFileTest {
     SqliteStore.open(file).close();
     SqliteStore.open(file).close();
 
-    assertThat(versions(file)).containsExactly(1, 2).hasSize(Migrations.STEPS.size());
+    assertThat(versions(file)).containsExactly(1, 2, 3).hasSize(Migrations.STEPS.size());
   }
 
   @Test
@@ -105,21 +106,46 @@ class SqliteStoreFileTest {
   }
 
   @Test
-  @DisplayName("a v1 database with data is upgraded to the latest schema when opened, and keeps its data")
+  @DisplayName("a v1 database with data is upgraded to the latest schema when opened, and keeps its data;"
+      + " its VMs belong to no one")
   void upgradesV1() throws SQLException {
     Path file = dir.resolve("store.db");
+    SqliteStore.open(file, 1).close();
     StoredVm vm = vm("vm-1", "web", Phase.PHASE_RUNNING, "node-a", Map.of("app", "shop"));
-    try (SqliteStore v1 = SqliteStore.open(file, 1)) {
-      v1.commit(Change.builder().insert(vm).event(StoreFixtures.event("vm-1", io.mpqemu.v1.EventType.ACCEPTED))
-          .build());
+    VmEvent event = StoreFixtures.event("vm-1", io.mpqemu.v1.EventType.ACCEPTED);
+    // rows as a v1 build wrote them: the build of today writes columns v1 lacks
+    try (Connection raw = DriverManager.getConnection("jdbc:sqlite:" + file);
+        PreparedStatement row = raw.prepareStatement("INSERT INTO vms(id, name, spec, desired_state, revision, status,"
+            + " phase, node, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        PreparedStatement label = raw.prepareStatement("INSERT INTO vm_labels(vm_id, key, value) VALUES (?, ?, ?)");
+        PreparedStatement log = raw.prepareStatement("INSERT INTO events(seq, vm_id, json) VALUES (1, ?, ?)")) {
+      row.setString(1, vm.id());
+      row.setString(2, vm.name());
+      row.setString(3, ProtoJson.print(vm.spec()));
+      row.setString(4, vm.desiredState().name());
+      row.setLong(5, vm.revision());
+      row.setString(6, ProtoJson.print(vm.status().toBuilder().setLastEventSeq(1).build()));
+      row.setString(7, vm.status().getPhase().name());
+      row.setString(8, vm.status().getNode());
+      row.setString(9, vm.createdAt().toString());
+      row.setString(10, vm.updatedAt().toString());
+      row.executeUpdate();
+      label.setString(1, vm.id());
+      label.setString(2, "app");
+      label.setString(3, "shop");
+      label.executeUpdate();
+      log.setString(1, vm.id());
+      log.setString(2, ProtoJson.print(event.toBuilder().setSeq(1).build()));
+      log.executeUpdate();
     }
     assertThat(versions(file)).containsExactly(1);
     assertThat(indexes(file)).isEmpty();
 
     try (SqliteStore store = SqliteStore.open(file)) {
-      assertThat(versions(file)).containsExactly(1, 2);
+      assertThat(versions(file)).containsExactly(1, 2, 3);
       assertThat(indexes(file)).contains("vms_by_phase", "vms_by_node", "vm_labels_by_entry", "events_by_vm");
       StoredVm stored = vm.withStatus(vm.status().toBuilder().setLastEventSeq(1).build(), vm.updatedAt());
+      assertThat(stored.owner()).isEmpty();
       assertThat(store.vm("vm-1")).contains(stored);
       assertThat(store.listVms(new VmFilter(Phase.PHASE_RUNNING, "node-a", Map.of("app", "shop")), "", 10))
           .containsExactly(stored);
