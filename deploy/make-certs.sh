@@ -1,20 +1,24 @@
 #!/usr/bin/env bash
 # Creates the certificates for mpqemu's mutual TLS between the control plane, the node agents and
-# clients: a cluster certificate authority (run once, on a secure machine) and one certificate per
-# host or client, signed by it. Only needs openssl (3.x).
+# the callers of the API: a cluster certificate authority (run once, on a secure machine) and one
+# certificate per host, operator or viewer, signed by it. Only needs openssl (3.x).
 #
 #   make-certs.sh --dir DIR ca [--days N]
 #   make-certs.sh --dir DIR control-plane NAME [--ip IP]... [--dns NAME]... [--days N] [--force]
 #   make-certs.sh --dir DIR node-agent NAME [--ip IP]... [--dns NAME]... [--days N] [--force]
 #   make-certs.sh --dir DIR client NAME [--days N] [--force]
+#   make-certs.sh --dir DIR viewer NAME [--days N] [--force]
 #
 # The CA is DIR/ca.crt + DIR/ca.key; a role certificate is DIR/NAME.crt + DIR/NAME.key. Keys are
 # EC P-256, unencrypted PKCS#8 PEM, mode 0600; certificates are mode 0644. Every host gets ca.crt and
 # its own NAME.crt/NAME.key; ca.key never leaves the machine that signs.
 #
-# Role certificates carry the role as a SAN URI (urn:mpqemu:role:control-plane|node-agent|client),
-# subject /O=mpqemu/OU=ROLE/CN=NAME, and for the two server roles DNS:NAME plus the --dns/--ip
-# names the peers connect to. Exit status: 0 success, 1 refused or failed, 2 usage error.
+# Role certificates carry the role as a SAN URI (urn:mpqemu:role:control-plane|node-agent|client|
+# viewer), subject /O=mpqemu/OU=ROLE/CN=NAME, and for the two server roles DNS:NAME plus the
+# --dns/--ip names the peers connect to. On the control plane's API a client certificate is an
+# operator (every method) and a viewer certificate a viewer (Get, List, Watch, console reads); the
+# caller's identity (a VM's owner, quotas) is cert:NAME. Exit status: 0 success, 1 refused or
+# failed, 2 usage error.
 set -euo pipefail
 
 # Private keys are created 0600 and DIR 0700 from the start: no window with wider permissions.
@@ -28,10 +32,17 @@ usage: $prog --dir DIR ca [--days N]
        $prog --dir DIR control-plane NAME [--ip IP]... [--dns NAME]... [--days N] [--force]
        $prog --dir DIR node-agent NAME [--ip IP]... [--dns NAME]... [--days N] [--force]
        $prog --dir DIR client NAME [--days N] [--force]
+       $prog --dir DIR viewer NAME [--days N] [--force]
        $prog --help
 
 Creates the mpqemu cluster CA (DIR/ca.crt, DIR/ca.key) or a certificate for one role, signed by
 that CA (DIR/NAME.crt, DIR/NAME.key). Keys are EC P-256, PKCS#8 PEM, mode 0600.
+
+  ca             the cluster CA
+  control-plane  a control plane host (serves the API, calls agents)
+  node-agent     a node agent host (NAME must be its node id)
+  client         an operator of the API: every method (the CLI, automation)
+  viewer         a viewer of the API: GetVm, ListVms, ListNodes, WatchEvents, GetConsoleLog
 
   --dir DIR    directory holding ca.crt/ca.key and the generated files (created 0700 by 'ca')
   --ip IP      add an IPv4/IPv6 subjectAltName (control-plane, node-agent; repeatable)
@@ -46,7 +57,7 @@ EOF
 }
 
 usage_line() {
-  echo "usage: $prog --dir DIR {ca|control-plane NAME|node-agent NAME|client NAME} [--ip IP]... [--dns NAME]... [--days N] [--force]  (see --help)" >&2
+  echo "usage: $prog --dir DIR {ca|control-plane NAME|node-agent NAME|client NAME|viewer NAME} [--ip IP]... [--dns NAME]... [--days N] [--force]  (see --help)" >&2
 }
 
 # Usage error: message, usage line, exit 2.
@@ -161,7 +172,7 @@ while (( $# > 0 )); do
   esac
 done
 
-[[ -n $cmd ]] || die_usage "missing command (ca, control-plane, node-agent or client)"
+[[ -n $cmd ]] || die_usage "missing command (ca, control-plane, node-agent, client or viewer)"
 [[ -n $dir ]] || die_usage "missing --dir DIR"
 
 case $cmd in
@@ -171,16 +182,16 @@ case $cmd in
     (( force == 0 )) || die_usage "--force is not supported for ca: an existing CA is never replaced (move it away first)"
     : "${days:=3650}"
     ;;
-  control-plane|node-agent|client)
+  control-plane|node-agent|client|viewer)
     [[ -n $name ]] || die_usage "$cmd needs a NAME"
     [[ $name =~ $name_re ]] || die_usage "invalid NAME '$name': must match ^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\$ (lowercase letters, digits, inner hyphens, at most 63 characters)"
     [[ $name != ca ]] || die_usage "NAME 'ca' is reserved for the CA's own files"
-    if [[ $cmd == client ]] && (( ${#ips[@]} + ${#dnses[@]} > 0 )); then
-      die_usage "--ip/--dns are not valid for client certificates"
+    if [[ $cmd == client || $cmd == viewer ]] && (( ${#ips[@]} + ${#dnses[@]} > 0 )); then
+      die_usage "--ip/--dns are not valid for $cmd certificates"
     fi
     : "${days:=825}"
     ;;
-  *) die_usage "unknown command: $cmd (expected ca, control-plane, node-agent or client)" ;;
+  *) die_usage "unknown command: $cmd (expected ca, control-plane, node-agent, client or viewer)" ;;
 esac
 
 if ! [[ $days =~ ^[1-9][0-9]{0,4}$ ]] || (( days > 36500 )); then
@@ -286,7 +297,7 @@ if [[ $cmd == ca ]]; then
   exit 0
 fi
 
-# ---- control-plane / node-agent / client -------------------------------------------------------
+# ---- control-plane / node-agent / client / viewer ----------------------------------------------
 
 [[ -d $dir ]] || die "directory $dir does not exist; create the CA first with: $prog --dir $dir ca"
 dir=$(cd -- "$dir" && pwd -P)
@@ -316,7 +327,7 @@ fi
 declare -A seen=()
 sans_dns=()
 sans_ip=()
-if [[ $cmd != client ]]; then
+if [[ $cmd == control-plane || $cmd == node-agent ]]; then
   for dns in "$name" ${dnses[@]+"${dnses[@]}"}; do
     key=dns:${dns,,}
     [[ -n ${seen[$key]:-} ]] && continue
@@ -331,7 +342,7 @@ if [[ $cmd != client ]]; then
   done
 fi
 
-if [[ $cmd == client ]]; then eku=clientAuth; else eku="serverAuth, clientAuth"; fi
+if [[ $cmd == client || $cmd == viewer ]]; then eku=clientAuth; else eku="serverAuth, clientAuth"; fi
 write_config "$cmd" "$eku"
 
 key_pem=$(new_key)

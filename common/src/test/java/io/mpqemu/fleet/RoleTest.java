@@ -1,9 +1,14 @@
 package io.mpqemu.fleet;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.mpqemu.testing.ClusterCerts;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.cert.X509Certificate;
+import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -20,7 +25,8 @@ class RoleTest {
     pki = ClusterCerts.ca(dir)
         .make("control-plane", "cp-1", "--ip", "10.0.0.1")
         .make("node-agent", "host-a", "--ip", "10.0.0.2", "--dns", "host-a.example")
-        .make("client", "alice");
+        .make("client", "alice")
+        .make("viewer", "vic");
     FleetCerts.signed(pki, "norole", "DNS:norole,IP:10.0.0.9");
     FleetCerts.signed(pki, "tworoles", "URI:urn:mpqemu:role:client,URI:urn:mpqemu:role:node-agent");
     FleetCerts.signed(pki, "sameroletwice", "URI:urn:mpqemu:role:client,URI:urn:mpqemu:role:client");
@@ -44,6 +50,46 @@ class RoleTest {
   @DisplayName("make-certs.sh client makes a certificate of role client")
   void client() throws Exception {
     assertThat(Role.of(pki.cert("alice"))).contains(Role.CLIENT);
+  }
+
+  @Test
+  @DisplayName("make-certs.sh viewer makes a certificate of role viewer")
+  void viewer() throws Exception {
+    assertThat(Role.of(pki.cert("vic"))).contains(Role.VIEWER);
+  }
+
+  @Test
+  @DisplayName("make-certs.sh viewer writes /O=mpqemu/OU=viewer/CN=NAME, the role URI as its only SAN, client auth only")
+  void viewerCertificate() throws Exception {
+    X509Certificate vic = pki.cert("vic");
+    assertThat(vic.getSubjectX500Principal().getName()).isEqualTo("CN=vic,OU=viewer,O=mpqemu");
+    assertThat(vic.getSubjectAlternativeNames()).containsExactly(List.of(6, "urn:mpqemu:role:viewer"));
+    assertThat(vic.getExtendedKeyUsage()).containsExactly("1.3.6.1.5.5.7.3.2"); // id-kp-clientAuth
+    assertThat(vic.getBasicConstraints()).isEqualTo(-1);
+  }
+
+  @Test
+  @DisplayName("make-certs.sh viewer refuses --ip and --dns (exit 2) and writes nothing")
+  void viewerHasNoHostNames() {
+    assertThatThrownBy(() -> pki.make("viewer", "vic2", "--ip", "10.0.0.3")).isInstanceOf(IOException.class)
+        .hasMessageContaining("exited 2").hasMessageContaining("--ip/--dns are not valid for viewer certificates");
+    assertThatThrownBy(() -> pki.make("viewer", "vic2", "--dns", "vic2.example")).isInstanceOf(IOException.class)
+        .hasMessageContaining("exited 2");
+    assertThat(pki.crt("vic2")).doesNotExist();
+    assertThat(pki.key("vic2")).doesNotExist();
+  }
+
+  @Test
+  @DisplayName("make-certs.sh viewer keeps an existing certificate unless --force, like every role")
+  void viewerForce() throws Exception {
+    pki.make("viewer", "vic3");
+    byte[] first = Files.readAllBytes(pki.crt("vic3"));
+    assertThatThrownBy(() -> pki.make("viewer", "vic3")).isInstanceOf(IOException.class).hasMessageContaining("exited 1")
+        .hasMessageContaining("use --force");
+    assertThat(Files.readAllBytes(pki.crt("vic3"))).isEqualTo(first);
+    pki.make("viewer", "vic3", "--force", "--days", "30");
+    assertThat(Files.readAllBytes(pki.crt("vic3"))).isNotEqualTo(first);
+    assertThat(Role.of(pki.cert("vic3"))).contains(Role.VIEWER);
   }
 
   @Test
@@ -82,6 +128,7 @@ class RoleTest {
     assertThat(Role.CONTROL_PLANE).hasToString("control-plane");
     assertThat(Role.NODE_AGENT).hasToString("node-agent");
     assertThat(Role.CLIENT).hasToString("client");
+    assertThat(Role.VIEWER).hasToString("viewer");
   }
 
   @Test

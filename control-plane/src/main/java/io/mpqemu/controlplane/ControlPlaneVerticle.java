@@ -65,8 +65,8 @@ public final class ControlPlaneVerticle extends VerticleBase {
   }
 
   /**
-   * A control plane whose TCP API listeners speak mutual TLS with {@code tls} (accepting only client
-   * certificates of the cluster CA) and which calls agents at TCP endpoints under mutual TLS; null
+   * A control plane whose TCP API listeners speak mutual TLS with {@code tls} (accepting only client and
+   * viewer certificates of the cluster CA) and which calls agents at TCP endpoints under mutual TLS; null
    * keeps everything on loopback plaintext or UNIX sockets.
    */
   public ControlPlaneVerticle(ControlPlaneConfig config, ClusterTls tls) {

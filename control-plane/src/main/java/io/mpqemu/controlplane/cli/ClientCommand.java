@@ -23,8 +23,8 @@ abstract class ClientCommand implements Callable<Integer> {
   /** A TLS server closes at once on a client without the right certificate: say so. */
   private static String tlsHint(ClientOptions options) {
     return options.tlsGiven()
-        ? " If it runs in a fleet, it may have refused this certificate: its log says why (a client certificate of its CA is needed)."
-        : " If it runs in a fleet (--cluster), it needs --tls-ca, --tls-cert and --tls-key (a client certificate).";
+        ? " If it runs in a fleet, it may have refused this certificate: its log says why (a client or viewer certificate of its CA is needed)."
+        : " If it runs in a fleet (--cluster), it needs --tls-ca, --tls-cert and --tls-key (a client or viewer certificate).";
   }
 
   /** Does the work; output goes to {@code out}. */

@@ -33,7 +33,8 @@ public final class ClientOptions {
   java.nio.file.Path tlsCa;
 
   @Option(names = "--tls-cert", defaultValue = "${env:MPQEMU_TLS_CERT}", scope = ScopeType.INHERIT, paramLabel = "FILE",
-      description = "A client certificate of the cluster CA (deploy/make-certs.sh client NAME; env MPQEMU_TLS_CERT).")
+      description = "A certificate of the cluster CA: client (an operator) or viewer (reads only); deploy/make-certs.sh"
+          + " client|viewer NAME (env MPQEMU_TLS_CERT).")
   java.nio.file.Path tlsCert;
 
   @Option(names = "--tls-key", defaultValue = "${env:MPQEMU_TLS_KEY}", scope = ScopeType.INHERIT, paramLabel = "FILE",
