@@ -122,6 +122,13 @@ public final class AccessPolicy {
     return cert.getSubjectX500Principal().getName();
   }
 
+  /** For the start-up line: "operators: root, uid 0, groups ops; viewers: groups view". */
+  public String summary() {
+    return "on UNIX sockets operators are " + local.howToGet(Access.OPERATOR) + (local.viewerGroups().isEmpty() ? ""
+        : ", viewers members of group " + String.join(", ", local.viewerGroups().values().stream().sorted().toList()))
+        + (insecureTcp ? "; plaintext loopback TCP trusted (--insecure-plaintext-tcp)" : "");
+  }
+
   /** What a refused caller of {@code connection} is told it takes to get {@code needed}. */
   String howToGet(Access needed, HttpConnection connection) {
     if (connection.isSsl()) {

@@ -134,6 +134,9 @@ public final class ControlPlaneVerticle extends VerticleBase {
       return startServers();
     }).compose(v -> startHttp()).onSuccess(v -> {
       started = true;
+      LOG.info("control plane access: {}; quota per identity {}; {} event streams per identity", policy.summary(),
+          config.quota().equals(io.mpqemu.controlplane.vm.Quota.NONE) ? "none" : config.quota().vms() + " VM(s), "
+              + config.quota().memoryMib() + " MiB (0: no limit)", config.access().maxStreamsPerCaller());
       LOG.info("control plane ready: data in {}, gRPC on {}{}{}, event log at seq {}", config.dataDir(), listeners.grpcAddresses(),
           tls == null ? "" : " (TCP under mutual TLS as " + tls.subject() + ")",
           listeners.httpAddress().isEmpty() ? "" : ", HTTP on " + listeners.httpAddress(), log.lastSeq());

@@ -164,6 +164,8 @@ public final class NodeAgentVerticle extends VerticleBase {
       } else {
         LOG.warn("node={} confinement OFF (--confinement=off): {}", config.nodeId(), confinement.detail());
       }
+      LOG.info("node={} access: {}; {} WatchEvents streams per identity", config.nodeId(), policy.summary(),
+          config.access().maxStreamsPerCaller());
       LOG.info("node={} agent ready: {}, multi-process yes, {}; {} VM(s) known; gRPC on {}{}{}", config.nodeId(),
           probe.version(), probe.kvmDetail(), vms.count(), listeners.grpcAddresses(),
           tls == null ? "" : " (TCP under mutual TLS as " + tls.subject() + ")",

@@ -128,7 +128,7 @@ class MultiHostClusterTest {
     String cpLog = c.controlPlane.log();
     String agentLog = c.agents.get("agent-a").log();
     assertThat(cpLog).contains("control-plane API tcp:" + cpIp + ":" + cpApi + ": refused a connection: not TLS (plaintext)")
-        .contains("presenting 'CN=agent-a,OU=node-agent,O=mpqemu' (role node-agent): only client may connect here")
+        .contains("presenting 'CN=agent-a,OU=node-agent,O=mpqemu' (role node-agent): only client or viewer may connect here")
         .contains("presenting 'CN=intruder,OU=control-plane,O=mpqemu' (role control-plane): not issued by this cluster's CA")
         .contains("event bus: refused")
         .contains("presenting 'CN=admin,OU=client,O=mpqemu' (role client): only control-plane or node-agent may connect here");

@@ -63,7 +63,8 @@ public final class AgentClientCommand {
       System.out.println(print.apply(answer));
       return 0;
     } catch (GrpcCallException e) {
-      System.err.println("node-agent client: the agent answered " + e.getMessage());
+      // the status by name, as the control plane's CLI prints it: PERMISSION_DENIED, not 7
+      System.err.println("node-agent client: the agent answered " + e.status().name() + ": " + e.serverMessage());
       return 1;
     } catch (Exception e) {
       if (e instanceof IllegalArgumentException) {
