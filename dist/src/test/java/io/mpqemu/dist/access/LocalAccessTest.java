@@ -96,7 +96,7 @@ class LocalAccessTest {
   private record Run(int exit, String output) {}
 
   private Run cli(String user, String... args) throws Exception {
-    List<String> command = new ArrayList<>(List.of("java", "-cp", classpath, "io.mpqemu.dist.ControlPlaneJar",
+    List<String> command = new ArrayList<>(List.of("java", "-XX:-UsePerfData", "-cp", classpath, "io.mpqemu.dist.ControlPlaneJar",
         "--server", "unix:" + dir.resolve("api.sock")));
     command.addAll(List.of(args));
     Process p = new ProcessBuilder(user == null ? command : LocalUsers.as(user, command)).redirectErrorStream(true)

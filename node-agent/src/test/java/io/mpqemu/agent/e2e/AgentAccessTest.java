@@ -61,7 +61,7 @@ class AgentAccessTest {
   private record Run(int exit, String output) {}
 
   private Run client(String user, String... args) throws Exception {
-    List<String> command = new ArrayList<>(List.of("java", "-cp", classpath, "io.mpqemu.agent.NodeAgentMain", "client",
+    List<String> command = new ArrayList<>(List.of("java", "-XX:-UsePerfData", "-cp", classpath, "io.mpqemu.agent.NodeAgentMain", "client",
         "--agent", "unix:" + open.resolve("agent.sock")));
     command.addAll(List.of(args));
     Process p = new ProcessBuilder(LocalUsers.as(user, command)).redirectErrorStream(true).start();
