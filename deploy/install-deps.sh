@@ -3,7 +3,7 @@
 # support (Debian's qemu-system-x86 7.2+) and qemu-utils; openssl (deploy/make-certs.sh) and iproute2
 # (network namespaces: deploy/local-cluster.sh and the multi-host test).
 #   --tests   also what only the test suite needs: promtool (`promtool check metrics` on both
-#             services' /metrics)
+#             services' /metrics), curl (the access tests' HTTP client) and useradd (their users)
 # As root it installs what is missing with apt-get; otherwise it prints the exact command to run and fails.
 set -euo pipefail
 
@@ -27,6 +27,12 @@ server_for_promtool=false
 if $tests && ! command -v promtool >/dev/null 2>&1; then
   packages+=(prometheus)
   server_for_promtool=true
+fi
+# the access tests drive the gRPC and HTTP ports with curl (HTTP/1.1, h2c, gRPC-Web, Host headers)
+# and create users and groups (passwd: useradd, groupadd)
+if $tests; then
+  command -v curl >/dev/null 2>&1 || packages+=(curl)
+  command -v useradd >/dev/null 2>&1 || packages+=(passwd)
 fi
 
 for tool in java mvn; do
