@@ -164,6 +164,7 @@ final class VmCommands {
           .row("MEMORY", vm.getSpec().getMemoryMib() + " MiB")
           .row("VCPUS", Integer.toString(Math.max(1, vm.getSpec().getVcpus())))
           .row("RESTARTS", Integer.toUnsignedString(vm.getStatus().getRestarts()))
+          .row("OWNER", vm.getOwner().isEmpty() ? "(none)" : vm.getOwner())
           .row("REVISION", Long.toUnsignedString(vm.getRevision()))
           .row("CREATED", Formats.time(vm.getCreatedAt()))
           .row("UPDATED", Formats.time(vm.getUpdatedAt()));

@@ -145,6 +145,9 @@ class LocalAccessTest {
     Run get = cli(operator, "-o", "json", "vm", "get", "op-vm");
     assertThat(get.exit()).as(get.output()).isZero();
     assertThat(get.output()).contains("\"owner\": \"unix:" + operator + "\"");
+    Run shown = cli(viewer, "vm", "get", "op-vm");
+    assertThat(shown.exit()).as(shown.output()).isZero();
+    assertThat(shown.output()).containsPattern("OWNER +unix:" + operator);
     Run second = cli(operator, "vm", "create", "--stopped", "-f", specNamed("op-vm-2").toString());
     assertThat(second.exit()).as(second.output()).isEqualTo(1);
     assertThat(second.output()).contains("RESOURCE_EXHAUSTED").contains("quota").contains("unix:" + operator);
