@@ -11,8 +11,6 @@ import java.util.Collections;
 import java.util.Map;
 import java.util.Set;
 import java.util.WeakHashMap;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * What stands in front of a gRPC server: only gRPC over HTTP/2 gets in (no HTTP/1.1, no h2c upgrade,
@@ -22,13 +20,13 @@ import org.slf4j.LoggerFactory;
  */
 public final class GrpcGate implements Handler<HttpServerRequest> {
 
-  private static final Logger LOG = LoggerFactory.getLogger("io.mpqemu.access.Refused");
   private static final String H2C_UPGRADE_HANDLER = "h2c"; // Vert.x's name for it in the channel pipeline
 
   private final Handler<HttpServerRequest> grpc;
   private final AccessPolicy policy;
   private final Map<String, Access> methods;
   private final String service;
+  private final RefusalLog refusals = new RefusalLog(java.time.Clock.systemUTC());
   private final Set<HttpConnection> upgraded = Collections.newSetFromMap(Collections.synchronizedMap(new WeakHashMap<>()));
 
   /**
@@ -74,8 +72,8 @@ public final class GrpcGate implements Handler<HttpServerRequest> {
     if (!caller.access().includes(needed)) {
       String method = request.path().startsWith("/") ? request.path().substring(1) : request.path();
       method = method.length() > 100 ? method.substring(0, 100) + "..." : method;
-      LOG.warn("{}: refused {} to {}: needs the {} role, has {}", service, method, caller.description(), needed,
-          caller.access());
+      refusals.refused(caller.description() + " " + method, service + ": refused " + method + " to "
+          + caller.description() + ": needs the " + needed + " role, has " + caller.access());
       refuse(request, method + " needs the " + needed + " role; " + caller.description() + " has "
           + (caller.access() == Access.NONE ? "none" : "the " + caller.access() + " role") + " (" + needed + ": "
           + policy.howToGet(needed, request.connection()) + ")");

@@ -9,8 +9,6 @@ import java.util.Locale;
 import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * What stands in front of a service's HTTP endpoints. On TCP the {@code Host} must be one of the names
@@ -20,7 +18,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class HttpGate implements Handler<HttpServerRequest> {
 
-  private static final Logger LOG = LoggerFactory.getLogger("io.mpqemu.access.Refused");
   /** Names every loopback server answers to. */
   public static final Set<String> LOOPBACK_NAMES = Set.of("localhost", "127.0.0.1", "::1");
 
@@ -28,6 +25,7 @@ public final class HttpGate implements Handler<HttpServerRequest> {
   private final AccessPolicy policy;
   private final Set<String> hosts;
   private final String service;
+  private final RefusalLog refusals = new RefusalLog(java.time.Clock.systemUTC());
 
   /**
    * @param hosts the host names and addresses this server answers to on TCP, besides {@link #LOOPBACK_NAMES}
@@ -55,8 +53,8 @@ public final class HttpGate implements Handler<HttpServerRequest> {
     if (request.path().startsWith("/v1/") || request.path().equals("/v1")) {
       Caller caller = policy.callerOf(request.connection());
       if (!caller.access().includes(Access.VIEWER)) {
-        LOG.warn("{}: refused {} {} to {}: needs the viewer role", service, request.method(), "/v1/...",
-            caller.description());
+        refusals.refused(caller.description() + " /v1", service + ": refused " + request.method() + " /v1/... to "
+            + caller.description() + ": needs the viewer role");
         HttpErrors.send(request.response(), 403, "PERMISSION_DENIED", "/v1/ needs the viewer role; "
             + caller.description() + " has none (viewer: " + policy.howToGet(Access.VIEWER, request.connection()) + ")");
         return;
