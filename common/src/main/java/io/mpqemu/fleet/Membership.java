@@ -116,6 +116,7 @@ final class Membership {
     JChannel ch = new JChannel(tcp, ping, merge3, fd, verify, nakack, unicast, stable, gms, ufc, mfc, frag);
     ch.getProtocolStack().getTransport().getDiagnosticsHandler().setEnabled(false);
     ch.setDiscardOwnMessages(false);
+    ch.name(nodeName(cluster));
     return ch;
   }
 
@@ -136,7 +137,7 @@ final class Membership {
     GlobalConfigurationBuilder global = holder.getGlobalConfigurationBuilder();
     global.classLoader(loader);
     global.transport().transport(new JGroupsTransport(channel)).clusterName(cluster.name())
-        .nodeName(nodeName(cluster));
+        .nodeName(channel.getName());
     global.jmx().disable();
     global.defaultCacheName("distributed-cache");
     holder.newConfigurationBuilder("distributed-cache").clustering().cacheMode(CacheMode.DIST_SYNC);

@@ -64,10 +64,12 @@ final class SerialFilter implements ObjectInputFilter {
     if (c == null) {
       return Status.UNDECIDED;
     }
+    boolean array = c.isArray();
     while (c.isArray()) {
       c = c.getComponentType();
     }
-    if (c.isPrimitive() || ALLOWED.contains(c.getName()) || c.isEnum() && c.getName().startsWith("io.vertx.")) {
+    if (c.isPrimitive() || array && c == Object.class // an ArrayList's elements: each is checked in turn
+         || ALLOWED.contains(c.getName()) || c.isEnum() && c.getName().startsWith("io.vertx.")) {
       return Status.ALLOWED;
     }
     LOG.warn("Java deserialization: refused class {} (not on mpqemu's allow-list)", c.getName());
