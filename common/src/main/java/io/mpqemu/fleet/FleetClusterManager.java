@@ -17,7 +17,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Vert.x's Infinispan cluster manager over our own cache manager ({@link Membership}): started when
  * Vert.x joins, stopped when it leaves (vertx-infinispan leaves a cache manager it was handed
- * running), and every change of the member list logged, which Hazelcast did by itself.
+ * running), and every change of the member list logged (Hazelcast, the cluster manager before, logged them itself).
  */
 final class FleetClusterManager extends InfinispanClusterManager {
 
