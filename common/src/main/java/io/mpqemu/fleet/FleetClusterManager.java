@@ -43,6 +43,7 @@ final class FleetClusterManager extends InfinispanClusterManager {
   public void join(Completable<Void> promise) {
     vertx.<Void>executeBlocking(() -> {
       caches.addListener(new ViewLogger());
+      caches.addListener(new Republisher());
       caches.start();
       LOG.info("cluster membership: joined '{}' as {}; members {}", cluster, caches.getAddress(), caches.getMembers());
       return null;
@@ -69,6 +70,23 @@ final class FleetClusterManager extends InfinispanClusterManager {
       caches.stop();
     } catch (RuntimeException e) {
       LOG.warn("cluster membership: stopping: {}", e.getMessage());
+    }
+  }
+
+  /** After a merge, this member's node record again, in case the other half's copy of the map won. */
+  @Listener(sync = false)
+  public final class Republisher {
+    @Merged
+    public void merged(ViewChangedEvent e) {
+      io.vertx.core.spi.cluster.NodeInfo mine = getNodeInfo();
+      if (mine != null && isActive()) {
+        setNodeInfo(mine, (v, failure) -> {
+          if (failure != null) {
+            LOG.warn("cluster membership: could not publish this member's bus address again after a merge: {}",
+                failure.getMessage());
+          }
+        });
+      }
     }
   }
 

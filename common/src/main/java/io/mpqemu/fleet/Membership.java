@@ -141,8 +141,12 @@ final class Membership {
     global.jmx().disable();
     global.defaultCacheName("distributed-cache");
     holder.newConfigurationBuilder("distributed-cache").clustering().cacheMode(CacheMode.DIST_SYNC);
+    // after a split heals, each half's entries (its members' node records and subscriptions) are kept:
+    // without a merge policy one half's would be lost, and its members unreachable on the bus
     for (String name : List.of("__vertx.subs", "__vertx.haInfo", "__vertx.nodeInfo")) {
-      holder.newConfigurationBuilder(name).clustering().cacheMode(CacheMode.REPL_SYNC);
+      holder.newConfigurationBuilder(name).clustering().cacheMode(CacheMode.REPL_SYNC).partitionHandling()
+          .whenSplit(org.infinispan.partitionhandling.PartitionHandling.ALLOW_READ_WRITES)
+          .mergePolicy(org.infinispan.conflict.MergePolicy.PREFERRED_NON_NULL);
     }
     holder.newConfigurationBuilder("__vertx.distributed.cache.configuration").template(true).clustering()
         .cacheMode(CacheMode.DIST_SYNC);

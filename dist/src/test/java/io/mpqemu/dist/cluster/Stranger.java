@@ -47,7 +47,40 @@ final class Stranger {
     KeyManagerFactory kmf = KeyManagerFactory.getInstance("PKIX");
     kmf.init(keys, "x".toCharArray());
     SSLContext ctx = SSLContext.getInstance("TLS");
-    ctx.init(kmf.getKeyManagers(), new TrustManager[] {new X509TrustManager() {
+    javax.net.ssl.X509KeyManager km = (javax.net.ssl.X509KeyManager) kmf.getKeyManagers()[0];
+    // present the certificate whatever CAs the member asks for (the JDK would otherwise send none)
+    javax.net.ssl.X509KeyManager any = new javax.net.ssl.X509KeyManager() {
+      @Override
+      public String[] getClientAliases(String keyType, java.security.Principal[] issuers) {
+        return km.getClientAliases(keyType, null);
+      }
+
+      @Override
+      public String chooseClientAlias(String[] keyType, java.security.Principal[] issuers, java.net.Socket socket) {
+        return km.chooseClientAlias(keyType, null, socket);
+      }
+
+      @Override
+      public String[] getServerAliases(String keyType, java.security.Principal[] issuers) {
+        return km.getServerAliases(keyType, null);
+      }
+
+      @Override
+      public String chooseServerAlias(String keyType, java.security.Principal[] issuers, java.net.Socket socket) {
+        return km.chooseServerAlias(keyType, null, socket);
+      }
+
+      @Override
+      public X509Certificate[] getCertificateChain(String alias) {
+        return km.getCertificateChain(alias);
+      }
+
+      @Override
+      public java.security.PrivateKey getPrivateKey(String alias) {
+        return km.getPrivateKey(alias);
+      }
+    };
+    ctx.init(new javax.net.ssl.KeyManager[] {any}, new TrustManager[] {new X509TrustManager() {
       @Override
       public void checkClientTrusted(X509Certificate[] chain, String authType) {}
 
