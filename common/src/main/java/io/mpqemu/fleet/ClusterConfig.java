@@ -17,10 +17,10 @@ import java.util.regex.Pattern;
  * {@code deploy/examples/cluster-*.json}.
  *
  * @param name the cluster name: members of another name never join
- * @param host this host's address on the cluster network; Hazelcast and the event bus bind here only
- * @param hazelcastPort Hazelcast membership (not encrypted in its open-source edition: keep it on the cluster network)
+ * @param host this host's address on the cluster network; the membership and the event bus bind here only
+ * @param hazelcastPort the membership port (JGroups under mutual TLS; the key keeps its Hazelcast-era name)
  * @param busPort the event bus (TLS, client certificates required)
- * @param members the Hazelcast members to join, {@code ip:port}; no multicast, no auto-detection
+ * @param members the members to join, {@code ip:port} of their membership ports; no multicast, no UDP
  * @param memberTimeout a member silent this long is removed from the cluster
  * @param mergeDelay how often a split cluster looks for its other half once the network is back
  * @param caFile the cluster CA certificate (PEM)

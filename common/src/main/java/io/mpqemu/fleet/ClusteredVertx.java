@@ -1,8 +1,5 @@
 package io.mpqemu.fleet;
 
-import com.hazelcast.config.Config;
-import com.hazelcast.config.JoinConfig;
-import com.hazelcast.config.NetworkConfig;
 import io.mpqemu.metrics.ServiceRegistry;
 import io.mpqemu.metrics.VertxMetrics;
 import io.vertx.core.Future;
@@ -10,14 +7,16 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxBuilder;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.eventbus.EventBusOptions;
-import io.vertx.spi.cluster.hazelcast.ConfigUtil;
-import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import java.util.function.Function;
+import org.infinispan.manager.DefaultCacheManager;
+import org.jgroups.JChannel;
 
 /**
- * A Vert.x joined to the fleet: Hazelcast membership by TCP/IP to an explicit member list on one
- * interface (no multicast, no auto-detection, no phone-home), and the event bus on this host's
- * cluster address under mutual TLS.
+ * A Vert.x joined to the fleet: membership by JGroups over TCP under mutual TLS (only certificates of
+ * the cluster CA with the {@code control-plane} or {@code node-agent} role join), to an explicit member
+ * list on one address (no multicast, no UDP, no diagnostics), Vert.x's maps in Infinispan over it, Java
+ * deserialization limited to an allow-list, and the event bus on this host's cluster address under
+ * mutual TLS. See {@link Membership}.
  */
 public final class ClusteredVertx {
 
@@ -88,7 +87,7 @@ public final class ClusteredVertx {
     }
   }
 
-  /** Starts a clustered Vert.x; fails when the bus cannot bind or Hazelcast cannot start. */
+  /** Starts a clustered Vert.x; fails when the bus cannot bind or the membership cannot start. */
   public static Future<Vertx> start(ClusterConfig cluster, ClusterTls tls, VertxOptions options) {
     return start(cluster, tls, options, Vertx.builder()::with);
   }
@@ -99,30 +98,19 @@ public final class ClusteredVertx {
         .setHost(cluster.host()).setPort(cluster.busPort()).setClusterPublicHost(cluster.host())
         .setClusterPublicPort(cluster.busPort());
     options.setEventBusOptions(bus);
-    return builder.apply(options).withClusterManager(new HazelcastClusterManager(hazelcast(cluster)))
-        .buildClustered();
+    FleetClusterManager manager;
+    try {
+      manager = clusterManager(cluster, tls);
+    } catch (Exception e) {
+      return Future.failedFuture(e);
+    }
+    return builder.apply(options).withClusterManager(manager).buildClustered();
   }
 
-  /** The Hazelcast member config: Vert.x's own maps, and our network. */
-  static Config hazelcast(ClusterConfig cluster) {
-    Config hz = ConfigUtil.loadConfig();
-    hz.setClusterName(cluster.name());
-    hz.setProperty("hazelcast.phone.home.enabled", "false");
-    hz.setProperty("hazelcast.logging.type", "slf4j");
-    hz.setProperty("hazelcast.socket.bind.any", "false");
-    hz.setProperty("hazelcast.heartbeat.interval.seconds", "1");
-    hz.setProperty("hazelcast.max.no.heartbeat.seconds", Long.toString(cluster.memberTimeout().toSeconds()));
-    hz.setProperty("hazelcast.merge.first.run.delay.seconds", Long.toString(cluster.mergeDelay().toSeconds()));
-    hz.setProperty("hazelcast.merge.next.run.delay.seconds", Long.toString(cluster.mergeDelay().toSeconds()));
-    hz.setProperty("hazelcast.wait.seconds.before.join", "1");
-    hz.setProperty("hazelcast.graceful.shutdown.max.wait", "10");
-    NetworkConfig net = hz.getNetworkConfig();
-    net.setPort(cluster.hazelcastPort()).setPortAutoIncrement(false);
-    net.getInterfaces().setEnabled(true).clear().addInterface(cluster.host());
-    JoinConfig join = net.getJoin();
-    join.getMulticastConfig().setEnabled(false);
-    join.getAutoDetectionConfig().setEnabled(false);
-    join.getTcpIpConfig().setEnabled(true).setMembers(cluster.members()).setConnectionTimeoutSeconds(2);
-    return hz;
+  /** The cluster manager: Infinispan over the TLS JGroups stack, not yet started (Vert.x starts it when it joins). */
+  static FleetClusterManager clusterManager(ClusterConfig cluster, ClusterTls tls) throws Exception {
+    SerialFilter.install();
+    JChannel channel = Membership.channel(cluster, Membership.sslContext(tls));
+    return new FleetClusterManager(new DefaultCacheManager(Membership.infinispan(cluster, channel), false), cluster.name());
   }
 }

@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.params.provider.Arguments.arguments;
 
-import com.hazelcast.config.Config;
-import com.hazelcast.config.JoinConfig;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Files;
@@ -156,22 +154,31 @@ class ClusterConfigTest {
   }
 
   @Test
-  @DisplayName("Hazelcast joins only the listed members over TCP/IP on this host's address, with no phone-home")
-  void hazelcast() throws Exception {
+  @DisplayName("the membership joins only the listed members over TLS TCP on this host's address: no UDP, no multicast, no extra port")
+  void membershipStack() throws Exception {
     ClusterConfig c = read(json -> {});
-    Config hz = ClusteredVertx.hazelcast(c);
-    JoinConfig join = hz.getNetworkConfig().getJoin();
-    assertThat(join.getMulticastConfig().isEnabled()).as("multicast").isFalse();
-    assertThat(join.getAutoDetectionConfig().isEnabled()).as("auto-detection").isFalse();
-    assertThat(join.getTcpIpConfig().isEnabled()).as("tcp-ip").isTrue();
-    assertThat(join.getTcpIpConfig().getMembers()).containsExactly("10.0.0.1:5701", "10.0.0.2:5701", "[fd00::3]:5701");
-    assertThat(hz.getNetworkConfig().getInterfaces().isEnabled()).as("interfaces").isTrue();
-    assertThat(hz.getNetworkConfig().getInterfaces().getInterfaces()).containsExactly("10.0.0.1");
-    assertThat(hz.getNetworkConfig().getPort()).isEqualTo(5701);
-    assertThat(hz.getNetworkConfig().isPortAutoIncrement()).as("port auto-increment").isFalse();
-    assertThat(hz.getClusterName()).isEqualTo("prod");
-    assertThat(hz.getProperty("hazelcast.phone.home.enabled")).isEqualTo("false");
-    assertThat(hz.getProperty("hazelcast.max.no.heartbeat.seconds")).isEqualTo("20");
-    assertThat(hz.getMultiMapConfigs()).as("Vert.x's subscription multimap").containsKey("__vertx.subs");
+    javax.net.ssl.SSLContext ssl = javax.net.ssl.SSLContext.getInstance("TLS");
+    ssl.init(null, null, null);
+    try (org.jgroups.JChannel ch = Membership.channel(c, ssl)) {
+      var stack = ch.getProtocolStack();
+      assertThat(stack.getProtocols().stream().map(p -> p.getClass().getSimpleName()).toList()).as("top to bottom")
+          .containsExactly("FRAG4", "MFC", "UFC", "GMS", "STABLE", "UNICAST3", "NAKACK2", "VERIFY_SUSPECT2", "FD_ALL3",
+              "MERGE3", "TCPPING", "TCP");
+      org.jgroups.protocols.TCP tcp = (org.jgroups.protocols.TCP) stack.getTransport();
+      assertThat(tcp.getBindAddress().getHostAddress()).isEqualTo("10.0.0.1");
+      assertThat(tcp.getBindPort()).isEqualTo(5701);
+      assertThat(tcp.getPortRange()).as("no next port").isZero();
+      assertThat(tcp.getSocketFactory()).isInstanceOf(MembershipSockets.class);
+      assertThat(tcp.getDiagnosticsHandler().isEnabled()).as("diagnostics (UDP)").isFalse();
+      org.jgroups.protocols.TCPPING ping = stack.findProtocol(org.jgroups.protocols.TCPPING.class);
+      assertThat(ping.getInitialHosts().stream().map(a -> a.toString()).toList())
+          .containsExactly("10.0.0.1:5701", "10.0.0.2:5701", "fd00:0:0:0:0:0:0:3:5701");
+      org.jgroups.protocols.FD_ALL3 fd = stack.findProtocol(org.jgroups.protocols.FD_ALL3.class);
+      org.jgroups.protocols.VERIFY_SUSPECT2 verify = stack.findProtocol(org.jgroups.protocols.VERIFY_SUSPECT2.class);
+      assertThat(fd.getTimeout() + verify.getTimeout()).as("silence before removal, ms").isEqualTo(20_000);
+      org.jgroups.protocols.MERGE3 merge = stack.findProtocol(org.jgroups.protocols.MERGE3.class);
+      assertThat(merge.getMaxInterval()).isEqualTo(5000);
+      assertThatThrownBy(() -> tcp.getSocketFactory().createDatagramSocket("x")).hasMessageContaining("TLS TCP only");
+    }
   }
 }

@@ -102,7 +102,7 @@ public final class ServeCommand implements Callable<Integer> {
   long reconcileSeconds;
 
   @Option(names = "--cluster", paramLabel = "FILE", description = "Join the fleet described by this JSON file"
-      + " (Hazelcast members, this host's cluster address, TLS certificates): agents on other hosts are then called,"
+      + " (cluster members, this host's cluster address, TLS certificates): agents on other hosts are then called,"
       + " and the public API served on TCP, under mutual TLS. Without it the control plane is local.")
   Path cluster;
 

@@ -107,7 +107,7 @@ public final class NodeAgentMain {
     String httpListen;
 
     @Option(names = "--cluster", paramLabel = "FILE", description = "Join the fleet described by this JSON file"
-        + " (Hazelcast members, this host's cluster address, TLS certificates): the event bus and TCP gRPC then run"
+        + " (cluster members, this host's cluster address, TLS certificates): the event bus and TCP gRPC then run"
         + " under mutual TLS. Without it the agent is local: loopback or UNIX socket only.")
     Path cluster;
 

@@ -17,13 +17,6 @@ import java.util.concurrent.TimeUnit;
  */
 public final class ServiceJvm implements AutoCloseable {
 
-  /** What the jars' manifests grant Hazelcast (Add-Opens): without them it warns at every start. */
-  public static final List<String> HAZELCAST_OPENS = List.of(
-      "--add-opens", "java.base/java.lang=ALL-UNNAMED", "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED",
-      "--add-opens", "java.management/sun.management=ALL-UNNAMED",
-      "--add-opens", "jdk.management/com.sun.management.internal=ALL-UNNAMED",
-      "--add-exports", "java.base/jdk.internal.ref=ALL-UNNAMED");
-
   private static final Duration STOP_WITHIN = Duration.ofSeconds(30);
 
   private final Command command;

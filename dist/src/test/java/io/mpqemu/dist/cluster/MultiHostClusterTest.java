@@ -52,8 +52,8 @@ import picocli.CommandLine;
 
 /**
  * The fleet as cluster admins run it: a control plane and two agents, three JVMs on three "hosts"
- * (network namespaces when the machine allows), a Hazelcast cluster, the event bus and gRPC under
- * mutual TLS, real QEMU. The tests share one cluster and leave it whole for the next.
+ * (network namespaces when the machine allows), the membership (JGroups), the event bus and gRPC
+ * under mutual TLS, real QEMU. The tests share one cluster and leave it whole for the next.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -138,6 +138,37 @@ class MultiHostClusterTest {
         .contains("event bus: refused " + c.net.selfIp + ":")
         .contains("node-agent gRPC tcp:" + a.ip() + ":" + agentApi + ": refused a connection: no client certificate");
     // none of it disturbed the cluster
+    assertThat(nodeStates()).containsEntry("agent-a", "NODE_STATE_READY").containsEntry("agent-b", "NODE_STATE_READY");
+  }
+
+  @Test
+  @Order(1)
+  @DisplayName("strangers who know the cluster name do not join the membership: no certificate, self-signed, a client's; each logged, the cluster goes on")
+  void strangersCannotJoin() throws Exception {
+    String name = ClusterConfig.read(c.selfClusterFile()).name();
+    Map<String, String> tries = new java.util.LinkedHashMap<>();
+    tries.put("plain TCP", "not TLS (plaintext)");
+    tries.put("TLS, no certificate", "no client certificate");
+    tries.put("self-signed", "presenting 'CN=intruder,OU=control-plane,O=mpqemu' (role control-plane): not issued by this cluster's CA");
+    tries.put("client", "presenting 'CN=admin,OU=client,O=mpqemu' (role client): only control-plane or node-agent may connect here");
+    int port = c.basePort + 95;
+    for (var t : tries.entrySet()) {
+      javax.net.ssl.SSLContext ssl = switch (t.getKey()) {
+        case "plain TCP" -> null;
+        case "TLS, no certificate" -> Stranger.tls(null);
+        case "self-signed" -> Stranger.tls(c.foreign.keyStore("intruder"));
+        default -> Stranger.tls(c.pki.keyStore("admin"));
+      };
+      try (org.jgroups.JChannel ch = Stranger.channel(c.net.selfIp, port++, c.cpHost.ip(), c.hazelcastPort(c.cpHost), ssl)) {
+        ch.connect(name);
+        Thread.sleep(1500);
+        assertThat(ch.getView().size()).as(t.getKey() + " is alone: " + ch.getView()).isEqualTo(1);
+      }
+      Await.atMost(Duration.ofSeconds(10)).every(Duration.ofMillis(200)).until(() -> c.controlPlane.log(),
+          log -> log.lines().anyMatch(l -> l.contains("cluster membership: refused /" + c.net.selfIp + ":") && l.contains(t.getValue())),
+          log -> "the control plane did not log the refusal of " + t.getKey() + " (" + t.getValue() + ")");
+    }
+    assertThat(c.controlPlane.log()).doesNotContain("cluster membership: joined [" + c.net.selfIp);
     assertThat(nodeStates()).containsEntry("agent-a", "NODE_STATE_READY").containsEntry("agent-b", "NODE_STATE_READY");
   }
 
@@ -264,8 +295,8 @@ class MultiHostClusterTest {
       assertThat(c.get(vm).getStatus().getPhase()).isEqualTo(Phase.PHASE_UNKNOWN);
       assertThat(c.qemuPids("agent-b")).as("the VM's processes on the cut-off host").containsExactlyInAnyOrderElementsOf(pids);
       assertThat(c.agents.get("agent-b").alive()).isTrue();
-      // and keep it cut until Hazelcast gives up on the member too, so the cluster really splits and must merge
-      c.controlPlane.awaitLog("[" + b.ip() + "]:" + c.hazelcastPort(b) + " - ", Duration.ofSeconds(30));
+      // and keep it cut until the membership gives up on the member too, so the cluster really splits and must merge
+      c.controlPlane.awaitLog("cluster membership: left [" + b.ip() + ":" + c.hazelcastPort(b) + "-", Duration.ofSeconds(30));
     } finally {
       c.net.restore(b);
     }

@@ -40,7 +40,7 @@ import java.util.function.Predicate;
 
 /**
  * A control plane and two agents, each a JVM of its own in a network namespace of its own, joined
- * by the Hazelcast cluster and the TLS event bus, with certificates from {@code deploy/make-certs.sh}.
+ * by the TLS membership (JGroups) and the TLS event bus, with certificates from {@code deploy/make-certs.sh}.
  * The test talks to the control plane as an operator would: gRPC under mutual TLS with a client
  * certificate.
  */
@@ -196,7 +196,7 @@ final class ThreeHosts implements AutoCloseable {
   /** A service JVM inside {@code host}'s namespace, as systemd would run it; a restart appends to {@code log}. */
   private static ServiceJvm.Command service(ClusterNet.Host host, String name, Path log, String mainClass) {
     return ServiceJvm.command(name, mainClass, log).prefix(host.prefix())
-        .jvm("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1").jvm(ServiceJvm.HAZELCAST_OPENS);
+        .jvm("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1");
   }
 
   /** QEMU processes of {@code node}'s VMs, found through /proc like an operator's ps. */
