@@ -26,6 +26,9 @@ import java.util.regex.Pattern;
  * @param caFile the cluster CA certificate (PEM)
  * @param certFile this host's certificate (PEM), made by {@code deploy/make-certs.sh}
  * @param keyFile its key (PEM, mode 0600)
+ * @param replayWindow how far a signed bus message's timestamp may be from the control plane's clock,
+ *     either way, and how long its nonce is remembered: the hosts' clocks must agree within it
+ *     (optional {@code replayWindowSeconds}, default 30; see {@link BusSignatures})
  */
 public record ClusterConfig(
     String name,
@@ -37,14 +40,15 @@ public record ClusterConfig(
     Duration mergeDelay,
     Path caFile,
     Path certFile,
-    Path keyFile) {
+    Path keyFile,
+    Duration replayWindow) {
 
   private static final Pattern NAME = Pattern.compile("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$");
   private static final Pattern IPV4 =
       Pattern.compile("^((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)$");
   private static final Pattern IPV6 = Pattern.compile("^[0-9a-fA-F:.]+$");
   private static final Set<String> KEYS = Set.of("name", "host", "hazelcastPort", "busPort", "members",
-      "memberTimeoutSeconds", "mergeDelaySeconds", "tls");
+      "memberTimeoutSeconds", "mergeDelaySeconds", "replayWindowSeconds", "tls");
 
   public ClusterConfig {
     members = List.copyOf(members);
@@ -98,7 +102,8 @@ public record ClusterConfig(
         Duration.ofSeconds(whole(json, "mergeDelaySeconds", 10, 3600)),
         path(base, string(tls, "ca", null), "tls.ca"),
         path(base, string(tls, "cert", null), "tls.cert"),
-        path(base, string(tls, "key", null), "tls.key"));
+        path(base, string(tls, "key", null), "tls.key"),
+        Duration.ofSeconds(whole(json, "replayWindowSeconds", BusSignatures.DEFAULT_REPLAY_WINDOW.toSeconds(), 600)));
   }
 
   private static String string(JsonObject json, String key, String otherwise) {
@@ -157,6 +162,8 @@ public record ClusterConfig(
     }
     require(memberTimeout.toSeconds() >= 2, "'memberTimeoutSeconds' must be at least 2");
     require(mergeDelay.toSeconds() >= 1, "'mergeDelaySeconds' must be at least 1");
+    require(replayWindow.toSeconds() >= 5, "'replayWindowSeconds' must be at least 5: a signed bus message must"
+        + " reach the control plane within it, and the hosts' clocks must agree within it");
     return this;
   }
 

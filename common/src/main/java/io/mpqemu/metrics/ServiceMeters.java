@@ -45,6 +45,13 @@ public final class ServiceMeters {
     return value;
   }
 
+  /** As above, one series of a labelled total; {@code tags} are label name, value, name, value... */
+  public AtomicLong total(String name, String help, String... tags) {
+    AtomicLong value = new AtomicLong();
+    add(FunctionCounter.builder(name, value, AtomicLong::doubleValue).description(help).tags(tags).register(registry));
+    return value;
+  }
+
   /** Copies a count kept elsewhere into a {@link #total}; a smaller count than before leaves it alone. */
   public static void copyTotal(AtomicLong total, long count) {
     total.accumulateAndGet(count, Math::max);

@@ -78,6 +78,13 @@ class ClusterConfigTest {
     assertThat(c.busPort()).isEqualTo(5702);
     assertThat(c.memberTimeout()).isEqualTo(Duration.ofSeconds(15));
     assertThat(c.mergeDelay()).isEqualTo(Duration.ofSeconds(10));
+    assertThat(c.replayWindow()).as("a file written before replayWindowSeconds existed").isEqualTo(Duration.ofSeconds(30));
+  }
+
+  @Test
+  @DisplayName("replayWindowSeconds sets the window of signed bus messages")
+  void replayWindow() throws Exception {
+    assertThat(read(json -> json.put("replayWindowSeconds", 90)).replayWindow()).isEqualTo(Duration.ofSeconds(90));
   }
 
   @Test
@@ -107,6 +114,10 @@ class ClusterConfigTest {
         arguments("a cluster name with a space", (Consumer<JsonObject>) j -> j.put("name", "my fleet"), "not 'my fleet'"),
         arguments("a one-second member timeout", (Consumer<JsonObject>) j -> j.put("memberTimeoutSeconds", 1), "'memberTimeoutSeconds'"),
         arguments("no merge delay", (Consumer<JsonObject>) j -> j.put("mergeDelaySeconds", 0), "'mergeDelaySeconds'"),
+        arguments("a replay window shorter than delivery", (Consumer<JsonObject>) j -> j.put("replayWindowSeconds", 2),
+            "'replayWindowSeconds' must be at least 5"),
+        arguments("a replay window of hours", (Consumer<JsonObject>) j -> j.put("replayWindowSeconds", 3600),
+            "'replayWindowSeconds' must be a whole number from 0 to 600"),
         arguments("a port as a string", (Consumer<JsonObject>) j -> j.put("hazelcastPort", "5701"),
             "'hazelcastPort' must be a whole number"),
         arguments("a port past 2^32", (Consumer<JsonObject>) j -> j.put("hazelcastPort", 4294972997L),

@@ -29,6 +29,7 @@ import io.vertx.core.json.JsonObject;
 import java.nio.file.Files;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
@@ -44,6 +45,9 @@ public final class ControlPlaneVerticle extends VerticleBase {
 
   private final ControlPlaneConfig config;
   private final ClusterTls tls;
+  /** How far a signed bus message's time may be from this host's clock (and how long its nonce is remembered). */
+  private final Duration replayWindow;
+  private final BusSignatures.Drops busDrops = new BusSignatures.Drops();
   /** The registry /metrics renders: the process's (which its Vertx reports into), or null for one of its own. */
   private final ServiceRegistry givenRegistry;
   private ServiceRegistry ownRegistry;
@@ -79,9 +83,15 @@ public final class ControlPlaneVerticle extends VerticleBase {
    * closed when the control plane stops.
    */
   public ControlPlaneVerticle(ControlPlaneConfig config, ClusterTls tls, ServiceRegistry metrics) {
+    this(config, tls, metrics, BusSignatures.DEFAULT_REPLAY_WINDOW);
+  }
+
+  /** As above, dropping signed bus messages outside {@code replayWindow} (the cluster file's {@code replayWindowSeconds}). */
+  public ControlPlaneVerticle(ControlPlaneConfig config, ClusterTls tls, ServiceRegistry metrics, Duration replayWindow) {
     this.config = config;
     this.tls = tls;
     this.givenRegistry = metrics;
+    this.replayWindow = replayWindow;
   }
 
   public List<String> boundAddresses() {
@@ -115,7 +125,7 @@ public final class ControlPlaneVerticle extends VerticleBase {
       vms = new VmController(vertx, config, store, log, nodes, agents, Clock.systemUTC());
       return vms.load();
     }).compose(v -> {
-      BusSignatures.Verifier verifier = tls == null ? null : new BusSignatures.Verifier(tls);
+      BusSignatures.Verifier verifier = tls == null ? null : new BusSignatures.Verifier(tls, replayWindow, Clock.systemUTC());
       busJoined = Future.all(
           vertx.eventBus().<JsonObject>consumer(BusAddresses.VM_EVENTS, m -> {
             VmEvent e = parse(m.body(), VmEvent.newBuilder()).build();
@@ -172,7 +182,7 @@ public final class ControlPlaneVerticle extends VerticleBase {
    * signature good. The check (about a millisecond of ECDSA) runs on a worker, in arrival order, so
    * messages keep their order and the loop never waits for it.
    */
-  private void verified(java.util.concurrent.Callable<String> check, Runnable then) {
+  private void verified(java.util.concurrent.Callable<BusSignatures.Refusal> check, Runnable then) {
     if (check == null) {
       then.run();
       return;
@@ -181,24 +191,29 @@ public final class ControlPlaneVerticle extends VerticleBase {
       if (ar.succeeded() && trusted(ar.result())) {
         then.run();
       } else if (ar.failed()) {
-        trusted("a bus message whose check failed: " + ar.cause());
+        trusted(BusSignatures.Refusal.of(BusSignatures.Reason.CHECK_FAILED, "a bus message whose check failed: " + ar.cause()));
       }
     });
   }
 
-  /** Logs a bus message that failed its signature check (at most once a minute per reason). */
-  private boolean trusted(String refusal) {
+  /**
+   * Counts a bus message that failed its check (signature, window, nonce) by reason, and logs it at
+   * most once a minute per kind and node: a burst of replays logs once, /metrics counts them all.
+   */
+  private boolean trusted(BusSignatures.Refusal refusal) {
     if (refusal == null) {
       return true;
     }
+    busDrops.count(refusal.reason());
     long now = System.nanoTime();
-    Long last = refusalsLogged.get(refusal);
+    Long last = refusalsLogged.get(refusal.key());
     if (last == null || now - last > java.util.concurrent.TimeUnit.MINUTES.toNanos(1)) {
-      refusalsLogged.put(refusal, now);
+      refusalsLogged.put(refusal.key(), now);
       if (refusalsLogged.size() > 1000) {
         refusalsLogged.clear();
       }
-      REFUSED.warn("event bus: dropped {}", refusal);
+      REFUSED.warn("event bus: dropped {} (mpqemu_bus_messages_dropped_total{reason=\"{}\"})", refusal.message(),
+          refusal.reason().label());
     }
     return false;
   }
@@ -224,7 +239,7 @@ public final class ControlPlaneVerticle extends VerticleBase {
       return Future.succeededFuture();
     }
     ServiceRegistry registry = givenRegistry != null ? givenRegistry : (ownRegistry = new ServiceRegistry());
-    metrics = new ControlPlaneMetrics(registry, context, vms, nodes, log, Clock.systemUTC());
+    metrics = new ControlPlaneMetrics(registry, context, vms, nodes, log, busDrops, Clock.systemUTC());
     metrics.start();
     ControlPlaneReadiness readiness = new ControlPlaneReadiness(store, busJoined, () -> started);
     return listeners.serveHttp(ControlPlaneHttp.router(vertx, context, api, log, metrics, readiness, policy, streams),

@@ -3,6 +3,8 @@ package io.mpqemu.controlplane;
 import io.mpqemu.access.AccessSettings;
 import io.mpqemu.controlplane.cli.ControlPlaneCli;
 import io.mpqemu.controlplane.vm.Quota;
+import io.mpqemu.fleet.BusSignatures;
+import io.mpqemu.fleet.ClusterConfig;
 import io.mpqemu.fleet.ClusterTls;
 import io.mpqemu.fleet.ClusteredVertx;
 import io.mpqemu.fleet.Role;
@@ -134,6 +136,16 @@ public final class ServeCommand implements Callable<Integer> {
       System.err.println("control-plane: " + e.getMessage());
       return 2;
     }
+    Duration replayWindow = BusSignatures.DEFAULT_REPLAY_WINDOW;
+    if (cluster != null) {
+      // the one key of the cluster file the control plane itself needs; startService reads the rest
+      try {
+        replayWindow = ClusterConfig.read(cluster).replayWindow();
+      } catch (IllegalArgumentException | java.io.IOException e) {
+        System.err.println("control-plane: " + e.getMessage());
+        return 2;
+      }
+    }
     ClusteredVertx.Started started;
     try {
       started = ClusteredVertx.startService(cluster, Role.CONTROL_PLANE,
@@ -155,7 +167,7 @@ public final class ServeCommand implements Callable<Integer> {
             imageRoot == null ? null : imageRoot.toAbsolutePath().normalize(), nodeId, accelerator)).await();
       }
       // the embedded agent renders a registry of its own: the two services' mpqemu_* series stay apart
-      vertx.deployVerticle(new ControlPlaneVerticle(config, tls, started.metrics())).await();
+      vertx.deployVerticle(new ControlPlaneVerticle(config, tls, started.metrics(), replayWindow)).await();
     } catch (Exception e) {
       System.err.println("control-plane: cannot start: " + e.getMessage());
       vertx.close();

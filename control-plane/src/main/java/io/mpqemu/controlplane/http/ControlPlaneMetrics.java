@@ -6,6 +6,7 @@ import io.mpqemu.controlplane.events.EventSink;
 import io.mpqemu.controlplane.nodes.NodeRegistry;
 import io.mpqemu.controlplane.store.StoredNode;
 import io.mpqemu.controlplane.vm.VmController;
+import io.mpqemu.fleet.BusSignatures;
 import io.mpqemu.http.OnContext;
 import io.mpqemu.metrics.EnumGauge;
 import io.mpqemu.metrics.LaunchTracker;
@@ -49,10 +50,13 @@ public final class ControlPlaneMetrics {
   private final Counter events;
   private final AtomicLong lastSeq;
   private final AtomicLong subscribers;
+  private final BusSignatures.Drops busDrops;
+  private final Map<BusSignatures.Reason, AtomicLong> busDropped = new EnumMap<>(BusSignatures.Reason.class);
   private Runnable unsubscribe;
 
+  /** {@code busDrops}: the event bus messages the control plane dropped, counted where it drops them. */
   public ControlPlaneMetrics(ServiceRegistry registry, Context controlPlane, VmController vms, NodeRegistry nodes,
-      EventLog log, Clock clock) {
+      EventLog log, BusSignatures.Drops busDrops, Clock clock) {
     this.controlPlane = controlPlane;
     this.vms = vms;
     this.nodes = nodes;
@@ -69,6 +73,14 @@ public final class ControlPlaneMetrics {
         "The seq of the last recorded event: the number of events in the log.");
     this.subscribers = meters.gauge("mpqemu_event_subscribers",
         "Event log subscribers (WatchEvents streams and /v1/events connections).");
+    this.busDrops = busDrops;
+    // every reason from 0, so that a rate over the first drop of a kind shows it
+    for (BusSignatures.Reason r : BusSignatures.Reason.values()) {
+      busDropped.put(r, meters.total("mpqemu_bus_messages_dropped_total", "Event bus messages (heartbeats, events) the"
+          + " control plane dropped, by reason: unsigned, old_agent, untrusted_certificate, wrong_node, unknown_node,"
+          + " bad_signature, stale (outside the replay window), replayed, replay_cache_full, check_failed.",
+          "reason", r.label()));
+    }
   }
 
   /** {@code ready}, {@code not_ready}, {@code lost}...; null for the unspecified and unrecognized states, never shown. */
@@ -101,6 +113,7 @@ public final class ControlPlaneMetrics {
       }
       nodesByState.set(states);
       ServiceMeters.copyTotal(heartbeats, nodes.heartbeatsReceived());
+      busDropped.forEach((r, total) -> ServiceMeters.copyTotal(total, busDrops.get(r)));
       lastSeq.set(log.lastSeq());
       // this collector's own subscription is not counted
       subscribers.set(log.subscriberCount() - (unsubscribe != null ? 1 : 0));
