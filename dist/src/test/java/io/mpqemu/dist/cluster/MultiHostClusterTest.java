@@ -338,6 +338,11 @@ class MultiHostClusterTest {
       impostor.eventBus().publish(BusAddresses.VM_EVENTS, body);
       c.controlPlane.awaitLog("event bus: dropped an event of node agent-a, not signed by 'agent-a'", Duration.ofSeconds(30));
       c.controlPlane.awaitLog("event bus: dropped an event of node agent-a, unsigned", Duration.ofSeconds(30));
+      // each counted on /metrics, by reason
+      String counted = metrics(impostor);
+      for (String reason : List.of("wrong_node", "bad_signature", "unsigned")) {
+        assertThat(sample(counted, "mpqemu_bus_messages_dropped_total{reason=\"" + reason + "\"}")).as(reason).isPositive();
+      }
 
       assertThat(nodeStates()).doesNotContainKey("agent-x");
       assertThat(c.get(web1).getStatus().getPhase()).isEqualTo(Phase.PHASE_RUNNING);
@@ -345,6 +350,107 @@ class MultiHostClusterTest {
     } finally {
       ThreeHosts.await(impostor.close());
     }
+  }
+
+  /** A message as a bus member received it: its body and its headers (signature, timestamp, nonce). */
+  private record Recorded(JsonObject body, io.vertx.core.MultiMap headers) {}
+
+  @Test
+  @Order(6)
+  @DisplayName("a recorded heartbeat and a recorded event, re-sent on the bus by another member, are dropped as replays and"
+      + " counted on /metrics; the cluster keeps working")
+  void replays() throws Exception {
+    Assumptions.assumeTrue(vmOnNode.containsKey("agent-a"), "needs the VMs of the earlier tests");
+    // agents publish to every member that listens, and talk on the bus to control-plane certificates:
+    // a member holding one (another control plane's host, compromised) records what they say
+    c.pki.make("control-plane", "recorder", "--ip", c.net.selfIp);
+    ClusterConfig cluster = ClusterConfig.read(c.selfClusterFile("recorder"));
+    Vertx recorder = ThreeHosts.await(ClusteredVertx.start(cluster, cluster.tls(),
+        new VertxOptions().setPreferNativeTransport(true)));
+    Map<String, java.util.concurrent.BlockingQueue<Recorded>> beats = new java.util.concurrent.ConcurrentHashMap<>();
+    java.util.concurrent.BlockingQueue<Recorded> events = new java.util.concurrent.LinkedBlockingQueue<>();
+    try {
+      ThreeHosts.await(recorder.eventBus().<JsonObject>consumer(BusAddresses.HEARTBEATS, m -> beats.computeIfAbsent(
+          m.body().getString("nodeId"), n -> new java.util.concurrent.LinkedBlockingQueue<>())
+          .offer(new Recorded(m.body(), m.headers()))).completion());
+      ThreeHosts.await(recorder.eventBus().<JsonObject>consumer(BusAddresses.VM_EVENTS,
+          m -> events.offer(new Recorded(m.body(), m.headers()))).completion());
+      // both agents publish to the recorder once they hear from the cluster that it listens
+      Await.atMost(Duration.ofSeconds(60)).every(Duration.ofMillis(200)).until(() -> beats.keySet(),
+          k -> k.containsAll(List.of("agent-a", "agent-b")), k -> "heartbeats recorded only from " + k);
+
+      // a new VM: its events are recorded as the control plane receives them
+      io.mpqemu.agent.qemu.BootImage.writeRaw(c.root.resolve("images/replay-1.img"), "Hello from replay-1", false);
+      Map<String, List<Long>> pids = Map.of("agent-a", c.qemuPids("agent-a"), "agent-b", c.qemuPids("agent-b"));
+      Vm vm = c.call(VmServiceGrpcClient.CreateVm, CreateVmRequest.newBuilder().setSpec(spec("replay-1")).build());
+      String node = c.awaitVm(vm.getId(), v -> v.getStatus().getPhase() == Phase.PHASE_RUNNING, ThreeHosts.DEADLINE, "RUNNING")
+          .getStatus().getNode();
+      Recorded launched = null;
+      for (long end = System.nanoTime() + 30_000_000_000L; launched == null && System.nanoTime() < end; ) {
+        Recorded e = events.poll(1, java.util.concurrent.TimeUnit.SECONDS);
+        if (e != null && vm.getId().equals(e.body().getString("vmId")) && "LAUNCHED".equals(e.body().getString("type"))) {
+          launched = e;
+        }
+      }
+      assertThat(launched).as("the LAUNCHED event of replay-1, recorded").isNotNull();
+      assertThat(launched.headers().get(io.mpqemu.fleet.BusSignatures.NONCE)).isNotNull();
+      beats.get("agent-a").clear();
+      Recorded beat = beats.get("agent-a").poll(10, java.util.concurrent.TimeUnit.SECONDS);
+      assertThat(beat).as("a fresh heartbeat of agent-a").isNotNull();
+
+      // re-sent as recorded, within the window: signature, timestamp and nonce all as the agent made them
+      double replayedBefore = sample(metrics(recorder), "mpqemu_bus_messages_dropped_total{reason=\"replayed\"}");
+      recorder.eventBus().publish(BusAddresses.HEARTBEATS, beat.body(), new io.vertx.core.eventbus.DeliveryOptions()
+          .setHeaders(beat.headers()));
+      recorder.eventBus().publish(BusAddresses.VM_EVENTS, launched.body(), new io.vertx.core.eventbus.DeliveryOptions()
+          .setHeaders(launched.headers()));
+      c.controlPlane.awaitLog("event bus: dropped a heartbeat of node agent-a, replayed", Duration.ofSeconds(30));
+      c.controlPlane.awaitLog("event bus: dropped an event of node " + node + ", replayed", Duration.ofSeconds(30));
+      String after = Await.atMost(Duration.ofSeconds(10)).every(Duration.ofMillis(200)).until(() -> metrics(recorder),
+          m -> sample(m, "mpqemu_bus_messages_dropped_total{reason=\"replayed\"}") >= replayedBefore + 2,
+          m -> "replays counted: " + m.lines().filter(l -> l.startsWith("mpqemu_bus_messages_dropped_total")).toList());
+      assertThat(sample(after, "mpqemu_bus_messages_dropped_total{reason=\"replayed\"}")).isEqualTo(replayedBefore + 2);
+      assertThat(after).contains("mpqemu_bus_messages_dropped_total{reason=\"stale\"}")
+          .contains("mpqemu_bus_messages_dropped_total{reason=\"old_agent\"}");
+      assertThat(launches(vm.getId())).as("LAUNCHED of replay-1 in the log once").isEqualTo(1);
+
+      // and the cluster goes on: new heartbeats count, both nodes READY, the VM deleted on its node
+      double heartbeats = sample(after, "mpqemu_node_heartbeats_total");
+      Await.atMost(Duration.ofSeconds(10)).every(Duration.ofMillis(200)).until(() -> metrics(recorder),
+          m -> sample(m, "mpqemu_node_heartbeats_total") > heartbeats, m -> "no heartbeat counted since the replays");
+      assertThat(nodeStates()).containsEntry("agent-a", "NODE_STATE_READY").containsEntry("agent-b", "NODE_STATE_READY");
+      c.call(VmServiceGrpcClient.DeleteVm, io.mpqemu.v1.DeleteVmRequest.newBuilder()
+          .setVm(io.mpqemu.v1.VmRef.newBuilder().setId(vm.getId())).build());
+      c.awaitEvent(0, e -> e.getVmId().equals(vm.getId()) && e.getType() == EventType.VM_DELETED && e.getNode().equals(node)
+          && e.getMessage().equals("VM and its state directory removed"), Duration.ofSeconds(30),
+          "VM_DELETED of replay-1 from its agent, signed after the replays");
+      Await.atMost(Duration.ofSeconds(30)).every(Duration.ofMillis(200)).until(() -> c.qemuPids(node),
+          p -> p.size() == pids.get(node).size() && p.containsAll(pids.get(node)), p -> "QEMU processes on " + node + ": " + p);
+      assertThat(c.get(vmOnNode.get("agent-a")).getStatus().getPhase()).isEqualTo(Phase.PHASE_RUNNING);
+    } finally {
+      ThreeHosts.await(recorder.close());
+    }
+  }
+
+  /** The control plane's /metrics, read over its HTTP UNIX socket. */
+  private String metrics(Vertx vertx) {
+    io.vertx.core.http.HttpClientAgent http = vertx.createHttpClient();
+    try {
+      return ThreeHosts.await(http.request(new io.vertx.core.http.RequestOptions()
+              .setServer(io.vertx.core.net.SocketAddress.domainSocketAddress(c.cpHttpSocket().toString()))
+              .setHost("localhost").setURI("/metrics"))
+          .compose(io.vertx.core.http.HttpClientRequest::send)
+          .compose(r -> r.statusCode() == 200 ? r.body() : io.vertx.core.Future.failedFuture("/metrics: " + r.statusCode()))
+          .map(io.vertx.core.buffer.Buffer::toString));
+    } finally {
+      http.close();
+    }
+  }
+
+  /** The value of one series ({@code name{labels}}) in Prometheus text; NaN when absent. */
+  private static double sample(String metrics, String series) {
+    return metrics.lines().filter(l -> l.startsWith(series + " ")).mapToDouble(l -> Double.parseDouble(l.substring(series.length() + 1).trim()))
+        .findFirst().orElse(Double.NaN);
   }
 
   @Test

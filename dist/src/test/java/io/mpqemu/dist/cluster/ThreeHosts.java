@@ -161,7 +161,12 @@ final class ThreeHosts implements AutoCloseable {
 
   /** The cluster file for this JVM as the member "bench" (needs {@code selfMember}). */
   Path selfClusterFile() throws IOException {
-    return clusterFile(null, "bench");
+    return selfClusterFile("bench");
+  }
+
+  /** The cluster file for this JVM as a member with {@code certName}'s certificate, made for {@link ClusterNet#selfIp}. */
+  Path selfClusterFile(String certName) throws IOException {
+    return clusterFile(null, certName);
   }
 
   /** The control plane's UNIX socket: plaintext, for a client on this machine. */
@@ -169,11 +174,16 @@ final class ThreeHosts implements AutoCloseable {
     return root.resolve("cp.sock");
   }
 
+  /** The control plane's HTTP endpoints (/metrics), on a UNIX socket. */
+  Path cpHttpSocket() {
+    return root.resolve("cp-http.sock");
+  }
+
   void startControlPlane() throws IOException {
     controlPlane = service(cpHost, "control plane", root.resolve("control-plane.log"), CP_MAIN)
         .args("serve", "--cluster", clusterFile(cpHost, "cp").toString(), "--data-dir", root.resolve("cp").toString(),
             "--listen", cpAddress(), "--listen", "unix:" + cpSocket(), "--not-ready-after", Long.toString(NOT_READY_AFTER_S),
-            "--lost-after", Long.toString(LOST_AFTER_S), "--reconcile-every", "2")
+            "--lost-after", Long.toString(LOST_AFTER_S), "--reconcile-every", "2", "--http-listen", "unix:" + cpHttpSocket())
         .start("control plane ready", SERVICE_READY_WITHIN);
   }
 
