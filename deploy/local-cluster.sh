@@ -126,7 +126,7 @@ wait_for() {
 # cluster_file NAME IP: the cluster file of one host.
 cluster_file() {
   cat >"$dir/$1.json" <<EOF
-{"name":"local","host":"$2","hazelcastPort":5701,"busPort":5702,
+{"name":"local","host":"$2","membershipPort":5701,"busPort":5702,
  "members":["$net.1:5701","$net.2:5701","$net.3:5701"],"memberTimeoutSeconds":10,"mergeDelaySeconds":5,
  "tls":{"ca":"$dir/pki/ca.crt","cert":"$dir/pki/$1.crt","key":"$dir/pki/$1.key"}}
 EOF

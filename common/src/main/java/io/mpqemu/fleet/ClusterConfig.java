@@ -18,7 +18,8 @@ import java.util.regex.Pattern;
  *
  * @param name the cluster name: members of another name never join
  * @param host this host's address on the cluster network; the membership and the event bus bind here only
- * @param hazelcastPort the membership port (JGroups under mutual TLS; the key keeps its Hazelcast-era name)
+ * @param membershipPort the membership port (JGroups under mutual TLS): key {@code membershipPort}, or
+ *     {@code hazelcastPort}, its name from when the membership was Hazelcast's, which files keep working with
  * @param busPort the event bus (TLS, client certificates required)
  * @param members the members to join, {@code ip:port} of their membership ports; no multicast, no UDP
  * @param memberTimeout a member silent this long is removed from the cluster
@@ -33,7 +34,7 @@ import java.util.regex.Pattern;
 public record ClusterConfig(
     String name,
     String host,
-    int hazelcastPort,
+    int membershipPort,
     int busPort,
     List<String> members,
     Duration memberTimeout,
@@ -47,7 +48,7 @@ public record ClusterConfig(
   private static final Pattern IPV4 =
       Pattern.compile("^((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)$");
   private static final Pattern IPV6 = Pattern.compile("^[0-9a-fA-F:.]+$");
-  private static final Set<String> KEYS = Set.of("name", "host", "hazelcastPort", "busPort", "members",
+  private static final Set<String> KEYS = Set.of("name", "host", "membershipPort", "hazelcastPort", "busPort", "members",
       "memberTimeoutSeconds", "mergeDelaySeconds", "replayWindowSeconds", "tls");
 
   public ClusterConfig {
@@ -95,7 +96,7 @@ public record ClusterConfig(
     return new ClusterConfig(
         string(json, "name", "mpqemu"),
         string(json, "host", ""),
-        (int) whole(json, "hazelcastPort", 5701, 65535),
+        membershipPort(json),
         (int) whole(json, "busPort", 5702, 65535),
         members,
         Duration.ofSeconds(whole(json, "memberTimeoutSeconds", 15, 3600)),
@@ -104,6 +105,20 @@ public record ClusterConfig(
         path(base, string(tls, "cert", null), "tls.cert"),
         path(base, string(tls, "key", null), "tls.key"),
         Duration.ofSeconds(whole(json, "replayWindowSeconds", BusSignatures.DEFAULT_REPLAY_WINDOW.toSeconds(), 600)));
+  }
+
+  /** {@code membershipPort}, or the older name {@code hazelcastPort}; both must then agree. */
+  private static int membershipPort(JsonObject json) {
+    int port = (int) whole(json, "membershipPort", 5701, 65535);
+    if (json.containsKey("hazelcastPort")) {
+      int old = (int) whole(json, "hazelcastPort", 5701, 65535);
+      if (json.containsKey("membershipPort") && old != port) {
+        throw new IllegalArgumentException("cluster file: 'membershipPort' (" + port + ") and its older name"
+            + " 'hazelcastPort' (" + old + ") disagree; keep one");
+      }
+      return old;
+    }
+    return port;
   }
 
   private static String string(JsonObject json, String key, String otherwise) {
@@ -141,8 +156,8 @@ public record ClusterConfig(
     require(NAME.matcher(name).matches(), "'name' must match " + NAME.pattern() + ", not '" + name + "'");
     require(isIpLiteral(host) && !anyOrMulticast(host),
         "'host' must be this host's IP address on the cluster network (not a name, 0.0.0.0 or ::), not '" + host + "'");
-    require(validPort(hazelcastPort) && validPort(busPort) && hazelcastPort != busPort,
-        "'hazelcastPort' and 'busPort' must be two different ports in 1..65535");
+    require(validPort(membershipPort) && validPort(busPort) && membershipPort != busPort,
+        "'membershipPort' and 'busPort' must be two different ports in 1..65535");
     require(!members.isEmpty(), "'members' must list at least one member as ip:port (this host may be one)");
     for (String m : members) {
       int colon = m.lastIndexOf(':');

@@ -74,7 +74,7 @@ final class Membership {
     InetAddress host = InetAddress.getByName(cluster.host());
     TCP tcp = new TCP();
     tcp.setBindAddress(host);
-    tcp.setBindPort(cluster.hazelcastPort());
+    tcp.setBindPort(cluster.membershipPort());
     tcp.setPortRange(0);
     tcp.setSockConnTimeout(2000);
     tcp.setSocketFactory(new MembershipSockets(ssl, HANDSHAKE_MILLIS));
@@ -126,7 +126,7 @@ final class Membership {
    */
   static String nodeName(ClusterConfig cluster) {
     String host = cluster.host().contains(":") ? "[" + cluster.host() + "]" : cluster.host();
-    return host + ":" + cluster.hazelcastPort() + "-" + java.util.HexFormat.of()
+    return host + ":" + cluster.membershipPort() + "-" + java.util.HexFormat.of()
         .toHexDigits((short) new java.security.SecureRandom().nextInt());
   }
 

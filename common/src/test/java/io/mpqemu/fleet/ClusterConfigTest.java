@@ -54,7 +54,7 @@ class ClusterConfigTest {
     ClusterConfig c = read(json -> {});
     assertThat(c.name()).isEqualTo("prod");
     assertThat(c.host()).isEqualTo("10.0.0.1");
-    assertThat(c.hazelcastPort()).isEqualTo(5701);
+    assertThat(c.membershipPort()).isEqualTo(5701);
     assertThat(c.busPort()).isEqualTo(5702);
     assertThat(c.members()).containsExactly("10.0.0.1:5701", "10.0.0.2:5701", "[fd00::3]:5701");
     assertThat(c.memberTimeout()).isEqualTo(Duration.ofSeconds(20));
@@ -66,6 +66,22 @@ class ClusterConfigTest {
   }
 
   @Test
+  @DisplayName("the membership port is 'membershipPort'; files that call it 'hazelcastPort' keep working, both must agree")
+  void membershipPortNames() throws Exception {
+    assertThat(read(json -> json.remove("hazelcastPort")).membershipPort()).isEqualTo(5701);
+    ClusterConfig renamed = read(json -> {
+      json.remove("hazelcastPort");
+      json.put("membershipPort", 6701);
+    });
+    assertThat(renamed.membershipPort()).isEqualTo(6701);
+    assertThat(read(json -> json.put("hazelcastPort", 6801)).membershipPort()).isEqualTo(6801);
+    assertThatThrownBy(() -> read(json -> {
+      json.put("hazelcastPort", 6801);
+      json.put("membershipPort", 6701);
+    })).hasMessageContaining("'membershipPort' (6701) and its older name 'hazelcastPort' (6801) disagree");
+  }
+
+  @Test
   @DisplayName("Optional keys take their documented defaults")
   void defaults() throws Exception {
     ClusterConfig c = read(json -> {
@@ -74,7 +90,7 @@ class ClusterConfigTest {
       }
     });
     assertThat(c.name()).isEqualTo("mpqemu");
-    assertThat(c.hazelcastPort()).isEqualTo(5701);
+    assertThat(c.membershipPort()).isEqualTo(5701);
     assertThat(c.busPort()).isEqualTo(5702);
     assertThat(c.memberTimeout()).isEqualTo(Duration.ofSeconds(15));
     assertThat(c.mergeDelay()).isEqualTo(Duration.ofSeconds(10));
@@ -106,9 +122,9 @@ class ClusterConfigTest {
             "member '10.0.0.2:70000' must be ip:port"),
         arguments("a member host name", (Consumer<JsonObject>) j -> j.put("members", new JsonArray().add("node2:5701")),
             "member 'node2:5701' must be ip:port"),
-        arguments("port 0", (Consumer<JsonObject>) j -> j.put("hazelcastPort", 0), "'hazelcastPort' and 'busPort'"),
+        arguments("port 0", (Consumer<JsonObject>) j -> j.put("hazelcastPort", 0), "'membershipPort' and 'busPort'"),
         arguments("port 65536", (Consumer<JsonObject>) j -> j.put("busPort", 65536), "'busPort' must be a whole number from 0 to 65535"),
-        arguments("one port for both", (Consumer<JsonObject>) j -> j.put("busPort", 5701), "'hazelcastPort' and 'busPort'"),
+        arguments("one port for both", (Consumer<JsonObject>) j -> j.put("busPort", 5701), "'membershipPort' and 'busPort'"),
         arguments("no members", (Consumer<JsonObject>) j -> j.put("members", new JsonArray()), "'members'"),
         arguments("an upper-case cluster name", (Consumer<JsonObject>) j -> j.put("name", "Prod"), "'name' must match"),
         arguments("a cluster name with a space", (Consumer<JsonObject>) j -> j.put("name", "my fleet"), "not 'my fleet'"),

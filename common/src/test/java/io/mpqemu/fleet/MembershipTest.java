@@ -96,7 +96,7 @@ class MembershipTest {
   }
 
   private ClusterConfig config(String cert, int port) {
-    JsonObject json = new JsonObject().put("name", NAME).put("host", "127.0.0.1").put("hazelcastPort", port)
+    JsonObject json = new JsonObject().put("name", NAME).put("host", "127.0.0.1").put("membershipPort", port)
         .put("busPort", freePortQuietly())
         .put("members", new JsonArray().add("127.0.0.1:" + cpPort).add("127.0.0.1:" + agentPort))
         .put("memberTimeoutSeconds", 4).put("mergeDelaySeconds", 3)

@@ -159,7 +159,7 @@ class MultiHostClusterTest {
         case "self-signed" -> Stranger.tls(c.foreign.keyStore("intruder"));
         default -> Stranger.tls(c.pki.keyStore("admin"));
       };
-      try (org.jgroups.JChannel ch = Stranger.channel(c.net.selfIp, port++, c.cpHost.ip(), c.hazelcastPort(c.cpHost), ssl)) {
+      try (org.jgroups.JChannel ch = Stranger.channel(c.net.selfIp, port++, c.cpHost.ip(), c.membershipPort(c.cpHost), ssl)) {
         ch.connect(name);
         Thread.sleep(1500);
         assertThat(ch.getView().size()).as(t.getKey() + " is alone: " + ch.getView()).isEqualTo(1);
@@ -296,7 +296,7 @@ class MultiHostClusterTest {
       assertThat(c.qemuPids("agent-b")).as("the VM's processes on the cut-off host").containsExactlyInAnyOrderElementsOf(pids);
       assertThat(c.agents.get("agent-b").alive()).isTrue();
       // and keep it cut until the membership gives up on the member too, so the cluster really splits and must merge
-      c.controlPlane.awaitLog("cluster membership: left [" + b.ip() + ":" + c.hazelcastPort(b) + "-", Duration.ofSeconds(30));
+      c.controlPlane.awaitLog("cluster membership: left [" + b.ip() + ":" + c.membershipPort(b) + "-", Duration.ofSeconds(30));
     } finally {
       c.net.restore(b);
     }

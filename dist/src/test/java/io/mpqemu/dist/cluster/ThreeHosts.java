@@ -120,7 +120,7 @@ final class ThreeHosts implements AutoCloseable {
     return net.hosts.indexOf(h);
   }
 
-  int hazelcastPort(ClusterNet.Host h) {
+  int membershipPort(ClusterNet.Host h) {
     return basePort + 10 * index(h) + 1;
   }
 
@@ -141,14 +141,14 @@ final class ThreeHosts implements AutoCloseable {
   private Path clusterFile(ClusterNet.Host h, String certName) throws IOException {
     JsonArray members = new JsonArray();
     for (ClusterNet.Host m : net.hosts) {
-      members.add(m.ip() + ":" + hazelcastPort(m));
+      members.add(m.ip() + ":" + membershipPort(m));
     }
     if (selfMember) {
       members.add(net.selfIp + ":" + (basePort + 91));
     }
     boolean self = h == null;
     JsonObject json = new JsonObject().put("name", "test-" + net.tag()).put("host", self ? net.selfIp : h.ip())
-        .put("hazelcastPort", self ? basePort + 91 : hazelcastPort(h))
+        .put("membershipPort", self ? basePort + 91 : membershipPort(h))
         .put("busPort", self ? basePort + 92 : busPort(h))
         .put("members", members)
         .put("memberTimeoutSeconds", 4).put("mergeDelaySeconds", 3)
