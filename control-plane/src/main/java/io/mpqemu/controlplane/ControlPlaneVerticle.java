@@ -10,9 +10,11 @@ import io.mpqemu.controlplane.events.EventLog;
 import io.mpqemu.controlplane.http.ControlPlaneHttp;
 import io.mpqemu.controlplane.http.ControlPlaneMetrics;
 import io.mpqemu.controlplane.http.ControlPlaneReadiness;
+import io.mpqemu.controlplane.nodes.AnnouncedEndpoint;
 import io.mpqemu.controlplane.nodes.NodeRegistry;
 import io.mpqemu.controlplane.store.SqliteStore;
 import io.mpqemu.controlplane.store.StoreExecutor;
+import io.mpqemu.controlplane.vm.DroppedEvent;
 import io.mpqemu.controlplane.vm.VmController;
 import io.mpqemu.fleet.BusSignatures;
 import io.mpqemu.fleet.ClusterTls;
@@ -41,6 +43,8 @@ public final class ControlPlaneVerticle extends VerticleBase {
 
   private static final Logger LOG = LoggerFactory.getLogger(ControlPlaneVerticle.class);
   private static final Logger REFUSED = LoggerFactory.getLogger("io.mpqemu.fleet.Refused");
+  /** The {@code reason} of a heartbeat dropped for the endpoint it announced (see {@link AnnouncedEndpoint}). */
+  static final String BAD_ENDPOINT = "bad_endpoint";
   private final java.util.Map<String, Long> refusalsLogged = new java.util.HashMap<>();
 
   private final ControlPlaneConfig config;
@@ -48,6 +52,11 @@ public final class ControlPlaneVerticle extends VerticleBase {
   /** How far a signed bus message's time may be from this host's clock (and how long its nonce is remembered). */
   private final Duration replayWindow;
   private final BusSignatures.Drops busDrops = new BusSignatures.Drops();
+  /**
+   * Bus messages the control plane itself dropped after their signature was found good (another node's
+   * VM, an unknown VM, a refused endpoint): counted for /metrics, logged once per burst.
+   */
+  private final BusDrops drops = new BusDrops(REFUSED::warn, LOG::info, System::nanoTime);
   /** The registry /metrics renders: the process's (which its Vertx reports into), or null for one of its own. */
   private final ServiceRegistry givenRegistry;
   private ServiceRegistry ownRegistry;
@@ -130,12 +139,21 @@ public final class ControlPlaneVerticle extends VerticleBase {
           vertx.eventBus().<JsonObject>consumer(BusAddresses.VM_EVENTS, m -> {
             VmEvent e = parse(m.body(), VmEvent.newBuilder()).build();
             verified(verifier == null ? null : () -> verifier.event(e.getNode(), BusAddresses.VM_EVENTS, m.body(), m.headers()),
-                () -> vms.onAgentEvent(e));
+                () -> vms.onAgentEvent(e).ifPresent(this::dropped));
           }).completion(),
           vertx.eventBus().<JsonObject>consumer(BusAddresses.HEARTBEATS, m -> {
             NodeHeartbeat beat = parse(m.body(), NodeHeartbeat.newBuilder()).build();
             verified(verifier == null ? null : () -> verifier.heartbeat(beat.getNodeId(), BusAddresses.HEARTBEATS, m.body(), m.headers()),
-                () -> vms.onHeartbeat(beat));
+                () -> {
+                  // in a cluster a node announces a TCP endpoint its certificate (checked above) names
+                  String refusal = tls == null ? null
+                      : AnnouncedEndpoint.refusal(beat.getNodeId(), beat.getEndpoint(), m.headers().get(BusSignatures.CERTIFICATE));
+                  if (refusal != null) {
+                    dropped(BAD_ENDPOINT, refusal, refusal, true);
+                  } else {
+                    vms.onHeartbeat(beat);
+                  }
+                });
           }).completion());
       vertx.setPeriodic(1000, id -> vms.checkNodes());
       vertx.setPeriodic(config.reconcileInterval().toMillis(), id -> vms.reconcile());
@@ -218,6 +236,19 @@ public final class ControlPlaneVerticle extends VerticleBase {
     return false;
   }
 
+  /** An agent's event the controller dropped: another node's VM (WARN), or a VM the store does not know (INFO). */
+  private void dropped(DroppedEvent d) {
+    dropped(d.reason().label(), d.reason().label() + " " + d.node(), d.message(), d.reason() == DroppedEvent.Reason.OTHER_NODES_VM);
+  }
+
+  /**
+   * Counts a dropped bus message under {@code reason} ({@code mpqemu_bus_messages_dropped_total}) and logs
+   * {@code message} unless a message of the same {@code kind} was logged in the last minute.
+   */
+  private void dropped(String reason, String kind, String message, boolean warn) {
+    drops.drop(reason, kind, message, warn);
+  }
+
   private static <B extends com.google.protobuf.Message.Builder> B parse(JsonObject json, B builder) {
     try {
       JsonFormat.parser().ignoringUnknownFields().merge(json.encode(), builder);
@@ -239,7 +270,7 @@ public final class ControlPlaneVerticle extends VerticleBase {
       return Future.succeededFuture();
     }
     ServiceRegistry registry = givenRegistry != null ? givenRegistry : (ownRegistry = new ServiceRegistry());
-    metrics = new ControlPlaneMetrics(registry, context, vms, nodes, log, busDrops, Clock.systemUTC());
+    metrics = new ControlPlaneMetrics(registry, context, vms, nodes, log, busDrops, drops::counts, Clock.systemUTC());
     metrics.start();
     ControlPlaneReadiness readiness = new ControlPlaneReadiness(store, busJoined, () -> started);
     return listeners.serveHttp(ControlPlaneHttp.router(vertx, context, api, log, metrics, readiness, policy, streams),

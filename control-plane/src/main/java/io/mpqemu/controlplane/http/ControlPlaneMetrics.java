@@ -21,9 +21,12 @@ import io.vertx.core.Future;
 import java.time.Clock;
 import java.util.Arrays;
 import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,11 +55,29 @@ public final class ControlPlaneMetrics {
   private final AtomicLong subscribers;
   private final BusSignatures.Drops busDrops;
   private final Map<BusSignatures.Reason, AtomicLong> busDropped = new EnumMap<>(BusSignatures.Reason.class);
+  private final Supplier<Map<String, Long>> controlPlaneDrops;
+  private final Map<String, AtomicLong> controlPlaneDropped = new LinkedHashMap<>();
   private Runnable unsubscribe;
 
-  /** {@code busDrops}: the event bus messages the control plane dropped, counted where it drops them. */
+  private static final String BUS_DROPS = "mpqemu_bus_messages_dropped_total";
+  private static final String BUS_DROPS_HELP = "Event bus messages (heartbeats, events) the control plane dropped, by"
+      + " reason: unsigned, old_agent, untrusted_certificate, wrong_node, unknown_node, bad_signature, stale (outside the"
+      + " replay window), replayed, replay_cache_full, check_failed; signed by their node, but other_nodes_vm (an event"
+      + " about a VM not placed on that node), unknown_vm (about a VM the store does not know), bad_endpoint (a cluster"
+      + " heartbeat announcing an endpoint other than tcp at a host its certificate names).";
+
+  /**
+   * The {@code reason}s of drops the control plane decides itself, once a message's signature was found
+   * good; shown from the start, at 0 until a drop.
+   */
+  public static final List<String> CONTROL_PLANE_DROP_REASONS = List.of("other_nodes_vm", "unknown_vm", "bad_endpoint");
+
+  /**
+   * {@code busDrops}: the event bus messages the control plane dropped, counted where it drops them;
+   * {@code controlPlaneDrops}: those it dropped for what they say (by reason, read on its context).
+   */
   public ControlPlaneMetrics(ServiceRegistry registry, Context controlPlane, VmController vms, NodeRegistry nodes,
-      EventLog log, BusSignatures.Drops busDrops, Clock clock) {
+      EventLog log, BusSignatures.Drops busDrops, Supplier<Map<String, Long>> controlPlaneDrops, Clock clock) {
     this.controlPlane = controlPlane;
     this.vms = vms;
     this.nodes = nodes;
@@ -76,11 +97,14 @@ public final class ControlPlaneMetrics {
     this.busDrops = busDrops;
     // every reason from 0, so that a rate over the first drop of a kind shows it
     for (BusSignatures.Reason r : BusSignatures.Reason.values()) {
-      busDropped.put(r, meters.total("mpqemu_bus_messages_dropped_total", "Event bus messages (heartbeats, events) the"
-          + " control plane dropped, by reason: unsigned, old_agent, untrusted_certificate, wrong_node, unknown_node,"
-          + " bad_signature, stale (outside the replay window), replayed, replay_cache_full, check_failed.",
-          "reason", r.label()));
+      busDropped.put(r, meters.total(BUS_DROPS, BUS_DROPS_HELP, "reason", r.label()));
     }
+    this.controlPlaneDrops = controlPlaneDrops;
+    CONTROL_PLANE_DROP_REASONS.forEach(this::controlPlaneDropTotal);
+  }
+
+  private AtomicLong controlPlaneDropTotal(String reason) {
+    return controlPlaneDropped.computeIfAbsent(reason, r -> meters.total(BUS_DROPS, BUS_DROPS_HELP, "reason", r));
   }
 
   /** {@code ready}, {@code not_ready}, {@code lost}...; null for the unspecified and unrecognized states, never shown. */
@@ -114,6 +138,7 @@ public final class ControlPlaneMetrics {
       nodesByState.set(states);
       ServiceMeters.copyTotal(heartbeats, nodes.heartbeatsReceived());
       busDropped.forEach((r, total) -> ServiceMeters.copyTotal(total, busDrops.get(r)));
+      controlPlaneDrops.get().forEach((reason, count) -> ServiceMeters.copyTotal(controlPlaneDropTotal(reason), count));
       lastSeq.set(log.lastSeq());
       // this collector's own subscription is not counted
       subscribers.set(log.subscriberCount() - (unsubscribe != null ? 1 : 0));

@@ -83,6 +83,11 @@ public final class VmController {
   private final Set<String> restartsPending = new HashSet<>();
   /** Launches in a row a node refused for want of what the spec names (an image), by VM: the back-off's step. */
   private final Map<String, Integer> refusedLaunches = new HashMap<>();
+  /**
+   * Launches in flight, VM id to the node called: that node speaks for the VM while it launches it,
+   * even if the VM's placement changed meanwhile (the node was lost, the VM is PENDING again).
+   */
+  private final Map<String, String> launching = new HashMap<>();
 
   public VmController(Vertx vertx, ControlPlaneConfig config, StoreExecutor store, EventLog log, NodeRegistry nodes,
       AgentClients agents, Clock clock) {
@@ -364,12 +369,29 @@ public final class VmController {
 
   // ------------------------------------------------------------------ what agents report
 
-  /** An event an agent published: recorded in the log, and applied to the VM's status. */
-  public void onAgentEvent(VmEvent e) {
+  /**
+   * An event an agent published: recorded in the log, and applied to the VM's status, when the node
+   * that sent it speaks for that VM: the VM is placed on that node, or this control plane is launching
+   * it there now. Anything else is dropped (no state change, no row), and so is an event about a VM id
+   * the store does not know: a node may not move another node's VM to itself, nor fill the log. Nodes
+   * report the VMs they run that the store does not know through ListVms, where reconciliation stops
+   * and removes them. Answers why the event was dropped, or empty when it was applied.
+   */
+  public Optional<DroppedEvent> onAgentEvent(VmEvent e) {
+    String sender = e.getNode();
+    String from = sender.isEmpty() ? "naming no node" : "of node " + plain(sender);
     StoredVm vm = vms.get(e.getVmId());
     if (vm == null) {
-      commit(Change.builder().event(e.toBuilder().setSeq(0).build()).build());
-      return;
+      return Optional.of(new DroppedEvent(DroppedEvent.Reason.UNKNOWN_VM, sender, "a " + e.getType() + " event " + from
+          + " about VM " + quote(e.getVmId()) + ", which the control plane does not know (deleted, or"
+          + " never created here); reconciliation removes such a VM from the node"));
+    }
+    String placed = vm.status().getNode();
+    if (sender.isEmpty() || !sender.equals(placed) && !sender.equals(launching.get(vm.id()))) {
+      return Optional.of(new DroppedEvent(DroppedEvent.Reason.OTHER_NODES_VM, sender, "a " + e.getType() + " event " + from
+          + " about VM " + vm.id() + " ('" + vm.name() + "'), which is placed on "
+          + (placed.isEmpty() ? "no node" : "node " + placed) + (launching.containsKey(vm.id())
+              ? " and being launched on node " + launching.get(vm.id()) : "") + "; a node speaks only for its own VMs"));
     }
     VmStatus.Builder status = vm.status().toBuilder().setPhase(e.getPhase()).setNode(e.getNode())
         .setReason(e.getReason()).setMessage(e.getMessage());
@@ -387,6 +409,7 @@ public final class VmController {
         || e.getType() == EventType.LOST_WHILE_DETACHED) {
       maybeRestart(next.id());
     }
+    return Optional.empty();
   }
 
   public void onHeartbeat(NodeHeartbeat beat) {
@@ -507,6 +530,7 @@ public final class VmController {
 
   private void launch(StoredVm vm, StoredNode node) {
     busy.add(vm.id());
+    launching.put(vm.id(), node.id());
     agents.launch(AgentClients.Target.of(node.id(), node.endpoint()), vm.id(), vm.spec(), vm.revision())
         .onSuccess(agentVm -> {
           refusedLaunches.remove(vm.id());
@@ -528,7 +552,10 @@ public final class VmController {
             dispatchFailed(vm.id(), "launch on node " + node.id() + " failed: " + Failures.describe(e));
           }
         })
-        .onComplete(ar -> busy.remove(vm.id()));
+        .onComplete(ar -> {
+          busy.remove(vm.id());
+          launching.remove(vm.id(), node.id());
+        });
   }
 
   /**
@@ -817,6 +844,7 @@ public final class VmController {
     idsByName.remove(vm.name(), vm.id());
     busy.remove(vm.id());
     refusedLaunches.remove(vm.id());
+    launching.remove(vm.id());
   }
 
   private Future<StoredVm> find(VmRef ref) {
@@ -883,8 +911,13 @@ public final class VmController {
    * not depend on common (ControlPlaneArchitectureTest).
    */
   private static String quote(String s) {
+    return "'" + plain(s) + "'";
+  }
+
+  /** {@link #quote} without the quotes, for a node id in a log line ("" shows as nothing). */
+  private static String plain(String s) {
     String cut = s.length() > 64 ? s.substring(0, 64) : s;
-    return "'" + cut.replaceAll("[^\\x20-\\x7e]", "?") + (cut.length() < s.length() ? "…" : "") + "'";
+    return cut.replaceAll("[^\\x20-\\x7e]", "?") + (cut.length() < s.length() ? "…" : "");
   }
 
   private static <T> Future<T> failed(GrpcStatus status, String message) {

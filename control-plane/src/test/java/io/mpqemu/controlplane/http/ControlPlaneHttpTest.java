@@ -20,6 +20,8 @@ import io.mpqemu.v1.ListVmsResponse;
 import io.mpqemu.v1.NodeHeartbeat;
 import io.mpqemu.v1.NodeInfo;
 import io.mpqemu.v1.Phase;
+import io.mpqemu.v1.StartVmRequest;
+import io.mpqemu.v1.VmRef;
 import io.mpqemu.v1.ProxiedDevice;
 import io.mpqemu.v1.Vm;
 import io.mpqemu.v1.VmEvent;
@@ -139,25 +141,66 @@ class ControlPlaneHttpTest {
   // ------------------------------------------------------------------ metrics
 
   @Test
-  @DisplayName("/metrics counts VMs by phase, the event log, a launch and its latency from agent events, and heartbeats")
+  @DisplayName("/metrics counts VMs by phase, the event log, a launch and its latency from agent events, heartbeats and dropped events")
   void metrics() throws Exception {
     Vm web = create("web");
     Answer before = get("/metrics");
     assertThat(before.status()).isEqualTo(200);
     assertThat(before.contentType()).isEqualTo(ServiceRegistry.CONTENT_TYPE);
     assertThat(before.body()).contains("# HELP mpqemu_vms ", "# TYPE mpqemu_vms gauge\n",
-        "# TYPE mpqemu_launch_seconds histogram\n", "# TYPE mpqemu_node_heartbeats_total counter\n");
+        "# TYPE mpqemu_launch_seconds histogram\n", "# TYPE mpqemu_node_heartbeats_total counter\n",
+        "# TYPE mpqemu_bus_messages_dropped_total counter\n");
     assertThat(before.sample("mpqemu_vms{phase=\"stopped\"}")).isEqualTo(1);
     assertThat(before.sample("mpqemu_event_log_last_seq")).isEqualTo(1);
     assertThat(before.sample("mpqemu_launches_total")).isZero();
     assertThat(before.sample("mpqemu_event_subscribers")).isZero();
     assertThat(before.sample("mpqemu_nodes{state=\"ready\"}")).as("a state without nodes shows 0").isZero();
+    assertThat(before.sample("mpqemu_bus_messages_dropped_total{reason=\"other_nodes_vm\"}")).isZero();
+    assertThat(before.sample("mpqemu_bus_messages_dropped_total{reason=\"unknown_vm\"}")).isZero();
 
-    // what an agent publishes: a launch that took 1.5 s, then a heartbeat
+    // node-a speaks only for VMs placed on it: about web, stopped and placed nowhere, and about a VM
+    // nobody created, its events are dropped and counted, and leave no row
+    publish(BusAddresses.VM_EVENTS, agentEvent(web, EventType.LAUNCHED, Phase.PHASE_RUNNING, 1, 99_000));
+    publish(BusAddresses.VM_EVENTS, agentEvent(web, EventType.LAUNCHED, Phase.PHASE_RUNNING, 1, 99_000).toBuilder()
+        .setVmId("00000000-0000-4000-8000-00000000dead").build());
+    eventually("the drops to be counted", () -> {
+      try {
+        Answer a = get("/metrics");
+        return Double.valueOf(1).equals(a.sample("mpqemu_bus_messages_dropped_total{reason=\"other_nodes_vm\"}"))
+            && Double.valueOf(1).equals(a.sample("mpqemu_bus_messages_dropped_total{reason=\"unknown_vm\"}"));
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    Answer dropped = get("/metrics");
+    assertThat(dropped.sample("mpqemu_vms{phase=\"stopped\"}")).isEqualTo(1);
+    assertThat(dropped.sample("mpqemu_event_log_last_seq")).as("no row for a dropped event").isEqualTo(1);
+
+    // a heartbeat (a UNIX endpoint is fine without a cluster), then web is started: placed on node-a
+    publish(BusAddresses.HEARTBEATS, NodeHeartbeat.newBuilder().setNodeId("node-a").setEndpoint("unix:/nonexistent")
+        .setInfo(placeable("node-a")).build());
+    eventually("node-a to be READY", () -> {
+      try {
+        return Double.valueOf(1).equals(get("/metrics").sample("mpqemu_nodes{state=\"ready\"}"));
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    HttpClientSupport.await(UnaryCalls.call(grpc, grpcAddress, VmServiceGrpcClient.StartVm, StartVmRequest.newBuilder()
+        .setVm(VmRef.newBuilder().setId(web.getId())).build(), Duration.ofSeconds(30)));
+    eventually("web to be placed on node-a", () -> {
+      try {
+        Vm.Builder vm = Vm.newBuilder();
+        JsonFormat.parser().merge(get("/v1/vms/" + web.getId()).body(), vm);
+        return vm.getStatus().getNode().equals("node-a");
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    });
+
+    // what node-a publishes then: a launch that took 1.5 s
     publish(BusAddresses.VM_EVENTS, agentEvent(web, EventType.LAUNCH_STARTED, Phase.PHASE_LAUNCHING, 1, 100_000));
     publish(BusAddresses.VM_EVENTS, agentEvent(web, EventType.LAUNCHED, Phase.PHASE_RUNNING, 2, 101_500));
-    publish(BusAddresses.HEARTBEATS, NodeHeartbeat.newBuilder().setNodeId("node-a").setEndpoint("unix:/nonexistent")
-        .setInfo(NodeInfo.newBuilder().setNodeId("node-a")).build());
     eventually("the launch to be counted", () -> {
       try {
         return Double.valueOf(1).equals(get("/metrics").sample("mpqemu_launch_seconds_count"));
@@ -176,7 +219,15 @@ class ControlPlaneHttpTest {
     assertThat(after.sample("mpqemu_vms{phase=\"stopped\"}")).isZero();
     assertThat(after.sample("mpqemu_node_heartbeats_total")).isEqualTo(1);
     assertThat(after.sample("mpqemu_nodes{state=\"ready\"}")).isEqualTo(1);
-    assertThat(after.sample("mpqemu_event_log_last_seq")).isGreaterThanOrEqualTo(3);
+    assertThat(after.sample("mpqemu_event_log_last_seq")).isGreaterThanOrEqualTo(5);
+    assertThat(after.sample("mpqemu_bus_messages_dropped_total{reason=\"other_nodes_vm\"}")).isEqualTo(1);
+  }
+
+  /** A node's info that a small VM fits: multi-process QEMU, the LSI driver, memory. */
+  static NodeInfo placeable(String nodeId) {
+    return NodeInfo.newBuilder().setNodeId(nodeId).setMultiprocessSupported(true).addAllowedDrivers("lsi53c895a")
+        .setCapacity(io.mpqemu.v1.Capacity.newBuilder().setMemoryMib(4096).setMaxVms(8).setMaxMemoryMibPerVm(4096)
+            .setMaxDevicesPerVm(4).setMaxDisksPerDevice(4).setMaxVcpusPerVm(8)).build();
   }
 
   private void publish(String address, com.google.protobuf.Message m) throws Exception {

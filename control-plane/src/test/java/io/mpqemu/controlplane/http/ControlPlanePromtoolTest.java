@@ -15,6 +15,7 @@ import io.mpqemu.v1.CreateVmRequest;
 import io.mpqemu.v1.DesiredState;
 import io.mpqemu.v1.Disk;
 import io.mpqemu.v1.EventType;
+import io.mpqemu.v1.NodeHeartbeat;
 import io.mpqemu.v1.Phase;
 import io.mpqemu.v1.ProxiedDevice;
 import io.mpqemu.v1.Vm;
@@ -65,14 +66,25 @@ class ControlPlanePromtoolTest {
     int port = Integer.parseInt(cp.httpAddress().substring(cp.httpAddress().lastIndexOf(':') + 1));
     HttpClient http = started.vertx().createHttpClient(new HttpClientOptions().setKeepAlive(false));
 
+    // a node to place the VM on: an agent's events count only for the VMs placed on its node
+    started.vertx().eventBus().publish(BusAddresses.HEARTBEATS, new JsonObject(JsonFormat.printer().print(
+        NodeHeartbeat.newBuilder().setNodeId("node-a").setEndpoint("unix:/nonexistent")
+            .setInfo(ControlPlaneHttpTest.placeable("node-a")).build())));
+    long placedBy = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (!HttpClientSupport.get(http, port, "/v1/nodes").body().contains("NODE_STATE_READY") && System.nanoTime() < placedBy) {
+      Thread.sleep(20);
+    }
     VmSpec spec = VmSpec.newBuilder().setName("web").setMemoryMib(64).addDevices(ProxiedDevice.newBuilder().setId("lsi0")
         .setDriver("lsi53c895a").addDisks(Disk.newBuilder().setId("boot").setImage("hello.img"))).build();
     // Vert.x 5 closes a client that is garbage collected: the chain holds it until the answer
     GrpcClient grpc = GrpcClient.client(started.vertx());
     web = HttpClientSupport.await(UnaryCalls.call(grpc,
         SocketAddress.inetSocketAddress(grpcPort, "127.0.0.1"), VmServiceGrpcClient.CreateVm,
-        CreateVmRequest.newBuilder().setSpec(spec).setDesiredState(DesiredState.STOPPED).build(), Duration.ofSeconds(30))
+        CreateVmRequest.newBuilder().setSpec(spec).setDesiredState(DesiredState.RUNNING).build(), Duration.ofSeconds(30))
         .eventually(grpc::close));
+    while (!placedOnNodeA(http, port) && System.nanoTime() < placedBy) {
+      Thread.sleep(20);
+    }
     // what an agent publishes: a launch that took 1.5 s
     publish(event(EventType.LAUNCH_STARTED, Phase.PHASE_LAUNCHING, 1, 100_000));
     publish(event(EventType.LAUNCHED, Phase.PHASE_RUNNING, 2, 101_500));
@@ -83,6 +95,12 @@ class ControlPlanePromtoolTest {
     } while (!Double.valueOf(1).equals(scrape.sample("mpqemu_launch_seconds_count")) && System.nanoTime() < deadline);
     // once more, so that Vert.x has counted a finished /metrics request
     scrape = HttpClientSupport.get(http, port, "/metrics");
+  }
+
+  private boolean placedOnNodeA(HttpClient http, int port) throws Exception {
+    Vm.Builder vm = Vm.newBuilder();
+    JsonFormat.parser().merge(HttpClientSupport.get(http, port, "/v1/vms/" + web.getId()).body(), vm);
+    return vm.getStatus().getNode().equals("node-a");
   }
 
   @AfterEach
