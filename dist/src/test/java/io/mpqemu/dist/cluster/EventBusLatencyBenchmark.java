@@ -83,6 +83,8 @@ class EventBusLatencyBenchmark {
       ControlPlaneConfig config = new ControlPlaneConfig(dir.resolve("cp"), List.of("unix:" + socket), Duration.ofSeconds(10),
           Duration.ofSeconds(30), Duration.ofHours(1), Duration.ofSeconds(60), Duration.ofSeconds(60), NodeLimits.defaults());
       Await.result(vertx.deployVerticle(new ControlPlaneVerticle(config)), Bench.WAIT);
+      JsonObject beat = benchHeartbeat("tcp:127.0.0.1:1");
+      vertx.setPeriodic(0, 1000, id -> vertx.eventBus().publish(BusAddresses.HEARTBEATS, beat));
       return measure(vertx, SocketAddress.domainSocketAddress(socket.toString()), null);
     } finally {
       Await.result(vertx.close(), Bench.WAIT);
@@ -104,15 +106,45 @@ class EventBusLatencyBenchmark {
         Bench.WAIT);
     try {
       io.mpqemu.fleet.BusSignatures.Signer signer = new io.mpqemu.fleet.BusSignatures.Signer(tls);
-      JsonObject beat = new JsonObject(JsonFormat.printer().omittingInsignificantWhitespace().print(
-          io.mpqemu.v1.NodeHeartbeat.newBuilder().setNodeId("bench").setEndpoint("tcp:" + c.net.selfIp + ":1")
-              .setInfo(io.mpqemu.v1.NodeInfo.newBuilder().setNodeId("bench")).build()));
+      JsonObject beat = benchHeartbeat("tcp:" + c.net.selfIp + ":1"); // an address its certificate names
       vertx.setPeriodic(0, 1000, id -> vertx.eventBus().publish(BusAddresses.HEARTBEATS, beat,
           signer.sign(BusAddresses.HEARTBEATS, beat, true)));
       return measure(vertx, SocketAddress.domainSocketAddress(c.cpSocket().toString()), signer);
     } finally {
       Await.result(vertx.close(), Bench.WAIT);
     }
+  }
+
+  /**
+   * The heartbeat of the node "bench", which a small VM fits, announcing {@code endpoint}; nothing listens
+   * there, so the VM placed on it stays SCHEDULED there, and the node's events about it count.
+   */
+  private static JsonObject benchHeartbeat(String endpoint) throws Exception {
+    return new JsonObject(JsonFormat.printer().omittingInsignificantWhitespace().print(
+        io.mpqemu.v1.NodeHeartbeat.newBuilder().setNodeId("bench").setEndpoint(endpoint)
+            .setInfo(io.mpqemu.v1.NodeInfo.newBuilder().setNodeId("bench").setMultiprocessSupported(true)
+                .addAllowedDrivers("lsi53c895a").setCapacity(io.mpqemu.v1.Capacity.newBuilder().setMemoryMib(4096)
+                    .setMaxVms(8).setMaxMemoryMibPerVm(4096).setMaxDevicesPerVm(4).setMaxDisksPerDevice(4)
+                    .setMaxVcpusPerVm(8)))
+            .build()));
+  }
+
+  /**
+   * A VM placed on the node "bench": the control plane records a node's events only about VMs placed
+   * on it. Waits until the heartbeats made the node READY and the VM is placed there.
+   */
+  private static String benchVm(GrpcClient grpc, SocketAddress cp) {
+    String id = Await.result(io.mpqemu.grpc.UnaryCalls.call(grpc, cp, VmServiceGrpcClient.CreateVm,
+        io.mpqemu.v1.CreateVmRequest.newBuilder().setSpec(io.mpqemu.v1.VmSpec.newBuilder().setName("bench").setMemoryMib(64)
+            .addDevices(io.mpqemu.v1.ProxiedDevice.newBuilder().setId("lsi0").setDriver("lsi53c895a")
+                .addDisks(io.mpqemu.v1.Disk.newBuilder().setId("boot").setImage("bench.img")))).build(),
+        Duration.ofSeconds(30)), Bench.WAIT).getId();
+    Await.atMost(Duration.ofSeconds(60)).every(Duration.ofMillis(100)).until(
+        () -> Await.result(io.mpqemu.grpc.UnaryCalls.call(grpc, cp, VmServiceGrpcClient.GetVm,
+            io.mpqemu.v1.GetVmRequest.newBuilder().setVm(io.mpqemu.v1.VmRef.newBuilder().setId(id)).build(),
+            Duration.ofSeconds(30)), Bench.WAIT),
+        vm -> vm.getStatus().getNode().equals("bench"), vm -> "the VM is not placed on bench: " + vm.getStatus());
+    return id;
   }
 
   /**
@@ -126,6 +158,7 @@ class EventBusLatencyBenchmark {
     Map<String, CountDownLatch> arrived = new ConcurrentHashMap<>();
     double[] latencies = new double[EVENTS];
     GrpcClient grpc = GrpcClient.client(vertx);
+    String vmId = benchVm(grpc, cp);
     Await.result(grpc.request(cp, VmServiceGrpcClient.WatchEvents).compose(req -> {
       req.end(WatchEventsRequest.newBuilder().setFromSeq(0).build());
       return req.response().map(resp -> resp.handler(e -> {
@@ -140,7 +173,7 @@ class EventBusLatencyBenchmark {
     }), Bench.WAIT);
     for (int i = -WARMUP; i < EVENTS; i++) {
       String id = "bench-" + i;
-      VmEvent event = VmEvent.newBuilder().setVmId("00000000-0000-4000-8000-000000000001").setVmName("bench")
+      VmEvent event = VmEvent.newBuilder().setVmId(vmId).setVmName("bench")
           .setNode("bench").setType(EventType.PROCESS_STARTED).setPhase(Phase.PHASE_RUNNING).setReason("Bench")
           .setMessage(id).build();
       JsonObject body = new JsonObject(JsonFormat.printer().omittingInsignificantWhitespace().print(event));

@@ -454,6 +454,64 @@ class MultiHostClusterTest {
   }
 
   @Test
+  @Order(6)
+  @DisplayName("nodes speak only for themselves: agent-a's correctly signed event about agent-b's VM is dropped (the VM stays RUNNING on"
+      + " agent-b), and a correctly signed heartbeat announcing a unix: endpoint, or a host its certificate does not name, is refused")
+  void nodesSpeakOnlyForThemselves() throws Exception {
+    String web2 = vmOnNode.get("agent-b");
+    Assumptions.assumeTrue(web2 != null, "needs the VMs of the earlier tests");
+    assertThat(c.get(web2).getStatus().getPhase()).isEqualTo(Phase.PHASE_RUNNING);
+    long after = c.lastSeq();
+    // a compromised host A: it holds agent-a's key, and joins the cluster as this JVM's member "bench"
+    ClusterConfig cluster = ClusterConfig.read(c.selfClusterFile());
+    Vertx host = ThreeHosts.await(ClusteredVertx.start(cluster, cluster.tls(), new VertxOptions().setPreferNativeTransport(true)));
+    try {
+      io.mpqemu.fleet.BusSignatures.Signer agentA = new io.mpqemu.fleet.BusSignatures.Signer(
+          ClusterTls.load(c.pki.crt("ca"), c.pki.crt("agent-a"), c.pki.key("agent-a")));
+      VmEvent takeOver = VmEvent.newBuilder().setVmId(web2).setVmName("web-2").setNode("agent-a").setType(EventType.VM_STOPPED)
+          .setPhase(Phase.PHASE_STOPPED).setReason("TakenOver").setMessage("agent-a claims agent-b's VM").build();
+      JsonObject event = new JsonObject(com.google.protobuf.util.JsonFormat.printer().print(takeOver));
+      // and the certificate of "bench" (CN=bench, IP SAN this JVM's address) in heartbeats that announce the
+      // control plane's own UNIX socket, and a host the certificate does not name
+      io.mpqemu.fleet.BusSignatures.Signer bench = new io.mpqemu.fleet.BusSignatures.Signer(cluster.tls());
+      List<JsonObject> beats = new ArrayList<>();
+      for (String endpoint : List.of("unix:" + c.cpSocket(), "tcp:203.0.113.9:7070")) {
+        beats.add(new JsonObject(com.google.protobuf.util.JsonFormat.printer().print(io.mpqemu.v1.NodeHeartbeat.newBuilder()
+            .setNodeId("bench").setEndpoint(endpoint).setInfo(io.mpqemu.v1.NodeInfo.newBuilder().setNodeId("bench")).build())));
+      }
+      // until the cluster's subscription lists reach this member a publish may find no subscriber: publish every 500 ms
+      long timer = host.setPeriodic(0, 500, id -> {
+        host.eventBus().publish(BusAddresses.VM_EVENTS, event, agentA.sign(BusAddresses.VM_EVENTS, event, false));
+        for (JsonObject beat : beats) {
+          host.eventBus().publish(BusAddresses.HEARTBEATS, beat, bench.sign(BusAddresses.HEARTBEATS, beat, true));
+        }
+      });
+      c.controlPlane.awaitLog("event bus: dropped a VM_STOPPED event of node agent-a about VM " + web2
+          + " ('web-2'), which is placed on node agent-b; a node speaks only for its own VMs", Duration.ofSeconds(60));
+      c.controlPlane.awaitLog("event bus: dropped a heartbeat of node bench announcing 'unix:" + c.cpSocket()
+          + "': in a cluster a node must announce tcp:host:port", Duration.ofSeconds(30));
+      c.controlPlane.awaitLog("event bus: dropped a heartbeat of node bench announcing 'tcp:203.0.113.9:7070': its certificate"
+          + " does not name host 203.0.113.9 (it names DNS:bench, IP:" + c.net.selfIp + ")", Duration.ofSeconds(30));
+      Await.sleep(1500); // a few more rounds of both, all dropped
+      host.cancelTimer(timer);
+
+      Vm vm = c.get(web2);
+      assertThat(vm.getStatus().getNode()).as("web-2's node").isEqualTo("agent-b");
+      assertThat(vm.getStatus().getPhase()).isEqualTo(Phase.PHASE_RUNNING);
+      assertThat(nodeStates()).doesNotContainKey("bench").containsEntry("agent-a", "NODE_STATE_READY")
+          .containsEntry("agent-b", "NODE_STATE_READY");
+      assertThat(c.events(after)).as("events since").noneMatch(e -> e.getReason().equals("TakenOver")
+          || e.getNode().equals("bench") || e.getVmId().equals(web2) && e.getNode().equals("agent-a"));
+      // each kind logged once, not once per message
+      String log = c.controlPlane.log();
+      assertThat(log.split("dropped a VM_STOPPED event of node agent-a about VM " + web2, -1)).hasSize(2);
+      assertThat(log.split("dropped a heartbeat of node bench announcing 'unix:", -1)).hasSize(2);
+    } finally {
+      ThreeHosts.await(host.close());
+    }
+  }
+
+  @Test
   @Order(7)
   @DisplayName("an agent refuses to start with a certificate that is not its node's")
   void impostorRefusedAtStart() throws Exception {
