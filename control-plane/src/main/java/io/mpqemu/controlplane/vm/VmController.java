@@ -384,7 +384,7 @@ public final class VmController {
     if (vm == null) {
       return Optional.of(new DroppedEvent(DroppedEvent.Reason.UNKNOWN_VM, sender, "a " + e.getType() + " event " + from
           + " about VM " + quote(e.getVmId()) + ", which the control plane does not know (deleted, or"
-          + " never created here); reconciliation removes such a VM from the node"));
+          + " never created here); should the node run it, reconciliation removes it there"));
     }
     String placed = vm.status().getNode();
     if (sender.isEmpty() || !sender.equals(placed) && !sender.equals(launching.get(vm.id()))) {
