@@ -88,6 +88,19 @@ public final class VmController {
    * even if the VM's placement changed meanwhile (the node was lost, the VM is PENDING again).
    */
   private final Map<String, String> launching = new HashMap<>();
+  /**
+   * VMs deleted lately (at most {@value #DELETED_KEPT}, for {@link #DELETED_TAIL}), by id: the node
+   * each was on, and when. That node's last events about it (its VM_DELETED, which may arrive after the
+   * delete) still go into the log; any other event about a VM id the store does not know does not.
+   */
+  private final Map<String, Map.Entry<String, Instant>> recentlyDeleted = new java.util.LinkedHashMap<>() {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, Map.Entry<String, Instant>> eldest) {
+      return size() > DELETED_KEPT;
+    }
+  };
+  private static final int DELETED_KEPT = 1024;
+  private static final Duration DELETED_TAIL = Duration.ofMinutes(1);
 
   public VmController(Vertx vertx, ControlPlaneConfig config, StoreExecutor store, EventLog log, NodeRegistry nodes,
       AgentClients agents, Clock clock) {
@@ -316,6 +329,9 @@ public final class VmController {
         Change change = Change.builder().delete(vm.id())
             .event(event(gone, EventType.VM_DELETED, "Deleted", "VM deleted; its events stay in the log")).build();
         remove(vm);
+        if (!node.isEmpty()) {
+          recentlyDeleted.put(vm.id(), Map.entry(node, clock.instant()));
+        }
         return commit(change).mapEmpty();
       });
     });
@@ -373,15 +389,23 @@ public final class VmController {
    * An event an agent published: recorded in the log, and applied to the VM's status, when the node
    * that sent it speaks for that VM: the VM is placed on that node, or this control plane is launching
    * it there now. Anything else is dropped (no state change, no row), and so is an event about a VM id
-   * the store does not know: a node may not move another node's VM to itself, nor fill the log. Nodes
-   * report the VMs they run that the store does not know through ListVms, where reconciliation stops
-   * and removes them. Answers why the event was dropped, or empty when it was applied.
+   * the store does not know: a node may not move another node's VM to itself, nor fill the log. Only
+   * the node a VM was just deleted from may still report its end (a row, no VM). Nodes report the VMs
+   * they run that the store does not know through ListVms, where reconciliation stops and removes them.
+   * Answers why the event was dropped, or empty when it was applied or recorded.
    */
   public Optional<DroppedEvent> onAgentEvent(VmEvent e) {
     String sender = e.getNode();
     String from = sender.isEmpty() ? "naming no node" : "of node " + plain(sender);
     StoredVm vm = vms.get(e.getVmId());
     if (vm == null) {
+      Map.Entry<String, Instant> deleted = recentlyDeleted.get(e.getVmId());
+      if (deleted != null && !sender.isEmpty() && sender.equals(deleted.getKey())
+          && Duration.between(deleted.getValue(), clock.instant()).compareTo(DELETED_TAIL) < 0) {
+        // the node it was deleted from, reporting its end (its VM_DELETED often comes after the delete)
+        commit(Change.builder().event(e.toBuilder().setSeq(0).build()).build());
+        return Optional.empty();
+      }
       return Optional.of(new DroppedEvent(DroppedEvent.Reason.UNKNOWN_VM, sender, "a " + e.getType() + " event " + from
           + " about VM " + quote(e.getVmId()) + ", which the control plane does not know (deleted, or"
           + " never created here); should the node run it, reconciliation removes it there"));

@@ -171,6 +171,31 @@ class AgentEventsTest {
   }
 
   @Test
+  @DisplayName("the node a VM was just deleted from may still report its end (a row, no VM); another node may not, nor may it a minute later")
+  void lastWordOfADeletedVm() {
+    ready(a);
+    ready(b);
+    String id = create("short", "a", DesiredState.RUNNING).id();
+    awaitVm(id, vm -> vm.status().getPhase() == Phase.PHASE_RUNNING, "RUNNING");
+    on(() -> vms.delete(VmRef.newBuilder().setId(id).build()));
+    assertThat(a.deleted).contains(id);
+    int count = onLoop(() -> vms.count());
+
+    assertThat(onLoop(() -> vms.onAgentEvent(event(id, "node-b", EventType.VM_DELETED, Phase.PHASE_DELETED))))
+        .hasValueSatisfying(d -> assertThat(d.reason()).isEqualTo(DroppedEvent.Reason.UNKNOWN_VM));
+    assertThat(onLoop(() -> vms.onAgentEvent(event(id, "node-a", EventType.VM_DELETED, Phase.PHASE_DELETED)))).isEmpty();
+    assertThat(events()).filteredOn(e -> e.getVmId().equals(id) && e.getReason().equals("Forged"))
+        .singleElement().satisfies(e -> assertThat(e.getNode()).isEqualTo("node-a"));
+    assertThat(onLoop(() -> vms.count())).as("no VM comes back").isEqualTo(count);
+
+    clock.advance(Duration.ofSeconds(61));
+    List<VmEvent> logBefore = events();
+    assertThat(onLoop(() -> vms.onAgentEvent(event(id, "node-a", EventType.VM_DELETED, Phase.PHASE_DELETED))))
+        .hasValueSatisfying(d -> assertThat(d.reason()).isEqualTo(DroppedEvent.Reason.UNKNOWN_VM));
+    assertThat(events()).isEqualTo(logBefore);
+  }
+
+  @Test
   @DisplayName("while the control plane launches a VM on node-b, node-b's events about it are applied, even once node-b was lost and the VM unplaced; node-a's are not")
   void eventsDuringALaunchOnThatNode() {
     ready(a);

@@ -494,6 +494,10 @@ class MultiHostClusterTest {
           + " does not name host 203.0.113.9 (it names DNS:bench, IP:" + c.net.selfIp + ")", Duration.ofSeconds(30));
       Await.sleep(1500); // a few more rounds of both, all dropped
       host.cancelTimer(timer);
+      // every one counted on /metrics, by reason
+      String counted = metrics(host);
+      assertThat(sample(counted, "mpqemu_bus_messages_dropped_total{reason=\"other_nodes_vm\"}")).isGreaterThanOrEqualTo(2);
+      assertThat(sample(counted, "mpqemu_bus_messages_dropped_total{reason=\"bad_endpoint\"}")).isGreaterThanOrEqualTo(4);
 
       Vm vm = c.get(web2);
       assertThat(vm.getStatus().getNode()).as("web-2's node").isEqualTo("agent-b");
