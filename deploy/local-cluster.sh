@@ -36,7 +36,16 @@ namespaces=(mpq-cp mpq-host1 mpq-host2 mpq-switch)
 
 say() { echo "==> $*" >&2; }
 die() { echo "$prog: error: $*" >&2; exit 1; }
-cli() { java -jar "$cp_jar" --server "$server" "$@"; }
+# MPQEMU_LOCAL_CLASSPATH (for the tests): run the main classes from this class path instead of the jars,
+# which Maven makes only after the tests have run
+if [ -n "${MPQEMU_LOCAL_CLASSPATH:-}" ]; then
+  cp_cmd=(java -cp "$MPQEMU_LOCAL_CLASSPATH" io.mpqemu.dist.ControlPlaneJar)
+  agent_cmd=(java -cp "$MPQEMU_LOCAL_CLASSPATH" io.mpqemu.agent.NodeAgentMain)
+else
+  cp_cmd=(java -jar "$cp_jar")
+  agent_cmd=(java -jar "$agent_jar")
+fi
+cli() { "${cp_cmd[@]}" --server "$server" "$@"; }
 ns_exists() { [ -e "/var/run/netns/$1" ]; }
 # Only root can have made it, and only root can read or change what is in it.
 dir_is_private() { [ -d "$dir" ] && [ ! -L "$dir" ] && [ "$(stat -c %u:%a "$dir")" = 0:700 ]; }
@@ -65,7 +74,13 @@ pids_to_stop() {
     p=${p#/proc/}
     [ "$p" = $$ ] && continue
     line=$(tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline") || continue
-    [[ $line == *"$dir/"* ]] && echo "$p"
+    if [[ $line == *"$dir/"* ]]; then
+      echo "$p"
+    # a confined QEMU names no path and lives in a network namespace of its own: its agent's marker
+    # in its environment (MPQEMU_AGENT=<state dir>) finds it
+    elif tr '\0' '\n' 2>/dev/null <"/proc/$p/environ" | grep -q "^MPQEMU_AGENT=$dir/"; then
+      echo "$p"
+    fi
   done
   return 0
 }
@@ -144,7 +159,7 @@ up() {
   fi
   command -v qemu-system-x86_64 >/dev/null || die "QEMU is missing: run $root/deploy/install-deps.sh as root"
   for tool in java openssl ip setsid; do command -v $tool >/dev/null || die "'$tool' is missing"; done
-  if [ ! -f "$cp_jar" ] || [ ! -f "$agent_jar" ]; then
+  if [ -z "${MPQEMU_LOCAL_CLASSPATH:-}" ] && { [ ! -f "$cp_jar" ] || [ ! -f "$agent_jar" ]; }; then
     say "building the jars (mvn package)"
     # (maven -q still writes colour resets, even with -B: strip them)
     (cd "$root" && mvn -B -q -DskipTests package 2>&1) | sed 's/\x1b\[[0-9;]*m//g' >&2
@@ -182,13 +197,13 @@ up() {
 
   say "starting the control plane in mpq-cp ($net.1)"
   cluster_file cp "$net.1"
-  start cp mpq-cp java -jar "$cp_jar" serve --cluster "$dir/cp.json" --data-dir "$dir/cp" \
+  start cp mpq-cp "${cp_cmd[@]}" serve --cluster "$dir/cp.json" --data-dir "$dir/cp" \
     --listen "tcp:$net.1:7000" --listen "$server" --not-ready-after 5 --lost-after 15
   say "boot images web-1.img and web-2.img in both image roots (a VM may land on either host)"
   for node in "${hosts[@]}"; do   # while the control plane starts
     mkdir -p "$dir/$node/state" "$dir/$node/images"
     for vm in web-1 web-2; do
-      java -jar "$agent_jar" boot-image --message "Hello from $vm, booted on $node" "$dir/$node/images/$vm.img" >/dev/null
+      "${agent_cmd[@]}" boot-image --message "Hello from $vm, booted on $node" "$dir/$node/images/$vm.img" >/dev/null
     done
   done
   wait_for cp "control plane ready"
@@ -197,7 +212,7 @@ up() {
     say "starting the agent $node in mpq-$node ($net.$n)"
     cluster_file "$node" "$net.$n"
     # two agents on one machine: each gives its QEMU processes uids of its own
-    start "$node" "mpq-$node" java -jar "$agent_jar" serve --cluster "$dir/$node.json" --node-id "$node" \
+    start "$node" "mpq-$node" "${agent_cmd[@]}" serve --cluster "$dir/$node.json" --node-id "$node" \
       --listen "tcp:$net.$n:7070" --state-dir "$dir/$node/state" --image-root "$dir/$node/images" \
       --accelerator auto --memory-mib 1024 --uid-range "$((2000000000 + (n - 2) * 65536))-$((2000065535 + (n - 2) * 65536))"
     n=$((n + 1))
@@ -240,7 +255,7 @@ EOF
   local tls=(--tls-ca "$dir/pki/ca.crt" --tls-cert "$dir/pki/admin.crt" --tls-key "$dir/pki/admin.key")
   say "the same over mutual TLS, from inside mpq-cp:"
   echo "  ip netns exec mpq-cp java -jar $cp_jar vm list --server tcp:$net.1:7000 ${tls[*]}" >&2
-  ip netns exec mpq-cp java -jar "$cp_jar" vm list --server "tcp:$net.1:7000" "${tls[@]}"
+  ip netns exec mpq-cp "${cp_cmd[@]}" vm list --server "tcp:$net.1:7000" "${tls[@]}"
   say "up in $((SECONDS - t0)) s; logs in $dir/logs; next: $prog status | down, or"
   echo "  java -jar $cp_jar --server $server console web-1" >&2
 }

@@ -106,6 +106,49 @@ class LocalClusterScriptTest {
     assertThat(dir.resolve(".mpqemu-local-cluster")).exists();
   }
 
+  /**
+   * The whole round, as a user runs it: `up` brings a control plane and two agent hosts up with a
+   * confined VM on each; `down` leaves no process behind, QEMU included (a confined QEMU names no path
+   * on its command line and runs in a network namespace of its own), no namespace and no directory.
+   */
+  @Test
+  void upThenDownLeavesNothing() throws IOException {
+    // short: the agents' QMP sockets live under it, and a UNIX socket path has at most 107 bytes
+    Path dir = Path.of("/tmp", "mpqlc-" + Integer.toHexString(java.util.concurrent.ThreadLocalRandom.current()
+        .nextInt(0x10000, 0xfffff)));
+    String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+    Result up = run(List.of(script.toString(), "up"), dir, java.util.Map.of("MPQEMU_LOCAL_CLASSPATH", classpath));
+    try {
+      assertThat(up.code).as(up.out).isZero();
+      assertThat(up.out).contains("Hello from web-1, booted on").contains("Hello from web-2, booted on");
+      assertThat(markedProcesses(dir)).as("QEMU processes of the cluster's agents").hasSizeGreaterThanOrEqualTo(4);
+    } finally {
+      Result down = run(List.of(script.toString(), "down"), dir);
+      assertThat(down.code).as(down.out).isZero();
+    }
+    assertThat(markedProcesses(dir)).as("processes left by down").isEmpty();
+    assertThat(NAMESPACES).noneMatch(LocalClusterScriptTest::namespaceExists);
+    assertThat(dir).doesNotExist();
+  }
+
+  /** Pids of processes whose environment carries the marker of an agent under {@code dir}. */
+  private static List<String> markedProcesses(Path dir) throws IOException {
+    List<String> found = new java.util.ArrayList<>();
+    try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+      for (Path p : procs.filter(x -> x.getFileName().toString().matches("\\d+")).toList()) {
+        try {
+          String env = new String(Files.readAllBytes(p.resolve("environ")), StandardCharsets.UTF_8);
+          if (env.contains("MPQEMU_AGENT=" + dir + "/")) {
+            found.add(p.getFileName().toString());
+          }
+        } catch (IOException gone) {
+          // exited meanwhile
+        }
+      }
+    }
+    return found;
+  }
+
   private Result up(Path dir) {
     return run(List.of(script.toString(), "up"), dir);
   }
@@ -129,20 +172,26 @@ class LocalClusterScriptTest {
 
   private record Result(int code, String out) {}
 
-  /** Runs a command to its end (60 s at most), with MPQEMU_LOCAL_DIR set to {@code dir}, or unset. */
+  /** Runs a command to its end (180 s at most), with MPQEMU_LOCAL_DIR set to {@code dir}, or unset. */
   private static Result run(List<String> command, Path dir) {
+    return run(command, dir, java.util.Map.of());
+  }
+
+  /** The same with {@code env} added to the environment. */
+  private static Result run(List<String> command, Path dir, java.util.Map<String, String> env) {
     try {
       ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
       pb.environment().remove("MPQEMU_LOCAL_DIR");
+      pb.environment().putAll(env);
       if (dir != null) {
         pb.environment().put("MPQEMU_LOCAL_DIR", dir.toString());
       }
       Process p = pb.start();
       p.getOutputStream().close();
       byte[] out = p.getInputStream().readAllBytes();
-      if (!p.waitFor(60, TimeUnit.SECONDS)) {
+      if (!p.waitFor(180, TimeUnit.SECONDS)) {
         p.destroyForcibly();
-        throw new AssertionError(command + " did not finish in 60 s");
+        throw new AssertionError(command + " did not finish in 180 s");
       }
       return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8));
     } catch (IOException e) {
