@@ -8,6 +8,7 @@ import io.vertx.core.http.HttpVersion;
 import io.vertx.core.net.impl.ConnectionBase;
 import java.nio.charset.StandardCharsets;
 import java.util.Collections;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.WeakHashMap;
@@ -86,7 +87,7 @@ public final class GrpcGate implements Handler<HttpServerRequest> {
     if (contentType == null) {
       return false;
     }
-    String type = contentType.toLowerCase(java.util.Locale.ROOT);
+    String type = contentType.toLowerCase(Locale.ROOT);
     return type.equals("application/grpc") || type.startsWith("application/grpc+") || type.startsWith("application/grpc;");
   }
 

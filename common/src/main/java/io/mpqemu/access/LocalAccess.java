@@ -1,6 +1,7 @@
 package io.mpqemu.access;
 
 import io.mpqemu.access.sys.Accounts;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -60,7 +61,7 @@ public record LocalAccess(int selfUid, Map<Integer, String> operatorGroups, Map<
   /** How a local user gets {@code needed}: "root, this service's user or a member of group mpqemu-ops". */
   String howToGet(Access needed) {
     StringBuilder b = new StringBuilder("root, this service's user");
-    List<String> groups = new java.util.ArrayList<>(operatorGroups.values());
+    List<String> groups = new ArrayList<>(operatorGroups.values());
     if (needed == Access.VIEWER) {
       groups.addAll(viewerGroups.values());
     }

@@ -7,6 +7,7 @@ import io.mpqemu.access.HttpGate;
 import io.mpqemu.fleet.ClusterTls;
 import io.mpqemu.fleet.Role;
 import io.mpqemu.grpc.MessageLimits;
+import io.mpqemu.net.Endpoint;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
@@ -19,6 +20,7 @@ import io.vertx.grpc.server.GrpcServer;
 import io.vertx.grpc.server.Service;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -92,9 +94,8 @@ public final class ServiceListeners {
   public Future<Void> serveHttp(Handler<HttpServerRequest> router, String address, Set<String> hosts) {
     HttpServer server = vertx.createHttpServer();
     servers.add(server);
-    Set<String> names = new java.util.HashSet<>(hosts);
-    if (io.mpqemu.net.Endpoint.valid(address)
-        && io.mpqemu.net.Endpoint.parse("", address) instanceof io.mpqemu.net.Endpoint.Tcp tcp) {
+    Set<String> names = new HashSet<>(hosts);
+    if (Endpoint.valid(address) && Endpoint.parse("", address) instanceof Endpoint.Tcp tcp) {
       names.add(tcp.host());
     }
     server.requestHandler(new HttpGate(router, policy, names, name + " HTTP"));

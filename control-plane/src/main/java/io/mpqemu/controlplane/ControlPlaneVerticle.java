@@ -15,6 +15,7 @@ import io.mpqemu.controlplane.nodes.NodeRegistry;
 import io.mpqemu.controlplane.store.SqliteStore;
 import io.mpqemu.controlplane.store.StoreExecutor;
 import io.mpqemu.controlplane.vm.DroppedEvent;
+import io.mpqemu.controlplane.vm.Quota;
 import io.mpqemu.controlplane.vm.VmController;
 import io.mpqemu.fleet.BusSignatures;
 import io.mpqemu.fleet.ClusterTls;
@@ -35,6 +36,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -122,7 +125,7 @@ public final class ControlPlaneVerticle extends VerticleBase {
       Files.createDirectories(config.dataDir());
       Files.setPosixFilePermissions(config.dataDir(), PosixFilePermissions.fromString("rwx------"));
       // client certificates are operators, viewer certificates viewers; groups resolve here, off the loop
-      policy = config.access().policy(java.util.Map.of(Role.CLIENT, Access.OPERATOR, Role.VIEWER, Access.VIEWER));
+      policy = config.access().policy(Map.of(Role.CLIENT, Access.OPERATOR, Role.VIEWER, Access.VIEWER));
       return SqliteStore.open(config.database());
     }).compose(opened -> {
       store = new StoreExecutor(vertx, opened);
@@ -163,7 +166,7 @@ public final class ControlPlaneVerticle extends VerticleBase {
     }).compose(v -> startHttp()).onSuccess(v -> {
       started = true;
       LOG.info("control plane access: {}; quota per identity {}; {} event streams per identity", policy.summary(),
-          config.quota().equals(io.mpqemu.controlplane.vm.Quota.NONE) ? "none" : config.quota().vms() + " VM(s), "
+          config.quota().equals(Quota.NONE) ? "none" : config.quota().vms() + " VM(s), "
               + config.quota().memoryMib() + " MiB (0: no limit)", config.access().maxStreamsPerCaller());
       LOG.info("control plane ready: data in {}, gRPC on {}{}{}, event log at seq {}", config.dataDir(), listeners.grpcAddresses(),
           tls == null ? "" : " (TCP under mutual TLS as " + tls.subject() + ")",
@@ -274,6 +277,6 @@ public final class ControlPlaneVerticle extends VerticleBase {
     metrics.start();
     ControlPlaneReadiness readiness = new ControlPlaneReadiness(store, busJoined, () -> started);
     return listeners.serveHttp(ControlPlaneHttp.router(vertx, context, api, log, metrics, readiness, policy, streams),
-        config.httpListen(), java.util.Set.copyOf(config.access().httpHosts()));
+        config.httpListen(), Set.copyOf(config.access().httpHosts()));
   }
 }

@@ -46,6 +46,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -267,6 +268,6 @@ public final class NodeAgentVerticle extends VerticleBase {
     metrics.start();
     AgentReadiness readiness = new AgentReadiness(vertx, () -> probe, config.stateDir(), () -> started);
     return listeners.serveHttp(AgentHttp.router(vertx, context, metrics, readiness), config.httpListen(),
-        java.util.Set.copyOf(config.access().httpHosts()));
+        Set.copyOf(config.access().httpHosts()));
   }
 }
