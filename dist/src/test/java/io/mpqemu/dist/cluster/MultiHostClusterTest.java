@@ -247,7 +247,7 @@ class MultiHostClusterTest {
   @DisplayName("a killed agent's node turns NOT_READY then LOST in time; its VM keeps running; restarted, it is READY and adopts the VM, launching nothing twice")
   void killedAgent() throws Exception {
     String vm = vmOnNode.get("agent-a");
-    Assumptions.assumeTrue(vm != null, "needs the VMs of the previous test");
+    assertThat(vm != null).as("needs the VMs of the previous test: an earlier case of this ordered class failed").isTrue();
     List<Long> pids = c.qemuPids("agent-a");
     long after = c.lastSeq();
     Instant killed = Instant.now();
@@ -281,7 +281,7 @@ class MultiHostClusterTest {
   void cutLink() throws Exception {
     Assumptions.assumeTrue(c.net.namespaces, "needs network namespaces (root and ip netns)");
     String vm = vmOnNode.get("agent-b");
-    Assumptions.assumeTrue(vm != null, "needs the VMs of the previous tests");
+    assertThat(vm != null).as("needs the VMs of the previous tests: an earlier case of this ordered class failed").isTrue();
     ClusterNet.Host b = c.agentHosts.get("agent-b");
     List<Long> pids = c.qemuPids("agent-b");
     long after = c.lastSeq();
@@ -313,7 +313,7 @@ class MultiHostClusterTest {
   @Order(6)
   @DisplayName("a host with a valid agent certificate cannot speak for another node on the bus: its heartbeats and forged events are dropped")
   void impostorNode() throws Exception {
-    Assumptions.assumeTrue(vmOnNode.containsKey("agent-a"), "needs the VMs of the earlier tests");
+    assertThat(vmOnNode.containsKey("agent-a")).as("needs the VMs of the earlier tests: an earlier case of this ordered class failed").isTrue();
     // a compromised host: a real agent certificate (CN=bench), an agent that calls itself agent-x. The
     // agent's own start-up refuses such a pair (impostorRefusedAtStart), so it runs in this JVM, as modified code would.
     ClusterConfig cluster = ClusterConfig.read(c.selfClusterFile());
@@ -360,7 +360,7 @@ class MultiHostClusterTest {
   @DisplayName("a recorded heartbeat and a recorded event, re-sent on the bus by another member, are dropped as replays and"
       + " counted on /metrics; the cluster keeps working")
   void replays() throws Exception {
-    Assumptions.assumeTrue(vmOnNode.containsKey("agent-a"), "needs the VMs of the earlier tests");
+    assertThat(vmOnNode.containsKey("agent-a")).as("needs the VMs of the earlier tests: an earlier case of this ordered class failed").isTrue();
     // agents publish to every member that listens, and talk on the bus to control-plane certificates:
     // a member holding one (another control plane's host, compromised) records what they say
     c.pki.make("control-plane", "recorder", "--ip", c.net.selfIp);
@@ -459,7 +459,7 @@ class MultiHostClusterTest {
       + " agent-b), and a correctly signed heartbeat announcing a unix: endpoint, or a host its certificate does not name, is refused")
   void nodesSpeakOnlyForThemselves() throws Exception {
     String web2 = vmOnNode.get("agent-b");
-    Assumptions.assumeTrue(web2 != null, "needs the VMs of the earlier tests");
+    assertThat(web2 != null).as("needs the VMs of the earlier tests: an earlier case of this ordered class failed").isTrue();
     assertThat(c.get(web2).getStatus().getPhase()).isEqualTo(Phase.PHASE_RUNNING);
     long after = c.lastSeq();
     // a compromised host A: it holds agent-a's key, and joins the cluster as this JVM's member "bench"
@@ -559,7 +559,7 @@ class MultiHostClusterTest {
   @Order(8)
   @DisplayName("the control plane's JVM is killed and restarted: VMs keep running, nodes are READY again, the log goes on, nothing launched twice")
   void controlPlaneRestart() throws Exception {
-    Assumptions.assumeTrue(vmOnNode.size() == 2, "needs the VMs of the earlier tests");
+    assertThat(vmOnNode.size() == 2).as("needs the VMs of the earlier tests: an earlier case of this ordered class failed").isTrue();
     Map<String, List<Long>> pids = Map.of("agent-a", c.qemuPids("agent-a"), "agent-b", c.qemuPids("agent-b"));
     long last = c.lastSeq();
     c.controlPlane.kill9();
