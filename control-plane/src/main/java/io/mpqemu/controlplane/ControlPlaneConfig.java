@@ -1,6 +1,7 @@
 package io.mpqemu.controlplane;
 
 import io.mpqemu.access.AccessSettings;
+import io.mpqemu.controlplane.events.Retention;
 import io.mpqemu.controlplane.vm.Quota;
 import io.mpqemu.net.Endpoint;
 import io.mpqemu.spec.NodeLimits;
@@ -22,6 +23,7 @@ import java.util.List;
  *     unix:/path or tcp:loopback:port; "" serves no HTTP
  * @param access who may call the API (groups, plaintext TCP, HTTP host names, streams per caller)
  * @param quota what each identity may create
+ * @param retention how many and how old events the log keeps
  */
 public record ControlPlaneConfig(
     Path dataDir,
@@ -34,7 +36,8 @@ public record ControlPlaneConfig(
     NodeLimits limits,
     String httpListen,
     AccessSettings access,
-    Quota quota) {
+    Quota quota,
+    Retention retention) {
 
   /** Where the API listens unless told otherwise, and where the CLI looks for it. */
   public static final String DEFAULT_LISTEN = "unix:/run/mpqemu/control-plane.sock";
@@ -56,22 +59,36 @@ public record ControlPlaneConfig(
         AccessSettings.defaults(), Quota.NONE);
   }
 
+  /** With the default event retention. */
+  public ControlPlaneConfig(Path dataDir, List<String> listen, Duration notReadyAfter, Duration lostAfter,
+      Duration reconcileInterval, Duration callDeadline, Duration restartBackoffMax, NodeLimits limits, String httpListen,
+      AccessSettings access, Quota quota) {
+    this(dataDir, listen, notReadyAfter, lostAfter, reconcileInterval, callDeadline, restartBackoffMax, limits, httpListen,
+        access, quota, Retention.DEFAULT);
+  }
+
   /** The same config serving HTTP on {@code address} ("" for none). */
   public ControlPlaneConfig withHttpListen(String address) {
     return new ControlPlaneConfig(dataDir, listen, notReadyAfter, lostAfter, reconcileInterval, callDeadline,
-        restartBackoffMax, limits, address, access, quota);
+        restartBackoffMax, limits, address, access, quota, retention);
   }
 
   /** The same config with these access settings. */
   public ControlPlaneConfig withAccess(AccessSettings settings) {
     return new ControlPlaneConfig(dataDir, listen, notReadyAfter, lostAfter, reconcileInterval, callDeadline,
-        restartBackoffMax, limits, httpListen, settings, quota);
+        restartBackoffMax, limits, httpListen, settings, quota, retention);
   }
 
   /** The same config with this quota per identity. */
   public ControlPlaneConfig withQuota(Quota perIdentity) {
     return new ControlPlaneConfig(dataDir, listen, notReadyAfter, lostAfter, reconcileInterval, callDeadline,
-        restartBackoffMax, limits, httpListen, access, perIdentity);
+        restartBackoffMax, limits, httpListen, access, perIdentity, retention);
+  }
+
+  /** The same config keeping events by this retention. */
+  public ControlPlaneConfig withRetention(Retention events) {
+    return new ControlPlaneConfig(dataDir, listen, notReadyAfter, lostAfter, reconcileInterval, callDeadline,
+        restartBackoffMax, limits, httpListen, access, quota, events);
   }
 
   /**
@@ -92,7 +109,7 @@ public record ControlPlaneConfig(
   public static ControlPlaneConfig defaults(Path dataDir) {
     return new ControlPlaneConfig(dataDir, List.of(DEFAULT_LISTEN), Duration.ofSeconds(10), Duration.ofSeconds(30),
         Duration.ofSeconds(10), Duration.ofSeconds(120), Duration.ofSeconds(60), NodeLimits.defaults(), "",
-        AccessSettings.defaults(), Quota.NONE);
+        AccessSettings.defaults(), Quota.NONE, Retention.DEFAULT);
   }
 
   public Path database() {

@@ -6,17 +6,21 @@ import io.mpqemu.access.AccessPolicy;
 import io.mpqemu.access.StreamLimit;
 import io.mpqemu.controlplane.api.VmGrpcService;
 import io.mpqemu.controlplane.dispatch.AgentClients;
+import io.mpqemu.controlplane.dispatch.NodeAgents;
 import io.mpqemu.controlplane.events.EventLog;
 import io.mpqemu.controlplane.http.ControlPlaneHttp;
 import io.mpqemu.controlplane.http.ControlPlaneMetrics;
 import io.mpqemu.controlplane.http.ControlPlaneReadiness;
 import io.mpqemu.controlplane.nodes.AnnouncedEndpoint;
+import io.mpqemu.controlplane.nodes.NodeLiveness;
 import io.mpqemu.controlplane.nodes.NodeRegistry;
+import io.mpqemu.controlplane.reconcile.Reconciler;
+import io.mpqemu.controlplane.records.VmRecords;
 import io.mpqemu.controlplane.store.SqliteStore;
 import io.mpqemu.controlplane.store.StoreExecutor;
+import io.mpqemu.controlplane.store.StoredNode;
 import io.mpqemu.controlplane.vm.DroppedEvent;
 import io.mpqemu.controlplane.vm.Quota;
-import io.mpqemu.controlplane.vm.VmController;
 import io.mpqemu.fleet.BusSignatures;
 import io.mpqemu.fleet.ClusterTls;
 import io.mpqemu.fleet.Role;
@@ -44,6 +48,8 @@ import org.slf4j.LoggerFactory;
 /** Wires the control plane: store, event log, nodes, controller, the bus, timers and gRPC. */
 public final class ControlPlaneVerticle extends VerticleBase {
 
+  /** How often the event log lets go of what its retention no longer keeps. */
+  private static final Duration PRUNE_EVERY = Duration.ofMinutes(1);
   private static final Logger LOG = LoggerFactory.getLogger(ControlPlaneVerticle.class);
   private static final Logger REFUSED = LoggerFactory.getLogger("io.mpqemu.fleet.Refused");
   /** The {@code reason} of a heartbeat dropped for the endpoint it announced (see {@link AnnouncedEndpoint}). */
@@ -66,7 +72,7 @@ public final class ControlPlaneVerticle extends VerticleBase {
   private ServiceListeners listeners;
   private StoreExecutor store;
   private AgentClients agents;
-  private VmController vms;
+  private VmRecords records;
   private EventLog log;
   private NodeRegistry nodes;
   private VmGrpcService api;
@@ -134,15 +140,25 @@ public final class ControlPlaneVerticle extends VerticleBase {
       log = new EventLog(store, lastSeq);
       nodes = new NodeRegistry(config.notReadyAfter(), config.lostAfter());
       agents = new AgentClients(vertx, config.callDeadline(), tls);
-      vms = new VmController(vertx, config, store, log, nodes, agents, Clock.systemUTC());
-      return vms.load();
-    }).compose(v -> {
+      ControlPlaneCore core = ControlPlaneCore.wire(config, store, log, nodes, new NodeAgents(agents), Clock.systemUTC(),
+          (delay, action) -> vertx.setTimer(Math.max(1, delay.toMillis()), t -> action.run()));
+      records = core.records();
+      return Future.all(records.load(), store.read(st -> st.nodes())).map(loaded -> {
+        List<StoredNode> known = loaded.resultAt(1);
+        nodes.load(known, Clock.systemUTC().instant());
+        LOG.info("loaded {} VM(s) and {} node(s); event log at seq {}", loaded.<Integer>resultAt(0), known.size(),
+            log.lastSeq());
+        return core;
+      });
+    }).compose(core -> {
+      Reconciler reconciler = core.reconciler();
+      NodeLiveness liveness = core.liveness();
       BusSignatures.Verifier verifier = tls == null ? null : new BusSignatures.Verifier(tls, replayWindow, Clock.systemUTC());
       busJoined = Future.all(
           vertx.eventBus().<JsonObject>consumer(BusAddresses.VM_EVENTS, m -> {
             VmEvent e = parse(m.body(), VmEvent.newBuilder()).build();
             verified(verifier == null ? null : () -> verifier.event(e.getNode(), BusAddresses.VM_EVENTS, m.body(), m.headers()),
-                () -> vms.onAgentEvent(e).ifPresent(this::dropped));
+                () -> reconciler.onAgentEvent(e).ifPresent(this::dropped));
           }).completion(),
           vertx.eventBus().<JsonObject>consumer(BusAddresses.HEARTBEATS, m -> {
             NodeHeartbeat beat = parse(m.body(), NodeHeartbeat.newBuilder()).build();
@@ -154,14 +170,16 @@ public final class ControlPlaneVerticle extends VerticleBase {
                   if (refusal != null) {
                     dropped(BAD_ENDPOINT, refusal, refusal, true);
                   } else {
-                    vms.onHeartbeat(beat);
+                    liveness.onHeartbeat(beat);
                   }
                 });
           }).completion());
-      vertx.setPeriodic(1000, id -> vms.checkNodes());
-      vertx.setPeriodic(config.reconcileInterval().toMillis(), id -> vms.reconcile());
+      vertx.setPeriodic(1000, id -> liveness.check());
+      config.retention().prune(store, log, Clock.systemUTC());
+      vertx.setPeriodic(PRUNE_EVERY.toMillis(), id -> config.retention().prune(store, log, Clock.systemUTC()));
+      vertx.setPeriodic(config.reconcileInterval().toMillis(), id -> reconciler.reconcile());
       streams = new StreamLimit(config.access().maxStreamsPerCaller());
-      api = new VmGrpcService(context, vms, nodes, log, policy, streams);
+      api = new VmGrpcService(context, core.intents(), nodes, agents, log, policy, streams);
       return startServers();
     }).compose(v -> startHttp()).onSuccess(v -> {
       started = true;
@@ -273,7 +291,7 @@ public final class ControlPlaneVerticle extends VerticleBase {
       return Future.succeededFuture();
     }
     ServiceRegistry registry = givenRegistry != null ? givenRegistry : (ownRegistry = new ServiceRegistry());
-    metrics = new ControlPlaneMetrics(registry, context, vms, nodes, log, busDrops, drops::counts, Clock.systemUTC());
+    metrics = new ControlPlaneMetrics(registry, context, records, nodes, log, busDrops, drops::counts, Clock.systemUTC());
     metrics.start();
     ControlPlaneReadiness readiness = new ControlPlaneReadiness(store, busJoined, () -> started);
     return listeners.serveHttp(ControlPlaneHttp.router(vertx, context, api, log, metrics, readiness, policy, streams),

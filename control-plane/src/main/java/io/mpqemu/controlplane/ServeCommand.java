@@ -2,6 +2,7 @@ package io.mpqemu.controlplane;
 
 import io.mpqemu.access.AccessSettings;
 import io.mpqemu.controlplane.cli.ControlPlaneCli;
+import io.mpqemu.controlplane.events.Retention;
 import io.mpqemu.controlplane.vm.Quota;
 import io.mpqemu.fleet.BusSignatures;
 import io.mpqemu.fleet.ClusterConfig;
@@ -103,6 +104,14 @@ public final class ServeCommand implements Callable<Integer> {
   @Option(names = "--reconcile-every", defaultValue = "10", description = "Seconds between reconciliations.")
   long reconcileSeconds;
 
+  @Option(names = "--event-retention-count", paramLabel = "N", defaultValue = "100000",
+      description = "The event log keeps at least the last N events (default ${DEFAULT-VALUE}).")
+  long retentionCount;
+
+  @Option(names = "--event-retention-age", paramLabel = "AGE", defaultValue = "7d",
+      description = "... and every event younger than AGE: 90s, 30m, 12h or 7d (default ${DEFAULT-VALUE}).")
+  String retentionAge;
+
   @Option(names = "--cluster", paramLabel = "FILE", description = "Join the fleet described by this JSON file"
       + " (cluster members, this host's cluster address, TLS certificates): agents on other hosts are then called,"
       + " and the public API served on TCP, under mutual TLS. Without it the control plane is local.")
@@ -130,7 +139,8 @@ public final class ServeCommand implements Callable<Integer> {
           defaults.callDeadline(), defaults.restartBackoffMax(), defaults.limits(),
           httpListen == null ? defaults.httpListen() : httpListen,
           new AccessSettings(operatorGroups, viewerGroups, insecureTcp, httpHosts, maxStreams),
-          new Quota(quotaVms, quotaMemoryMib));
+          new Quota(quotaVms, quotaMemoryMib)).withRetention(new Retention(retentionCount,
+              Retention.parseAge("--event-retention-age", retentionAge)));
       config.validated();
     } catch (IllegalArgumentException e) {
       System.err.println("control-plane: " + e.getMessage());

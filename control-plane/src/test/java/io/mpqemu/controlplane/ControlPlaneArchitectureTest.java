@@ -1,5 +1,7 @@
 package io.mpqemu.controlplane;
 
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.equivalentTo;
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAnyPackage;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 
 import com.tngtech.archunit.core.domain.JavaClasses;
@@ -39,6 +41,35 @@ class ControlPlaneArchitectureTest {
           .as("io.mpqemu.controlplane.scheduling uses no I/O and no gRPC classes")
           .because("placement is a pure function of a spec and node views: whatever it needs to know "
               + "(capacity, node state) is passed in by the caller, which reads it from the store or the agents");
+
+  @ArchTest
+  static final ArchRule policies_are_pure_functions =
+      noClasses()
+          .that().resideInAPackage("io.mpqemu.controlplane.policy..")
+          .should().dependOnClassesThat(Boundaries.IO.or(Boundaries.GRPC)
+              .or(resideInAnyPackage("io.vertx..", "org.slf4j..", "io.mpqemu.controlplane.records..",
+                  "io.mpqemu.controlplane.reconcile..", "io.mpqemu.controlplane.intents..", "io.mpqemu.controlplane.dispatch.."))
+              .or(equivalentTo(java.time.Clock.class)))
+          .as("io.mpqemu.controlplane.policy holds pure functions: no I/O, no clock, no Vert.x, no logging, no collaborators")
+          .because("the restart policy and the status fold are decided from values passed in (the VM, the report, the"
+              + " back-off limit); their callers read the clock, log and write, so the policies are tested as plain functions");
+
+  @ArchTest
+  static final ArchRule only_the_reconciler_commands_agents =
+      noClasses()
+          .that().resideOutsideOfPackages("io.mpqemu.controlplane.reconcile..", "io.mpqemu.controlplane.dispatch..",
+              "io.mpqemu.controlplane")
+          .should().dependOnClassesThat(equivalentTo(io.mpqemu.controlplane.reconcile.Agents.class))
+          .as("only the reconciler (and its adapter and the wiring) know the Agents port")
+          .because("intents store what should be and never call an agent; the reconciler alone acts on nodes");
+
+  @ArchTest
+  static final ArchRule intents_never_call_agents =
+      noClasses()
+          .that().resideInAPackage("io.mpqemu.controlplane.intents..")
+          .should().dependOnClassesThat(resideInAnyPackage("io.mpqemu.controlplane.dispatch..", "io.mpqemu.controlplane.reconcile.."))
+          .as("intents depend on no agent client and on the reconciler only through the Convergence port")
+          .because("an intent is stored and answered; converging nodes to it is the reconciler's job");
 
   @ArchTest
   static final ArchRule generated_grpc_stubs_are_used_only_in_api_dispatch_and_cli =

@@ -1,6 +1,7 @@
 package io.mpqemu.controlplane.api;
 
 import io.mpqemu.controlplane.events.HoppingEventSink;
+import io.mpqemu.controlplane.events.OutOfRange;
 import io.mpqemu.errors.InternalErrors;
 import io.mpqemu.v1.VmEvent;
 import io.vertx.core.Context;
@@ -80,6 +81,12 @@ final class GrpcEventSink extends HoppingEventSink {
     onStream(() -> response.fail(new StatusException(GrpcStatus.RESOURCE_EXHAUSTED,
         "this subscriber fell too far behind and was cut off; the last event it was sent is seq " + lastSeq
             + "; watch again with from_seq " + lastSeq)));
+  }
+
+  @Override
+  public void outOfRange(long firstKept) {
+    release.run();
+    onStream(() -> response.fail(new StatusException(GrpcStatus.OUT_OF_RANGE, OutOfRange.message(firstKept, "from_seq"))));
   }
 
   @Override

@@ -8,10 +8,10 @@ import io.mpqemu.grpc.MessageLimits;
 import io.mpqemu.controlplane.events.EventLog;
 import io.mpqemu.controlplane.nodes.NodeRegistry;
 import io.mpqemu.controlplane.store.StoredNode;
-import io.mpqemu.controlplane.store.StoredVm;
 import io.mpqemu.controlplane.store.VmFilter;
-import io.mpqemu.controlplane.vm.ApiException;
-import io.mpqemu.controlplane.vm.VmController;
+import io.mpqemu.controlplane.vm.VmError;
+import io.mpqemu.controlplane.dispatch.AgentClients;
+import io.mpqemu.controlplane.intents.VmIntents;
 import io.mpqemu.errors.Echo;
 import io.mpqemu.errors.Failures;
 import io.mpqemu.errors.InternalErrors;
@@ -31,6 +31,7 @@ import io.mpqemu.v1.Node;
 import io.mpqemu.v1.Phase;
 import io.mpqemu.v1.StartVmRequest;
 import io.mpqemu.v1.StopVmRequest;
+import io.mpqemu.v1.UpdateVmRequest;
 import io.mpqemu.v1.Vm;
 import io.mpqemu.v1.VmEvent;
 import io.mpqemu.v1.VmServiceGrpcService;
@@ -59,7 +60,7 @@ import org.slf4j.LoggerFactory;
 /** mpqemu.v1.VmService: checks each request, runs it on the control plane's loop, maps errors. */
 public final class VmGrpcService extends VmServiceGrpcService {
 
-  /** The role each method needs; the rest (Create, Start, Stop, Delete) need operator. */
+  /** The role each method needs; the rest (Create, Start, Stop, Delete, Update) need operator. */
   public static final Map<String, Access> ACCESS = Map.of(
       path(GetVm), Access.VIEWER,
       path(ListVms), Access.VIEWER,
@@ -78,7 +79,8 @@ public final class VmGrpcService extends VmServiceGrpcService {
   private static final Pattern VM_ID = Pattern.compile("^[a-z0-9][a-z0-9-]{0,62}$");
 
   private final Context controlPlane;
-  private final VmController vms;
+  private final VmIntents vms;
+  private final ConsoleRelay consoles;
   private final NodeRegistry nodes;
   private final EventLog log;
   private final AccessPolicy policy;
@@ -88,10 +90,11 @@ public final class VmGrpcService extends VmServiceGrpcService {
    * @param policy who callers are (CreateVm records its caller as the VM's owner)
    * @param streams how many WatchEvents streams each caller may hold (shared with the SSE route)
    */
-  public VmGrpcService(Context controlPlane, VmController vms, NodeRegistry nodes, EventLog log, AccessPolicy policy,
-      StreamLimit streams) {
+  public VmGrpcService(Context controlPlane, VmIntents vms, NodeRegistry nodes, AgentClients agents, EventLog log,
+      AccessPolicy policy, StreamLimit streams) {
     this.controlPlane = controlPlane;
     this.vms = vms;
+    this.consoles = new ConsoleRelay(vms, nodes, agents);
     this.nodes = nodes;
     this.log = log;
     this.policy = policy;
@@ -136,19 +139,20 @@ public final class VmGrpcService extends VmServiceGrpcService {
       int limit = size == 0 ? DEFAULT_PAGE : (int) size;
       String after = decodeToken(request.getPageToken());
       VmFilter filter = new VmFilter(request.getPhase(), request.getNode(), parseSelector(request.getLabelSelector()));
-      List<StoredVm> page = vms.list(filter, after, limit + 1);
-      ListVmsResponse.Builder answer = ListVmsResponse.newBuilder();
-      page.stream().limit(limit).forEach(vm -> answer.addVms(Convert.vm(vm)));
-      if (page.size() > limit) {
-        answer.setNextPageToken(encodeToken(page.get(limit - 1).id()));
-      }
-      return Future.succeededFuture(answer.build());
+      return vms.list(filter, after, limit + 1).map(page -> {
+        ListVmsResponse.Builder answer = ListVmsResponse.newBuilder();
+        page.stream().limit(limit).forEach(vm -> answer.addVms(Convert.vm(vm)));
+        if (page.size() > limit) {
+          answer.setNextPageToken(encodeToken(page.get(limit - 1).id()));
+        }
+        return answer.build();
+      });
     });
   }
 
   @Override
   public Future<Vm> startVm(StartVmRequest request) {
-    return onControlPlane(() -> vms.start(request.getVm()).map(Convert::vm));
+    return onControlPlane(() -> vms.start(request.getVm(), request.getExpectedRevision()).map(Convert::vm));
   }
 
   @Override
@@ -158,13 +162,20 @@ public final class VmGrpcService extends VmServiceGrpcService {
       if (timeout > MAX_STOP_TIMEOUT_SECONDS) {
         throw invalid("timeout_seconds must be at most " + MAX_STOP_TIMEOUT_SECONDS + ", was " + timeout);
       }
-      return vms.stop(request.getVm(), (int) timeout, request.getForce()).map(Convert::vm);
+      return vms.stop(request.getVm(), (int) timeout, request.getForce(), request.getExpectedRevision()).map(Convert::vm);
     });
   }
 
   @Override
   public Future<DeleteVmResponse> deleteVm(DeleteVmRequest request) {
-    return onControlPlane(() -> vms.delete(request.getVm()).map(v -> DeleteVmResponse.getDefaultInstance()));
+    return onControlPlane(() -> vms.delete(request.getVm(), request.getExpectedRevision())
+        .map(v -> DeleteVmResponse.getDefaultInstance()));
+  }
+
+  @Override
+  public Future<Vm> updateVm(UpdateVmRequest request) {
+    return onControlPlane(() -> vms.update(request.getVm(), request.getSpec(), request.getUpdateMask().getPathsList(),
+        request.getExpectedRevision()).map(Convert::vm));
   }
 
   @Override
@@ -186,7 +197,7 @@ public final class VmGrpcService extends VmServiceGrpcService {
       if (max > MAX_CONSOLE_BYTES) {
         throw invalid("max_bytes must be at most " + MAX_CONSOLE_BYTES + ", was " + max);
       }
-      return vms.console(request.getVm(), max == 0 ? DEFAULT_CONSOLE_BYTES : (int) max);
+      return consoles.tail(request.getVm(), max == 0 ? DEFAULT_CONSOLE_BYTES : (int) max);
     });
   }
 
@@ -254,8 +265,8 @@ public final class VmGrpcService extends VmServiceGrpcService {
     if (e instanceof StatusException) {
       return e;
     }
-    if (e instanceof ApiException a) {
-      return new StatusException(a.status(), a.getMessage());
+    if (e instanceof VmError v) {
+      return new StatusException(status(v.kind()), v.getMessage());
     }
     if (e instanceof GrpcCallException g) {
       GrpcStatus status = g.status() == GrpcStatus.NOT_FOUND ? GrpcStatus.NOT_FOUND : GrpcStatus.UNAVAILABLE;
@@ -271,6 +282,19 @@ public final class VmGrpcService extends VmServiceGrpcService {
       return new StatusException(GrpcStatus.UNAVAILABLE, "the VM's node cannot be reached: " + Failures.rootMessage(e));
     }
     return InternalErrors.status(LOG, "answering a VmService call", e);
+  }
+
+  /** The one place a domain error kind becomes a gRPC status code. */
+  static GrpcStatus status(VmError.Kind kind) {
+    return switch (kind) {
+      case INVALID -> GrpcStatus.INVALID_ARGUMENT;
+      case NOT_FOUND -> GrpcStatus.NOT_FOUND;
+      case EXISTS -> GrpcStatus.ALREADY_EXISTS;
+      case PRECONDITION -> GrpcStatus.FAILED_PRECONDITION;
+      case UNAVAILABLE -> GrpcStatus.UNAVAILABLE;
+      case QUOTA -> GrpcStatus.RESOURCE_EXHAUSTED;
+      case OUT_OF_RANGE -> GrpcStatus.OUT_OF_RANGE;
+    };
   }
 
   static StatusException invalid(String message) {

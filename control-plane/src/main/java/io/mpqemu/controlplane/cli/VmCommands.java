@@ -22,13 +22,13 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code vm create | list | get | start | stop | delete}. */
-@Command(name = "vm", description = "Create, list, show, start, stop and delete VMs.",
+/** {@code vm create | list | get | start | stop | delete | update}. */
+@Command(name = "vm", description = "Create, list, show, start, stop, delete and update VMs.",
     exitCodeListHeading = ExitCodes.HEADING,
     exitCodeList = {ExitCodes.OK_LINE, ExitCodes.REFUSED_LINE, ExitCodes.USAGE_LINE, ExitCodes.UNREACHABLE_LINE,
         ExitCodes.NOT_FOUND_LINE},
     subcommands = {VmCommands.Create.class, VmCommands.ListVms.class, VmCommands.Get.class, VmCommands.Start.class,
-        VmCommands.Stop.class, VmCommands.Delete.class})
+        VmCommands.Stop.class, VmCommands.Delete.class, VmUpdateCommand.class})
 final class VmCommands {
 
   @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help, with the exit codes.")
@@ -191,10 +191,14 @@ final class VmCommands {
     @Parameters(index = "0", paramLabel = "ID_OR_NAME", description = "A VM id (a UUID) or a VM name.")
     String vm;
 
+    @Option(names = "--expected-revision", paramLabel = "N", defaultValue = "0",
+        description = "Refuse (FAILED_PRECONDITION) unless the VM is at this revision (see `vm get`); 0: any.")
+    long expectedRevision;
+
     @Override
     void run(ControlPlaneConnection server, ClientOptions options, PrintWriter out) {
-      print(server.call(VmServiceGrpcClient.StartVm, StartVmRequest.newBuilder().setVm(Formats.vmRef(vm)).build()),
-          options, out);
+      print(server.call(VmServiceGrpcClient.StartVm, StartVmRequest.newBuilder().setVm(Formats.vmRef(vm))
+          .setExpectedRevision(VmUpdateCommand.revision(expectedRevision)).build()), options, out);
     }
   }
 
@@ -213,13 +217,17 @@ final class VmCommands {
     @Option(names = "--force", description = "Kill it at once, without asking the guest.")
     boolean force;
 
+    @Option(names = "--expected-revision", paramLabel = "N", defaultValue = "0",
+        description = "Refuse (FAILED_PRECONDITION) unless the VM is at this revision (see `vm get`); 0: any.")
+    long expectedRevision;
+
     @Override
     void run(ControlPlaneConnection server, ClientOptions options, PrintWriter out) {
       if (timeout < 0) {
         throw new UsageException("--timeout must be 0 or more seconds, not " + timeout);
       }
       StopVmRequest request = StopVmRequest.newBuilder().setVm(Formats.vmRef(vm)).setTimeoutSeconds(timeout)
-          .setForce(force).build();
+          .setForce(force).setExpectedRevision(VmUpdateCommand.revision(expectedRevision)).build();
       print(server.call(VmServiceGrpcClient.StopVm, request), options, out);
     }
   }
@@ -232,9 +240,14 @@ final class VmCommands {
     @Parameters(index = "0", paramLabel = "ID_OR_NAME", description = "A VM id (a UUID) or a VM name.")
     String vm;
 
+    @Option(names = "--expected-revision", paramLabel = "N", defaultValue = "0",
+        description = "Refuse (FAILED_PRECONDITION) unless the VM is at this revision (see `vm get`); 0: any.")
+    long expectedRevision;
+
     @Override
     void run(ControlPlaneConnection server, ClientOptions options, PrintWriter out) {
-      var answer = server.call(VmServiceGrpcClient.DeleteVm, DeleteVmRequest.newBuilder().setVm(Formats.vmRef(vm)).build());
+      var answer = server.call(VmServiceGrpcClient.DeleteVm, DeleteVmRequest.newBuilder().setVm(Formats.vmRef(vm))
+          .setExpectedRevision(VmUpdateCommand.revision(expectedRevision)).build());
       out.println(options.json() ? Formats.jsonLine(answer) : "deleted " + vm);
     }
   }

@@ -28,10 +28,22 @@ public final class EventLog {
   private final Map<Long, Subscription> subscriptions = new ConcurrentHashMap<>();
   private final AtomicLong ids = new AtomicLong();
   private long lastSeq;
+  /** The oldest seq the log keeps (1 until retention removes events); events before it are gone. */
+  private volatile long firstSeq = 1;
 
   public EventLog(StoreExecutor store, long lastSeq) {
     this.store = store;
     this.lastSeq = lastSeq;
+  }
+
+  /** Retention removed every event before {@code seq}. */
+  public void retainedFrom(long seq) {
+    firstSeq = Math.max(firstSeq, seq);
+  }
+
+  /** The oldest seq kept. */
+  public long firstSeq() {
+    return firstSeq;
   }
 
   public long lastSeq() {
@@ -53,8 +65,9 @@ public final class EventLog {
   }
 
   /**
-   * Subscribes from {@code fromSeq} (exclusive), only {@code vmId}'s events when it is not empty.
-   * The returned runnable ends the subscription.
+   * Subscribes from {@code fromSeq} (exclusive; 0 for the oldest kept), only {@code vmId}'s events when
+   * it is not empty. The returned runnable ends the subscription. A {@code fromSeq} before the oldest kept
+   * event ends it at once with {@link EventSink#outOfRange}: the events in between are gone.
    */
   public Runnable subscribe(long fromSeq, String vmId, EventSink sink) {
     return subscribe(fromSeq, vmId, sink, Long.MAX_VALUE);
@@ -65,6 +78,10 @@ public final class EventLog {
    * was sent: a snapshot when {@code endSeq} is the log's end at the time of the call.
    */
   public Runnable subscribe(long fromSeq, String vmId, EventSink sink, long endSeq) {
+    if (fromSeq > 0 && fromSeq + 1 < firstSeq) {
+      sink.outOfRange(firstSeq);
+      return () -> { };
+    }
     long id = ids.incrementAndGet();
     Subscription s = new Subscription(id, fromSeq, vmId, sink, endSeq);
     subscriptions.put(id, s);
@@ -80,6 +97,7 @@ public final class EventLog {
     private final long endSeq;
     private long sentSeq;
     private boolean replayDone;
+    private boolean replayStarted;
     private boolean ended;
 
     Subscription(long id, long fromSeq, String vmId, EventSink sink, long endSeq) {
@@ -109,6 +127,11 @@ public final class EventLog {
           sink.fail(ar.cause());
           return;
         }
+        if (removedUnderIt(ar.result())) {
+          end();
+          sink.outOfRange(firstSeq);
+          return;
+        }
         for (VmEvent e : ar.result()) {
           if (e.getSeq() > endSeq) {
             break;
@@ -126,6 +149,23 @@ public final class EventLog {
           pump();
         }
       });
+    }
+
+    /**
+     * Whether retention removed events this subscriber had not been sent yet (while it read, or while it
+     * was asked for): a whole-log subscriber sees the gap in seqs; a one-VM subscriber, whose events are
+     * not consecutive, by where the log starts now.
+     */
+    private boolean removedUnderIt(List<VmEvent> batch) {
+      if (sentSeq == 0 && !replayStarted) {
+        replayStarted = true;
+        return false; // from the oldest kept, whatever that is
+      }
+      replayStarted = true;
+      if (vmId.isEmpty()) {
+        return !batch.isEmpty() && batch.get(0).getSeq() > sentSeq + 1;
+      }
+      return sentSeq + 1 < firstSeq;
     }
 
     void live(VmEvent e) {

@@ -16,6 +16,12 @@ public interface EventSink {
   /** The subscription ends because the subscriber fell behind; {@code lastSeq} is the last event it was sent. */
   void overflow(long lastSeq);
 
+  /**
+   * The subscriber asked for events the log no longer keeps (retention removed them): the oldest kept is
+   * {@code firstKept}. Nothing was sent.
+   */
+  void outOfRange(long firstKept);
+
   /** A snapshot subscription sent everything up to the end it was given. */
   void complete();
 

@@ -5,7 +5,7 @@ import io.mpqemu.controlplane.events.EventLog;
 import io.mpqemu.controlplane.events.EventSink;
 import io.mpqemu.controlplane.nodes.NodeRegistry;
 import io.mpqemu.controlplane.store.StoredNode;
-import io.mpqemu.controlplane.vm.VmController;
+import io.mpqemu.controlplane.records.VmRecords;
 import io.mpqemu.fleet.BusSignatures;
 import io.mpqemu.http.OnContext;
 import io.mpqemu.metrics.EnumGauge;
@@ -41,7 +41,7 @@ public final class ControlPlaneMetrics {
   private static final Logger LOG = LoggerFactory.getLogger(ControlPlaneMetrics.class);
 
   private final Context controlPlane;
-  private final VmController vms;
+  private final VmRecords vms;
   private final NodeRegistry nodes;
   private final EventLog log;
   private final ServiceRegistry registry;
@@ -76,7 +76,7 @@ public final class ControlPlaneMetrics {
    * {@code busDrops}: the event bus messages the control plane dropped, counted where it drops them;
    * {@code controlPlaneDrops}: those it dropped for what they say (by reason, read on its context).
    */
-  public ControlPlaneMetrics(ServiceRegistry registry, Context controlPlane, VmController vms, NodeRegistry nodes,
+  public ControlPlaneMetrics(ServiceRegistry registry, Context controlPlane, VmRecords vms, NodeRegistry nodes,
       EventLog log, BusSignatures.Drops busDrops, Supplier<Map<String, Long>> controlPlaneDrops, Clock clock) {
     this.controlPlane = controlPlane;
     this.vms = vms;
@@ -167,6 +167,13 @@ public final class ControlPlaneMetrics {
     @Override
     public void overflow(long seq) {
       LOG.warn("the metrics collector was cut off from the event log at seq {}; launch metrics stop", seq);
+      unsubscribe = null;
+    }
+
+    @Override
+    public void outOfRange(long firstKept) {
+      LOG.warn("the metrics collector lost its place in the event log (it now starts at seq {}); launch metrics stop",
+          firstKept);
       unsubscribe = null;
     }
 

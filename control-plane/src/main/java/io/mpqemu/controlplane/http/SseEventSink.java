@@ -3,6 +3,7 @@ package io.mpqemu.controlplane.http;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.util.JsonFormat;
 import io.mpqemu.controlplane.events.HoppingEventSink;
+import io.mpqemu.controlplane.events.OutOfRange;
 import io.mpqemu.errors.InternalErrors;
 import io.mpqemu.v1.VmEvent;
 import io.vertx.core.Context;
@@ -64,6 +65,14 @@ final class SseEventSink extends HoppingEventSink {
     JsonObject data = new JsonObject().put("lastSeq", lastSeq).put("message", "this subscriber fell too far behind and"
         + " was cut off; the last event it was sent is seq " + lastSeq + "; reconnect with Last-Event-ID: " + lastSeq);
     finish("event: overflow\ndata: " + data.encode() + "\n\n");
+  }
+
+  /** An error event with code OUT_OF_RANGE naming where the log starts now. */
+  @Override
+  public void outOfRange(long firstKept) {
+    JsonObject data = new JsonObject().put("error", new JsonObject().put("code", "OUT_OF_RANGE")
+        .put("firstSeq", firstKept).put("message", OutOfRange.message(firstKept, "Last-Event-ID")));
+    finish("event: error\ndata: " + data.encode() + "\n\n");
   }
 
   @Override

@@ -335,6 +335,28 @@ public final class SqliteStore implements Store {
   }
 
   @Override
+  public synchronized long firstSeq() {
+    ensureOpen();
+    try (ResultSet rows = statements.prepare("SELECT MIN(seq) FROM events").executeQuery()) {
+      return rows.next() ? rows.getLong(1) : 0;
+    } catch (SQLException e) {
+      throw readFailed(e);
+    }
+  }
+
+  @Override
+  public synchronized int deleteEventsBefore(long seq) {
+    ensureOpen();
+    try {
+      PreparedStatement delete = statements.prepare("DELETE FROM events WHERE seq < ?");
+      delete.setLong(1, seq);
+      return delete.executeUpdate();
+    } catch (SQLException e) {
+      throw unavailable("Removing old events from " + file + " failed: " + e.getMessage(), e);
+    }
+  }
+
+  @Override
   public synchronized void putNode(StoredNode node) {
     ensureOpen();
     try {

@@ -39,6 +39,15 @@ public interface Store extends AutoCloseable {
   /** The seq of the last event, 0 when the log is empty. */
   long lastSeq();
 
+  /** The seq of the oldest event kept, 0 when the log is empty (retention removes older ones). */
+  long firstSeq();
+
+  /**
+   * Removes the events with a seq below {@code seq} (retention), in one transaction; the later ones keep
+   * their seqs, so the log stays gap-free from its first kept event. Answers how many went.
+   */
+  int deleteEventsBefore(long seq);
+
   /** Inserts or replaces a node, durably. */
   void putNode(StoredNode node);
 

@@ -3,6 +3,8 @@ package io.mpqemu.controlplane.store;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
+import io.mpqemu.v1.VmEvent;
+import java.util.List;
 import java.util.function.Function;
 
 /**
@@ -21,6 +23,16 @@ public final class StoreExecutor implements AutoCloseable {
 
   public <T> Future<T> call(Function<Store, T> work) {
     return worker.executeBlocking(() -> work.apply(store), true);
+  }
+
+  /** Commits a change; its events come back with their seqs. */
+  public Future<List<VmEvent>> commit(Change change) {
+    return call(st -> st.commit(change));
+  }
+
+  /** Runs a read. */
+  public <T> Future<T> read(Function<Store, T> work) {
+    return call(work);
   }
 
   @Override

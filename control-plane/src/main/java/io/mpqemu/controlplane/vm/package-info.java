@@ -1,2 +1,2 @@
-/** VM intents and their status: the controller that turns intents and agent reports into actions. */
+/** The VM domain without I/O: errors with a kind, back-off, quotas, why an agent's event was dropped. */
 package io.mpqemu.controlplane.vm;

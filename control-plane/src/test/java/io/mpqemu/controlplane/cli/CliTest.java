@@ -24,6 +24,9 @@ import io.mpqemu.v1.ProcessState;
 import io.mpqemu.v1.ProcessStatus;
 import io.mpqemu.v1.StartVmRequest;
 import io.mpqemu.v1.StopVmRequest;
+import io.mpqemu.v1.UpdateVmRequest;
+import io.mpqemu.v1.RestartPolicy;
+import io.mpqemu.v1.DeleteVmRequest;
 import io.mpqemu.v1.Vm;
 import io.mpqemu.v1.VmEvent;
 import io.mpqemu.v1.VmRef;
@@ -39,6 +42,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
@@ -193,6 +197,48 @@ class CliTest {
         VmRef.newBuilder().setName("web").build(),
         VmRef.newBuilder().setName(WEB_ID.toUpperCase()).build(),
         VmRef.newBuilder().setName(WEB_ID.substring(1)).build());
+  }
+
+  @Test
+  @DisplayName("vm update sends only the fields its options name, each replaced whole, with the expected revision")
+  void updateSendsTheMask() {
+    fake.startStop = r -> Future.succeededFuture(WEB);
+
+    assertThat(run("vm", "update", "web", "--label", "tier=db", "--label", "team=a", "--restart-policy", "on-failure",
+        "--expected-revision", "3")).isZero();
+    assertThat(run("vm", "update", "web", "--clear-node-selector")).isZero();
+
+    List<UpdateVmRequest> sent = fake.requests(UpdateVmRequest.class);
+    assertThat(sent.get(0).getUpdateMask().getPathsList()).containsExactly("labels", "restart_policy");
+    assertThat(sent.get(0).getSpec().getLabelsMap()).containsExactly(Map.entry("tier", "db"), Map.entry("team", "a"));
+    assertThat(sent.get(0).getSpec().getRestartPolicy()).isEqualTo(RestartPolicy.ON_FAILURE);
+    assertThat(sent.get(0).getExpectedRevision()).isEqualTo(3);
+    assertThat(sent.get(1).getUpdateMask().getPathsList()).containsExactly("node_selector");
+    assertThat(sent.get(1).getSpec().getNodeSelectorMap()).isEmpty();
+    assertThat(sent.get(1).getExpectedRevision()).isZero();
+  }
+
+  @Test
+  @DisplayName("vm update without a change, or with a label and --clear-labels, is a usage error that sends nothing")
+  void updateUsageErrors() {
+    assertThat(run("vm", "update", "web")).isEqualTo(ExitCodes.USAGE);
+    assertThat(err.toString()).contains("say what to change");
+    assertThat(run("vm", "update", "web", "--label", "a=b", "--clear-labels")).isEqualTo(ExitCodes.USAGE);
+    assertThat(run("vm", "update", "web", "--restart-policy", "sometimes")).isEqualTo(ExitCodes.USAGE);
+    assertThat(err.toString()).contains("--restart-policy must be never, on-failure or always, not sometimes");
+    assertThat(fake.requests(UpdateVmRequest.class)).isEmpty();
+  }
+
+  @Test
+  @DisplayName("vm start, stop and delete pass --expected-revision on")
+  void expectedRevisionIsPassedOn() {
+    fake.startStop = r -> Future.succeededFuture(WEB);
+    run("vm", "start", "web", "--expected-revision", "4");
+    run("vm", "stop", "web", "--expected-revision", "5");
+    run("vm", "delete", "web", "--expected-revision", "6");
+    assertThat(fake.only(StartVmRequest.class).getExpectedRevision()).isEqualTo(4);
+    assertThat(fake.only(StopVmRequest.class).getExpectedRevision()).isEqualTo(5);
+    assertThat(fake.only(DeleteVmRequest.class).getExpectedRevision()).isEqualTo(6);
   }
 
   @Test

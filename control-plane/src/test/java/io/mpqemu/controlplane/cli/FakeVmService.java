@@ -14,6 +14,7 @@ import io.mpqemu.v1.ListVmsRequest;
 import io.mpqemu.v1.ListVmsResponse;
 import io.mpqemu.v1.StartVmRequest;
 import io.mpqemu.v1.StopVmRequest;
+import io.mpqemu.v1.UpdateVmRequest;
 import io.mpqemu.v1.Vm;
 import io.mpqemu.v1.VmEvent;
 import io.mpqemu.v1.VmServiceGrpcService;
@@ -43,7 +44,7 @@ final class FakeVmService extends VmServiceGrpcService {
       r -> Future.failedFuture(new StatusException(GrpcStatus.NOT_FOUND, "no VM " + r.getVm()));
   /** ListVms pages by page_token. */
   final Map<String, ListVmsResponse> pages = new HashMap<>();
-  /** Answers StartVm and StopVm. */
+  /** Answers StartVm, StopVm and UpdateVm. */
   Function<Message, Future<Vm>> startStop = r -> Future.succeededFuture(Vm.getDefaultInstance());
   ListNodesResponse nodes = ListNodesResponse.getDefaultInstance();
   GetConsoleLogResponse console = GetConsoleLogResponse.getDefaultInstance();
@@ -112,6 +113,12 @@ final class FakeVmService extends VmServiceGrpcService {
 
   @Override
   public Future<Vm> stopVm(StopVmRequest request) {
+    requests.add(request);
+    return startStop.apply(request);
+  }
+
+  @Override
+  public Future<Vm> updateVm(UpdateVmRequest request) {
     requests.add(request);
     return startStop.apply(request);
   }

@@ -61,6 +61,13 @@ class EventLogTest {
       overflowAt = lastSeq;
     }
 
+    long outOfRangeAt = -1;
+
+    @Override
+    public void outOfRange(long firstKept) {
+      outOfRangeAt = firstKept;
+    }
+
     boolean completed;
 
     @Override
@@ -205,5 +212,89 @@ class EventLogTest {
     settle();
 
     assertThat(sink.received).hasSize(4).allMatch(e -> e.getVmId().equals("vm-1"));
+  }
+
+  // ------------------------------------------------------------------ retention
+
+  /** Commits events stamped {@code age} ago, one per VM id in turn. */
+  private void commitAged(int n, java.time.Duration age) throws Exception {
+    java.time.Instant at = java.time.Instant.now().minus(age);
+    on(() -> {
+      Change.Builder change = Change.builder();
+      for (int i = 0; i < n; i++) {
+        change.event(VmEvent.newBuilder().setVmId("vm-" + (i % 3)).setType(EventType.ACCEPTED)
+            .setTime(io.mpqemu.wire.Timestamps.of(at)).build());
+      }
+      Change built = change.build();
+      return store.call(st -> st.commit(built)).map(events -> {
+        log.published(events);
+        return null;
+      });
+    });
+  }
+
+  private long prune(Retention retention) throws Exception {
+    return on(() -> retention.prune(store, log, java.time.Clock.systemUTC()));
+  }
+
+  @Test
+  @DisplayName("retention keeps the last N events when all are old, and every event younger than its age beyond N")
+  void retentionKeepsTheLastNAndTheYoung() throws Exception {
+    commitAged(10, java.time.Duration.ofDays(30));
+    Retention keepThree = new Retention(3, java.time.Duration.ofDays(7));
+    assertThat(prune(keepThree)).isEqualTo(8L);
+    assertThat(on(() -> store.call(st -> st.firstSeq())).longValue()).isEqualTo(8);
+    assertThat(log.firstSeq()).isEqualTo(8);
+
+    commitAged(5, java.time.Duration.ofDays(1)); // seqs 11..15, young
+    assertThat(prune(keepThree)).as("the young stay beyond the last 3")
+        .isEqualTo(11);
+    assertThat(on(() -> store.call(st -> st.events(0, "", 100))).stream().map(VmEvent::getSeq).toList())
+        .containsExactly(11L, 12L, 13L, 14L, 15L);
+    assertThat(prune(keepThree)).as("pruning again removes nothing")
+        .isEqualTo(11);
+  }
+
+  @Test
+  @DisplayName("a subscriber from a seq retention removed is told OUT_OF_RANGE with the first kept seq; from 0 it gets the oldest kept on")
+  void subscribersBeforeTheWindow() throws Exception {
+    commitAged(10, java.time.Duration.ofDays(30));
+    prune(new Retention(4, java.time.Duration.ofDays(7)));
+
+    RecordingSink early = new RecordingSink();
+    on(() -> Future.succeededFuture(log.subscribe(3, "", early)));
+    assertThat(early.outOfRangeAt).isEqualTo(7);
+    assertThat(early.received).isEmpty();
+
+    RecordingSink edge = new RecordingSink();
+    on(() -> Future.succeededFuture(log.subscribe(6, "", edge, log.lastSeq())));
+    settle();
+    assertThat(edge.outOfRangeAt).as("from the seq just before the first kept: nothing is missing").isEqualTo(-1);
+    assertThat(edge.received).extracting(VmEvent::getSeq).containsExactly(7L, 8L, 9L, 10L);
+
+    RecordingSink all = new RecordingSink();
+    on(() -> Future.succeededFuture(log.subscribe(0, "vm-1", all, log.lastSeq())));
+    settle();
+    assertThat(all.received).extracting(VmEvent::getSeq).containsExactly(8L);
+  }
+
+  @Test
+  @DisplayName("events removed while a subscriber was between two reads end it with OUT_OF_RANGE, not a silent gap")
+  void removedUnderASubscriber() throws Exception {
+    commitAged(10, java.time.Duration.ofDays(30));
+    RecordingSink slow = new RecordingSink();
+    slow.blocked = true; // takes nothing: its first read waits for it
+    on(() -> Future.succeededFuture(log.subscribe(2, "", slow)));
+    prune(new Retention(2, java.time.Duration.ofDays(7)));
+
+    on(() -> {
+      slow.blocked = false;
+      slow.drain.run();
+      return Future.succeededFuture();
+    });
+    settle();
+
+    assertThat(slow.outOfRangeAt).isEqualTo(9);
+    assertThat(slow.received).isEmpty();
   }
 }

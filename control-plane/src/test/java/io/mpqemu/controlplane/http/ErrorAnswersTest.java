@@ -107,9 +107,12 @@ class ErrorAnswersTest {
 
     assertThat(lineWith(id).getFormattedMessage()).as("the detail is in the log").contains("no such table: vms");
     assertThat(lineWith(id).getThrowableProxy()).as("with the stack trace").isNotNull();
-    // the store still answers what it holds in memory, and the VM created before is there
+    // once the table is back, the VM created before is there and the refused create left nothing behind
+    breakStore("ALTER TABLE vms_gone RENAME TO vms");
     assertThat(call(VmServiceGrpcClient.GetVm, GetVmRequest.newBuilder()
         .setVm(VmRef.newBuilder().setName("before")).build()).getSpec().getName()).isEqualTo("before");
+    assertThat(refusal(VmServiceGrpcClient.GetVm, GetVmRequest.newBuilder()
+        .setVm(VmRef.newBuilder().setName("after")).build()).status()).isEqualTo(GrpcStatus.NOT_FOUND);
   }
 
   @Test

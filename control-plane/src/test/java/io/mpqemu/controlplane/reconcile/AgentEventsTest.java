@@ -1,15 +1,14 @@
-package io.mpqemu.controlplane.vm;
+package io.mpqemu.controlplane.reconcile;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.mpqemu.controlplane.ControlPlaneConfig;
+import io.mpqemu.controlplane.ControlPlaneCore;
 import io.mpqemu.controlplane.dispatch.AgentClients;
-import io.mpqemu.controlplane.events.EventLog;
-import io.mpqemu.controlplane.nodes.NodeRegistry;
-import io.mpqemu.controlplane.store.SqliteStore;
+import io.mpqemu.controlplane.dispatch.NodeAgents;
+import io.mpqemu.controlplane.store.Change;
 import io.mpqemu.controlplane.store.StoreExecutor;
 import io.mpqemu.controlplane.store.StoredVm;
-import io.mpqemu.spec.NodeLimits;
+import io.mpqemu.controlplane.vm.DroppedEvent;
 import io.mpqemu.testing.Await;
 import io.mpqemu.v1.AgentDeleteVmRequest;
 import io.mpqemu.v1.AgentDeleteVmResponse;
@@ -31,7 +30,6 @@ import io.mpqemu.v1.RestartPolicy;
 import io.mpqemu.v1.VmEvent;
 import io.mpqemu.v1.VmRef;
 import io.mpqemu.v1.VmSpec;
-import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -54,9 +52,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Nodes speak only for themselves: the controller applies an agent's event only when the VM is placed
+ * Nodes speak only for themselves: the reconciler applies an agent's event only when the VM is placed
  * on the sending node or is being launched there, and stores nothing for VM ids it does not know. A
- * real controller on a real store, with two fake agents (gRPC on loopback) and a clock the test moves.
+ * real reconciler on a real store, with two fake agents (gRPC on loopback) and a clock the test moves.
  */
 class AgentEventsTest {
 
@@ -65,37 +63,25 @@ class AgentEventsTest {
   @TempDir
   Path dir;
 
-  private Vertx vertx;
-  private Context loop;
+  private CoreHarness h;
+  private ControlPlaneCore core;
   private StoreExecutor store;
-  private VmController vms;
   private final TestClock clock = new TestClock();
   private FakeAgent a;
   private FakeAgent b;
 
   @BeforeEach
   void start() throws Exception {
-    vertx = Vertx.vertx();
-    loop = vertx.getOrCreateContext();
-    a = FakeAgent.start(vertx, "node-a");
-    b = FakeAgent.start(vertx, "node-b");
-    ControlPlaneConfig config = new ControlPlaneConfig(dir, List.of("unix:" + dir.resolve("cp.sock")), Duration.ofSeconds(2),
-        Duration.ofSeconds(5), Duration.ofHours(1), Duration.ofSeconds(60), Duration.ofSeconds(60), NodeLimits.defaults());
-    on(() -> {
-      store = new StoreExecutor(vertx, SqliteStore.open(config.database()));
-      EventLog log = new EventLog(store, 0);
-      vms = new VmController(vertx, config, store, log, new NodeRegistry(config.notReadyAfter(), config.lostAfter()),
-          new AgentClients(vertx, config.callDeadline()), clock);
-      return vms.load();
-    });
+    h = new CoreHarness(dir, vertx -> new NodeAgents(new AgentClients(vertx, Duration.ofSeconds(60))), clock);
+    core = h.core();
+    store = h.store();
+    a = FakeAgent.start(h.vertx(), "node-a");
+    b = FakeAgent.start(h.vertx(), "node-b");
   }
 
   @AfterEach
   void stop() {
-    Await.result(vertx.close(), WAIT);
-    if (store != null) {
-      store.close();
-    }
+    h.close();
   }
 
   // ------------------------------------------------------------------ the cases
@@ -110,7 +96,7 @@ class AgentEventsTest {
     assertThat(running.status().getNode()).isEqualTo("node-b");
     List<VmEvent> logBefore = events();
 
-    Optional<DroppedEvent> dropped = onLoop(() -> vms.onAgentEvent(event(id, "node-a", EventType.VM_STOPPED,
+    Optional<DroppedEvent> dropped = onLoop(() -> core.reconciler().onAgentEvent(event(id, "node-a", EventType.VM_STOPPED,
         Phase.PHASE_STOPPED)));
 
     assertThat(dropped).hasValueSatisfying(d -> {
@@ -128,7 +114,7 @@ class AgentEventsTest {
     assertThat(events()).as("the event log").isEqualTo(logBefore).noneMatch(e -> e.getReason().equals("Forged"));
 
     // node-b's own event about it is applied as always
-    assertThat(onLoop(() -> vms.onAgentEvent(event(id, "node-b", EventType.VM_STOPPED, Phase.PHASE_STOPPED)))).isEmpty();
+    assertThat(onLoop(() -> core.reconciler().onAgentEvent(event(id, "node-b", EventType.VM_STOPPED, Phase.PHASE_STOPPED)))).isEmpty();
     assertThat(vm(id).status().getPhase()).isEqualTo(Phase.PHASE_STOPPED);
     assertThat(events()).anyMatch(e -> e.getVmId().equals(id) && e.getNode().equals("node-b") && e.getReason().equals("Forged"));
   }
@@ -139,9 +125,9 @@ class AgentEventsTest {
     ready(a);
     String id = create("idle", "a", DesiredState.STOPPED).id();
     List<VmEvent> logBefore = events();
-    assertThat(onLoop(() -> vms.onAgentEvent(event(id, "node-a", EventType.LAUNCHED, Phase.PHASE_RUNNING))))
+    assertThat(onLoop(() -> core.reconciler().onAgentEvent(event(id, "node-a", EventType.LAUNCHED, Phase.PHASE_RUNNING))))
         .hasValueSatisfying(d -> assertThat(d.message()).contains("which is placed on no node"));
-    assertThat(onLoop(() -> vms.onAgentEvent(event(id, "", EventType.LAUNCHED, Phase.PHASE_RUNNING))))
+    assertThat(onLoop(() -> core.reconciler().onAgentEvent(event(id, "", EventType.LAUNCHED, Phase.PHASE_RUNNING))))
         .hasValueSatisfying(d -> assertThat(d.message()).startsWith("a LAUNCHED event naming no node about VM " + id));
     assertThat(vm(id).status().getPhase()).isEqualTo(Phase.PHASE_STOPPED);
     assertThat(events()).isEqualTo(logBefore);
@@ -152,12 +138,12 @@ class AgentEventsTest {
   void eventAboutAnUnknownVmStoresNothing() {
     ready(a);
     String deleted = create("gone", "a", DesiredState.STOPPED).id();
-    on(() -> vms.delete(VmRef.newBuilder().setId(deleted).build()));
+    on(() -> core.intents().delete(VmRef.newBuilder().setId(deleted).build(), 0));
     List<VmEvent> logBefore = events();
-    int count = onLoop(() -> vms.count());
+    int count = onLoop(() -> core.records().count());
 
     for (String id : List.of("00000000-0000-4000-8000-00000000beef", deleted)) {
-      Optional<DroppedEvent> dropped = onLoop(() -> vms.onAgentEvent(event(id, "node-a", EventType.VM_STOPPED,
+      Optional<DroppedEvent> dropped = onLoop(() -> core.reconciler().onAgentEvent(event(id, "node-a", EventType.VM_STOPPED,
           Phase.PHASE_STOPPED)));
       assertThat(dropped).hasValueSatisfying(d -> {
         assertThat(d.reason()).isEqualTo(DroppedEvent.Reason.UNKNOWN_VM);
@@ -167,7 +153,7 @@ class AgentEventsTest {
       });
     }
     assertThat(events()).as("no row for either").isEqualTo(logBefore);
-    assertThat(onLoop(() -> vms.count())).isEqualTo(count);
+    assertThat(onLoop(() -> core.records().count())).isEqualTo(count);
   }
 
   @Test
@@ -177,20 +163,20 @@ class AgentEventsTest {
     ready(b);
     String id = create("short", "a", DesiredState.RUNNING).id();
     awaitVm(id, vm -> vm.status().getPhase() == Phase.PHASE_RUNNING, "RUNNING");
-    on(() -> vms.delete(VmRef.newBuilder().setId(id).build()));
+    on(() -> core.intents().delete(VmRef.newBuilder().setId(id).build(), 0));
     assertThat(a.deleted).contains(id);
-    int count = onLoop(() -> vms.count());
+    int count = onLoop(() -> core.records().count());
 
-    assertThat(onLoop(() -> vms.onAgentEvent(event(id, "node-b", EventType.VM_DELETED, Phase.PHASE_DELETED))))
+    assertThat(onLoop(() -> core.reconciler().onAgentEvent(event(id, "node-b", EventType.VM_DELETED, Phase.PHASE_DELETED))))
         .hasValueSatisfying(d -> assertThat(d.reason()).isEqualTo(DroppedEvent.Reason.UNKNOWN_VM));
-    assertThat(onLoop(() -> vms.onAgentEvent(event(id, "node-a", EventType.VM_DELETED, Phase.PHASE_DELETED)))).isEmpty();
+    assertThat(onLoop(() -> core.reconciler().onAgentEvent(event(id, "node-a", EventType.VM_DELETED, Phase.PHASE_DELETED)))).isEmpty();
     assertThat(events()).filteredOn(e -> e.getVmId().equals(id) && e.getReason().equals("Forged"))
         .singleElement().satisfies(e -> assertThat(e.getNode()).isEqualTo("node-a"));
-    assertThat(onLoop(() -> vms.count())).as("no VM comes back").isEqualTo(count);
+    assertThat(onLoop(() -> core.records().count())).as("no VM comes back").isEqualTo(count);
 
     clock.advance(Duration.ofSeconds(61));
     List<VmEvent> logBefore = events();
-    assertThat(onLoop(() -> vms.onAgentEvent(event(id, "node-a", EventType.VM_DELETED, Phase.PHASE_DELETED))))
+    assertThat(onLoop(() -> core.reconciler().onAgentEvent(event(id, "node-a", EventType.VM_DELETED, Phase.PHASE_DELETED))))
         .hasValueSatisfying(d -> assertThat(d.reason()).isEqualTo(DroppedEvent.Reason.UNKNOWN_VM));
     assertThat(events()).isEqualTo(logBefore);
   }
@@ -210,7 +196,7 @@ class AgentEventsTest {
     clock.advance(Duration.ofSeconds(6));
     ready(a);
     onLoop(() -> {
-      vms.checkNodes();
+      core.liveness().check();
       return null;
     });
     StoredVm unplaced = vm(id);
@@ -218,11 +204,11 @@ class AgentEventsTest {
     assertThat(unplaced.status().getNode()).isEmpty();
 
     List<VmEvent> logBefore = events();
-    assertThat(onLoop(() -> vms.onAgentEvent(event(id, "node-a", EventType.LAUNCH_STARTED, Phase.PHASE_LAUNCHING))))
+    assertThat(onLoop(() -> core.reconciler().onAgentEvent(event(id, "node-a", EventType.LAUNCH_STARTED, Phase.PHASE_LAUNCHING))))
         .hasValueSatisfying(d -> assertThat(d.message()).contains("which is placed on no node and being launched on node node-b"));
     assertThat(events()).isEqualTo(logBefore);
 
-    assertThat(onLoop(() -> vms.onAgentEvent(event(id, "node-b", EventType.LAUNCH_STARTED, Phase.PHASE_LAUNCHING))))
+    assertThat(onLoop(() -> core.reconciler().onAgentEvent(event(id, "node-b", EventType.LAUNCH_STARTED, Phase.PHASE_LAUNCHING))))
         .as("node-b launches it").isEmpty();
     StoredVm launching = vm(id);
     assertThat(launching.status().getPhase()).isEqualTo(Phase.PHASE_LAUNCHING);
@@ -240,7 +226,7 @@ class AgentEventsTest {
   void orphansAreStillRemoved() {
     String orphan = "00000000-0000-4000-8000-0000000000aa";
     a.running.put(orphan, AgentVm.newBuilder().setVmId(orphan).setSpec(spec("stray", "a")).setPhase(Phase.PHASE_RUNNING).build());
-    assertThat(onLoop(() -> vms.onAgentEvent(event(orphan, "node-a", EventType.PROCESS_STARTED, Phase.PHASE_RUNNING))))
+    assertThat(onLoop(() -> core.reconciler().onAgentEvent(event(orphan, "node-a", EventType.PROCESS_STARTED, Phase.PHASE_RUNNING))))
         .hasValueSatisfying(d -> assertThat(d.reason()).isEqualTo(DroppedEvent.Reason.UNKNOWN_VM));
 
     ready(a); // READY: reconciled at once
@@ -259,7 +245,7 @@ class AgentEventsTest {
 
   private void ready(FakeAgent agent) {
     onLoop(() -> {
-      vms.onHeartbeat(NodeHeartbeat.newBuilder().setNodeId(agent.nodeId).setEndpoint(agent.endpoint)
+      core.liveness().onHeartbeat(NodeHeartbeat.newBuilder().setNodeId(agent.nodeId).setEndpoint(agent.endpoint)
           .setInfo(NodeInfo.newBuilder().setNodeId(agent.nodeId).setMultiprocessSupported(true).addAllowedDrivers("lsi53c895a")
               .putLabels("zone", agent.nodeId.substring("node-".length()))
               .setCapacity(Capacity.newBuilder().setMemoryMib(4096).setMaxVms(8).setMaxMemoryMibPerVm(4096)
@@ -277,15 +263,18 @@ class AgentEventsTest {
   }
 
   private StoredVm create(String name, String zone, DesiredState desired) {
-    return on(() -> vms.create(spec(name, zone), desired, "", ""));
+    return on(() -> core.intents().create(spec(name, zone), desired, "", ""));
   }
 
   private StoredVm vm(String id) {
-    return on(() -> vms.get(VmRef.newBuilder().setId(id).build()));
+    return onLoop(() -> core.records().get(id).orElseThrow());
   }
 
+  /** Waits for the VM to match, then for the commits under way (its last event seq among them), and reads it again. */
   private StoredVm awaitVm(String id, java.util.function.Predicate<StoredVm> match, String what) {
-    return Await.atMost(WAIT).until(() -> vm(id), match, vm -> "VM " + id + " is not " + what + ": " + vm.status());
+    Await.atMost(WAIT).until(() -> vm(id), match, vm -> "VM " + id + " is not " + what + ": " + vm.status());
+    on(() -> store.commit(Change.builder().build()));
+    return vm(id);
   }
 
   /** Every event in the store now: read on the store's one thread, after every commit asked for before. */
@@ -298,21 +287,12 @@ class AgentEventsTest {
         .setReason("Forged").setMessage("from node " + node).build();
   }
 
-  /** Runs {@code work} on the controller's event loop and waits for the future it returns. */
   private <T> T on(Supplier<Future<T>> work) {
-    Promise<T> result = Promise.promise();
-    loop.runOnContext(v -> {
-      try {
-        work.get().onComplete(result);
-      } catch (RuntimeException e) {
-        result.fail(e);
-      }
-    });
-    return Await.result(result.future(), WAIT);
+    return h.on(work);
   }
 
   private <T> T onLoop(Supplier<T> work) {
-    return on(() -> Future.succeededFuture(work.get()));
+    return h.on(() -> Future.succeededFuture(work.get()));
   }
 
   /** A clock the test moves; starts now. */

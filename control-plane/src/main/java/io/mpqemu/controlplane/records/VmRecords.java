@@ -1,0 +1,256 @@
+package io.mpqemu.controlplane.records;
+
+import io.mpqemu.controlplane.events.EventLog;
+import io.mpqemu.controlplane.policy.StatusFold;
+import io.mpqemu.controlplane.store.Change;
+import io.mpqemu.controlplane.store.StoreExecutor;
+import io.mpqemu.controlplane.store.StoredVm;
+import io.mpqemu.controlplane.store.VmFilter;
+import io.mpqemu.errors.Failures;
+import io.mpqemu.v1.DesiredState;
+import io.mpqemu.v1.EventType;
+import io.mpqemu.v1.Phase;
+import io.mpqemu.v1.VmEvent;
+import io.mpqemu.wire.Timestamps;
+import io.vertx.core.Future;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The write model: every VM as this control plane last wrote it, loaded from the store at start and
+ * written through to it in order, with the indexes that keep placement and quotas linear (memory and
+ * VM count per node and per owner). Intents and the reconciler read-modify-write VMs here, one at a
+ * time on the control plane's event loop, so no write is based on a stale row; API reads go to the
+ * store. With several control planes on one database (the HA issue) only the leader keeps this.
+ */
+public final class VmRecords {
+
+  private static final Logger LOG = LoggerFactory.getLogger(VmRecords.class);
+  private static final int LOAD_PAGE = 1000;
+
+  /** What a node or an owner holds: VMs and their memory. */
+  public record Usage(int vms, long memoryMib) {
+    static final Usage NONE = new Usage(0, 0);
+
+    Usage plus(StoredVm vm, int sign) {
+      return new Usage(vms + sign, memoryMib + sign * (long) vm.spec().getMemoryMib());
+    }
+  }
+
+  private final StoreExecutor store;
+  private final EventLog log;
+  private final Clock clock;
+  private final TreeMap<String, StoredVm> vms = new TreeMap<>();
+  private final Map<String, String> idsByName = new HashMap<>();
+  private final Map<String, Usage> byNode = new HashMap<>();
+  private final Map<String, Usage> byOwner = new HashMap<>();
+  /** VM ids by the node their status names (in any phase): what reconciling one node walks. */
+  private final Map<String, TreeSet<String>> idsByNode = new HashMap<>();
+  /** VMs that should run and wait to be placed (desired RUNNING, phase PENDING), in id order. */
+  private final TreeSet<String> pending = new TreeSet<>();
+
+  public VmRecords(StoreExecutor store, EventLog log, Clock clock) {
+    this.store = store;
+    this.log = log;
+    this.clock = clock;
+  }
+
+  /** Loads every VM from the store, page by page. */
+  public Future<Integer> load() {
+    return store.read(st -> {
+      List<StoredVm> all = new ArrayList<>();
+      String after = "";
+      while (true) {
+        List<StoredVm> page = st.listVms(VmFilter.all(), after, LOAD_PAGE);
+        all.addAll(page);
+        if (page.size() < LOAD_PAGE) {
+          return all;
+        }
+        after = page.get(page.size() - 1).id();
+      }
+    }).map(all -> {
+      all.forEach(this::put);
+      return all.size();
+    });
+  }
+
+  public Clock clock() {
+    return clock;
+  }
+
+  public Optional<StoredVm> get(String id) {
+    return Optional.ofNullable(vms.get(id));
+  }
+
+  public Optional<StoredVm> byName(String name) {
+    String id = idsByName.get(name);
+    return id == null ? Optional.empty() : get(id);
+  }
+
+  /** Every VM, in id order: a copy, safe to iterate while writing. */
+  public List<StoredVm> all() {
+    return List.copyOf(vms.values());
+  }
+
+  /** The VMs whose status names {@code node}, in id order. */
+  public List<StoredVm> onNode(String node) {
+    TreeSet<String> ids = idsByNode.get(node);
+    return ids == null ? List.of() : ids.stream().map(vms::get).toList();
+  }
+
+  /** Ids of the VMs waiting to be placed: what a scheduling pass walks, not every VM. */
+  public List<String> pending() {
+    return List.copyOf(pending);
+  }
+
+  public int count() {
+    return vms.size();
+  }
+
+  /** What each node holds of VMs placed or active on it. */
+  public Map<String, Usage> usageByNode() {
+    return Map.copyOf(byNode);
+  }
+
+  /** What {@code owner} holds ("" holds nothing: VMs of no one count for no one). */
+  public Usage usageOf(String owner) {
+    return owner.isEmpty() ? Usage.NONE : byOwner.getOrDefault(owner, Usage.NONE);
+  }
+
+  public Map<Phase, Integer> countByPhase() {
+    Map<Phase, Integer> counts = new TreeMap<>();
+    for (StoredVm vm : vms.values()) {
+      counts.merge(vm.status().getPhase(), 1, Integer::sum);
+    }
+    return counts;
+  }
+
+  /** Writes {@code next} and an event about it in one transaction; answers the VM as recorded. */
+  public Future<StoredVm> update(StoredVm next, EventType type, String reason, String message) {
+    put(next);
+    return commit(Change.builder().update(next).event(event(next, type, reason, message)).build())
+        .map(events -> vms.getOrDefault(next.id(), next));
+  }
+
+  /** Writes {@code next} without an event: figures and messages that say nothing new. */
+  public Future<Void> write(StoredVm next) {
+    put(next);
+    return commit(Change.builder().update(next).build()).mapEmpty();
+  }
+
+  /**
+   * Keeps {@code next} in memory only, not written: figures that move all the time (CPU seconds,
+   * memory) ride along with the next change that is written.
+   */
+  public void refresh(StoredVm next) {
+    put(next);
+  }
+
+  /** Inserts a new VM with its change; the caller holds its name and quota share meanwhile. */
+  public Future<StoredVm> insert(StoredVm vm, Change change) {
+    return store.commit(change).map(events -> {
+      StoredVm stored = withLastSeq(vm, events);
+      put(stored);
+      log.published(events);
+      return stored;
+    });
+  }
+
+  /** Forgets a VM and records its deletion (the change carries the delete and its event). */
+  public Future<Void> remove(StoredVm vm, Change change) {
+    drop(vm);
+    return commit(change).mapEmpty();
+  }
+
+  /**
+   * Commits in order; the events reach subscribers, and each VM's last event seq is kept. A failure is
+   * logged here (the store's sentence) and passed on.
+   */
+  public Future<List<VmEvent>> commit(Change change) {
+    return store.commit(change).map(events -> {
+      for (VmEvent e : events) {
+        StoredVm vm = vms.get(e.getVmId());
+        if (vm != null) {
+          put(withLastSeq(vm, List.of(e)));
+        }
+      }
+      log.published(events);
+      return events;
+    }).onFailure(e -> LOG.error("cannot record a change: {}", Failures.describe(e)));
+  }
+
+  /** An event about {@code vm} as it is now, stamped with the clock. */
+  public VmEvent event(StoredVm vm, EventType type, String reason, String message) {
+    return VmEvent.newBuilder().setVmId(vm.id()).setVmName(vm.name()).setNode(vm.status().getNode()).setType(type)
+        .setPhase(vm.status().getPhase()).setReason(reason).setMessage(message).setTime(Timestamps.of(clock.instant()))
+        .build();
+  }
+
+  private void put(StoredVm vm) {
+    StoredVm before = vms.put(vm.id(), vm);
+    if (before != null) {
+      unindex(before);
+    }
+    idsByName.put(vm.name(), vm.id());
+    if (StatusFold.occupiesNode(vm.status())) {
+      byNode.merge(vm.status().getNode(), Usage.NONE.plus(vm, 1), VmRecords::sum);
+    }
+    if (!vm.owner().isEmpty()) {
+      byOwner.merge(vm.owner(), Usage.NONE.plus(vm, 1), VmRecords::sum);
+    }
+    if (vm.desiredState() == DesiredState.RUNNING && vm.status().getPhase() == Phase.PHASE_PENDING) {
+      pending.add(vm.id());
+    }
+    if (!vm.status().getNode().isEmpty()) {
+      idsByNode.computeIfAbsent(vm.status().getNode(), n -> new TreeSet<>()).add(vm.id());
+    }
+  }
+
+  private void drop(StoredVm vm) {
+    StoredVm before = vms.remove(vm.id());
+    if (before != null) {
+      unindex(before);
+    }
+  }
+
+  private void unindex(StoredVm vm) {
+    idsByName.remove(vm.name(), vm.id());
+    pending.remove(vm.id());
+    if (!vm.status().getNode().isEmpty()) {
+      idsByNode.computeIfPresent(vm.status().getNode(), (n, ids) -> ids.remove(vm.id()) && ids.isEmpty() ? null : ids);
+    }
+    if (StatusFold.occupiesNode(vm.status())) {
+      byNode.computeIfPresent(vm.status().getNode(), (n, u) -> nonEmpty(u.plus(vm, -1)));
+    }
+    if (!vm.owner().isEmpty()) {
+      byOwner.computeIfPresent(vm.owner(), (o, u) -> nonEmpty(u.plus(vm, -1)));
+    }
+  }
+
+  private static Usage sum(Usage a, Usage b) {
+    return new Usage(a.vms() + b.vms(), a.memoryMib() + b.memoryMib());
+  }
+
+  private static Usage nonEmpty(Usage u) {
+    return u.vms() == 0 ? null : u;
+  }
+
+  private static StoredVm withLastSeq(StoredVm vm, List<VmEvent> events) {
+    long seq = vm.status().getLastEventSeq();
+    for (VmEvent e : events) {
+      if (e.getVmId().equals(vm.id())) {
+        seq = Math.max(seq, e.getSeq());
+      }
+    }
+    return new StoredVm(vm.id(), vm.spec(), vm.desiredState(), vm.revision(),
+        vm.status().toBuilder().setLastEventSeq(seq).build(), vm.createdAt(), vm.updatedAt(), vm.owner());
+  }
+}

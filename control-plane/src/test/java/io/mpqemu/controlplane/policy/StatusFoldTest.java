@@ -1,0 +1,83 @@
+package io.mpqemu.controlplane.policy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.mpqemu.v1.AgentVm;
+import io.mpqemu.v1.EventType;
+import io.mpqemu.v1.Phase;
+import io.mpqemu.v1.ProcessStatus;
+import io.mpqemu.v1.VmEvent;
+import io.mpqemu.v1.VmStatus;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+class StatusFoldTest {
+
+  private static final VmStatus RUNNING = VmStatus.newBuilder().setPhase(Phase.PHASE_RUNNING).setNode("node-a")
+      .setReason("Launched").setRestarts(2).setLastEventSeq(7)
+      .addProcesses(ProcessStatus.newBuilder().setName("main").setPid(10))
+      .addProcesses(ProcessStatus.newBuilder().setName("lsi0").setPid(11)).build();
+
+  @Test
+  @DisplayName("an event sets phase, node, reason and message, replaces the process it names, and keeps the rest")
+  void eventFolds() {
+    VmStatus after = StatusFold.ofEvent(RUNNING, VmEvent.newBuilder().setType(EventType.PROCESS_EXITED)
+        .setPhase(Phase.PHASE_FAILED).setNode("node-a").setReason("DeviceExited").setMessage("lsi0 exited")
+        .setProcess(ProcessStatus.newBuilder().setName("lsi0").setPid(11).setExitStatus(1)).build());
+
+    assertThat(after.getPhase()).isEqualTo(Phase.PHASE_FAILED);
+    assertThat(after.getReason()).isEqualTo("DeviceExited");
+    assertThat(after.getProcessesList()).extracting(ProcessStatus::getName).containsExactly("main", "lsi0");
+    assertThat(after.getProcesses(1).getExitStatus()).isEqualTo(1);
+    assertThat(after.getRestarts()).isEqualTo(2);
+    assertThat(after.getLastEventSeq()).isEqualTo(7);
+  }
+
+  @Test
+  @DisplayName("a launch starts with no processes")
+  void launchStartsClean() {
+    VmStatus after = StatusFold.ofEvent(RUNNING, VmEvent.newBuilder().setType(EventType.LAUNCH_STARTED)
+        .setPhase(Phase.PHASE_LAUNCHING).setNode("node-a").build());
+    assertThat(after.getProcessesList()).isEmpty();
+  }
+
+  @Test
+  @DisplayName("a node's answer brings processes and node in line; phase, reason and message only when the phase differs")
+  void answerFolds() {
+    AgentVm same = AgentVm.newBuilder().setPhase(Phase.PHASE_RUNNING).setReason("Other").setMessage("other words")
+        .addProcesses(ProcessStatus.newBuilder().setName("main").setPid(10).setCpuSeconds(3)).build();
+    VmStatus quiet = StatusFold.ofAgentView(RUNNING, "node-a", same);
+    assertThat(quiet.getReason()).isEqualTo("Launched");
+    assertThat(quiet.getProcessesList()).singleElement().satisfies(p -> assertThat(p.getCpuSeconds()).isEqualTo(3));
+    assertThat(StatusFold.viewChangesPhase(RUNNING, same)).as("a process fewer is a change to record").isTrue();
+
+    VmStatus moved = StatusFold.ofAgentView(RUNNING, "node-a", same.toBuilder().setPhase(Phase.PHASE_STOPPED).build());
+    assertThat(moved.getPhase()).isEqualTo(Phase.PHASE_STOPPED);
+    assertThat(moved.getReason()).isEqualTo("Other");
+  }
+
+  @Test
+  @DisplayName("losing the node makes an active VM UNKNOWN, sends a SCHEDULED one back to PENDING with no node, and leaves the rest")
+  void nodeLost() {
+    assertThat(StatusFold.afterNodeLost(RUNNING, "node-a")).hasValueSatisfying(s -> {
+      assertThat(s.getPhase()).isEqualTo(Phase.PHASE_UNKNOWN);
+      assertThat(s.getNode()).isEqualTo("node-a");
+    });
+    VmStatus scheduled = RUNNING.toBuilder().setPhase(Phase.PHASE_SCHEDULED).build();
+    assertThat(StatusFold.afterNodeLost(scheduled, "node-a")).hasValueSatisfying(s -> {
+      assertThat(s.getPhase()).isEqualTo(Phase.PHASE_PENDING);
+      assertThat(s.getNode()).isEmpty();
+    });
+    assertThat(StatusFold.afterNodeLost(RUNNING.toBuilder().setPhase(Phase.PHASE_STOPPED).build(), "node-a")).isEmpty();
+    assertThat(StatusFold.afterNodeLost(RUNNING, "node-b")).isEmpty();
+  }
+
+  @Test
+  @DisplayName("the runs that end: failed, stopped, abandoned, lost while detached; not a pause")
+  void endsARun() {
+    assertThat(StatusFold.endsARun(EventType.VM_FAILED)).isTrue();
+    assertThat(StatusFold.endsARun(EventType.VM_STOPPED)).isTrue();
+    assertThat(StatusFold.endsARun(EventType.LOST_WHILE_DETACHED)).isTrue();
+    assertThat(StatusFold.endsARun(EventType.GUEST_PAUSED)).isFalse();
+  }
+}
