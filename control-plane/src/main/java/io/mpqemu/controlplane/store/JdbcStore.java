@@ -26,6 +26,10 @@ abstract class JdbcStore implements Store {
     this.readOnly = readOnly;
   }
 
+  final boolean isReadOnly() {
+    return readOnly;
+  }
+
   /** The statements of the open connection; an engine that lost its connection opens a new one here. */
   abstract Statements statements() throws SQLException;
 
