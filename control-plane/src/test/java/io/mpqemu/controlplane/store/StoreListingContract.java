@@ -4,7 +4,6 @@ import static io.mpqemu.controlplane.store.StoreFixtures.vm;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mpqemu.v1.Phase;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -12,18 +11,18 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-class SqliteStoreListingTest {
+/** Listing VMs by phase, node and labels, in id order and in pages, in every {@link Store} engine. */
+abstract class StoreListingContract {
 
-  @TempDir
-  Path dir;
+  private Store store;
 
-  private SqliteStore store;
+  /** The engine under test, made once per test class. */
+  abstract StoreEngine engine();
 
   @BeforeEach
-  void open() {
-    store = SqliteStore.open(dir.resolve("store.db"));
+  void open() throws Exception {
+    store = engine().openEmpty();
     store.commit(Change.builder()
         .insert(vm("vm-a", "a", Phase.PHASE_RUNNING, "node-1", Map.of("app", "shop", "tier", "front")))
         .insert(vm("vm-b", "b", Phase.PHASE_RUNNING, "node-2", Map.of("app", "shop", "tier", "back")))
