@@ -184,7 +184,8 @@ public final class PostgresStore extends JdbcStore {
       dropConnection();
       if (!lost) {
         lost = true;
-        LOG.warn("store: {} is unavailable: {}; connecting again at the next call", target.describe(), oneLine(e));
+        LOG.warn("store: {} is unavailable{}: {}; connecting again at the next call", target.describe(),
+            isReadOnly() ? " (reader)" : "", oneLine(e));
       }
       return unavailable(target.describe() + " is unavailable: " + oneLine(e), e);
     }
@@ -205,6 +206,18 @@ public final class PostgresStore extends JdbcStore {
   @Override
   void closeConnection() {
     dropConnection();
+  }
+
+  /** A setting of this store's own session, as PostgreSQL reports it: for tests. */
+  synchronized String setting(String name) {
+    if (!name.matches("[a-z_]+")) {
+      throw new IllegalArgumentException("not a setting name: " + name);
+    }
+    return read(statements -> {
+      try (Statement statement = statements.connection().createStatement()) {
+        return show(statement, name);
+      }
+    });
   }
 
   private static void closeQuietly(Connection connection) {
