@@ -1,6 +1,7 @@
 package io.mpqemu.controlplane;
 
 import io.mpqemu.access.AccessSettings;
+import io.mpqemu.controlplane.store.StoreTarget;
 import io.mpqemu.controlplane.vm.Quota;
 import io.mpqemu.net.Endpoint;
 import io.mpqemu.spec.NodeLimits;
@@ -11,7 +12,7 @@ import java.util.List;
 /**
  * What the control plane is told at start-up.
  *
- * @param dataDir holds the SQLite database
+ * @param dataDir holds the SQLite database (unless {@code store} names another)
  * @param listen gRPC addresses (unix:/path or tcp:loopback:port)
  * @param notReadyAfter a node whose heartbeats stop for this long becomes NOT_READY
  * @param lostAfter ... and LOST after this long
@@ -22,6 +23,7 @@ import java.util.List;
  *     unix:/path or tcp:loopback:port; "" serves no HTTP
  * @param access who may call the API (groups, plaintext TCP, HTTP host names, streams per caller)
  * @param quota what each identity may create
+ * @param store where intents and the event log live: SQLite in {@code dataDir} by default, or PostgreSQL
  */
 public record ControlPlaneConfig(
     Path dataDir,
@@ -34,13 +36,23 @@ public record ControlPlaneConfig(
     NodeLimits limits,
     String httpListen,
     AccessSettings access,
-    Quota quota) {
+    Quota quota,
+    StoreTarget store) {
 
   /** Where the API listens unless told otherwise, and where the CLI looks for it. */
   public static final String DEFAULT_LISTEN = "unix:/run/mpqemu/control-plane.sock";
 
   public ControlPlaneConfig {
     listen = List.copyOf(listen);
+    store = store == null ? new StoreTarget.Sqlite(dataDir.resolve("control-plane.db")) : store;
+  }
+
+  /** With the store in the data directory (SQLite). */
+  public ControlPlaneConfig(Path dataDir, List<String> listen, Duration notReadyAfter, Duration lostAfter,
+      Duration reconcileInterval, Duration callDeadline, Duration restartBackoffMax, NodeLimits limits,
+      String httpListen, AccessSettings access, Quota quota) {
+    this(dataDir, listen, notReadyAfter, lostAfter, reconcileInterval, callDeadline, restartBackoffMax, limits, httpListen,
+        access, quota, null);
   }
 
   /** Without HTTP endpoints. */
@@ -59,19 +71,25 @@ public record ControlPlaneConfig(
   /** The same config serving HTTP on {@code address} ("" for none). */
   public ControlPlaneConfig withHttpListen(String address) {
     return new ControlPlaneConfig(dataDir, listen, notReadyAfter, lostAfter, reconcileInterval, callDeadline,
-        restartBackoffMax, limits, address, access, quota);
+        restartBackoffMax, limits, address, access, quota, store);
   }
 
   /** The same config with these access settings. */
   public ControlPlaneConfig withAccess(AccessSettings settings) {
     return new ControlPlaneConfig(dataDir, listen, notReadyAfter, lostAfter, reconcileInterval, callDeadline,
-        restartBackoffMax, limits, httpListen, settings, quota);
+        restartBackoffMax, limits, httpListen, settings, quota, store);
   }
 
   /** The same config with this quota per identity. */
   public ControlPlaneConfig withQuota(Quota perIdentity) {
     return new ControlPlaneConfig(dataDir, listen, notReadyAfter, lostAfter, reconcileInterval, callDeadline,
-        restartBackoffMax, limits, httpListen, access, perIdentity);
+        restartBackoffMax, limits, httpListen, access, perIdentity, store);
+  }
+
+  /** The same config keeping its state in {@code target}. */
+  public ControlPlaneConfig withStore(StoreTarget target) {
+    return new ControlPlaneConfig(dataDir, listen, notReadyAfter, lostAfter, reconcileInterval, callDeadline,
+        restartBackoffMax, limits, httpListen, access, quota, target);
   }
 
   /**
@@ -95,6 +113,7 @@ public record ControlPlaneConfig(
         AccessSettings.defaults(), Quota.NONE);
   }
 
+  /** The SQLite file in the data directory (the default store). */
   public Path database() {
     return dataDir.resolve("control-plane.db");
   }
