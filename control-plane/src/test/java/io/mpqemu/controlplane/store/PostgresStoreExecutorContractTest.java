@@ -1,24 +1,9 @@
 package io.mpqemu.controlplane.store;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-
 class PostgresStoreExecutorContractTest extends StoreExecutorContract {
 
-  private static StoreEngine engine;
-
-  @BeforeAll
-  static void start() throws Exception {
-    engine = StoreEngine.postgres("executor_contract");
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    engine.close();
-  }
-
   @Override
-  StoreEngine engine() {
-    return engine;
+  StoreEngine startEngine() throws Exception {
+    return StoreEngine.postgres("executor_contract");
   }
 }

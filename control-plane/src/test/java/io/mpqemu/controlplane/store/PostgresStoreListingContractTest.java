@@ -1,24 +1,9 @@
 package io.mpqemu.controlplane.store;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-
 class PostgresStoreListingContractTest extends StoreListingContract {
 
-  private static StoreEngine engine;
-
-  @BeforeAll
-  static void start() throws Exception {
-    engine = StoreEngine.postgres("storeListing_contract");
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    engine.close();
-  }
-
   @Override
-  StoreEngine engine() {
-    return engine;
+  StoreEngine startEngine() throws Exception {
+    return StoreEngine.postgres("listing_contract");
   }
 }

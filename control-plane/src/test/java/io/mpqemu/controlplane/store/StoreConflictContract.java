@@ -20,28 +20,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.LongStream;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 /** How every {@link Store} engine refuses a change that clashes with stored data: CONFLICT, and nothing of it applied. */
-abstract class StoreConflictContract {
-
-  Store store;
-
-  /** The engine under test, made once per test class. */
-  abstract StoreEngine engine();
-
-  @BeforeEach
-  void open() throws Exception {
-    store = engine().openEmpty();
-  }
-
-  @AfterEach
-  void close() {
-    store.close();
-  }
+abstract class StoreConflictContract extends StoreEngineTest {
 
   @Test
   @DisplayName("an update based on an older revision is refused with CONFLICT and changes nothing")

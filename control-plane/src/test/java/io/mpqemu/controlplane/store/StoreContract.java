@@ -20,8 +20,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.LongStream;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
@@ -29,22 +27,7 @@ import org.junit.jupiter.api.Test;
  * What every {@link Store} engine does with rows and the log, run against SQLite and PostgreSQL alike by
  * one subclass per engine.
  */
-abstract class StoreContract {
-
-  Store store;
-
-  /** The engine under test, made once per test class. */
-  abstract StoreEngine engine();
-
-  @BeforeEach
-  void open() throws Exception {
-    store = engine().openEmpty();
-  }
-
-  @AfterEach
-  void close() {
-    store.close();
-  }
+abstract class StoreContract extends StoreEngineTest {
 
   @Test
   @DisplayName("a VM comes back with its spec, status, labels, desired state, revision, times and owner")

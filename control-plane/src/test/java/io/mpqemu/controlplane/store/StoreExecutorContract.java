@@ -26,7 +26,7 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 /** Group commit and the read pool of {@link StoreExecutor}, on every {@link Store} engine. */
-abstract class StoreExecutorContract {
+abstract class StoreExecutorContract extends StoreEngineTest {
 
   private static final int COMMITS = 200;
 
@@ -34,17 +34,15 @@ abstract class StoreExecutorContract {
   private final List<Integer> groupSizes = new CopyOnWriteArrayList<>();
   private StoreExecutor executor;
 
-  /** The engine under test, made once per test class. */
-  abstract StoreEngine engine();
-
   @BeforeEach
-  void open() throws Exception {
+  void startExecutor() {
+    groupSizes.clear();
     vertx = Vertx.vertx();
-    executor = new StoreExecutor(vertx, new GroupRecordingStore(engine().openEmpty(), groupSizes));
+    executor = new StoreExecutor(vertx, new GroupRecordingStore(store, groupSizes));
   }
 
   @AfterEach
-  void close() {
+  void closeExecutor() {
     executor.close();
     Await.result(vertx.close());
   }

@@ -7,33 +7,21 @@ import io.mpqemu.v1.Phase;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 /** Listing VMs by phase, node and labels, in id order and in pages, in every {@link Store} engine. */
-abstract class StoreListingContract {
-
-  private Store store;
-
-  /** The engine under test, made once per test class. */
-  abstract StoreEngine engine();
+abstract class StoreListingContract extends StoreEngineTest {
 
   @BeforeEach
-  void open() throws Exception {
-    store = engine().openEmpty();
+  void seed() {
     store.commit(Change.builder()
         .insert(vm("vm-a", "a", Phase.PHASE_RUNNING, "node-1", Map.of("app", "shop", "tier", "front")))
         .insert(vm("vm-b", "b", Phase.PHASE_RUNNING, "node-2", Map.of("app", "shop", "tier", "back")))
         .insert(vm("vm-c", "c", Phase.PHASE_STOPPED, "node-1", Map.of("app", "blog", "tier", "front")))
         .insert(vm("vm-d", "d", Phase.PHASE_PENDING, "", Map.of()))
         .build());
-  }
-
-  @AfterEach
-  void close() {
-    store.close();
   }
 
   @Test
