@@ -222,6 +222,19 @@ abstract class JdbcStore implements Store {
     }
   }
 
+  /** What {@code PRAGMA name} or {@code SHOW name} says on this store's own connection: for tests. */
+  final synchronized String sessionValue(String keyword, String name) {
+    if (!name.matches("[a-z_]+")) {
+      throw new IllegalArgumentException("not a setting name: " + name);
+    }
+    return read(statements -> {
+      try (java.sql.Statement statement = statements.connection().createStatement();
+          ResultSet rows = statement.executeQuery(keyword + " " + name)) {
+        return rows.next() ? rows.getString(1) : null;
+      }
+    });
+  }
+
   final void ensureOpen() {
     if (closed) {
       String name = describe();
