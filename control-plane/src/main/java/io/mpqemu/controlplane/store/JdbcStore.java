@@ -46,6 +46,9 @@ abstract class JdbcStore implements Store {
   /** A unique or foreign key violation: the change clashes with stored data. */
   abstract boolean isConflict(SQLException e);
 
+  /** A value the engine cannot store (PostgreSQL: a NUL byte in text): the change fails alone, not its group. */
+  abstract boolean isUnstorable(SQLException e);
+
   /** "the store /path" or "PostgreSQL at host:port/db": how messages name this store. */
   abstract String describe();
 
@@ -86,12 +89,17 @@ abstract class JdbcStore implements Store {
       statements.execute(StoreSql.RELEASE);
       return Result.recorded(recorded);
     } catch (SQLException e) {
-      if (!isConflict(e)) {
-        throw e;
+      if (isConflict(e)) {
+        undo(statements);
+        return Result.refused(new StoreException(StoreException.Kind.CONFLICT,
+            "The change clashes with stored data: " + e.getMessage(), e));
       }
-      undo(statements);
-      return Result.refused(new StoreException(StoreException.Kind.CONFLICT,
-          "The change clashes with stored data: " + e.getMessage(), e));
+      if (isUnstorable(e)) {
+        undo(statements);
+        return Result.refused(unavailable(Migrations.capitalized(describe()) + " cannot store the change: "
+            + e.getMessage(), e));
+      }
+      throw e;
     } catch (RuntimeException e) {
       undo(statements);
       return Result.refused(e);

@@ -172,6 +172,12 @@ public final class PostgresStore extends JdbcStore {
     return e.getSQLState() != null && e.getSQLState().startsWith("23");
   }
 
+  /** Class 22, data exceptions: a NUL byte or an invalid character in text, a value out of range. */
+  @Override
+  boolean isUnstorable(SQLException e) {
+    return e.getSQLState() != null && e.getSQLState().startsWith("22");
+  }
+
   @Override
   String describe() {
     return target.describe();

@@ -191,6 +191,11 @@ public final class SqliteStore extends JdbcStore {
   }
 
   @Override
+  boolean isUnstorable(SQLException e) {
+    return false;
+  }
+
+  @Override
   String describe() {
     return "the store " + file;
   }

@@ -129,6 +129,23 @@ class PostgresStoreFaultTest {
   }
 
   @Test
+  @DisplayName("a change PostgreSQL cannot store (a NUL byte in a label) fails alone; the rest of its group commits")
+  void unstorableChangeFailsAlone() throws Exception {
+    try (Store store = engine.openEmpty()) {
+      StoredVm nul = vm("vm-nul", "nul", io.mpqemu.v1.Phase.PHASE_PENDING, "", java.util.Map.of("app", "a\u0000b"));
+
+      List<Store.Result> results = store.commitAll(List.of(oneEvent("vm-1"),
+          Change.builder().insert(nul).event(event("vm-nul", EventType.ACCEPTED)).build(), oneEvent("vm-2")));
+
+      assertThat(results.get(1).failure()).isInstanceOfSatisfying(StoreException.class,
+          e -> assertThat(e.getMessage()).startsWith(name() + " cannot store the change: "));
+      assertThat(results.get(0).events()).extracting(VmEvent::getSeq).containsExactly(1L);
+      assertThat(results.get(2).events()).extracting(VmEvent::getSeq).containsExactly(2L);
+      assertThat(store.vm("vm-nul")).isEmpty();
+    }
+  }
+
+  @Test
   @DisplayName("PostgreSQL stopped under a StoreExecutor: calls fail UNAVAILABLE naming it, then succeed again once it"
       + " is back, without reopening, and nothing acknowledged is lost")
   void databaseGoesAwayAndComesBack() throws Exception {
