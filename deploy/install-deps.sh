@@ -3,7 +3,8 @@
 # support (Debian's qemu-system-x86 7.2+) and qemu-utils; openssl (deploy/make-certs.sh) and iproute2
 # (network namespaces: deploy/local-cluster.sh and the multi-host test).
 #   --tests   also what only the test suite needs: promtool (`promtool check metrics` on both
-#             services' /metrics), curl (the access tests' HTTP client) and useradd (their users)
+#             services' /metrics), curl (the access tests' HTTP client), useradd (their users) and
+#             PostgreSQL's server (the store tests start their own, as the postgres user the package makes)
 # As root it installs what is missing with apt-get; otherwise it prints the exact command to run and fails.
 set -euo pipefail
 
@@ -34,6 +35,13 @@ if $tests; then
   command -v curl >/dev/null 2>&1 || packages+=(curl)
   command -v useradd >/dev/null 2>&1 || packages+=(passwd)
 fi
+# the store tests run a private PostgreSQL server (initdb, pg_ctl) as the postgres user; the package's
+# own cluster is kept from starting, as prometheus's service is
+server_for_postgres=false
+if $tests && { ! compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' >/dev/null || ! getent passwd postgres >/dev/null; }; then
+  packages+=(postgresql)
+  server_for_postgres=true
+fi
 
 for tool in java mvn; do
   if ! command -v "$tool" >/dev/null 2>&1; then
@@ -50,7 +58,7 @@ if [ "${#packages[@]}" -gt 0 ]; then
   fi
   echo "mpqemu: installing ${packages[*]} ..." >&2
   export DEBIAN_FRONTEND=noninteractive
-  if $server_for_promtool && [ ! -e /usr/sbin/policy-rc.d ]; then
+  if { $server_for_promtool || $server_for_postgres; } && [ ! -e /usr/sbin/policy-rc.d ]; then
     # keeps package scripts from starting services during this install only
     printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
     chmod 0755 /usr/sbin/policy-rc.d
@@ -65,6 +73,9 @@ if [ "${#packages[@]}" -gt 0 ]; then
   done
   if $server_for_promtool && command -v systemctl >/dev/null 2>&1; then
     systemctl disable --now prometheus >/dev/null 2>&1 || true
+  fi
+  if $server_for_postgres && command -v systemctl >/dev/null 2>&1; then
+    systemctl disable --now postgresql >/dev/null 2>&1 || true
   fi
 fi
 

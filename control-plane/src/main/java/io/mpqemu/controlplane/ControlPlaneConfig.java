@@ -2,6 +2,7 @@ package io.mpqemu.controlplane;
 
 import io.mpqemu.access.AccessSettings;
 import io.mpqemu.controlplane.events.Retention;
+import io.mpqemu.controlplane.store.StoreTarget;
 import io.mpqemu.controlplane.vm.Quota;
 import io.mpqemu.net.Endpoint;
 import io.mpqemu.spec.NodeLimits;
@@ -23,6 +24,7 @@ import java.util.List;
  *     unix:/path or tcp:loopback:port; "" serves no HTTP
  * @param access who may call the API (groups, plaintext TCP, HTTP host names, streams per caller)
  * @param quota what each identity may create
+ * @param store where intents and the event log live: SQLite in {@code dataDir} by default, or PostgreSQL
  * @param retention how many and how old events the log keeps
  */
 public record ControlPlaneConfig(
@@ -37,6 +39,7 @@ public record ControlPlaneConfig(
     String httpListen,
     AccessSettings access,
     Quota quota,
+    StoreTarget store,
     Retention retention) {
 
   /** Where the API listens unless told otherwise, and where the CLI looks for it. */
@@ -44,6 +47,16 @@ public record ControlPlaneConfig(
 
   public ControlPlaneConfig {
     listen = List.copyOf(listen);
+    store = store == null ? new StoreTarget.Sqlite(dataDir.resolve("control-plane.db")) : store;
+    retention = retention == null ? Retention.DEFAULT : retention;
+  }
+
+  /** With the store in the data directory (SQLite) and the default event retention. */
+  public ControlPlaneConfig(Path dataDir, List<String> listen, Duration notReadyAfter, Duration lostAfter,
+      Duration reconcileInterval, Duration callDeadline, Duration restartBackoffMax, NodeLimits limits,
+      String httpListen, AccessSettings access, Quota quota) {
+    this(dataDir, listen, notReadyAfter, lostAfter, reconcileInterval, callDeadline, restartBackoffMax, limits, httpListen,
+        access, quota, null, null);
   }
 
   /** Without HTTP endpoints. */
@@ -59,36 +72,34 @@ public record ControlPlaneConfig(
         AccessSettings.defaults(), Quota.NONE);
   }
 
-  /** With the default event retention. */
-  public ControlPlaneConfig(Path dataDir, List<String> listen, Duration notReadyAfter, Duration lostAfter,
-      Duration reconcileInterval, Duration callDeadline, Duration restartBackoffMax, NodeLimits limits, String httpListen,
-      AccessSettings access, Quota quota) {
-    this(dataDir, listen, notReadyAfter, lostAfter, reconcileInterval, callDeadline, restartBackoffMax, limits, httpListen,
-        access, quota, Retention.DEFAULT);
-  }
-
   /** The same config serving HTTP on {@code address} ("" for none). */
   public ControlPlaneConfig withHttpListen(String address) {
     return new ControlPlaneConfig(dataDir, listen, notReadyAfter, lostAfter, reconcileInterval, callDeadline,
-        restartBackoffMax, limits, address, access, quota, retention);
+        restartBackoffMax, limits, address, access, quota, store, retention);
   }
 
   /** The same config with these access settings. */
   public ControlPlaneConfig withAccess(AccessSettings settings) {
     return new ControlPlaneConfig(dataDir, listen, notReadyAfter, lostAfter, reconcileInterval, callDeadline,
-        restartBackoffMax, limits, httpListen, settings, quota, retention);
+        restartBackoffMax, limits, httpListen, settings, quota, store, retention);
   }
 
   /** The same config with this quota per identity. */
   public ControlPlaneConfig withQuota(Quota perIdentity) {
     return new ControlPlaneConfig(dataDir, listen, notReadyAfter, lostAfter, reconcileInterval, callDeadline,
-        restartBackoffMax, limits, httpListen, access, perIdentity, retention);
+        restartBackoffMax, limits, httpListen, access, perIdentity, store, retention);
+  }
+
+  /** The same config keeping its state in {@code target}. */
+  public ControlPlaneConfig withStore(StoreTarget target) {
+    return new ControlPlaneConfig(dataDir, listen, notReadyAfter, lostAfter, reconcileInterval, callDeadline,
+        restartBackoffMax, limits, httpListen, access, quota, target, retention);
   }
 
   /** The same config keeping events by this retention. */
   public ControlPlaneConfig withRetention(Retention events) {
     return new ControlPlaneConfig(dataDir, listen, notReadyAfter, lostAfter, reconcileInterval, callDeadline,
-        restartBackoffMax, limits, httpListen, access, quota, events);
+        restartBackoffMax, limits, httpListen, access, quota, store, events);
   }
 
   /**
@@ -109,9 +120,10 @@ public record ControlPlaneConfig(
   public static ControlPlaneConfig defaults(Path dataDir) {
     return new ControlPlaneConfig(dataDir, List.of(DEFAULT_LISTEN), Duration.ofSeconds(10), Duration.ofSeconds(30),
         Duration.ofSeconds(10), Duration.ofSeconds(120), Duration.ofSeconds(60), NodeLimits.defaults(), "",
-        AccessSettings.defaults(), Quota.NONE, Retention.DEFAULT);
+        AccessSettings.defaults(), Quota.NONE);
   }
 
+  /** The SQLite file in the data directory (the default store). */
   public Path database() {
     return dataDir.resolve("control-plane.db");
   }

@@ -16,7 +16,6 @@ import io.mpqemu.controlplane.nodes.NodeLiveness;
 import io.mpqemu.controlplane.nodes.NodeRegistry;
 import io.mpqemu.controlplane.reconcile.Reconciler;
 import io.mpqemu.controlplane.records.VmRecords;
-import io.mpqemu.controlplane.store.SqliteStore;
 import io.mpqemu.controlplane.store.StoreExecutor;
 import io.mpqemu.controlplane.store.StoredNode;
 import io.mpqemu.controlplane.vm.DroppedEvent;
@@ -132,7 +131,8 @@ public final class ControlPlaneVerticle extends VerticleBase {
       Files.setPosixFilePermissions(config.dataDir(), PosixFilePermissions.fromString("rwx------"));
       // client certificates are operators, viewer certificates viewers; groups resolve here, off the loop
       policy = config.access().policy(Map.of(Role.CLIENT, Access.OPERATOR, Role.VIEWER, Access.VIEWER));
-      return SqliteStore.open(config.database());
+      LOG.info("control plane store: {}", config.store());
+      return config.store().open();
     }).compose(opened -> {
       store = new StoreExecutor(vertx, opened);
       return store.call(st -> st.lastSeq());

@@ -3,6 +3,7 @@ package io.mpqemu.controlplane;
 import io.mpqemu.access.AccessSettings;
 import io.mpqemu.controlplane.cli.ControlPlaneCli;
 import io.mpqemu.controlplane.events.Retention;
+import io.mpqemu.controlplane.store.PostgresTarget;
 import io.mpqemu.controlplane.vm.Quota;
 import io.mpqemu.fleet.BusSignatures;
 import io.mpqemu.fleet.ClusterConfig;
@@ -46,6 +47,15 @@ public final class ServeCommand implements Callable<Integer> {
   @Option(names = "--data-dir", defaultValue = "/var/lib/mpqemu/control-plane",
       description = "Where the SQLite database lives (and, with --embedded-agent, the agent's state).")
   Path dataDir;
+
+  @Option(names = "--store", paramLabel = "URL", description = "Keep intents and the event log in PostgreSQL:"
+      + " postgresql://HOST:PORT/DB?user=NAME[&sslmode=require|verify-ca|verify-full][&sslrootcert=FILE] (default:"
+      + " SQLite in --data-dir). The password comes from --store-password-file, MPQEMU_STORE_PASSWORD or PGPASSWORD.")
+  String store;
+
+  @Option(names = "--store-password-file", paramLabel = "FILE", description = "The PostgreSQL password of --store,"
+      + " on the file's first line (not readable by every user).")
+  Path storePasswordFile;
 
   @Option(names = "--listen", description = "gRPC address, repeatable: unix:/path (default "
       + ControlPlaneConfig.DEFAULT_LISTEN + ") or, with --cluster (TLS) or --insecure-plaintext-tcp, tcp:host:port.")
@@ -141,6 +151,11 @@ public final class ServeCommand implements Callable<Integer> {
           new AccessSettings(operatorGroups, viewerGroups, insecureTcp, httpHosts, maxStreams),
           new Quota(quotaVms, quotaMemoryMib)).withRetention(new Retention(retentionCount,
               Retention.parseAge("--event-retention-age", retentionAge)));
+      if (store != null) {
+        config = config.withStore(PostgresTarget.parse(store, PostgresTarget.password(storePasswordFile, System.getenv())));
+      } else if (storePasswordFile != null) {
+        throw new IllegalArgumentException("--store-password-file goes with --store postgresql://...");
+      }
       config.validated();
     } catch (IllegalArgumentException e) {
       System.err.println("control-plane: " + e.getMessage());

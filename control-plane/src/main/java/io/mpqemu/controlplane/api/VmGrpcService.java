@@ -8,6 +8,7 @@ import io.mpqemu.grpc.MessageLimits;
 import io.mpqemu.controlplane.events.EventLog;
 import io.mpqemu.controlplane.nodes.NodeRegistry;
 import io.mpqemu.controlplane.store.StoredNode;
+import io.mpqemu.controlplane.store.StoreException;
 import io.mpqemu.controlplane.store.VmFilter;
 import io.mpqemu.controlplane.vm.VmError;
 import io.mpqemu.controlplane.dispatch.AgentClients;
@@ -267,6 +268,10 @@ public final class VmGrpcService extends VmServiceGrpcService {
     }
     if (e instanceof VmError v) {
       return new StatusException(status(v.kind()), v.getMessage());
+    }
+    if (e instanceof StoreException s && s.kind() == StoreException.Kind.UNAVAILABLE && s.callerMessage() != null) {
+      // the store said it in the log once; the caller learns which store and that a retry may work
+      return new StatusException(GrpcStatus.UNAVAILABLE, s.callerMessage());
     }
     if (e instanceof GrpcCallException g) {
       GrpcStatus status = g.status() == GrpcStatus.NOT_FOUND ? GrpcStatus.NOT_FOUND : GrpcStatus.UNAVAILABLE;

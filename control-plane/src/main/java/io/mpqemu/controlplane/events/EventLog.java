@@ -27,6 +27,8 @@ public final class EventLog {
   private final StoreExecutor store;
   private final Map<Long, Subscription> subscriptions = new ConcurrentHashMap<>();
   private final AtomicLong ids = new AtomicLong();
+  /** Replay reads under way, for tests that wait for subscriptions to settle. */
+  private int readsInFlight;
   private long lastSeq;
   /** The oldest seq the log keeps (1 until retention removes events); events before it are gone. */
   private volatile long firstSeq = 1;
@@ -118,7 +120,9 @@ public final class EventLog {
         return;
       }
       long after = sentSeq;
-      store.call(st -> st.events(after, vmId, REPLAY_BATCH)).onComplete(ar -> {
+      readsInFlight++;
+      store.read(st -> st.events(after, vmId, REPLAY_BATCH)).onComplete(ar -> {
+        readsInFlight--;
         if (ended) {
           return;
         }
@@ -208,6 +212,11 @@ public final class EventLog {
       pending.clear();
       subscriptions.remove(id);
     }
+  }
+
+  /** Replay reads under way; read it on the control plane's loop. For tests. */
+  int readsInFlight() {
+    return readsInFlight;
   }
 
   /** For tests and metrics. */

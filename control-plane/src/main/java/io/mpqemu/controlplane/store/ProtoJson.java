@@ -18,7 +18,7 @@ final class ProtoJson {
     try {
       return PRINTER.print(message);
     } catch (InvalidProtocolBufferException e) {
-      throw new StoreException(StoreException.Kind.UNAVAILABLE,
+      throw new StoreException(StoreException.Kind.FAILED,
           "cannot write a " + message.getDescriptorForType().getName() + " as JSON: " + e.getMessage(), e);
     }
   }
@@ -30,7 +30,7 @@ final class ProtoJson {
       PARSER.merge(json, builder);
       return (T) builder.build();
     } catch (InvalidProtocolBufferException e) {
-      throw new StoreException(StoreException.Kind.UNAVAILABLE,
+      throw new StoreException(StoreException.Kind.FAILED,
           "the stored " + what + " is not readable: " + e.getMessage(), e);
     }
   }

@@ -21,7 +21,19 @@ public interface Store extends AutoCloseable {
    *     already mapped, or an update carries a lower revision than the stored row (it was based on an
    *     older version: optimistic concurrency); nothing of the change is applied then
    */
-  List<VmEvent> commit(Change change);
+  default List<VmEvent> commit(Change change) {
+    return commitAll(List.of(change)).get(0).eventsOrThrow();
+  }
+
+  /**
+   * Applies the changes, in order, in ONE transaction (one sync to disk), each in a savepoint of its
+   * own: a change that {@link #commit} would refuse is rolled back alone and its result carries the
+   * exception, while the others commit, numbered as if the refused one had never been tried. Returns
+   * one result per change, in order, once the transaction is durable.
+   *
+   * @throws StoreException UNAVAILABLE when the transaction as a whole fails; then nothing is applied
+   */
+  List<Result> commitAll(List<Change> changes);
 
   Optional<StoredVm> vm(String id);
 
@@ -53,6 +65,36 @@ public interface Store extends AutoCloseable {
 
   List<StoredNode> nodes();
 
+  /**
+   * A store for reads only, on a connection of its own, that runs beside this one's writes and sees
+   * what they committed; its commit and putNode throw. The caller closes it.
+   */
+  Store reader();
+
   @Override
   void close();
+
+  /** What one change of {@link #commitAll} came to: its recorded events, or why it was refused. */
+  record Result(List<VmEvent> events, RuntimeException failure) {
+
+    public Result {
+      events = events == null ? List.of() : List.copyOf(events);
+    }
+
+    static Result recorded(List<VmEvent> events) {
+      return new Result(events, null);
+    }
+
+    static Result refused(RuntimeException failure) {
+      return new Result(List.of(), failure);
+    }
+
+    /** The events, or the refusal thrown. */
+    public List<VmEvent> eventsOrThrow() {
+      if (failure != null) {
+        throw failure;
+      }
+      return events;
+    }
+  }
 }

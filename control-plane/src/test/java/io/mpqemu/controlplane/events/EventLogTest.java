@@ -122,9 +122,11 @@ class EventLogTest {
     });
   }
 
+  /** Waits until every commit asked for is done and no replay read is under way (checked on the loop). */
   private void settle() throws Exception {
-    for (int i = 0; i < 5; i++) {
-      on(() -> store.call(st -> st.lastSeq()));
+    on(() -> store.commit(Change.builder().build()));
+    for (int quiet = 0; quiet < 3; ) {
+      quiet = on(() -> Future.succeededFuture(log.readsInFlight())) == 0 ? quiet + 1 : 0;
     }
   }
 

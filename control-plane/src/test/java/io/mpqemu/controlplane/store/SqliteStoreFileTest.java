@@ -81,7 +81,7 @@ class SqliteStoreFileTest {
     SqliteStore.open(file).close();
     SqliteStore.open(file).close();
 
-    assertThat(versions(file)).containsExactly(1, 2, 3).hasSize(Migrations.STEPS.size());
+    assertThat(versions(file)).containsExactly(1, 2, 3).hasSize(Migrations.latest(Migrations.Engine.SQLITE));
   }
 
   @Test
@@ -92,17 +92,17 @@ class SqliteStoreFileTest {
     try (Connection raw = DriverManager.getConnection("jdbc:sqlite:" + file);
         PreparedStatement insert = raw.prepareStatement(
             "INSERT INTO schema_version(version, description, applied_at) VALUES (?, 'from the future', ?)")) {
-      insert.setInt(1, Migrations.latest() + 5);
+      insert.setInt(1, Migrations.latest(Migrations.Engine.SQLITE) + 5);
       insert.setString(2, "2030-01-01T00:00:00Z");
       insert.executeUpdate();
     }
 
-    int newer = Migrations.latest() + 5;
+    int newer = Migrations.latest(Migrations.Engine.SQLITE) + 5;
     assertThatThrownBy(() -> SqliteStore.open(file))
         .isInstanceOfSatisfying(StoreException.class,
             e -> assertThat(e.kind()).isEqualTo(StoreException.Kind.UNAVAILABLE))
         .hasMessageContaining("written by a newer mpqemu: schema version " + newer
-            + ", this build knows up to " + Migrations.latest());
+            + ", this build knows up to " + Migrations.latest(Migrations.Engine.SQLITE));
   }
 
   @Test

@@ -9,6 +9,7 @@ import io.mpqemu.agent.process.ProcessScanner;
 import io.mpqemu.agent.qemu.BootImage;
 import io.mpqemu.controlplane.ControlPlaneConfig;
 import io.mpqemu.controlplane.ControlPlaneVerticle;
+import io.mpqemu.controlplane.store.StoreTarget;
 import io.mpqemu.grpc.ServerStreams;
 import io.mpqemu.spec.NodeLimits;
 import io.mpqemu.testing.Await;
@@ -62,6 +63,7 @@ final class Fleet implements AutoCloseable {
   private final AgentHarness host;
   private final Map<String, String> agentDeployments = new LinkedHashMap<>();
   private String cpDeployment;
+  private StoreTarget store;
 
   Fleet() throws IOException {
     host = new AgentHarness();
@@ -70,9 +72,16 @@ final class Fleet implements AutoCloseable {
     cpSocket = root.resolve("cp.sock");
   }
 
+  /** The control plane keeps its state in {@code target} (null: SQLite in its data directory). */
+  Fleet onStore(StoreTarget target) {
+    this.store = target;
+    return this;
+  }
+
   ControlPlaneConfig cpConfig() {
-    return new ControlPlaneConfig(root.resolve("cp"), List.of("unix:" + cpSocket), Duration.ofSeconds(3),
+    ControlPlaneConfig config = new ControlPlaneConfig(root.resolve("cp"), List.of("unix:" + cpSocket), Duration.ofSeconds(3),
         Duration.ofSeconds(6), Duration.ofSeconds(2), Duration.ofSeconds(60), Duration.ofSeconds(4), NodeLimits.defaults());
+    return store == null ? config : config.withStore(store);
   }
 
   Fleet startControlPlane() {

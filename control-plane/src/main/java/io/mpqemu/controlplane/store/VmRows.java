@@ -15,16 +15,15 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * VM rows of the SQLite store: the spec and status as protobuf JSON, phase and node as columns and the
- * labels in {@code vm_labels}, so that listings filter in SQL. The caller runs writes in a transaction.
+ * VM rows, in either engine: the spec and status as protobuf JSON, phase and node as columns and the
+ * labels in {@code vm_labels}, so that listings filter in SQL; times as ISO-8601 text, which keeps an
+ * Instant's nanoseconds. The caller runs writes in a transaction.
  */
-final class SqliteVms {
+final class VmRows {
 
-  private static final String COLUMNS = "id, spec, desired_state, revision, status, created_at, updated_at, owner";
+  private final Statements statements;
 
-  private final SqliteStatements statements;
-
-  SqliteVms(SqliteStatements statements) {
+  VmRows(Statements statements) {
     this.statements = statements;
   }
 
@@ -46,9 +45,9 @@ final class SqliteVms {
    * that read a stale row loses with CONFLICT instead of undoing someone else's change.
    */
   void refuseOlder(StoredVm vm) throws SQLException {
-    PreparedStatement select = statements.prepare("SELECT revision FROM vms WHERE id = ?");
+    PreparedStatement select = statements.prepare(StoreSql.VM_REVISION);
     select.setString(1, vm.id());
-    try (java.sql.ResultSet rs = select.executeQuery()) {
+    try (ResultSet rs = select.executeQuery()) {
       if (rs.next() && rs.getLong(1) > vm.revision()) {
         throw new StoreException(StoreException.Kind.CONFLICT, "VM " + vm.id() + " is at revision " + rs.getLong(1)
             + "; a write of revision " + vm.revision() + " was based on an older version and is refused.", null);
@@ -61,11 +60,7 @@ final class SqliteVms {
     Objects.requireNonNull(vm.id(), "a stored VM needs an id");
     Objects.requireNonNull(vm.spec(), "a stored VM needs a spec");
     Objects.requireNonNull(vm.desiredState(), "a stored VM needs a desired state");
-    PreparedStatement upsert = statements.prepare("INSERT INTO vms(id, name, spec, desired_state, revision, status,"
-        + " phase, node, created_at, updated_at, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET"
-        + " name = excluded.name, spec = excluded.spec, desired_state = excluded.desired_state,"
-        + " revision = excluded.revision, status = excluded.status, phase = excluded.phase, node = excluded.node,"
-        + " created_at = excluded.created_at, updated_at = excluded.updated_at");
+    PreparedStatement upsert = statements.prepare(StoreSql.VM_UPSERT);
     VmStatus status = vm.status();
     upsert.setString(1, vm.id());
     upsert.setString(2, vm.name());
@@ -77,10 +72,10 @@ final class SqliteVms {
     upsert.setString(8, status == null ? "" : status.getNode());
     upsert.setString(9, text(vm.createdAt()));
     upsert.setString(10, text(vm.updatedAt()));
-    upsert.setString(11, vm.owner()); // the update leaves it: a VM's owner never changes
+    upsert.setString(11, vm.owner());
     upsert.executeUpdate();
     deleteLabels(vm.id());
-    PreparedStatement label = statements.prepare("INSERT INTO vm_labels(vm_id, key, value) VALUES (?, ?, ?)");
+    PreparedStatement label = statements.prepare(StoreSql.LABEL_INSERT);
     for (Map.Entry<String, String> entry : vm.spec().getLabelsMap().entrySet()) {
       label.setString(1, vm.id());
       label.setString(2, entry.getKey());
@@ -92,38 +87,38 @@ final class SqliteVms {
   /** Removes the VM and its labels; a missing VM is no error. */
   void delete(String id) throws SQLException {
     deleteLabels(id);
-    PreparedStatement delete = statements.prepare("DELETE FROM vms WHERE id = ?");
+    PreparedStatement delete = statements.prepare(StoreSql.VM_DELETE);
     delete.setString(1, id);
     delete.executeUpdate();
   }
 
   Optional<StoredVm> byId(String id) throws SQLException {
-    return one("SELECT " + COLUMNS + " FROM vms WHERE id = ?", id);
+    return one(StoreSql.VM_BY_ID, id);
   }
 
   Optional<StoredVm> byName(String name) throws SQLException {
-    return one("SELECT " + COLUMNS + " FROM vms WHERE name = ?", name);
+    return one(StoreSql.VM_BY_NAME, name);
   }
 
   /** VMs after {@code afterId} in id order, matching the filter: one EXISTS clause per label entry. */
   List<StoredVm> list(VmFilter filter, String afterId, int limit) throws SQLException {
-    StringBuilder sql = new StringBuilder("SELECT " + COLUMNS + " FROM vms v WHERE v.id > ?");
+    StringBuilder sql = new StringBuilder(StoreSql.VMS_AFTER);
     List<String> values = new ArrayList<>();
     values.add(afterId == null ? "" : afterId);
     if (filter.phase() != null && filter.phase() != Phase.PHASE_UNSPECIFIED) {
-      sql.append(" AND v.phase = ?");
+      sql.append(StoreSql.AND_PHASE);
       values.add(filter.phase().name());
     }
     if (filter.node() != null && !filter.node().isEmpty()) {
-      sql.append(" AND v.node = ?");
+      sql.append(StoreSql.AND_NODE);
       values.add(filter.node());
     }
     for (Map.Entry<String, String> entry : filter.labels().entrySet()) {
-      sql.append(" AND EXISTS (SELECT 1 FROM vm_labels l WHERE l.vm_id = v.id AND l.key = ? AND l.value = ?)");
+      sql.append(StoreSql.AND_LABEL);
       values.add(entry.getKey());
       values.add(entry.getValue());
     }
-    sql.append(" ORDER BY v.id LIMIT ?");
+    sql.append(StoreSql.ORDER_BY_ID_LIMIT);
     try (PreparedStatement query = statements.prepareOnce(sql.toString())) {
       for (int i = 0; i < values.size(); i++) {
         query.setString(i + 1, values.get(i));
@@ -134,7 +129,7 @@ final class SqliteVms {
   }
 
   private void deleteLabels(String id) throws SQLException {
-    PreparedStatement delete = statements.prepare("DELETE FROM vm_labels WHERE vm_id = ?");
+    PreparedStatement delete = statements.prepare(StoreSql.LABELS_DELETE);
     delete.setString(1, id);
     delete.executeUpdate();
   }

@@ -15,70 +15,19 @@ import io.mpqemu.v1.NodeInfo;
 import io.mpqemu.v1.NodeState;
 import io.mpqemu.v1.Phase;
 import io.mpqemu.v1.VmEvent;
-import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.LongStream;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-class SqliteStoreTest {
-
-  @TempDir
-  Path dir;
-
-  private Path file;
-  private SqliteStore store;
-
-  @BeforeEach
-  void open() {
-    file = dir.resolve("store.db");
-    store = SqliteStore.open(file);
-  }
-
-  @AfterEach
-  void close() {
-    store.close();
-  }
-
-  @Test
-  @DisplayName("an update based on an older revision is refused with CONFLICT and changes nothing")
-  void staleUpdateRefused() {
-    StoredVm v1 = vm("vm-rev", "rev");
-    store.commit(Change.builder().insert(v1).build());
-    StoredVm v2 = v1.withDesiredState(DesiredState.STOPPED, v1.updatedAt());
-    store.commit(Change.builder().update(v2).build());
-    long seqBefore = store.lastSeq();
-
-    assertThatThrownBy(() -> store.commit(Change.builder().update(v1).event(event("vm-rev", EventType.ACCEPTED)).build()))
-        .isInstanceOfSatisfying(StoreException.class, e -> {
-          assertThat(e.kind()).isEqualTo(StoreException.Kind.CONFLICT);
-          assertThat(e.getMessage()).contains("revision " + v2.revision()).contains("older version");
-        });
-    assertThat(store.vm("vm-rev").orElseThrow().desiredState()).isEqualTo(DesiredState.STOPPED);
-    assertThat(store.lastSeq()).isEqualTo(seqBefore);
-  }
-
-  @Test
-  @DisplayName("a VM written with events about it is stored with the seq of its last one, so row and log agree")
-  void rowKnowsItsLastEventSeq() {
-    store.commit(oneEvent("other"));
-    StoredVm vm = vm("vm-seq", "seq");
-
-    List<VmEvent> recorded = store.commit(Change.builder().insert(vm).event(event("vm-seq", EventType.ACCEPTED))
-        .event(event("other", EventType.ACCEPTED)).event(event("vm-seq", EventType.SCHEDULED)).build());
-
-    assertThat(recorded).extracting(VmEvent::getSeq).containsExactly(2L, 3L, 4L);
-    assertThat(store.vm("vm-seq").orElseThrow().status().getLastEventSeq()).isEqualTo(4L);
-    store.commit(Change.builder().update(vm).build());
-    assertThat(store.vm("vm-seq").orElseThrow().status().getLastEventSeq())
-        .as("a write without events stores what it is given").isEqualTo(vm.status().getLastEventSeq());
-  }
+/**
+ * What every {@link Store} engine does with rows and the log, run against SQLite and PostgreSQL alike by
+ * one subclass per engine.
+ */
+abstract class StoreContract extends StoreEngineTest {
 
   @Test
   @DisplayName("a VM comes back with its spec, status, labels, desired state, revision, times and owner")
@@ -152,87 +101,19 @@ class SqliteStoreTest {
   }
 
   @Test
-  @DisplayName("inserting a VM whose id exists is a CONFLICT naming the id, and nothing of the change is applied")
-  void conflictOnId() {
-    store.commit(Change.builder().insert(vm("vm-1", "web")).event(event("vm-1", EventType.ACCEPTED)).build());
+  @DisplayName("a VM written with events about it is stored with the seq of its last one, so row and log agree")
+  void rowKnowsItsLastEventSeq() {
+    store.commit(oneEvent("other"));
+    StoredVm vm = vm("vm-seq", "seq");
 
-    Change clash = Change.builder().insert(vm("vm-2", "db")).insert(vm("vm-1", "other"))
-        .event(event("vm-2", EventType.ACCEPTED)).request("req-9", "vm-2").build();
-    assertThatThrownBy(() -> store.commit(clash))
-        .isInstanceOfSatisfying(StoreException.class, e -> assertThat(e.kind()).isEqualTo(StoreException.Kind.CONFLICT))
-        .hasMessageContaining("vm-1");
+    List<VmEvent> recorded = store.commit(Change.builder().insert(vm).event(event("vm-seq", EventType.ACCEPTED))
+        .event(event("other", EventType.ACCEPTED)).event(event("vm-seq", EventType.SCHEDULED)).build());
 
-    assertNothingOfTheClashRemains();
-  }
-
-  @Test
-  @DisplayName("inserting a VM whose name is taken is a CONFLICT naming the name, and nothing of the change is applied")
-  void conflictOnName() {
-    store.commit(Change.builder().insert(vm("vm-1", "web")).event(event("vm-1", EventType.ACCEPTED)).build());
-
-    Change clash = Change.builder().insert(vm("vm-2", "db")).insert(vm("vm-3", "web"))
-        .event(event("vm-2", EventType.ACCEPTED)).request("req-9", "vm-2").build();
-    assertThatThrownBy(() -> store.commit(clash))
-        .isInstanceOfSatisfying(StoreException.class, e -> assertThat(e.kind()).isEqualTo(StoreException.Kind.CONFLICT))
-        .hasMessageContaining("web")
-        .hasMessageContaining("vm-1");
-
-    assertNothingOfTheClashRemains();
-  }
-
-  @Test
-  @DisplayName("two inserts of one name in the same change are a CONFLICT")
-  void conflictWithinChange() {
-    store.commit(oneEvent("vm-0"));
-
-    Change clash = Change.builder().insert(vm("vm-2", "db")).insert(vm("vm-3", "db"))
-        .event(event("vm-2", EventType.ACCEPTED)).build();
-    assertThatThrownBy(() -> store.commit(clash))
-        .isInstanceOfSatisfying(StoreException.class, e -> assertThat(e.kind()).isEqualTo(StoreException.Kind.CONFLICT))
-        .hasMessageContaining("db");
-
-    assertThat(store.vm("vm-2")).isEmpty();
-    assertThat(store.lastSeq()).isEqualTo(1);
-  }
-
-  @Test
-  @DisplayName("a request id that is already mapped is a CONFLICT naming it, and nothing of the change is applied")
-  void conflictOnRequestId() {
-    store.commit(Change.builder().insert(vm("vm-1", "web")).event(event("vm-1", EventType.ACCEPTED))
-        .request("req-9", "vm-1").build());
-
-    Change clash = Change.builder().insert(vm("vm-2", "db")).event(event("vm-2", EventType.ACCEPTED))
-        .request("req-9", "vm-2").build();
-    assertThatThrownBy(() -> store.commit(clash))
-        .isInstanceOfSatisfying(StoreException.class, e -> assertThat(e.kind()).isEqualTo(StoreException.Kind.CONFLICT))
-        .hasMessageContaining("req-9")
-        .hasMessageContaining("vm-1");
-
-    assertNothingOfTheClashRemains();
-    assertThat(store.vmIdForRequest("req-9")).contains("vm-1");
-  }
-
-  @Test
-  @DisplayName("an update that takes another VM's name is a CONFLICT, and nothing of the change is applied")
-  void conflictOnUpdatedName() {
-    store.commit(Change.builder().insert(vm("vm-1", "web")).insert(vm("vm-2", "db")).build());
-
-    Change clash = Change.builder().update(vm("vm-2", "web")).event(event("vm-2", EventType.RECONCILED)).build();
-    assertThatThrownBy(() -> store.commit(clash))
-        .isInstanceOfSatisfying(StoreException.class, e -> assertThat(e.kind()).isEqualTo(StoreException.Kind.CONFLICT));
-
-    assertThat(store.vm("vm-2")).map(StoredVm::name).contains("db");
-    assertThat(store.lastSeq()).isZero();
-    assertThat(store.commit(oneEvent("vm-2"))).extracting(VmEvent::getSeq).containsExactly(1L);
-  }
-
-  private void assertNothingOfTheClashRemains() {
-    assertThat(store.vm("vm-2")).isEmpty();
-    assertThat(store.vmByName("db")).isEmpty();
-    assertThat(store.events(0, "", 10)).extracting(VmEvent::getVmId).containsExactly("vm-1");
-    assertThat(store.lastSeq()).isEqualTo(1);
-    assertThat(store.commit(oneEvent("vm-1"))).extracting(VmEvent::getSeq).containsExactly(2L);
-    assertThat(store.events(0, "", 10)).extracting(VmEvent::getSeq).containsExactly(1L, 2L);
+    assertThat(recorded).extracting(VmEvent::getSeq).containsExactly(2L, 3L, 4L);
+    assertThat(store.vm("vm-seq").orElseThrow().status().getLastEventSeq()).isEqualTo(4L);
+    store.commit(Change.builder().update(vm).build());
+    assertThat(store.vm("vm-seq").orElseThrow().status().getLastEventSeq())
+        .as("a write without events stores what it is given").isEqualTo(vm.status().getLastEventSeq());
   }
 
   @Test
@@ -259,7 +140,7 @@ class SqliteStoreTest {
   }
 
   @Test
-  @DisplayName("the log, VMs, nodes and request ids are all intact after closing and reopening the file")
+  @DisplayName("the log, VMs, nodes and request ids are all intact after closing and reopening the store, and seqs go on from there")
   void survivesReopen() {
     StoredVm vm = vm("vm-1", "web", Phase.PHASE_RUNNING, "node-a", Map.of("app", "shop"));
     store.commit(Change.builder().insert(vm).event(event("vm-1", EventType.ACCEPTED)).request("req-1", "vm-1")
@@ -274,7 +155,7 @@ class SqliteStoreTest {
     List<VmEvent> log = store.events(0, "", 100);
     store.close();
 
-    store = SqliteStore.open(file);
+    store = engine().reopen();
 
     assertThat(store.lastSeq()).isEqualTo(21);
     assertThat(store.events(0, "", 100)).isEqualTo(log);
@@ -283,6 +164,33 @@ class SqliteStoreTest {
     assertThat(store.vmIdForRequest("req-1")).contains("vm-1");
     assertThat(store.nodes()).containsExactly(node);
     assertThat(store.commit(oneEvent("vm-1"))).extracting(VmEvent::getSeq).containsExactly(22L);
+  }
+
+  @Test
+  @DisplayName("retention removes the events before a seq; the log starts there, later seqs stay, and seqs go on after a reopen")
+  void eventsBeforeASeqAreRemoved() {
+    for (int i = 0; i < 10; i++) {
+      store.commit(oneEvent("vm-" + (i % 2)));
+    }
+    assertThat(store.firstSeq()).isEqualTo(1);
+
+    assertThat(store.deleteEventsBefore(7)).isEqualTo(6);
+    assertThat(store.deleteEventsBefore(7)).as("again: nothing left to remove").isZero();
+
+    assertThat(store.firstSeq()).isEqualTo(7);
+    assertThat(store.events(0, "", 100)).extracting(VmEvent::getSeq).containsExactly(7L, 8L, 9L, 10L);
+    assertThat(store.events(0, "vm-1", 100)).extracting(VmEvent::getSeq).containsExactly(8L, 10L);
+    store.close();
+    store = engine().reopen();
+    assertThat(store.firstSeq()).isEqualTo(7);
+    assertThat(store.commit(oneEvent("vm-1"))).extracting(VmEvent::getSeq).containsExactly(11L);
+  }
+
+  @Test
+  @DisplayName("an empty log starts at seq 0")
+  void emptyLogFirstSeq() {
+    assertThat(store.firstSeq()).isZero();
+    assertThat(store.deleteEventsBefore(100)).isZero();
   }
 
   @Test
@@ -339,5 +247,23 @@ class SqliteStoreTest {
             e -> assertThat(e.kind()).isEqualTo(StoreException.Kind.UNAVAILABLE))
         .hasMessageContaining("closed");
     store.close();
+  }
+
+  @Test
+  @DisplayName("a reader sees what the writer committed, on a connection of its own, and refuses to write")
+  void reader() {
+    try (Store reader = store.reader()) {
+      assertThat(reader.lastSeq()).isZero();
+      store.commit(Change.builder().insert(vm("vm-1", "web")).event(event("vm-1", EventType.ACCEPTED)).build());
+
+      assertThat(reader.lastSeq()).isEqualTo(1);
+      assertThat(reader.vmByName("web")).map(StoredVm::id).contains("vm-1");
+      assertThat(reader.events(0, "vm-1", 10)).extracting(VmEvent::getSeq).containsExactly(1L);
+      assertThatThrownBy(() -> reader.commit(oneEvent("vm-1"))).isInstanceOf(IllegalStateException.class)
+          .hasMessageContaining("does not write");
+      assertThatThrownBy(() -> reader.putNode(new StoredNode("node-a", "", NodeState.NODE_STATE_READY, null, null)))
+          .isInstanceOf(IllegalStateException.class);
+    }
+    assertThat(store.lastSeq()).as("the writer outlives its reader").isEqualTo(1);
   }
 }

@@ -6,14 +6,18 @@ import java.sql.SQLException;
 import java.util.HashMap;
 import java.util.Map;
 
-/** The SQLite store's connection and its prepared statements, each prepared once and reused. */
-final class SqliteStatements implements AutoCloseable {
+/** A store's connection and its prepared statements, each prepared once and reused while the connection lives. */
+final class Statements implements AutoCloseable {
 
   private final Connection connection;
   private final Map<String, PreparedStatement> cache = new HashMap<>();
 
-  SqliteStatements(Connection connection) {
+  Statements(Connection connection) {
     this.connection = connection;
+  }
+
+  Connection connection() {
+    return connection;
   }
 
   /** A cached statement for fixed SQL text. */

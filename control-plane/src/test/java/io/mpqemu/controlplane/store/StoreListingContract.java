@@ -4,37 +4,24 @@ import static io.mpqemu.controlplane.store.StoreFixtures.vm;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mpqemu.v1.Phase;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-class SqliteStoreListingTest {
-
-  @TempDir
-  Path dir;
-
-  private SqliteStore store;
+/** Listing VMs by phase, node and labels, in id order and in pages, in every {@link Store} engine. */
+abstract class StoreListingContract extends StoreEngineTest {
 
   @BeforeEach
-  void open() {
-    store = SqliteStore.open(dir.resolve("store.db"));
+  void seed() {
     store.commit(Change.builder()
         .insert(vm("vm-a", "a", Phase.PHASE_RUNNING, "node-1", Map.of("app", "shop", "tier", "front")))
         .insert(vm("vm-b", "b", Phase.PHASE_RUNNING, "node-2", Map.of("app", "shop", "tier", "back")))
         .insert(vm("vm-c", "c", Phase.PHASE_STOPPED, "node-1", Map.of("app", "blog", "tier", "front")))
         .insert(vm("vm-d", "d", Phase.PHASE_PENDING, "", Map.of()))
         .build());
-  }
-
-  @AfterEach
-  void close() {
-    store.close();
   }
 
   @Test

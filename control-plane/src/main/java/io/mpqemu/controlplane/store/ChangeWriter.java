@@ -1,0 +1,99 @@
+package io.mpqemu.controlplane.store;
+
+import io.mpqemu.v1.VmEvent;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * Applies one change inside the caller's transaction, in either engine: its inserts, then its updates,
+ * then its deletes, then the request id mapping, then its events, numbered from the last seq on.
+ */
+final class ChangeWriter {
+
+  private ChangeWriter() {}
+
+  static List<VmEvent> apply(Statements statements, Change change, long lastSeq) throws SQLException {
+    VmRows vms = new VmRows(statements);
+    Map<String, Long> lastSeqOfVm = seqsOfVms(change.events(), lastSeq);
+    for (StoredVm vm : change.inserts()) {
+      vms.refuseExisting(vm);
+      vms.write(withLastEventSeq(vm, lastSeqOfVm));
+    }
+    for (StoredVm vm : change.updates()) {
+      vms.refuseOlder(vm);
+      vms.write(withLastEventSeq(vm, lastSeqOfVm));
+    }
+    for (String id : change.deletes()) {
+      vms.delete(id);
+    }
+    if (change.requestId() != null) {
+      mapRequest(statements, change.requestId(), change.requestVmId());
+    }
+    return append(statements, change.events(), lastSeq);
+  }
+
+  /** The seq each VM's last event in this change will get: events are numbered from lastSeq + 1, in order. */
+  private static Map<String, Long> seqsOfVms(List<VmEvent> events, long lastSeq) {
+    Map<String, Long> last = new HashMap<>();
+    long seq = lastSeq;
+    for (VmEvent e : events) {
+      seq++;
+      if (!e.getVmId().isEmpty()) {
+        last.put(e.getVmId(), seq);
+      }
+    }
+    return last;
+  }
+
+  private static StoredVm withLastEventSeq(StoredVm vm, Map<String, Long> lastSeqOfVm) {
+    Long seq = lastSeqOfVm.get(vm.id());
+    if (seq == null || vm.status() == null) {
+      return vm;
+    }
+    return vm.withStatus(vm.status().toBuilder().setLastEventSeq(seq).build(), vm.updatedAt());
+  }
+
+  private static void mapRequest(Statements statements, String requestId, String vmId) throws SQLException {
+    Objects.requireNonNull(vmId, "a request id maps to a VM id");
+    Optional<String> mapped = requestVm(statements, requestId);
+    if (mapped.isPresent()) {
+      throw new StoreException(StoreException.Kind.CONFLICT,
+          "The request id " + requestId + " is already mapped to VM " + mapped.get() + ".", null);
+    }
+    PreparedStatement insert = statements.prepare(StoreSql.REQUEST_INSERT);
+    insert.setString(1, requestId);
+    insert.setString(2, vmId);
+    insert.executeUpdate();
+  }
+
+  /** Numbers the events from {@code lastSeq + 1} and inserts them with their seq set in the JSON. */
+  private static List<VmEvent> append(Statements statements, List<VmEvent> events, long lastSeq) throws SQLException {
+    PreparedStatement insert = statements.prepare(StoreSql.EVENT_INSERT);
+    List<VmEvent> recorded = new ArrayList<>(events.size());
+    long seq = lastSeq;
+    for (VmEvent event : events) {
+      VmEvent numbered = event.toBuilder().setSeq(++seq).build();
+      insert.setLong(1, seq);
+      insert.setString(2, numbered.getVmId());
+      insert.setString(3, ProtoJson.print(numbered));
+      insert.executeUpdate();
+      recorded.add(numbered);
+    }
+    return List.copyOf(recorded);
+  }
+
+  static Optional<String> requestVm(Statements statements, String requestId) throws SQLException {
+    PreparedStatement query = statements.prepare(StoreSql.REQUEST_VM);
+    query.setString(1, requestId);
+    try (ResultSet rows = query.executeQuery()) {
+      return rows.next() ? Optional.of(rows.getString(1)) : Optional.empty();
+    }
+  }
+}

@@ -1,0 +1,110 @@
+package io.mpqemu.controlplane;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.mpqemu.controlplane.store.PostgresTarget;
+import io.mpqemu.testing.Await;
+import io.mpqemu.testing.PostgresServer;
+import io.vertx.core.Vertx;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code control-plane serve --store postgresql://...} against a real PostgreSQL. */
+class ServeWithPostgresTest {
+
+  private static PostgresServer server;
+  private static PostgresServer.Database database;
+
+  @TempDir
+  Path dir;
+
+  @BeforeAll
+  static void start() throws Exception {
+    server = PostgresServer.create();
+    database = server.createDatabase("serve");
+  }
+
+  @AfterAll
+  static void stop() {
+    server.close();
+  }
+
+  @Test
+  @DisplayName("the control plane runs on PostgreSQL: it starts, keeps its event log there, and starts again on the same database")
+  void runsOnPostgres() {
+    ControlPlaneConfig config = ControlPlaneConfig.defaults(dir.resolve("data"))
+        .withStore(PostgresTarget.parse(database.url(), database.password()));
+    config = new ControlPlaneConfig(config.dataDir(), List.of("unix:" + dir.resolve("cp.sock")), config.notReadyAfter(),
+        config.lostAfter(), config.reconcileInterval(), config.callDeadline(), config.restartBackoffMax(),
+        config.limits(), "", config.access(), config.quota(), config.store(), config.retention());
+    for (int run = 0; run < 2; run++) {
+      Vertx vertx = Vertx.vertx();
+      try {
+        ControlPlaneVerticle cp = new ControlPlaneVerticle(config);
+        Await.result(vertx.deployVerticle(cp));
+        assertThat(cp.eventLog().lastSeq()).isZero();
+      } finally {
+        Await.result(vertx.close());
+      }
+    }
+    assertThat(dir.resolve("data/control-plane.db")).as("no SQLite file beside it").doesNotExist();
+  }
+
+  @Test
+  @DisplayName("serve with a wrong password exits 1 after ONE line naming the database and where the password comes from")
+  void wrongPassword() throws Exception {
+    Path password = Files.writeString(dir.resolve("pw"), "wrong-pw-7f3a\n");
+    Files.setPosixFilePermissions(password, PosixFilePermissions.fromString("rw-------"));
+
+    Served served = serve("--store", database.url(), "--store-password-file", password.toString());
+
+    assertThat(served.exit).isEqualTo(1);
+    assertThat(served.stderr).doesNotContain("wrong-pw-7f3a").doesNotContain("\tat ");
+    assertThat(served.lines()).containsExactly("control-plane: cannot start: PostgreSQL at 127.0.0.1:"
+        + database.port() + "/" + database.name() + " is unavailable: it refused the password of user "
+        + database.user() + " (SQLState 28P01): fix --store-password-file FILE, MPQEMU_STORE_PASSWORD or PGPASSWORD");
+  }
+
+  @Test
+  @DisplayName("serve with a password in the --store URL exits 2 after one line saying where the password goes")
+  void passwordInUrl() {
+    Served served = serve("--store", "postgresql://cp:hunter2@127.0.0.1:" + database.port() + "/" + database.name());
+
+    assertThat(served.exit).isEqualTo(2);
+    assertThat(served.lines()).singleElement().asString()
+        .startsWith("control-plane: --store carries a password").doesNotContain("hunter2");
+  }
+
+  /** What serve returned and printed on stderr (where the log goes too). */
+  private record Served(int exit, String stderr) {
+    /** Its own lines, without the log's (those start with a timestamp). */
+    List<String> lines() {
+      return stderr.lines().filter(line -> !line.matches("^\\d{4}-\\d{2}-\\d{2}T.*")).toList();
+    }
+  }
+
+  private Served serve(String... storeArgs) {
+    List<String> args = new java.util.ArrayList<>(List.of("serve", "--data-dir", dir.resolve("data").toString(),
+        "--listen", "unix:" + dir.resolve("cp.sock")));
+    args.addAll(List.of(storeArgs));
+    PrintStream err = System.err;
+    ByteArrayOutputStream captured = new ByteArrayOutputStream();
+    System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+    try {
+      int exit = ServeCommand.commandLine(null).execute(args.toArray(String[]::new));
+      return new Served(exit, captured.toString(StandardCharsets.UTF_8));
+    } finally {
+      System.setErr(err);
+    }
+  }
+}
