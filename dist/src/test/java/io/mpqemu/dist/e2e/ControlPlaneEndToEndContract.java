@@ -39,7 +39,7 @@ import org.junit.jupiter.api.Test;
 abstract class ControlPlaneEndToEndContract {
 
   private static final Duration WAIT = Duration.ofSeconds(30);
-  private Fleet fleet;
+  Fleet fleet;
 
   @BeforeEach
   void start() throws Exception {
