@@ -88,6 +88,33 @@ public final class PostgresServer implements AutoCloseable {
         StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.APPEND);
   }
 
+  /**
+   * Serves TLS with this certificate and key (PEM) from now on, and with {@code tlsOnly} refuses every
+   * TCP connection without it (pg_hba {@code hostnossl ... reject}); restarts the server.
+   */
+  public synchronized void enableTls(Path certificate, Path key, boolean tlsOnly) throws IOException, InterruptedException {
+    Path crt = data().resolve("server.crt");
+    Path pem = data().resolve("server.key");
+    Files.copy(certificate, crt, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    Files.copy(key, pem, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    Files.setPosixFilePermissions(pem, PosixFilePermissions.fromString("rw-------")); // PostgreSQL insists
+    if (asPostgres) {
+      Files.setOwner(crt, postgresUser());
+      Files.setOwner(pem, postgresUser());
+    }
+    Files.writeString(data().resolve("postgresql.conf"), String.join("\n", "", "ssl = on",
+        "ssl_cert_file = '" + crt + "'", "ssl_key_file = '" + pem + "'", ""), StandardCharsets.UTF_8,
+        java.nio.file.StandardOpenOption.APPEND);
+    if (tlsOnly) {
+      Files.writeString(data().resolve("pg_hba.conf"), String.join("\n",
+          "local all all scram-sha-256",
+          "hostssl all all 127.0.0.1/32 scram-sha-256",
+          "hostnossl all all 0.0.0.0/0 reject", ""), StandardCharsets.UTF_8);
+    }
+    stop();
+    start();
+  }
+
   /** Starts the server (again), waiting until it accepts connections. */
   public synchronized void start() throws IOException, InterruptedException {
     run("pg_ctl", "-D", data().toString(), "-l", root.resolve("server.log").toString(), "-w", "-t", "60", "start");

@@ -29,6 +29,10 @@ final class PostgresErrors {
     if (state.equals("08004") && message.contains("password")) {
       return "it asks for a password and none was given: use " + PASSWORD_SOURCES;
     }
+    if (tlsFailure(e)) {
+      return "the TLS handshake failed (" + message + "): check that sslrootcert names the CA that signed the"
+          + " server's certificate, and that the certificate names the host given in --store";
+    }
     if (state.startsWith("08")) {
       return "nothing answers there (" + message + "): check the host and port in --store, and that the server"
           + " runs and accepts TCP connections from this host";
@@ -37,6 +41,18 @@ final class PostgresErrors {
       return "it is starting up or shutting down (SQLState 57P03); try again when it is up";
     }
     return message + " (SQLState " + (state.isEmpty() ? "none" : state) + ")";
+  }
+
+  /** Whether the connection failed in its TLS handshake (an untrusted or misnamed certificate). */
+  private static boolean tlsFailure(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof javax.net.ssl.SSLException || t instanceof java.security.cert.CertificateException
+          || String.valueOf(t.getMessage()).startsWith("SSL error")
+          || String.valueOf(t.getMessage()).contains("could not be verified by hostnameverifier")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**
