@@ -6,6 +6,7 @@ import io.mpqemu.access.Caller;
 import io.mpqemu.access.StreamLimit;
 import io.mpqemu.grpc.MessageLimits;
 import io.mpqemu.controlplane.events.EventLog;
+import io.mpqemu.controlplane.events.OutOfRange;
 import io.mpqemu.controlplane.nodes.NodeRegistry;
 import io.mpqemu.controlplane.store.StoredNode;
 import io.mpqemu.controlplane.store.StoreException;
@@ -237,7 +238,13 @@ public final class VmGrpcService extends VmServiceGrpcService {
     // whose message every client reads
     controlPlane.runOnContext(v -> {
       long end = log.lastSeq();
+      long first = log.firstSeq();
       caller.runOnContext(x -> {
+        if (request.getFromSeq() > 0 && request.getFromSeq() + 1 < first) {
+          release.run();
+          response.fail(new StatusException(GrpcStatus.OUT_OF_RANGE, OutOfRange.message(first, "from_seq")));
+          return;
+        }
         if (Long.compareUnsigned(request.getFromSeq(), end) > 0) {
           release.run();
           response.fail(new StatusException(GrpcStatus.OUT_OF_RANGE, "from_seq "
