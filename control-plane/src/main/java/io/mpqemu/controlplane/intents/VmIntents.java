@@ -207,7 +207,7 @@ public final class VmIntents {
         next = next.withStatus(next.status().toBuilder().setPhase(Phase.PHASE_PENDING).setReason("StartRequested")
             .setMessage("waiting to be placed").build(), records.clock().instant());
       }
-      return records.update(next, EventType.START_REQUESTED, "StartRequested", "desired state set to RUNNING").map(v -> {
+      return records.replace(vm, next, EventType.START_REQUESTED, "StartRequested", "desired state set to RUNNING").map(v -> {
         convergence.converge(v.id());
         return v;
       });
@@ -232,7 +232,7 @@ public final class VmIntents {
         next = next.withStatus(next.status().toBuilder().setMessage("stop pending until node "
             + next.status().getNode() + " is back").build(), records.clock().instant());
       }
-      return records.update(next, EventType.STOP_REQUESTED, "StopRequested", "desired state set to STOPPED"
+      return records.replace(vm, next, EventType.STOP_REQUESTED, "StopRequested", "desired state set to STOPPED"
           + (force ? ", forced" : "")).map(v -> {
             if (onNode) {
               convergence.stop(v, timeoutSeconds, force);
@@ -271,7 +271,7 @@ public final class VmIntents {
       }
       StoredVm next = new StoredVm(vm.id(), merged, vm.desiredState(), vm.revision() + 1, vm.status(), vm.createdAt(),
           records.clock().instant(), vm.owner());
-      return records.update(next, EventType.SPEC_UPDATED, "SpecUpdated", "replaced " + String.join(", ", paths)
+      return records.replace(vm, next, EventType.SPEC_UPDATED, "SpecUpdated", "replaced " + String.join(", ", paths)
           + "; now at revision " + next.revision()).map(v -> {
             convergence.converge(v.id()); // a VM waiting for a node may fit one now
             return v;

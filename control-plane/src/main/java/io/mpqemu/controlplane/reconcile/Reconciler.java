@@ -156,6 +156,7 @@ public final class Reconciler implements Convergence {
 
   /** Compares every READY node's actual VMs with the intents, repairs the difference, and places what waits. */
   public void reconcile() {
+    records.flushUnsaved();
     for (StoredNode n : nodes.all()) {
       if (n.state() == NodeState.NODE_STATE_READY) {
         reconcileNode(n);

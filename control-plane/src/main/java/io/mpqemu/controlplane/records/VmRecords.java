@@ -16,9 +16,11 @@ import io.vertx.core.Future;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import org.slf4j.Logger;
@@ -54,6 +56,8 @@ public final class VmRecords {
   private final Map<String, Usage> byOwner = new HashMap<>();
   /** VM ids by the node their status names (in any phase): what reconciling one node walks. */
   private final Map<String, TreeSet<String>> idsByNode = new HashMap<>();
+  /** VMs whose last write failed: this write model is ahead of the store for them until they are written again. */
+  private final Set<String> unsaved = new HashSet<>();
   /** VMs that should run and wait to be placed (desired RUNNING, phase PENDING), in id order. */
   private final TreeSet<String> pending = new TreeSet<>();
 
@@ -140,6 +144,19 @@ public final class VmRecords {
         .map(events -> vms.getOrDefault(next.id(), next));
   }
 
+  /**
+   * Writes a new intent ({@code next}, built on {@code before}) and its event; when the store refuses or
+   * fails, the write model goes back to {@code before}, so a request answered with an error changes nothing.
+   */
+  public Future<StoredVm> replace(StoredVm before, StoredVm next, EventType type, String reason, String message) {
+    return update(next, type, reason, message).onFailure(e -> {
+      if (vms.get(next.id()) == next) {
+        put(before);
+        unsaved.remove(next.id());
+      }
+    });
+  }
+
   /** Writes {@code next} without an event: figures and messages that say nothing new. */
   public Future<Void> write(StoredVm next) {
     put(next);
@@ -164,10 +181,37 @@ public final class VmRecords {
     });
   }
 
-  /** Forgets a VM and records its deletion (the change carries the delete and its event). */
+  /** Records a VM's deletion (the change carries the delete and its event), then forgets it. */
   public Future<Void> remove(StoredVm vm, Change change) {
-    drop(vm);
-    return commit(change).mapEmpty();
+    return commit(change).map(events -> {
+      drop(vm);
+      unsaved.remove(vm.id());
+      return null;
+    });
+  }
+
+  /**
+   * Writes again, in one change without events, every VM whose last write failed (the store was down):
+   * readers of the store see what this control plane knows once the store is back. Called by each
+   * reconciliation pass.
+   */
+  public void flushUnsaved() {
+    if (unsaved.isEmpty()) {
+      return;
+    }
+    Change.Builder change = Change.builder();
+    for (String id : List.copyOf(unsaved)) {
+      StoredVm vm = vms.get(id);
+      if (vm != null) {
+        change.update(vm);
+      }
+    }
+    Set<String> flushing = Set.copyOf(unsaved);
+    unsaved.clear();
+    Change built = change.build();
+    if (!built.updates().isEmpty()) {
+      commit(built).onSuccess(v -> LOG.info("store: wrote {} VM(s) whose earlier write had failed", flushing.size()));
+    }
   }
 
   /**
@@ -184,7 +228,10 @@ public final class VmRecords {
       }
       log.published(events);
       return events;
-    }).onFailure(e -> LOG.error("cannot record a change: {}", Failures.describe(e)));
+    }).onFailure(e -> {
+      LOG.error("cannot record a change: {}", Failures.describe(e));
+      change.updates().forEach(vm -> unsaved.add(vm.id())); // written again by the next pass
+    });
   }
 
   /** An event about {@code vm} as it is now, stamped with the clock. */

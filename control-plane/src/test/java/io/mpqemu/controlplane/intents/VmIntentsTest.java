@@ -3,6 +3,7 @@ package io.mpqemu.controlplane.intents;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mpqemu.controlplane.reconcile.CoreHarness;
+import io.mpqemu.controlplane.store.StoreException;
 import io.mpqemu.controlplane.store.StoredVm;
 import io.mpqemu.controlplane.vm.VmError;
 import io.mpqemu.v1.DesiredState;
@@ -56,6 +57,35 @@ class VmIntentsTest {
         + " expected_revision 2");
     assertThat(h.vm("web").desiredState()).isEqualTo(DesiredState.RUNNING);
     assertThat(h.vm("web").revision()).isEqualTo(2);
+  }
+
+  @Test
+  @DisplayName("a start the store cannot take is UNAVAILABLE and changes nothing, in the write model or the store; once it is back the same start works")
+  void startWhileTheStoreIsDown() {
+    String id = h.vm("web").id();
+    h.storeDown(true);
+    Throwable refused = h.failure(() -> intents.start(WEB, 1));
+    assertThat(refused).isInstanceOfSatisfying(StoreException.class,
+        e -> assertThat(e.kind()).isEqualTo(StoreException.Kind.UNAVAILABLE));
+    assertThat(h.vm("web").desiredState()).isEqualTo(DesiredState.STOPPED);
+    assertThat(h.vm("web").revision()).isEqualTo(1);
+    h.storeDown(false);
+    h.run(() -> h.core().reconciler().reconcile()); // nothing of the refused start is written later either
+    assertThat(h.stored(id).desiredState()).isEqualTo(DesiredState.STOPPED);
+
+    assertThat(h.on(() -> intents.start(WEB, 1)).revision()).isEqualTo(2);
+    assertThat(h.stored(id).desiredState()).isEqualTo(DesiredState.RUNNING);
+  }
+
+  @Test
+  @DisplayName("a delete the store cannot take is UNAVAILABLE and the VM stays, so the delete can be retried")
+  void deleteWhileTheStoreIsDown() {
+    h.storeDown(true);
+    assertThat(h.failure(() -> intents.delete(WEB, 0))).isInstanceOf(StoreException.class);
+    h.storeDown(false);
+    assertThat(h.vm("web")).isNotNull();
+    h.on(() -> intents.delete(WEB, 0));
+    assertThat(((VmError) h.failure(() -> intents.get(WEB))).kind()).isEqualTo(VmError.Kind.NOT_FOUND);
   }
 
   @Test

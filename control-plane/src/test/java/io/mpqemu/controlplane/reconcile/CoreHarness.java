@@ -7,6 +7,7 @@ import io.mpqemu.controlplane.nodes.NodeRegistry;
 import io.mpqemu.controlplane.store.Change;
 import io.mpqemu.controlplane.store.SqliteStore;
 import io.mpqemu.controlplane.store.StoreExecutor;
+import io.mpqemu.controlplane.store.SwitchableStore;
 import io.mpqemu.controlplane.store.StoredVm;
 import io.mpqemu.spec.NodeLimits;
 import io.mpqemu.testing.Await;
@@ -42,6 +43,7 @@ public final class CoreHarness implements AutoCloseable {
   public final RecordingAgents agents = new RecordingAgents();
   private final Vertx vertx = Vertx.vertx();
   private final Context loop = vertx.getOrCreateContext();
+  private SwitchableStore switchable;
   private StoreExecutor store;
   private ControlPlaneCore core;
 
@@ -60,7 +62,8 @@ public final class CoreHarness implements AutoCloseable {
     ControlPlaneConfig config = new ControlPlaneConfig(dir, List.of("unix:" + dir.resolve("cp.sock")), Duration.ofSeconds(2),
         Duration.ofSeconds(5), Duration.ofHours(1), Duration.ofSeconds(60), Duration.ofSeconds(60), NodeLimits.defaults());
     on(() -> {
-      store = new StoreExecutor(vertx, SqliteStore.open(config.database()));
+      switchable = new SwitchableStore(SqliteStore.open(config.database()));
+      store = new StoreExecutor(vertx, switchable);
       core = ControlPlaneCore.wire(config, store, new EventLog(store, 0),
           new NodeRegistry(config.notReadyAfter(), config.lostAfter()), using, time, timers);
       return core.records().load();
@@ -77,6 +80,16 @@ public final class CoreHarness implements AutoCloseable {
 
   public StoreExecutor store() {
     return store;
+  }
+
+  /** Takes the store down (commits and reads fail UNAVAILABLE, nothing applied) or brings it back. */
+  public void storeDown(boolean down) {
+    switchable.down(down);
+  }
+
+  /** The VM as the store has it (what GetVm answers). */
+  public StoredVm stored(String id) {
+    return on(() -> store.read(st -> st.vm(id).orElseThrow()));
   }
 
   /** A heartbeat from {@code node} with room for {@code memoryMib}: it is READY, and reconciled at once. */

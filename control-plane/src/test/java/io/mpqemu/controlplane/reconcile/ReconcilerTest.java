@@ -2,6 +2,7 @@ package io.mpqemu.controlplane.reconcile;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.mpqemu.controlplane.store.Change;
 import io.mpqemu.controlplane.store.StoredVm;
 import io.mpqemu.grpc.GrpcCallException;
 import io.mpqemu.v1.AgentVm;
@@ -260,6 +261,25 @@ class ReconcilerTest {
     assertThat(resets(web)).hasSize(3).last().satisfies(e -> assertThat(e.getRepeats()).isZero());
   }
 
+  @Test
+  @DisplayName("a status the store could not take while it was down is written by the next pass once it is back: readers of the store see it")
+  void statusLostToADownStoreIsWrittenLater() {
+    h.ready("node-a", 1024);
+    StoredVm web = create("web", RestartPolicy.NEVER);
+    h.storeDown(true);
+    agents.runs("node-a", RecordingAgents.view(web.id(), web, Phase.PHASE_FAILED));
+    h.on(() -> Future.succeededFuture(h.core().reconciler().onAgentEvent(failed(web, "node-a"))));
+    h.failure(() -> h.store().commit(Change.builder().build())); // after the event's commit
+    assertThat(h.vm("web").status().getPhase()).as("the write model").isEqualTo(Phase.PHASE_FAILED);
+    h.storeDown(false);
+    assertThat(h.stored(web.id()).status().getPhase()).as("the store, before the pass").isEqualTo(Phase.PHASE_RUNNING);
+
+    pass();
+
+    assertThat(h.stored(web.id()).status().getPhase()).isEqualTo(Phase.PHASE_FAILED);
+    assertThat(h.stored(web.id()).status().getReason()).isEqualTo("ProcessExited");
+  }
+
   // ------------------------------------------------------------------ helpers
 
   private void reset(StoredVm vm, long vmSeq) {
@@ -282,9 +302,12 @@ class ReconcilerTest {
   /** The node reports the VM failed. */
   private void failOn(String node, StoredVm vm) {
     agents.runs(node, RecordingAgents.view(vm.id(), vm, Phase.PHASE_FAILED));
-    h.run(() -> h.core().reconciler().onAgentEvent(VmEvent.newBuilder().setVmId(vm.id()).setVmName(vm.name())
-        .setNode(node).setType(EventType.VM_FAILED).setPhase(Phase.PHASE_FAILED).setReason("ProcessExited")
-        .setMessage("main exited with status 1").build()));
+    h.run(() -> h.core().reconciler().onAgentEvent(failed(vm, node)));
+  }
+
+  private static VmEvent failed(StoredVm vm, String node) {
+    return VmEvent.newBuilder().setVmId(vm.id()).setVmName(vm.name()).setNode(node).setType(EventType.VM_FAILED)
+        .setPhase(Phase.PHASE_FAILED).setReason("ProcessExited").setMessage("main exited with status 1").build();
   }
 
   private void pass() {
