@@ -73,7 +73,7 @@ public final class PostgresStore extends JdbcStore {
   /**
    * A connection that commits durably; a failure's message names the database and what to fix.
    */
-  private static Connection connect(PostgresTarget target, boolean readOnly) {
+  static Connection connect(PostgresTarget target, boolean readOnly) {
     Connection connection;
     try {
       connection = DriverManager.getConnection(target.jdbcUrl(), target.properties());
@@ -225,7 +225,7 @@ public final class PostgresStore extends JdbcStore {
     return sessionValue("SHOW", name);
   }
 
-  private static void closeQuietly(Connection connection) {
+  static void closeQuietly(Connection connection) {
     try {
       connection.close();
     } catch (SQLException ignored) {

@@ -24,7 +24,8 @@ class MigrationsTest {
       "db/sqlite/V1__tables.sql", "748fd13e7e2a87216e90cc9ea548c3588cb9fbbd9fc04bf1d63d5dbb507be0c6",
       "db/sqlite/V2__listing_indexes.sql", "6aa83af7177e941a48264f4119781a96a057a1e1f7721cf99d69d216047ad3c6",
       "db/sqlite/V3__vm_owner.sql", "7b28dc469fa80b326d81eb075f7046ff7c4e7a604b71a95c7f9adc135120df4c",
-      "db/postgresql/V1__schema.sql", "71bcaa7bbcb8af9072604071b79394de74ccecca942e1d8a1410583c844fcdb1");
+      "db/postgresql/V1__schema.sql", "71bcaa7bbcb8af9072604071b79394de74ccecca942e1d8a1410583c844fcdb1",
+      "db/postgresql/V2__leader_lease.sql", "1b995c7ee2240c2c75038dfe64949b8614c48339f6815feed74c69207f86264f");
 
   @Test
   @DisplayName("no released schema step has been edited")

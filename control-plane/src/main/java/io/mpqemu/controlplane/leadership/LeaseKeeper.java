@@ -1,0 +1,171 @@
+package io.mpqemu.controlplane.leadership;
+
+import io.mpqemu.errors.Failures;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.WorkerExecutor;
+import java.util.Optional;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Takes and keeps the leader's lease for this control plane, or waits for it: every retry period one
+ * attempt (on a worker of its own, never on the event loop). A confirmed renewal makes this control plane
+ * the leader until the renew deadline after the attempt was sent, on the monotonic clock; when no renewal is
+ * confirmed by then (the database is cut off, slow, or another holds the lease) it steps down by itself,
+ * before the lease can expire for the others. A clean {@link #stop} releases the lease at once. Runs on the
+ * event loop it was started on.
+ */
+public final class LeaseKeeper implements Leadership {
+
+  private static final Logger LOG = LoggerFactory.getLogger(LeaseKeeper.class);
+
+  /** Told of each change, on the event loop. */
+  public interface Listener {
+    void elected(long epoch);
+
+    void lost(long epoch, String why);
+  }
+
+  private final Vertx vertx;
+  private final LeaseStore lease;
+  private final String holder;
+  private final LeaseSettings settings;
+  private final Listener listener;
+  private final LongSupplier nanoTime;
+  private final WorkerExecutor worker;
+  private volatile boolean leading;
+  private volatile long epoch;
+  private volatile long leadingUntilNanos;
+  private boolean attempting;
+  private boolean stopped;
+  private boolean failing;
+  private long timer = -1;
+
+  public LeaseKeeper(Vertx vertx, LeaseStore lease, String holder, LeaseSettings settings, Listener listener) {
+    this(vertx, lease, holder, settings, listener, System::nanoTime);
+  }
+
+  LeaseKeeper(Vertx vertx, LeaseStore lease, String holder, LeaseSettings settings, Listener listener,
+      LongSupplier nanoTime) {
+    this.vertx = vertx;
+    this.lease = lease;
+    this.holder = holder;
+    this.settings = settings;
+    this.listener = listener;
+    this.nanoTime = nanoTime;
+    this.worker = vertx.createSharedWorkerExecutor("mpqemu-lease-" + holder, 1);
+  }
+
+  /** Starts trying; call it on the control plane's event loop. */
+  public void start() {
+    tick();
+  }
+
+  @Override
+  public boolean leads() {
+    return leading && nanoTime.getAsLong() - leadingUntilNanos < 0;
+  }
+
+  @Override
+  public long epoch() {
+    return epoch;
+  }
+
+  /** Stops trying and, when leading, steps down and releases the lease so that another takes it at once. */
+  public Future<Void> stop() {
+    stopped = true;
+    vertx.cancelTimer(timer);
+    Future<Void> released = Future.succeededFuture();
+    if (leading) {
+      long term = epoch;
+      stepDown("this control plane is stopping");
+      released = worker.executeBlocking(() -> {
+        lease.release(holder, term);
+        return null;
+      }, true).<Void>mapEmpty().recover(e -> {
+        LOG.warn("leadership: could not release the lease of epoch {} ({}); it expires by itself", term,
+            Failures.describe(e));
+        return Future.succeededFuture();
+      });
+    }
+    return released.eventually(() -> worker.executeBlocking(() -> {
+      lease.close();
+      return null;
+    }, true)).eventually(() -> worker.close());
+  }
+
+  /** Stops trying without releasing: what a control plane killed at this instant leaves behind. For tests. */
+  void abandon() {
+    stopped = true;
+    vertx.cancelTimer(timer);
+  }
+
+  private void tick() {
+    if (stopped) {
+      return;
+    }
+    timer = vertx.setTimer(settings.retryPeriod().toMillis(), t -> tick());
+    if (leading && nanoTime.getAsLong() - leadingUntilNanos >= 0) {
+      stepDown("no renewal of the lease was confirmed within " + settings.renewDeadline().toMillis() + " ms");
+    }
+    if (attempting) {
+      return; // the last attempt still hangs: the deadline above is what protects us meanwhile
+    }
+    attempting = true;
+    long sentAt = nanoTime.getAsLong();
+    worker.executeBlocking(() -> lease.acquireOrRenew(holder, settings.length()), true)
+        .onComplete(ar -> {
+          attempting = false;
+          if (stopped) {
+            return;
+          }
+          if (ar.succeeded()) {
+            answered(ar.result(), sentAt);
+          } else if (!failing) {
+            failing = true;
+            LOG.warn("leadership: the lease cannot be reached: {}", Failures.describe(ar.cause()));
+          }
+        });
+  }
+
+  private void answered(Optional<Term> term, long sentAt) {
+    if (failing) {
+      failing = false;
+      LOG.info("leadership: the lease can be reached again");
+    }
+    if (term.isEmpty()) {
+      if (leading) {
+        stepDown("another control plane holds the lease");
+      }
+      return;
+    }
+    long deadline = sentAt + settings.renewDeadline().toNanos();
+    if (nanoTime.getAsLong() - deadline >= 0) {
+      return; // confirmed too late to count: the next attempt decides
+    }
+    boolean newTerm = !leading || term.get().epoch() != epoch;
+    leadingUntilNanos = deadline;
+    epoch = term.get().epoch();
+    leading = true;
+    vertx.setTimer(Math.max(1, (deadline - nanoTime.getAsLong()) / 1_000_000 + 1), t -> {
+      if (leading && !stopped && nanoTime.getAsLong() - leadingUntilNanos >= 0) {
+        stepDown("no renewal of the lease was confirmed within " + settings.renewDeadline().toMillis() + " ms");
+      }
+    });
+    if (newTerm) {
+      LOG.info("leadership: {} leads in epoch {}", holder, epoch);
+      listener.elected(epoch);
+    }
+  }
+
+  private void stepDown(String why) {
+    if (!leading) {
+      return;
+    }
+    leading = false;
+    LOG.warn("leadership: {} steps down from epoch {}: {}", holder, epoch, why);
+    listener.lost(epoch, why);
+  }
+}

@@ -1,0 +1,2 @@
+/** Which control plane leads: a lease with a fencing epoch, kept renewed, given up in time. */
+package io.mpqemu.controlplane.leadership;

@@ -1,0 +1,105 @@
+package io.mpqemu.controlplane.store;
+
+import io.mpqemu.controlplane.leadership.LeaseStore;
+import io.mpqemu.controlplane.leadership.Term;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.Optional;
+
+/**
+ * The leader's lease in PostgreSQL's {@code leader_lease} row, on a connection of its own (a renewal must
+ * not wait behind the store's commits). Taking and renewing are one conditional {@code UPDATE ...
+ * RETURNING} on the database's clock, so two control planes racing for it are ordered by the row lock and
+ * exactly one wins; a lost connection is replaced at the next call.
+ */
+public final class PostgresLease implements LeaseStore {
+
+  /** Free or expired: a new term with the next epoch. Held by the same holder, unexpired: the same term, renewed. */
+  private static final String ACQUIRE_OR_RENEW = "UPDATE leader_lease SET"
+      + " epoch = CASE WHEN holder = ? AND expires_at > now() THEN epoch ELSE epoch + 1 END,"
+      + " acquired_at = CASE WHEN holder = ? AND expires_at > now() THEN acquired_at ELSE now() END,"
+      + " holder = ?, renewed_at = now(), expires_at = now() + make_interval(secs => ?)"
+      + " WHERE id = 1 AND (holder = ? OR expires_at <= now())"
+      + " RETURNING holder, epoch, acquired_at, expires_at";
+  private static final String RELEASE =
+      "UPDATE leader_lease SET expires_at = now() WHERE id = 1 AND holder = ? AND epoch = ? AND expires_at > now()";
+  private static final String CURRENT = "SELECT holder, epoch, acquired_at, expires_at FROM leader_lease WHERE id = 1";
+
+  private final PostgresTarget target;
+  private Connection connection;
+
+  public PostgresLease(PostgresTarget target) {
+    this.target = target;
+  }
+
+  @Override
+  public synchronized Optional<Term> acquireOrRenew(String holder, Duration length) {
+    return run(c -> {
+      try (PreparedStatement update = c.prepareStatement(ACQUIRE_OR_RENEW)) {
+        update.setString(1, holder);
+        update.setString(2, holder);
+        update.setString(3, holder);
+        update.setDouble(4, length.toMillis() / 1000.0);
+        update.setString(5, holder);
+        try (ResultSet row = update.executeQuery()) {
+          return row.next() ? Optional.of(term(row)) : Optional.empty();
+        }
+      }
+    });
+  }
+
+  @Override
+  public synchronized void release(String holder, long epoch) {
+    run(c -> {
+      try (PreparedStatement update = c.prepareStatement(RELEASE)) {
+        update.setString(1, holder);
+        update.setLong(2, epoch);
+        return update.executeUpdate();
+      }
+    });
+  }
+
+  @Override
+  public synchronized Term current() {
+    return run(c -> {
+      try (PreparedStatement select = c.prepareStatement(CURRENT); ResultSet row = select.executeQuery()) {
+        if (!row.next()) {
+          throw new StoreException(StoreException.Kind.FAILED, target.describe() + " has no leader_lease row", null);
+        }
+        return term(row);
+      }
+    });
+  }
+
+  @Override
+  public synchronized void close() {
+    if (connection != null) {
+      PostgresStore.closeQuietly(connection);
+      connection = null;
+    }
+  }
+
+  private interface Call<T> {
+    T on(Connection connection) throws SQLException;
+  }
+
+  private <T> T run(Call<T> call) {
+    if (connection == null) {
+      connection = PostgresStore.connect(target, false); // autocommit: each statement its own transaction
+    }
+    try {
+      return call.on(connection);
+    } catch (SQLException e) {
+      close(); // whatever broke, the next call starts on a new connection
+      throw new StoreException(StoreException.Kind.UNAVAILABLE, target.describe() + " did not answer the lease: "
+          + PostgresStore.oneLine(e), e);
+    }
+  }
+
+  private static Term term(ResultSet row) throws SQLException {
+    return new Term(row.getString(1), row.getLong(2), row.getTimestamp(3).toInstant(), row.getTimestamp(4).toInstant());
+  }
+}
