@@ -1,5 +1,6 @@
 package io.mpqemu.controlplane.intents;
 
+import io.mpqemu.controlplane.records.Usage;
 import io.mpqemu.controlplane.records.VmRecords;
 import io.mpqemu.controlplane.store.Change;
 import io.mpqemu.controlplane.store.StoreException;
@@ -136,7 +137,7 @@ final class VmCreation {
     if (owner.isEmpty() || quota.equals(Quota.NONE)) {
       return Optional.empty();
     }
-    VmRecords.Usage held = records.usageOf(owner);
+    Usage held = records.usageOf(owner);
     int count = held.vms();
     long memory = held.memoryMib();
     for (VmSpec pending : creatingByOwner.getOrDefault(owner, List.of())) {

@@ -1,13 +1,11 @@
 package io.mpqemu.controlplane.records;
 
 import io.mpqemu.controlplane.events.EventLog;
-import io.mpqemu.controlplane.policy.StatusFold;
 import io.mpqemu.controlplane.store.Change;
 import io.mpqemu.controlplane.store.StoreExecutor;
 import io.mpqemu.controlplane.store.StoredVm;
 import io.mpqemu.controlplane.store.VmFilter;
 import io.mpqemu.errors.Failures;
-import io.mpqemu.v1.DesiredState;
 import io.mpqemu.v1.EventType;
 import io.mpqemu.v1.Phase;
 import io.mpqemu.v1.VmEvent;
@@ -15,14 +13,12 @@ import io.mpqemu.wire.Timestamps;
 import io.vertx.core.Future;
 import java.time.Clock;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.TreeSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,28 +34,13 @@ public final class VmRecords {
   private static final Logger LOG = LoggerFactory.getLogger(VmRecords.class);
   private static final int LOAD_PAGE = 1000;
 
-  /** What a node or an owner holds: VMs and their memory. */
-  public record Usage(int vms, long memoryMib) {
-    static final Usage NONE = new Usage(0, 0);
-
-    Usage plus(StoredVm vm, int sign) {
-      return new Usage(vms + sign, memoryMib + sign * (long) vm.spec().getMemoryMib());
-    }
-  }
-
   private final StoreExecutor store;
   private final EventLog log;
   private final Clock clock;
   private final TreeMap<String, StoredVm> vms = new TreeMap<>();
-  private final Map<String, String> idsByName = new HashMap<>();
-  private final Map<String, Usage> byNode = new HashMap<>();
-  private final Map<String, Usage> byOwner = new HashMap<>();
-  /** VM ids by the node their status names (in any phase): what reconciling one node walks. */
-  private final Map<String, TreeSet<String>> idsByNode = new HashMap<>();
+  private final VmIndexes indexes = new VmIndexes();
   /** VMs whose last write failed: this write model is ahead of the store for them until they are written again. */
   private final Set<String> unsaved = new HashSet<>();
-  /** VMs that should run and wait to be placed (desired RUNNING, phase PENDING), in id order. */
-  private final TreeSet<String> pending = new TreeSet<>();
 
   public VmRecords(StoreExecutor store, EventLog log, Clock clock) {
     this.store = store;
@@ -95,7 +76,7 @@ public final class VmRecords {
   }
 
   public Optional<StoredVm> byName(String name) {
-    String id = idsByName.get(name);
+    String id = indexes.idOf(name);
     return id == null ? Optional.empty() : get(id);
   }
 
@@ -106,13 +87,12 @@ public final class VmRecords {
 
   /** The VMs whose status names {@code node}, in id order. */
   public List<StoredVm> onNode(String node) {
-    TreeSet<String> ids = idsByNode.get(node);
-    return ids == null ? List.of() : ids.stream().map(vms::get).toList();
+    return indexes.onNode(node).stream().map(vms::get).toList();
   }
 
   /** Ids of the VMs waiting to be placed: what a scheduling pass walks, not every VM. */
   public List<String> pending() {
-    return List.copyOf(pending);
+    return indexes.pending();
   }
 
   public int count() {
@@ -121,12 +101,12 @@ public final class VmRecords {
 
   /** What each node holds of VMs placed or active on it. */
   public Map<String, Usage> usageByNode() {
-    return Map.copyOf(byNode);
+    return indexes.usageByNode();
   }
 
   /** What {@code owner} holds ("" holds nothing: VMs of no one count for no one). */
   public Usage usageOf(String owner) {
-    return owner.isEmpty() ? Usage.NONE : byOwner.getOrDefault(owner, Usage.NONE);
+    return indexes.usageOf(owner);
   }
 
   public Map<Phase, Integer> countByPhase() {
@@ -244,50 +224,16 @@ public final class VmRecords {
   private void put(StoredVm vm) {
     StoredVm before = vms.put(vm.id(), vm);
     if (before != null) {
-      unindex(before);
+      indexes.remove(before);
     }
-    idsByName.put(vm.name(), vm.id());
-    if (StatusFold.occupiesNode(vm.status())) {
-      byNode.merge(vm.status().getNode(), Usage.NONE.plus(vm, 1), VmRecords::sum);
-    }
-    if (!vm.owner().isEmpty()) {
-      byOwner.merge(vm.owner(), Usage.NONE.plus(vm, 1), VmRecords::sum);
-    }
-    if (vm.desiredState() == DesiredState.RUNNING && vm.status().getPhase() == Phase.PHASE_PENDING) {
-      pending.add(vm.id());
-    }
-    if (!vm.status().getNode().isEmpty()) {
-      idsByNode.computeIfAbsent(vm.status().getNode(), n -> new TreeSet<>()).add(vm.id());
-    }
+    indexes.add(vm);
   }
 
   private void drop(StoredVm vm) {
     StoredVm before = vms.remove(vm.id());
     if (before != null) {
-      unindex(before);
+      indexes.remove(before);
     }
-  }
-
-  private void unindex(StoredVm vm) {
-    idsByName.remove(vm.name(), vm.id());
-    pending.remove(vm.id());
-    if (!vm.status().getNode().isEmpty()) {
-      idsByNode.computeIfPresent(vm.status().getNode(), (n, ids) -> ids.remove(vm.id()) && ids.isEmpty() ? null : ids);
-    }
-    if (StatusFold.occupiesNode(vm.status())) {
-      byNode.computeIfPresent(vm.status().getNode(), (n, u) -> nonEmpty(u.plus(vm, -1)));
-    }
-    if (!vm.owner().isEmpty()) {
-      byOwner.computeIfPresent(vm.owner(), (o, u) -> nonEmpty(u.plus(vm, -1)));
-    }
-  }
-
-  private static Usage sum(Usage a, Usage b) {
-    return new Usage(a.vms() + b.vms(), a.memoryMib() + b.memoryMib());
-  }
-
-  private static Usage nonEmpty(Usage u) {
-    return u.vms() == 0 ? null : u;
   }
 
   private static StoredVm withLastSeq(StoredVm vm, List<VmEvent> events) {
