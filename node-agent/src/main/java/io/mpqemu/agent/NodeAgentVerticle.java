@@ -7,6 +7,7 @@ import io.mpqemu.agent.api.NodeAgentGrpcService;
 import io.mpqemu.agent.confine.Cgroups;
 import io.mpqemu.agent.confine.Confinement;
 import io.mpqemu.agent.events.EventHub;
+import io.mpqemu.agent.fence.LeaderFence;
 import io.mpqemu.agent.http.AgentHttp;
 import io.mpqemu.agent.http.AgentMetrics;
 import io.mpqemu.agent.http.AgentReadiness;
@@ -16,6 +17,7 @@ import io.mpqemu.agent.process.PosixSpawnLauncher;
 import io.mpqemu.agent.process.ProcessScanner;
 import io.mpqemu.agent.qemu.QemuCommandLine;
 import io.mpqemu.agent.qemu.QmpClient;
+import io.mpqemu.agent.state.LeaderEpochFile;
 import io.mpqemu.agent.state.VmStateStore;
 import io.mpqemu.agent.stats.ProcReader;
 import io.mpqemu.agent.stats.ProcessSampler;
@@ -66,6 +68,7 @@ public final class NodeAgentVerticle extends VerticleBase {
   private AccessPolicy policy;
   private ServiceListeners listeners;
   private VmManager vms;
+  private LeaderFence fence;
   private EventHub events;
   private ProcessSampler sampler;
   private QemuProbe.Result probe;
@@ -119,8 +122,14 @@ public final class NodeAgentVerticle extends VerticleBase {
   public Future<?> start() {
     startedAt = Instant.now();
     VmStateStore store = new VmStateStore(config.stateDir());
+    LeaderEpochFile epochFile = new LeaderEpochFile(config.stateDir());
     return vertx.executeBlocking(() -> {
       store.init();
+      fence = new LeaderFence(epochFile.read(), epoch -> context.<Void>executeBlocking(() -> {
+        epochFile.write(epoch);
+        return null;
+      }, false).onSuccess(v -> LOG.info("node={} leader epoch {} recorded in {}: older ones are refused from now on",
+          config.nodeId(), epoch, epochFile.path())));
       policy = config.access().policy(AgentAccess.CERTIFICATE_ROLES); // resolves groups: off the loop
       qemuExecutable = Confinement.resolve(config.qemuBinary());
       confinement = Confinement.forAgent(config.confinement(), config.stateDir(), config.qemuBinary(),
@@ -165,6 +174,9 @@ public final class NodeAgentVerticle extends VerticleBase {
       } else {
         LOG.warn("node={} confinement OFF (--confinement=off): {}", config.nodeId(), confinement.detail());
       }
+      LOG.info("node={} leader epoch: {}", config.nodeId(), fence.highest() == 0
+          ? "none seen yet (" + epochFile.path() + " absent): commands without an epoch are accepted"
+          : fence.highest() + " (" + epochFile.path() + "): commands of older epochs, or of none, are refused");
       LOG.info("node={} access: {}; {} WatchEvents streams per identity", config.nodeId(), policy.summary(),
           config.access().maxStreamsPerCaller());
       LOG.info("node={} agent ready: {}, multi-process yes, {}; {} VM(s) known; gRPC on {}{}{}", config.nodeId(),
@@ -247,13 +259,15 @@ public final class NodeAgentVerticle extends VerticleBase {
         .setStartedAt(Timestamps.of(startedAt))
         .setConfinement(confinement.enabled() ? io.mpqemu.v1.Confinement.CONFINEMENT_ON : io.mpqemu.v1.Confinement.CONFINEMENT_OFF)
         .setConfinementDetail(confinement.detail())
+        .setHighestLeaderEpoch(fence.highest())
         .build();
   }
 
   private Future<Void> startServers() {
     listeners = new ServiceListeners(vertx, "node-agent gRPC", policy);
     StreamLimit streams = new StreamLimit(config.access().maxStreamsPerCaller());
-    return listeners.serveGrpc(new NodeAgentGrpcService(context, vms, events, sampler, this::nodeInfo, policy, streams),
+    return listeners.serveGrpc(new NodeAgentGrpcService(context, config.nodeId(), fence, vms, events, sampler,
+        this::nodeInfo, policy, streams),
         NodeAgentServiceGrpcService.SERVICE_NAME, config.listen(), tls, EnumSet.of(Role.CONTROL_PLANE),
         AgentAccess.METHODS);
   }

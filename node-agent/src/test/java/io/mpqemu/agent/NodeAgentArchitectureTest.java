@@ -44,6 +44,10 @@ class NodeAgentArchitectureTest {
   @ArchTest
   static final ArchRule every_package_has_a_package_info = Boundaries.everyPackageHasAPackageInfo();
 
+  @ArchTest
+  static final ArchRule the_fence_is_pure_its_record_an_adapter_in_state =
+      Boundaries.domainPackageIsPure("io.mpqemu.agent.fence", "io.mpqemu.agent.fence");
+
   static final ArchRule VM_DOMAIN = Boundaries.domainPackageIsPure("io.mpqemu.agent.vm", "io.mpqemu.agent.vm");
 
   @ArchTest

@@ -6,6 +6,8 @@ import io.mpqemu.access.StreamLimit;
 import io.mpqemu.grpc.MessageLimits;
 import com.google.protobuf.ByteString;
 import io.mpqemu.agent.events.EventHub;
+import io.mpqemu.agent.fence.FenceException;
+import io.mpqemu.agent.fence.LeaderFence;
 import io.mpqemu.agent.stats.ProcessSampler;
 import io.mpqemu.agent.vm.VmManager;
 import io.mpqemu.http.OnContext;
@@ -35,6 +37,7 @@ import io.vertx.grpc.server.GrpcServer;
 import io.vertx.grpc.server.GrpcServerRequest;
 import io.vertx.grpc.server.GrpcServerResponse;
 import io.vertx.grpc.server.StatusException;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -54,6 +57,9 @@ public final class NodeAgentGrpcService extends NodeAgentServiceGrpcService {
   static final int WATCH_QUEUE_LIMIT = 1024;
 
   private final Context agent;
+  private final String nodeId;
+  private final LeaderFence fence;
+  private final FenceRefusals refusals = new FenceRefusals(Clock.systemUTC());
   private final VmManager vms;
   private final EventHub events;
   private final ProcessSampler figures;
@@ -64,13 +70,17 @@ public final class NodeAgentGrpcService extends NodeAgentServiceGrpcService {
   /**
    * @param agent the context that owns all VM state; gRPC requests arrive on other event loops and
    *     are handed over to it, their answers handed back
+   * @param fence admits each command that changes state by its leader epoch, before it acts; used on
+   *     {@code agent}'s loop only
    * @param figures the last CPU and memory figures of each running process, which GetVm and ListVms show
    * @param policy who callers are, for {@code streams}
    * @param streams how many WatchEvents streams each caller may hold at once
    */
-  public NodeAgentGrpcService(Context agent, VmManager vms, EventHub events, ProcessSampler figures,
-      Supplier<NodeInfo> nodeInfo, AccessPolicy policy, StreamLimit streams) {
+  public NodeAgentGrpcService(Context agent, String nodeId, LeaderFence fence, VmManager vms, EventHub events,
+      ProcessSampler figures, Supplier<NodeInfo> nodeInfo, AccessPolicy policy, StreamLimit streams) {
     this.agent = agent;
+    this.nodeId = nodeId;
+    this.fence = fence;
     this.vms = vms;
     this.events = events;
     this.figures = figures;
@@ -86,7 +96,8 @@ public final class NodeAgentGrpcService extends NodeAgentServiceGrpcService {
       if (!request.hasSpec()) {
         throw Statuses.invalid("spec is required");
       }
-      return vms.launch(request.getVmId(), request.getSpec(), request.getSpecRevision());
+      return fenced("LaunchVm", request.getVmId(), request.getLeaderEpoch(),
+          () -> vms.launch(request.getVmId(), request.getSpec(), request.getSpecRevision()));
     });
   }
 
@@ -99,7 +110,8 @@ public final class NodeAgentGrpcService extends NodeAgentServiceGrpcService {
       if (timeout > MAX_STOP_TIMEOUT_SECONDS) {
         throw Statuses.invalid("timeout_seconds must be at most " + MAX_STOP_TIMEOUT_SECONDS + ", was " + timeout);
       }
-      return vms.stop(request.getVmId(), Duration.ofSeconds(timeout), request.getForce());
+      return fenced("StopVm", request.getVmId(), request.getLeaderEpoch(),
+          () -> vms.stop(request.getVmId(), Duration.ofSeconds(timeout), request.getForce()));
     });
   }
 
@@ -107,7 +119,8 @@ public final class NodeAgentGrpcService extends NodeAgentServiceGrpcService {
   public Future<AgentDeleteVmResponse> deleteVm(AgentDeleteVmRequest request) {
     return checked(() -> {
       requireVmId(request.getVmId());
-      return vms.delete(request.getVmId(), request.getForce()).map(v -> AgentDeleteVmResponse.getDefaultInstance());
+      return fenced("DeleteVm", request.getVmId(), request.getLeaderEpoch(),
+          () -> vms.delete(request.getVmId(), request.getForce()).map(v -> AgentDeleteVmResponse.getDefaultInstance()));
     });
   }
 
@@ -267,6 +280,21 @@ public final class NodeAgentGrpcService extends NodeAgentServiceGrpcService {
       // be too long for the status header
       throw Statuses.invalid(e.getMessage());
     }
+  }
+
+  /**
+   * Runs {@code command} once the fence admits {@code epoch} (a uint64: above 2^63-1 it arrives
+   * negative, and is refused). On the agent's loop: the order of these calls is the order of commands.
+   */
+  private <T> Future<T> fenced(String method, String vmId, long epoch, Supplier<Future<T>> command) {
+    if (epoch < 0) {
+      throw Statuses.invalid("leader_epoch must be at most " + Long.MAX_VALUE + ", was " + Long.toUnsignedString(epoch));
+    }
+    return fence.admit(epoch).onFailure(e -> {
+      if (e instanceof FenceException refused) {
+        refusals.refused(nodeId, method, vmId, refused);
+      }
+    }).compose(admitted -> command.get());
   }
 
   /** Runs the call on the agent's loop; answers on the caller's, with errors mapped to statuses. */

@@ -1,5 +1,6 @@
 package io.mpqemu.agent.api;
 
+import io.mpqemu.agent.fence.FenceException;
 import io.mpqemu.agent.vm.VmException;
 import io.mpqemu.errors.InternalErrors;
 import io.vertx.grpc.common.GrpcStatus;
@@ -37,6 +38,12 @@ final class Statuses {
         case LAUNCH_FAILED -> GrpcStatus.INTERNAL;
         case UNAVAILABLE -> GrpcStatus.UNAVAILABLE;
       }, ve.getMessage());
+    }
+    if (e instanceof FenceException fe) {
+      return new StatusException(switch (fe.kind()) {
+        case STALE, NO_EPOCH -> GrpcStatus.FAILED_PRECONDITION;
+        case UNRECORDED -> GrpcStatus.UNAVAILABLE;
+      }, fe.getMessage());
     }
     return InternalErrors.status(LOG, "answering a NodeAgentService call", e);
   }

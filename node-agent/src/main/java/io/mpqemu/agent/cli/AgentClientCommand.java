@@ -103,6 +103,10 @@ public final class AgentClientCommand {
     @Option(names = {"-f", "--file"}, required = true, description = "VmSpec as JSON.")
     Path file;
 
+    @Option(names = "--leader-epoch", defaultValue = "0", description = "The fencing epoch of the control planes'"
+        + " leader, which a node that has seen one requires (0: none, for a node no leader has commanded).")
+    long leaderEpoch;
+
     @Override
     public Integer call() throws Exception {
       VmSpec.Builder spec = VmSpec.newBuilder();
@@ -112,7 +116,7 @@ public final class AgentClientCommand {
         System.err.println("node-agent client: " + file + " is not a VmSpec in JSON: " + e.getMessage());
         return 2;
       }
-      LaunchVmRequest req = LaunchVmRequest.newBuilder().setVmId(vmId).setSpec(spec).build();
+      LaunchVmRequest req = LaunchVmRequest.newBuilder().setVmId(vmId).setSpec(spec).setLeaderEpoch(leaderEpoch).build();
       return parent.call(NodeAgentServiceGrpcClient.LaunchVm, req, AgentClientCommand::json);
     }
   }
@@ -131,9 +135,14 @@ public final class AgentClientCommand {
     @Option(names = "--force", description = "SIGKILL at once.")
     boolean force;
 
+    @Option(names = "--leader-epoch", defaultValue = "0", description = "The fencing epoch of the control planes'"
+        + " leader, which a node that has seen one requires (0: none, for a node no leader has commanded).")
+    long leaderEpoch;
+
     @Override
     public Integer call() throws Exception {
-      AgentStopVmRequest req = AgentStopVmRequest.newBuilder().setVmId(vmId).setTimeoutSeconds(timeout).setForce(force).build();
+      AgentStopVmRequest req = AgentStopVmRequest.newBuilder().setVmId(vmId).setTimeoutSeconds(timeout).setForce(force)
+          .setLeaderEpoch(leaderEpoch).build();
       return parent.call(NodeAgentServiceGrpcClient.StopVm, req, AgentClientCommand::json);
     }
   }
@@ -149,9 +158,14 @@ public final class AgentClientCommand {
     @Option(names = "--force", description = "Kill it first if it runs.")
     boolean force;
 
+    @Option(names = "--leader-epoch", defaultValue = "0", description = "The fencing epoch of the control planes'"
+        + " leader, which a node that has seen one requires (0: none, for a node no leader has commanded).")
+    long leaderEpoch;
+
     @Override
     public Integer call() throws Exception {
-      AgentDeleteVmRequest req = AgentDeleteVmRequest.newBuilder().setVmId(vmId).setForce(force).build();
+      AgentDeleteVmRequest req = AgentDeleteVmRequest.newBuilder().setVmId(vmId).setForce(force)
+          .setLeaderEpoch(leaderEpoch).build();
       return parent.call(NodeAgentServiceGrpcClient.DeleteVm, req, r -> "deleted " + vmId);
     }
   }

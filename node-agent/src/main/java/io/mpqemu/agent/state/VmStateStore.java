@@ -2,7 +2,6 @@ package io.mpqemu.agent.state;
 
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileVisitResult;
@@ -10,8 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
@@ -51,15 +48,7 @@ public final class VmStateStore {
   }
 
   public void write(VmPaths paths, VmRecord record) throws IOException {
-    Path tmp = paths.dir().resolve("vm.json.tmp");
-    byte[] bytes = record.toJson().encodePrettily().getBytes(StandardCharsets.UTF_8);
-    try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-        StandardOpenOption.TRUNCATE_EXISTING)) {
-      ch.write(java.nio.ByteBuffer.wrap(bytes));
-      ch.force(true);
-    }
-    Files.move(tmp, paths.stateFile(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    fsyncDir(paths.dir());
+    AtomicFiles.replace(paths.stateFile(), record.toJson().encodePrettily().getBytes(StandardCharsets.UTF_8));
   }
 
   public Optional<VmRecord> read(VmPaths paths) throws IOException {
@@ -113,7 +102,7 @@ public final class VmStateStore {
         return FileVisitResult.CONTINUE;
       }
     });
-    fsyncDir(paths.dir().getParent());
+    AtomicFiles.fsyncDir(paths.dir().getParent());
   }
 
   private static void createPrivateDir(Path dir) throws IOException {
@@ -121,11 +110,5 @@ public final class VmStateStore {
       Files.createDirectories(dir);
     }
     Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
-  }
-
-  private static void fsyncDir(Path dir) throws IOException {
-    try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-      ch.force(true);
-    }
   }
 }

@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
+import io.mpqemu.agent.fence.LeaderFence;
 import io.mpqemu.agent.vm.VmException;
+import io.vertx.core.Future;
 import io.mpqemu.errors.InternalErrors;
 import io.vertx.grpc.common.GrpcStatus;
 import io.vertx.grpc.server.StatusException;
@@ -51,5 +53,24 @@ class StatusesTest {
         new VmException(VmException.Kind.NOT_FOUND, "VM vm-2 does not exist on this node"));
     assertThat(missing.status()).isEqualTo(GrpcStatus.NOT_FOUND);
     assertThat(missing.message()).isEqualTo("VM vm-2 does not exist on this node");
+  }
+
+  @Test
+  @DisplayName("fencing refusals are FAILED_PRECONDITION with their message; an epoch that could not be recorded is UNAVAILABLE without the path")
+  void fencing() {
+    StatusException stale = (StatusException) Statuses.toStatus(
+        new LeaderFence(5, epoch -> Future.succeededFuture()).admit(4).cause());
+    assertThat(stale.status()).isEqualTo(GrpcStatus.FAILED_PRECONDITION);
+    assertThat(stale.message()).startsWith("leader epoch 4 is older than epoch 5 this node has seen");
+    StatusException none = (StatusException) Statuses.toStatus(
+        new LeaderFence(5, epoch -> Future.succeededFuture()).admit(0).cause());
+    assertThat(none.status()).isEqualTo(GrpcStatus.FAILED_PRECONDITION);
+
+    StatusException unrecorded = (StatusException) Statuses.toStatus(new LeaderFence(5,
+        epoch -> Future.failedFuture(new NoSuchFileException("/var/lib/mpqemu/agent/leader-epoch.tmp"))).admit(6).cause());
+
+    assertThat(unrecorded.status()).isEqualTo(GrpcStatus.UNAVAILABLE);
+    assertThat(unrecorded.message()).startsWith("leader epoch 6 is new to this node and could not be recorded")
+        .doesNotContain("/");
   }
 }

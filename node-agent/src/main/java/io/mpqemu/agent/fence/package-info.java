@@ -1,0 +1,2 @@
+/** Fencing: which control plane's commands this node still obeys, by the leader epoch they carry. */
+package io.mpqemu.agent.fence;
