@@ -7,6 +7,7 @@ import io.mpqemu.access.StreamLimit;
 import io.mpqemu.controlplane.api.VmGrpcService;
 import io.mpqemu.controlplane.dispatch.AgentClients;
 import io.mpqemu.controlplane.dispatch.NodeAgents;
+import io.mpqemu.controlplane.leadership.Leadership;
 import io.mpqemu.controlplane.events.EventLog;
 import io.mpqemu.controlplane.http.ControlPlaneHttp;
 import io.mpqemu.controlplane.http.ControlPlaneMetrics;
@@ -140,7 +141,7 @@ public final class ControlPlaneVerticle extends VerticleBase {
       log = new EventLog(store, lastSeq);
       nodes = new NodeRegistry(config.notReadyAfter(), config.lostAfter());
       agents = new AgentClients(vertx, config.callDeadline(), tls);
-      ControlPlaneCore core = ControlPlaneCore.wire(config, store, log, nodes, new NodeAgents(agents), Clock.systemUTC(),
+      ControlPlaneCore core = ControlPlaneCore.wire(config, store, log, nodes, new NodeAgents(agents, Leadership.SOLE), Clock.systemUTC(),
           (delay, action) -> vertx.setTimer(Math.max(1, delay.toMillis()), t -> action.run()));
       records = core.records();
       return Future.all(records.load(), store.read(st -> st.nodes())).map(loaded -> {

@@ -76,19 +76,20 @@ public final class AgentClients {
     }
   }
 
-  public Future<AgentVm> launch(Target endpoint, String vmId, VmSpec spec, long revision) {
-    return call(endpoint, NodeAgentServiceGrpcClient.LaunchVm,
-        LaunchVmRequest.newBuilder().setVmId(vmId).setSpec(spec).setSpecRevision(revision).build());
+  /** Launches the VM; {@code epoch} is this control plane's leader epoch (0 when it is alone on its store). */
+  public Future<AgentVm> launch(Target endpoint, String vmId, VmSpec spec, long revision, long epoch) {
+    return call(endpoint, NodeAgentServiceGrpcClient.LaunchVm, LaunchVmRequest.newBuilder().setVmId(vmId).setSpec(spec)
+        .setSpecRevision(revision).setLeaderEpoch(epoch).build());
   }
 
-  public Future<AgentVm> stop(Target endpoint, String vmId, int timeoutSeconds, boolean force) {
+  public Future<AgentVm> stop(Target endpoint, String vmId, int timeoutSeconds, boolean force, long epoch) {
     return call(endpoint, NodeAgentServiceGrpcClient.StopVm, AgentStopVmRequest.newBuilder().setVmId(vmId)
-        .setTimeoutSeconds(timeoutSeconds).setForce(force).build());
+        .setTimeoutSeconds(timeoutSeconds).setForce(force).setLeaderEpoch(epoch).build());
   }
 
-  public Future<Void> delete(Target endpoint, String vmId, boolean force) {
+  public Future<Void> delete(Target endpoint, String vmId, boolean force, long epoch) {
     return call(endpoint, NodeAgentServiceGrpcClient.DeleteVm,
-        AgentDeleteVmRequest.newBuilder().setVmId(vmId).setForce(force).build()).mapEmpty();
+        AgentDeleteVmRequest.newBuilder().setVmId(vmId).setForce(force).setLeaderEpoch(epoch).build()).mapEmpty();
   }
 
   public Future<List<AgentVm>> list(Target endpoint) {

@@ -1,5 +1,6 @@
 package io.mpqemu.controlplane.dispatch;
 
+import io.mpqemu.controlplane.leadership.Leadership;
 import io.mpqemu.controlplane.reconcile.Agents;
 import io.mpqemu.controlplane.store.StoredNode;
 import io.mpqemu.controlplane.store.StoredVm;
@@ -7,28 +8,33 @@ import io.mpqemu.v1.AgentVm;
 import io.vertx.core.Future;
 import java.util.List;
 
-/** The {@link Agents} port over gRPC: each command goes to the node's announced endpoint. */
+/**
+ * The {@link Agents} port over gRPC: each command goes to the node's announced endpoint with this control
+ * plane's leader epoch, which agents use to refuse a control plane that no longer leads (fencing).
+ */
 public final class NodeAgents implements Agents {
 
   private final AgentClients clients;
+  private final Leadership leadership;
 
-  public NodeAgents(AgentClients clients) {
+  public NodeAgents(AgentClients clients, Leadership leadership) {
     this.clients = clients;
+    this.leadership = leadership;
   }
 
   @Override
   public Future<AgentVm> launch(StoredNode node, StoredVm vm) {
-    return clients.launch(target(node), vm.id(), vm.spec(), vm.revision());
+    return clients.launch(target(node), vm.id(), vm.spec(), vm.revision(), leadership.epoch());
   }
 
   @Override
   public Future<AgentVm> stop(StoredNode node, String vmId, int timeoutSeconds, boolean force) {
-    return clients.stop(target(node), vmId, timeoutSeconds, force);
+    return clients.stop(target(node), vmId, timeoutSeconds, force, leadership.epoch());
   }
 
   @Override
   public Future<Void> delete(StoredNode node, String vmId) {
-    return clients.delete(target(node), vmId, true);
+    return clients.delete(target(node), vmId, true, leadership.epoch());
   }
 
   @Override

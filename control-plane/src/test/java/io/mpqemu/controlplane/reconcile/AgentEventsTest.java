@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.mpqemu.controlplane.ControlPlaneCore;
 import io.mpqemu.controlplane.dispatch.AgentClients;
 import io.mpqemu.controlplane.dispatch.NodeAgents;
+import io.mpqemu.controlplane.leadership.Leadership;
 import io.mpqemu.controlplane.store.Change;
 import io.mpqemu.controlplane.store.StoreExecutor;
 import io.mpqemu.controlplane.store.StoredVm;
@@ -72,7 +73,7 @@ class AgentEventsTest {
 
   @BeforeEach
   void start() throws Exception {
-    h = new CoreHarness(dir, vertx -> new NodeAgents(new AgentClients(vertx, Duration.ofSeconds(60))), clock);
+    h = new CoreHarness(dir, vertx -> new NodeAgents(new AgentClients(vertx, Duration.ofSeconds(60)), Leadership.SOLE), clock);
     core = h.core();
     store = h.store();
     a = FakeAgent.start(h.vertx(), "node-a");
