@@ -12,7 +12,7 @@ import org.slf4j.LoggerFactory;
  * once; repeats within a minute are counted, and the next line says how many there were. A local user
  * looping on a refused call costs one line a minute, not one per call. Thread-safe.
  */
-final class RefusalLog {
+public final class RefusalLog {
 
   static final Duration QUIET = Duration.ofMinutes(1);
   private static final int MAX_KINDS = 10_000;
@@ -25,13 +25,13 @@ final class RefusalLog {
     this(LoggerFactory.getLogger("io.mpqemu.access.Refused"), clock);
   }
 
-  RefusalLog(Logger log, Clock clock) {
+  public RefusalLog(Logger log, Clock clock) {
     this.log = log;
     this.clock = clock;
   }
 
   /** Logs {@code message} (a WARN line) unless a refusal of {@code kind} was logged less than a minute ago. */
-  void refused(String kind, String message) {
+  public void refused(String kind, String message) {
     long now = clock.millis();
     long[] suppressed = {-1};
     if (kinds.size() > MAX_KINDS) {

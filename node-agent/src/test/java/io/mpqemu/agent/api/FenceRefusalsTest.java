@@ -50,6 +50,6 @@ class FenceRefusalsTest {
     log.refused("n1", "StopVm", "vm-9", refusal(5, 4));
     assertThat(lines.list).last().extracting(ILoggingEvent::getFormattedMessage).isEqualTo(
         "node=n1 StopVm of VM vm-9 refused: " + refusal(5, 4).getMessage()
-            + " (and 4 more like it since the last such line)");
+            + " (and 4 more like it in the last minute)");
   }
 }
