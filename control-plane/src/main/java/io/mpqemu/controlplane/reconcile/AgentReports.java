@@ -11,8 +11,10 @@ import io.mpqemu.v1.EventType;
 import io.mpqemu.v1.VmEvent;
 import io.mpqemu.v1.VmStatus;
 import io.mpqemu.wire.Phases;
+import io.mpqemu.wire.Timestamps;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -42,6 +44,10 @@ final class AgentReports {
   };
 
   private final ResetLimiter resets;
+  /** The last agent event applied per VM: its node, number and time. */
+  private final Map<String, Applied> lastApplied = new HashMap<>();
+
+  private record Applied(String node, long vmSeq, Instant time) {}
 
   AgentReports(VmRecords records, InFlight inFlight, Timers timers) {
     this.records = records;
@@ -80,10 +86,31 @@ final class AgentReports {
           + (placed.isEmpty() ? "no node" : "node " + placed)
           + (launchNode != null ? " and being launched on node " + launchNode : "") + "; a node speaks only for its own VMs"));
     }
+    if (deliveredBefore(vm.id(), e)) {
+      return Optional.empty(); // recorded once already; the store also refuses it by (node, VM, vm_seq)
+    }
     if (resets.admit(e, this::record)) {
       record(e);
     }
     return Optional.empty();
+  }
+
+  /**
+   * Whether {@code e} was applied before: the bus may deliver twice. The node numbers each VM's events; a
+   * number at or below the last applied one from the same node, stamped no later, is a copy. (A node that
+   * lost a VM's state numbers from 1 again, at later times: those are applied.)
+   */
+  private boolean deliveredBefore(String vmId, VmEvent e) {
+    if (e.getVmSeq() <= 0) {
+      return false;
+    }
+    Applied last = lastApplied.get(vmId);
+    Instant at = Timestamps.instant(e.getTime());
+    if (last != null && last.node().equals(e.getNode()) && e.getVmSeq() <= last.vmSeq() && !at.isAfter(last.time())) {
+      return true;
+    }
+    lastApplied.put(vmId, new Applied(e.getNode(), e.getVmSeq(), at));
+    return false;
   }
 
   /** Folds an event of the node that speaks for the VM into its status and records both. */
@@ -116,6 +143,7 @@ final class AgentReports {
   /** The VM was deleted from {@code node}: its last words from there are still recorded for a while. */
   void deletedFrom(String vmId, String node) {
     resets.forget(vmId);
+    lastApplied.remove(vmId);
     if (!node.isEmpty()) {
       recentlyDeleted.put(vmId, Map.entry(node, records.clock().instant()));
     }

@@ -7,6 +7,8 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -21,7 +23,8 @@ final class ChangeWriter {
 
   static List<VmEvent> apply(Statements statements, Change change, long lastSeq) throws SQLException {
     VmRows vms = new VmRows(statements);
-    Map<String, Long> lastSeqOfVm = seqsOfVms(change.events(), lastSeq);
+    List<VmEvent> events = unrecorded(statements, change.events());
+    Map<String, Long> lastSeqOfVm = seqsOfVms(events, lastSeq);
     for (StoredVm vm : change.inserts()) {
       vms.refuseExisting(vm);
       vms.write(withLastEventSeq(vm, lastSeqOfVm));
@@ -36,7 +39,44 @@ final class ChangeWriter {
     if (change.requestId() != null) {
       mapRequest(statements, change.requestId(), change.requestVmId());
     }
-    return append(statements, change.events(), lastSeq);
+    return append(statements, events, lastSeq);
+  }
+
+  /**
+   * The events minus agents' events already recorded: an agent numbers each VM's events ({@code vm_seq}),
+   * so one delivered twice (the bus, a failover) is found by its node, VM and vm_seq and recorded once when
+   * it is the same event. A different event with the same numbers is recorded: an agent that lost a VM's
+   * state (a rebuilt host) numbers its events from 1 again.
+   */
+  private static List<VmEvent> unrecorded(Statements statements, List<VmEvent> events) throws SQLException {
+    List<VmEvent> fresh = new ArrayList<>(events.size());
+    Set<String> seen = new HashSet<>();
+    for (VmEvent e : events) {
+      if (e.getVmSeq() > 0) {
+        if (!seen.add(ProtoJson.print(e.toBuilder().setSeq(0).build())) || recorded(statements, e)) {
+          continue;
+        }
+      }
+      fresh.add(e);
+    }
+    return fresh;
+  }
+
+  private static boolean recorded(Statements statements, VmEvent e) throws SQLException {
+    PreparedStatement query = statements.prepare(StoreSql.AGENT_EVENTS_NUMBERED);
+    query.setString(1, e.getNode());
+    query.setString(2, e.getVmId());
+    query.setLong(3, e.getVmSeq());
+    VmEvent unnumbered = e.toBuilder().setSeq(0).build();
+    try (ResultSet rows = query.executeQuery()) {
+      while (rows.next()) {
+        VmEvent stored = ProtoJson.parse(rows.getString(1), VmEvent.newBuilder(), "event");
+        if (stored.toBuilder().setSeq(0).build().equals(unnumbered)) {
+          return true;
+        }
+      }
+      return false;
+    }
   }
 
   /** The seq each VM's last event in this change will get: events are numbered from lastSeq + 1, in order. */
@@ -83,6 +123,8 @@ final class ChangeWriter {
       insert.setLong(1, seq);
       insert.setString(2, numbered.getVmId());
       insert.setString(3, ProtoJson.print(numbered));
+      insert.setString(4, numbered.getNode());
+      insert.setLong(5, numbered.getVmSeq());
       insert.executeUpdate();
       recorded.add(numbered);
     }

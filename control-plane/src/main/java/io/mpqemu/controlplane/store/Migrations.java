@@ -32,11 +32,11 @@ final class Migrations {
   /** Where each engine's steps are, in order, and how it creates its version table. */
   enum Engine {
     SQLITE("sqlite", "another data directory",
-        List.of("V1__tables.sql", "V2__listing_indexes.sql", "V3__vm_owner.sql"),
+        List.of("V1__tables.sql", "V2__listing_indexes.sql", "V3__vm_owner.sql", "V4__agent_event_ids.sql"),
         "CREATE TABLE IF NOT EXISTS schema_version ("
             + "version INTEGER NOT NULL PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT"),
     POSTGRESQL("postgresql", "another database",
-        List.of("V1__schema.sql", "V2__leader_lease.sql"),
+        List.of("V1__schema.sql", "V2__leader_lease.sql", "V3__agent_event_ids.sql"),
         "CREATE TABLE IF NOT EXISTS schema_version ("
             + "version INTEGER NOT NULL PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)");
 

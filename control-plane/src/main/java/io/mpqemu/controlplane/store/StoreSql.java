@@ -31,7 +31,8 @@ final class StoreSql {
   static final String REQUEST_VM = "SELECT vm_id FROM request_ids WHERE request_id = ?";
   static final String REQUEST_INSERT = "INSERT INTO request_ids(request_id, vm_id) VALUES (?, ?)";
 
-  static final String EVENT_INSERT = "INSERT INTO events(seq, vm_id, json) VALUES (?, ?, ?)";
+  static final String EVENT_INSERT = "INSERT INTO events(seq, vm_id, json, node, vm_seq) VALUES (?, ?, ?, ?, ?)";
+  static final String AGENT_EVENTS_NUMBERED = "SELECT json FROM events WHERE node = ? AND vm_id = ? AND vm_seq = ?";
   static final String EVENTS_AFTER = "SELECT seq, json FROM events WHERE seq > ? ORDER BY seq LIMIT ?";
   static final String EVENTS_OF_VM_AFTER =
       "SELECT seq, json FROM events WHERE vm_id = ? AND seq > ? ORDER BY seq LIMIT ?";

@@ -12,6 +12,7 @@ import io.mpqemu.v1.Phase;
 import io.mpqemu.v1.RestartPolicy;
 import io.mpqemu.v1.VmEvent;
 import io.mpqemu.v1.VmRef;
+import io.mpqemu.wire.Timestamps;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.grpc.common.GrpcStatus;
@@ -278,6 +279,31 @@ class ReconcilerTest {
 
     assertThat(h.stored(web.id()).status().getPhase()).isEqualTo(Phase.PHASE_FAILED);
     assertThat(h.stored(web.id()).status().getReason()).isEqualTo("ProcessExited");
+  }
+
+  @Test
+  @DisplayName("an agent's event delivered twice (the same vm_seq) moves the status and the log once")
+  void duplicateDeliveryIsRecordedOnce() {
+    h.ready("node-a", 1024);
+    StoredVm web = create("web", RestartPolicy.NEVER);
+    VmEvent paused = VmEvent.newBuilder().setVmId(web.id()).setVmName("web").setNode("node-a").setVmSeq(3)
+        .setType(EventType.GUEST_PAUSED).setPhase(Phase.PHASE_PAUSED).setReason("GuestPaused")
+        .setTime(Timestamps.of(timers.instant())).build();
+    VmEvent resumed = paused.toBuilder().setVmSeq(4).setType(EventType.GUEST_RESUMED).setPhase(Phase.PHASE_RUNNING)
+        .setReason("GuestResumed").setTime(Timestamps.of(timers.instant().plusMillis(5))).build();
+
+    h.run(() -> h.core().reconciler().onAgentEvent(paused));
+    h.run(() -> h.core().reconciler().onAgentEvent(resumed));
+    h.run(() -> h.core().reconciler().onAgentEvent(paused)); // late, again
+
+    assertThat(types(web.id())).filteredOn(t -> t == EventType.GUEST_PAUSED).hasSize(1);
+    assertThat(h.vm("web").status().getPhase()).as("not moved back by the late copy").isEqualTo(Phase.PHASE_RUNNING);
+
+    // the node lost the VM's state and numbers from 1 again, later: applied and recorded
+    VmEvent again = paused.toBuilder().setTime(Timestamps.of(timers.instant().plusSeconds(60))).build();
+    h.run(() -> h.core().reconciler().onAgentEvent(again));
+    assertThat(types(web.id())).filteredOn(t -> t == EventType.GUEST_PAUSED).hasSize(2);
+    assertThat(h.vm("web").status().getPhase()).isEqualTo(Phase.PHASE_PAUSED);
   }
 
   // ------------------------------------------------------------------ helpers

@@ -24,8 +24,10 @@ class MigrationsTest {
       "db/sqlite/V1__tables.sql", "748fd13e7e2a87216e90cc9ea548c3588cb9fbbd9fc04bf1d63d5dbb507be0c6",
       "db/sqlite/V2__listing_indexes.sql", "6aa83af7177e941a48264f4119781a96a057a1e1f7721cf99d69d216047ad3c6",
       "db/sqlite/V3__vm_owner.sql", "7b28dc469fa80b326d81eb075f7046ff7c4e7a604b71a95c7f9adc135120df4c",
+      "db/sqlite/V4__agent_event_ids.sql", "0d6b8dacbeb80ef3c3c66af4ef04fe28f07cee3aa7d000dda7aac59e301771d5",
       "db/postgresql/V1__schema.sql", "71bcaa7bbcb8af9072604071b79394de74ccecca942e1d8a1410583c844fcdb1",
-      "db/postgresql/V2__leader_lease.sql", "1b995c7ee2240c2c75038dfe64949b8614c48339f6815feed74c69207f86264f");
+      "db/postgresql/V2__leader_lease.sql", "1b995c7ee2240c2c75038dfe64949b8614c48339f6815feed74c69207f86264f",
+      "db/postgresql/V3__agent_event_ids.sql", "2e1f85e75f68871804572bbbf1b69a3e8f536d1442ad9f0e9ba6826fdbeca302");
 
   @Test
   @DisplayName("no released schema step has been edited")

@@ -81,7 +81,7 @@ class SqliteStoreFileTest {
     SqliteStore.open(file).close();
     SqliteStore.open(file).close();
 
-    assertThat(versions(file)).containsExactly(1, 2, 3).hasSize(Migrations.latest(Migrations.Engine.SQLITE));
+    assertThat(versions(file)).containsExactly(1, 2, 3, 4).hasSize(Migrations.latest(Migrations.Engine.SQLITE));
   }
 
   @Test
@@ -142,7 +142,7 @@ class SqliteStoreFileTest {
     assertThat(indexes(file)).isEmpty();
 
     try (SqliteStore store = SqliteStore.open(file)) {
-      assertThat(versions(file)).containsExactly(1, 2, 3);
+      assertThat(versions(file)).containsExactly(1, 2, 3, 4);
       assertThat(indexes(file)).contains("vms_by_phase", "vms_by_node", "vm_labels_by_entry", "events_by_vm");
       StoredVm stored = vm.withStatus(vm.status().toBuilder().setLastEventSeq(1).build(), vm.updatedAt());
       assertThat(stored.owner()).isEmpty();

@@ -187,6 +187,25 @@ abstract class StoreContract extends StoreEngineTest {
   }
 
   @Test
+  @DisplayName("an agent's event delivered twice (same node, VM, vm_seq and content) is recorded once; the same numbers from another node or VM, or with other content, are recorded")
+  void agentEventsAreRecordedOnce() {
+    VmEvent launched = event("vm-1", EventType.LAUNCHED).toBuilder().setNode("node-a").setVmSeq(7).build();
+    assertThat(store.commit(Change.builder().event(launched).build())).extracting(VmEvent::getSeq).containsExactly(1L);
+
+    assertThat(store.commit(Change.builder().event(launched).build())).as("again, alone").isEmpty();
+    assertThat(store.commit(Change.builder().event(launched).event(launched).event(event("vm-1", EventType.RECONCILED))
+        .build())).as("again, in a change with another event").extracting(VmEvent::getSeq).containsExactly(2L);
+    List<VmEvent> others = store.commit(Change.builder()
+        .event(launched.toBuilder().setNode("node-b").build())
+        .event(launched.toBuilder().setVmId("vm-2").build())
+        .event(launched.toBuilder().setVmSeq(8).build())
+        .event(launched.toBuilder().setMessage("numbered from 1 again by a node that lost its state").build()).build());
+
+    assertThat(others).extracting(VmEvent::getSeq).containsExactly(3L, 4L, 5L, 6L);
+    assertThat(store.events(0, "", 100)).extracting(VmEvent::getSeq).containsExactly(1L, 2L, 3L, 4L, 5L, 6L);
+  }
+
+  @Test
   @DisplayName("an empty log starts at seq 0")
   void emptyLogFirstSeq() {
     assertThat(store.firstSeq()).isZero();
