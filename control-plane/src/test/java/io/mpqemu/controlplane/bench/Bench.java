@@ -2,6 +2,7 @@ package io.mpqemu.controlplane.bench;
 
 import io.mpqemu.controlplane.ControlPlaneConfig;
 import io.mpqemu.controlplane.ControlPlaneVerticle;
+import io.mpqemu.controlplane.store.StoreTarget;
 import io.mpqemu.grpc.UnaryCalls;
 import io.mpqemu.spec.NodeLimits;
 import io.mpqemu.testing.Await;
@@ -30,6 +31,11 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntFunction;
 import java.util.stream.Stream;
 
 /** Plumbing shared by the control plane benchmarks: a control plane in its own Vert.x, clients, stats, the report. */
@@ -53,15 +59,27 @@ public final class Bench {
     final double startMillis;
 
     public ControlPlane(Path dataDir, Path socket) {
-      this(Vertx.builder().with(new VertxOptions().setPreferNativeTransport(true)).build(), dataDir, socket);
+      this(dataDir, socket, null);
+    }
+
+    /** On {@code store} (null: SQLite in the data directory). */
+    public ControlPlane(Path dataDir, Path socket, StoreTarget store) {
+      this(Vertx.builder().with(new VertxOptions().setPreferNativeTransport(true)).build(), dataDir, socket, store);
     }
 
     public ControlPlane(Vertx vertx, Path dataDir, Path socket) {
+      this(vertx, dataDir, socket, null);
+    }
+
+    public ControlPlane(Vertx vertx, Path dataDir, Path socket, StoreTarget store) {
       this.vertx = vertx;
       this.socket = socket;
       ControlPlaneConfig config = new ControlPlaneConfig(dataDir, List.of("unix:" + socket), Duration.ofSeconds(10),
           Duration.ofSeconds(30), Duration.ofHours(1), Duration.ofSeconds(60), Duration.ofSeconds(60),
           NodeLimits.defaults());
+      if (store != null) {
+        config = config.withStore(store);
+      }
       verticle = new ControlPlaneVerticle(config);
       long t0 = System.nanoTime();
       Await.result(vertx.deployVerticle(verticle), WAIT);
@@ -120,6 +138,49 @@ public final class Bench {
             .addDisks(Disk.newBuilder().setId("boot").setImage("images/boot.raw").setFormat("raw").setScsiId(0)))
         .putLabels("app", "bench").putLabels("tier", name.endsWith("0") ? "db" : "web")
         .putNodeSelector("zone", "a").setRestartPolicy(RestartPolicy.ON_FAILURE).build();
+  }
+
+  /**
+   * A closed loop: {@code n} calls, {@code inFlight} at any time, each next call issued when one completes;
+   * fails on the first failed call. {@code latencies} (or null) gets each call's time in ms.
+   */
+  public static void closedLoop(int n, int inFlight, double[] latencies, IntFunction<? extends CompletionStage<?>> call)
+      throws Exception {
+    AtomicInteger next = new AtomicInteger();
+    AtomicInteger active = new AtomicInteger(inFlight);
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    Runnable[] loop = new Runnable[1];
+    loop[0] = () -> {
+      int i = next.getAndIncrement();
+      if (i >= n) {
+        if (active.decrementAndGet() == 0) {
+          done.complete(null);
+        }
+        return;
+      }
+      long t = System.nanoTime();
+      CompletionStage<?> stage;
+      try {
+        stage = call.apply(i);
+      } catch (RuntimeException e) {
+        done.completeExceptionally(e);
+        return;
+      }
+      stage.whenComplete((result, failure) -> {
+        if (latencies != null) {
+          latencies[i] = ms(t, System.nanoTime());
+        }
+        if (failure != null) {
+          done.completeExceptionally(failure);
+          return;
+        }
+        loop[0].run();
+      });
+    };
+    for (int c = 0; c < inFlight; c++) {
+      loop[0].run();
+    }
+    done.get(10, TimeUnit.MINUTES);
   }
 
   // ---------------------------------------------------------------- stats

@@ -232,33 +232,8 @@ class ControlPlaneApiBenchmark {
   /** {@code n} CreateVm calls (desired STOPPED), {@code clients} in flight at any time; fails on any error. */
   static void runCreates(Clients cl, SocketAddress to, String prefix, int n, int clients, double[] latencies)
       throws Exception {
-    AtomicInteger next = new AtomicInteger();
-    AtomicInteger active = new AtomicInteger(clients);
-    CompletableFuture<Void> done = new CompletableFuture<>();
-    Runnable[] loop = new Runnable[1];
-    loop[0] = () -> {
-      int i = next.getAndIncrement();
-      if (i >= n) {
-        if (active.decrementAndGet() == 0) {
-          done.complete(null);
-        }
-        return;
-      }
-      long t = System.nanoTime();
-      cl.call(to, VmServiceGrpcClient.CreateVm, CreateVmRequest.newBuilder().setSpec(Bench.spec(prefix + "-" + i))
-          .setDesiredState(DesiredState.STOPPED).build()).onComplete(ar -> {
-            latencies[i] = Bench.ms(t, System.nanoTime());
-            if (ar.failed()) {
-              done.completeExceptionally(ar.cause());
-              return;
-            }
-            loop[0].run();
-          });
-    };
-    for (int c = 0; c < clients; c++) {
-      loop[0].run();
-    }
-    done.get(10, TimeUnit.MINUTES);
+    Bench.closedLoop(n, clients, latencies, i -> cl.call(to, VmServiceGrpcClient.CreateVm, CreateVmRequest.newBuilder()
+        .setSpec(Bench.spec(prefix + "-" + i)).setDesiredState(DesiredState.STOPPED).build()).toCompletionStage());
   }
 
   // ================================================================ 2. ListVms of 10,000
@@ -343,7 +318,7 @@ class ControlPlaneApiBenchmark {
     }
   }
 
-  private static int pageAll(Clients cl, SocketAddress to) {
+  static int pageAll(Clients cl, SocketAddress to) {
     int seen = 0;
     String token = "";
     do {
