@@ -27,7 +27,7 @@ final class ChangeWriter {
     Map<String, Long> lastSeqOfVm = seqsOfVms(events, lastSeq);
     for (StoredVm vm : change.inserts()) {
       vms.refuseExisting(vm);
-      vms.write(withLastEventSeq(vm, lastSeqOfVm));
+      vms.write(withLastEventSeq(vm, lastSeqOfVm), true);
     }
     for (StoredVm vm : change.updates()) {
       vms.refuseOlder(vm);
@@ -125,8 +125,11 @@ final class ChangeWriter {
       insert.setString(3, ProtoJson.print(numbered));
       insert.setString(4, numbered.getNode());
       insert.setLong(5, numbered.getVmSeq());
-      insert.executeUpdate();
+      insert.addBatch();
       recorded.add(numbered);
+    }
+    if (!recorded.isEmpty()) {
+      insert.executeBatch(); // one round trip for all of them
     }
     return List.copyOf(recorded);
   }

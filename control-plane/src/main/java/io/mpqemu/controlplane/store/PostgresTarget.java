@@ -188,6 +188,7 @@ public final class PostgresTarget implements StoreTarget {
     properties.setProperty("socketTimeout", String.valueOf(SOCKET_TIMEOUT_SECONDS));
     properties.setProperty("tcpKeepAlive", "true");
     properties.setProperty("ApplicationName", "mpqemu-control-plane");
+    properties.setProperty("reWriteBatchedInserts", "true"); // a batch of label or event rows: one INSERT
     return properties;
   }
 

@@ -10,6 +10,7 @@ final class StoreSql {
   static final String VM_COLUMNS = "id, spec, desired_state, revision, status, created_at, updated_at, owner";
   static final String VM_BY_ID = "SELECT " + VM_COLUMNS + " FROM vms WHERE id = ?";
   static final String VM_BY_NAME = "SELECT " + VM_COLUMNS + " FROM vms WHERE name = ?";
+  static final String VM_CLASH = "SELECT id, name FROM vms WHERE id = ? OR name = ?";
   static final String VM_REVISION = "SELECT revision FROM vms WHERE id = ?";
   /** The owner is left alone on update: a VM's owner never changes. */
   static final String VM_UPSERT = "INSERT INTO vms(id, name, spec, desired_state, revision, status, phase, node,"

@@ -29,13 +29,21 @@ final class VmRows {
 
   /** Refuses an insert whose id or name is taken, naming what clashed. */
   void refuseExisting(StoredVm vm) throws SQLException {
-    if (byId(vm.id()).isPresent()) {
-      throw new StoreException(StoreException.Kind.CONFLICT, "A VM with id " + vm.id() + " already exists.", null);
+    PreparedStatement select = statements.prepare(StoreSql.VM_CLASH); // one round trip for both
+    select.setString(1, vm.id());
+    select.setString(2, vm.name());
+    String sameName = null;
+    try (ResultSet rows = select.executeQuery()) {
+      while (rows.next()) {
+        if (rows.getString(1).equals(vm.id())) {
+          throw new StoreException(StoreException.Kind.CONFLICT, "A VM with id " + vm.id() + " already exists.", null);
+        }
+        sameName = rows.getString(1);
+      }
     }
-    Optional<StoredVm> named = byName(vm.name());
-    if (named.isPresent()) {
+    if (sameName != null) {
       throw new StoreException(StoreException.Kind.CONFLICT,
-          "The name " + vm.name() + " is already used by VM " + named.get().id() + ".", null);
+          "The name " + vm.name() + " is already used by VM " + sameName + ".", null);
     }
   }
 
@@ -57,6 +65,11 @@ final class VmRows {
 
   /** Inserts the VM, or replaces the row with its id; its labels replace the stored ones. */
   void write(StoredVm vm) throws SQLException {
+    write(vm, false);
+  }
+
+  /** As {@link #write(StoredVm)}; {@code fresh} when the VM is known to be new, so it has no labels to remove. */
+  void write(StoredVm vm, boolean fresh) throws SQLException {
     Objects.requireNonNull(vm.id(), "a stored VM needs an id");
     Objects.requireNonNull(vm.spec(), "a stored VM needs a spec");
     Objects.requireNonNull(vm.desiredState(), "a stored VM needs a desired state");
@@ -74,14 +87,20 @@ final class VmRows {
     upsert.setString(10, text(vm.updatedAt()));
     upsert.setString(11, vm.owner());
     upsert.executeUpdate();
-    deleteLabels(vm.id());
+    if (!fresh) {
+      deleteLabels(vm.id());
+    }
+    if (vm.spec().getLabelsCount() == 0) {
+      return;
+    }
     PreparedStatement label = statements.prepare(StoreSql.LABEL_INSERT);
     for (Map.Entry<String, String> entry : vm.spec().getLabelsMap().entrySet()) {
       label.setString(1, vm.id());
       label.setString(2, entry.getKey());
       label.setString(3, entry.getValue());
-      label.executeUpdate();
+      label.addBatch();
     }
+    label.executeBatch(); // one round trip for all of them
   }
 
   /** Removes the VM and its labels; a missing VM is no error. */
