@@ -25,8 +25,12 @@ final class StoreSql {
   static final String VMS_AFTER = "SELECT " + VM_COLUMNS + " FROM vms v WHERE v.id > ?";
   static final String AND_PHASE = " AND v.phase = ?";
   static final String AND_NODE = " AND v.node = ?";
+  /**
+   * Driven by the label index (key, value, vm_id) from the page's start: a rare label reads only its own
+   * VMs, where an EXISTS per row made SQLite walk every VM to fill one page.
+   */
   static final String AND_LABEL =
-      " AND EXISTS (SELECT 1 FROM vm_labels l WHERE l.vm_id = v.id AND l.key = ? AND l.value = ?)";
+      " AND v.id IN (SELECT l.vm_id FROM vm_labels l WHERE l.key = ? AND l.value = ? AND l.vm_id > ?)";
   static final String ORDER_BY_ID_LIMIT = " ORDER BY v.id LIMIT ?";
 
   static final String REQUEST_VM = "SELECT vm_id FROM request_ids WHERE request_id = ?";

@@ -136,6 +136,7 @@ final class VmRows {
       sql.append(StoreSql.AND_LABEL);
       values.add(entry.getKey());
       values.add(entry.getValue());
+      values.add(afterId == null ? "" : afterId);
     }
     sql.append(StoreSql.ORDER_BY_ID_LIMIT);
     try (PreparedStatement query = statements.prepareOnce(sql.toString())) {
