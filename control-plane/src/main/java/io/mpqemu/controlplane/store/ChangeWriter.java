@@ -48,7 +48,7 @@ final class ChangeWriter {
    * it is the same event. A different event with the same numbers is recorded: an agent that lost a VM's
    * state (a rebuilt host) numbers its events from 1 again.
    */
-  private static List<VmEvent> unrecorded(Statements statements, List<VmEvent> events) throws SQLException {
+  static List<VmEvent> unrecorded(Statements statements, List<VmEvent> events) throws SQLException {
     List<VmEvent> fresh = new ArrayList<>(events.size());
     Set<String> seen = new HashSet<>();
     for (VmEvent e : events) {
@@ -80,7 +80,7 @@ final class ChangeWriter {
   }
 
   /** The seq each VM's last event in this change will get: events are numbered from lastSeq + 1, in order. */
-  private static Map<String, Long> seqsOfVms(List<VmEvent> events, long lastSeq) {
+  static Map<String, Long> seqsOfVms(List<VmEvent> events, long lastSeq) {
     Map<String, Long> last = new HashMap<>();
     long seq = lastSeq;
     for (VmEvent e : events) {
@@ -92,7 +92,7 @@ final class ChangeWriter {
     return last;
   }
 
-  private static StoredVm withLastEventSeq(StoredVm vm, Map<String, Long> lastSeqOfVm) {
+  static StoredVm withLastEventSeq(StoredVm vm, Map<String, Long> lastSeqOfVm) {
     Long seq = lastSeqOfVm.get(vm.id());
     if (seq == null || vm.status() == null) {
       return vm;

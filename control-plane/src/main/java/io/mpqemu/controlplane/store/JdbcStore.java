@@ -100,29 +100,32 @@ abstract class JdbcStore implements Store {
   }
 
   /**
-   * Applies every change of the group without savepoints (two statements fewer per change, the common
-   * case); when one fails, everything is rolled back, the transaction begun again, and null answered, for
-   * the caller to apply them one savepoint each.
+   * Writes the whole group with one batch per kind of row ({@link GroupWriter}) under one savepoint, the
+   * common case; when a batch fails (a clash) or the group writes one VM twice, everything is rolled back to
+   * the savepoint and null answered, for the caller to write the changes one savepoint each.
    */
   private List<Result> applyAll(Statements statements, List<Change> changes, long lastSeq) throws SQLException {
     statements.execute(StoreSql.SAVEPOINT);
-    List<Result> results = new ArrayList<>(changes.size());
-    long seq = lastSeq;
     try {
-      for (Change change : changes) {
-        List<VmEvent> recorded = ChangeWriter.apply(statements, change, seq);
-        seq += recorded.size();
-        results.add(Result.recorded(recorded));
+      List<List<VmEvent>> recorded = GroupWriter.apply(statements, changes, lastSeq);
+      if (recorded == null) {
+        undo(statements);
+        return null;
       }
       statements.execute(StoreSql.RELEASE);
-      return results;
+      return recorded.stream().map(Result::recorded).toList();
     } catch (SQLException | RuntimeException e) {
-      if (e instanceof SQLException sql && !isConflict(sql) && !isUnstorable(sql)) {
-        throw sql; // the connection or the engine failed: the whole group fails, as before
+      if (e instanceof SQLException sql && lost(sql)) {
+        throw sql; // the connection failed: the whole group fails, as before
       }
       undo(statements);
       return null;
     }
+  }
+
+  /** Whether {@code e} means the store cannot be used now (a lost connection, a busy file), not a refused row. */
+  private boolean lost(SQLException e) {
+    return failed("Committing to", e).kind() == StoreException.Kind.UNAVAILABLE;
   }
 
   /** Applies one change in a savepoint; a refused change is rolled back to it and reported, not thrown. */

@@ -18,6 +18,11 @@ final class StoreSql {
       + " name = excluded.name, spec = excluded.spec, desired_state = excluded.desired_state,"
       + " revision = excluded.revision, status = excluded.status, phase = excluded.phase, node = excluded.node,"
       + " created_at = excluded.created_at, updated_at = excluded.updated_at";
+  /** A new VM, no upsert: a taken id or name fails the statement (a group then goes change by change). */
+  static final String VM_INSERT = "INSERT INTO vms(id, name, spec, desired_state, revision, status, phase, node,"
+      + " created_at, updated_at, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+  /** The upsert that leaves a newer row alone (0 rows changed): optimistic concurrency in one statement. */
+  static final String VM_UPSERT_NOT_OLDER = VM_UPSERT + " WHERE vms.revision <= excluded.revision";
   static final String VM_DELETE = "DELETE FROM vms WHERE id = ?";
   static final String LABELS_DELETE = "DELETE FROM vm_labels WHERE vm_id = ?";
   static final String LABEL_INSERT = "INSERT INTO vm_labels(vm_id, key, value) VALUES (?, ?, ?)";

@@ -74,18 +74,7 @@ final class VmRows {
     Objects.requireNonNull(vm.spec(), "a stored VM needs a spec");
     Objects.requireNonNull(vm.desiredState(), "a stored VM needs a desired state");
     PreparedStatement upsert = statements.prepare(StoreSql.VM_UPSERT);
-    VmStatus status = vm.status();
-    upsert.setString(1, vm.id());
-    upsert.setString(2, vm.name());
-    upsert.setString(3, ProtoJson.print(vm.spec()));
-    upsert.setString(4, vm.desiredState().name());
-    upsert.setLong(5, vm.revision());
-    upsert.setString(6, status == null ? null : ProtoJson.print(status));
-    upsert.setString(7, (status == null ? Phase.PHASE_UNSPECIFIED : status.getPhase()).name());
-    upsert.setString(8, status == null ? "" : status.getNode());
-    upsert.setString(9, text(vm.createdAt()));
-    upsert.setString(10, text(vm.updatedAt()));
-    upsert.setString(11, vm.owner());
+    bind(upsert, vm);
     upsert.executeUpdate();
     if (!fresh) {
       deleteLabels(vm.id());
@@ -101,6 +90,22 @@ final class VmRows {
       label.addBatch();
     }
     label.executeBatch(); // one round trip for all of them
+  }
+
+  /** Sets a VM row's eleven parameters, in the column order of {@link StoreSql#VM_UPSERT} and {@link StoreSql#VM_INSERT}. */
+  static void bind(PreparedStatement row, StoredVm vm) throws SQLException {
+    VmStatus status = vm.status();
+    row.setString(1, vm.id());
+    row.setString(2, vm.name());
+    row.setString(3, ProtoJson.print(vm.spec()));
+    row.setString(4, vm.desiredState().name());
+    row.setLong(5, vm.revision());
+    row.setString(6, status == null ? null : ProtoJson.print(status));
+    row.setString(7, (status == null ? Phase.PHASE_UNSPECIFIED : status.getPhase()).name());
+    row.setString(8, status == null ? "" : status.getNode());
+    row.setString(9, text(vm.createdAt()));
+    row.setString(10, text(vm.updatedAt()));
+    row.setString(11, vm.owner());
   }
 
   /** Removes the VM and its labels; a missing VM is no error. */
