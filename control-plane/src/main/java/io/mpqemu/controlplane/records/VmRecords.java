@@ -161,12 +161,18 @@ public final class VmRecords {
     });
   }
 
-  /** Records a VM's deletion (the change carries the delete and its event), then forgets it. */
+  /**
+   * Forgets a VM and records its deletion (the change carries the delete and its event). It is forgotten
+   * first, so that nothing arriving meanwhile (its node's last events) writes its row again; if the store
+   * refuses the deletion, it is put back, and the delete can be retried.
+   */
   public Future<Void> remove(StoredVm vm, Change change) {
-    return commit(change).map(events -> {
-      drop(vm);
-      unsaved.remove(vm.id());
-      return null;
+    drop(vm);
+    unsaved.remove(vm.id());
+    return commit(change).<Void>mapEmpty().onFailure(e -> {
+      if (!vms.containsKey(vm.id())) {
+        put(vm);
+      }
     });
   }
 

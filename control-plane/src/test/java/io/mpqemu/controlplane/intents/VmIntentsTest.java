@@ -89,6 +89,26 @@ class VmIntentsTest {
   }
 
   @Test
+  @DisplayName("the node's last events about a VM, arriving while its deletion is being written, do not bring it back")
+  void lateEventsDoNotResurrect() {
+    h.ready("node-a", 1024);
+    StoredVm web = h.on(() -> intents.start(WEB, 0));
+    h.settle();
+    assertThat(h.vm("web").status().getPhase()).isEqualTo(Phase.PHASE_RUNNING);
+
+    h.on(() -> {
+      io.vertx.core.Future<Void> deleted = intents.delete(WEB, 0);
+      h.core().reconciler().onAgentEvent(io.mpqemu.v1.VmEvent.newBuilder().setVmId(web.id()).setVmName("web")
+          .setNode("node-a").setType(EventType.VM_DELETED).setPhase(Phase.PHASE_DELETED).setReason("Deleted").build());
+      return deleted;
+    });
+    h.settle();
+
+    assertThat(((VmError) h.failure(() -> intents.get(WEB))).kind()).as("the store").isEqualTo(VmError.Kind.NOT_FOUND);
+    assertThat(h.on(() -> io.vertx.core.Future.succeededFuture(h.core().records().get(web.id())))).isEmpty();
+  }
+
+  @Test
   @DisplayName("delete with a stale revision is refused and the VM stays; with the right one it goes")
   void deleteComparesRevisions() {
     assertThat(((VmError) h.failure(() -> intents.delete(WEB, 7))).kind()).isEqualTo(VmError.Kind.PRECONDITION);
