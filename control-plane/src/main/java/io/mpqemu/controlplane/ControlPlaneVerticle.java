@@ -45,7 +45,7 @@ import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Wires the control plane: store, event log, nodes, controller, the bus, timers and gRPC. */
+/** Wires the control plane: store, event log, nodes, the core (intents, reconciler, liveness), the bus, timers and gRPC. */
 public final class ControlPlaneVerticle extends VerticleBase {
 
   /** How often the event log lets go of what its retention no longer keeps. */
@@ -258,7 +258,7 @@ public final class ControlPlaneVerticle extends VerticleBase {
     return false;
   }
 
-  /** An agent's event the controller dropped: another node's VM (WARN), or a VM the store does not know (INFO). */
+  /** An agent's event the reconciler dropped: another node's VM (WARN), or a VM the store does not know (INFO). */
   private void dropped(DroppedEvent d) {
     dropped(d.reason().label(), d.reason().label() + " " + d.node(), d.message(), d.reason() == DroppedEvent.Reason.OTHER_NODES_VM);
   }

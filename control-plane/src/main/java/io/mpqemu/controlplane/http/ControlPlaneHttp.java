@@ -19,7 +19,7 @@ public final class ControlPlaneHttp {
   private ControlPlaneHttp() {}
 
   /**
-   * @param controlPlane the context that owns the controller, the node registry and the event log
+   * @param controlPlane the context that owns the intents, the reconciler, the node registry and the event log
    * @param api the gRPC service: the JSON endpoints are its read calls
    * @param policy who callers are (the SSE stream counts against its caller's limit)
    * @param streams the event stream limit, shared with WatchEvents

@@ -1,7 +1,7 @@
 package io.mpqemu.controlplane.vm;
 
 /**
- * An agent's event the controller did not apply: it changed no state and left no row in the event
+ * An agent's event the reconciler did not apply: it changed no state and left no row in the event
  * log. The caller (the bus consumer) logs it, once per burst, and counts it.
  *
  * @param reason why
