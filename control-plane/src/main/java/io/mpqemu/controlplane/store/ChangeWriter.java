@@ -49,8 +49,12 @@ final class ChangeWriter {
    * state (a rebuilt host) numbers its events from 1 again.
    */
   static List<VmEvent> unrecorded(Statements statements, List<VmEvent> events) throws SQLException {
+    return unrecorded(statements, events, new HashSet<>());
+  }
+
+  /** As above, also leaving out the events in {@code seen}, and adding the ones kept to it (a group's changes share it). */
+  static List<VmEvent> unrecorded(Statements statements, List<VmEvent> events, Set<String> seen) throws SQLException {
     List<VmEvent> fresh = new ArrayList<>(events.size());
-    Set<String> seen = new HashSet<>();
     for (VmEvent e : events) {
       if (e.getVmSeq() > 0) {
         if (!seen.add(ProtoJson.print(e.toBuilder().setSeq(0).build())) || recorded(statements, e)) {

@@ -54,9 +54,10 @@ final class GroupWriter {
       PreparedStatement labels, PreparedStatement requests, PreparedStatement events) throws SQLException {
     int[] counts = new int[7];
     List<List<VmEvent>> recorded = new ArrayList<>(changes.size());
+    Set<String> seen = new HashSet<>(); // an agent's event in two changes of the group is recorded once too
     long seq = lastSeq;
     for (Change change : changes) {
-      List<VmEvent> fresh = ChangeWriter.unrecorded(statements, change.events());
+      List<VmEvent> fresh = ChangeWriter.unrecorded(statements, change.events(), seen);
       Map<String, Long> lastSeqOfVm = ChangeWriter.seqsOfVms(fresh, seq);
       for (StoredVm vm : change.inserts()) {
         StoredVm row = ChangeWriter.withLastEventSeq(vm, lastSeqOfVm);

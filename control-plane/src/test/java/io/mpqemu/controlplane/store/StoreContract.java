@@ -203,6 +203,12 @@ abstract class StoreContract extends StoreEngineTest {
 
     assertThat(others).extracting(VmEvent::getSeq).containsExactly(3L, 4L, 5L, 6L);
     assertThat(store.events(0, "", 100)).extracting(VmEvent::getSeq).containsExactly(1L, 2L, 3L, 4L, 5L, 6L);
+
+    VmEvent stopped = launched.toBuilder().setVmSeq(9).setType(EventType.VM_STOPPED).build();
+    List<Store.Result> group = store.commitAll(List.of(Change.builder().event(stopped).build(),
+        Change.builder().event(stopped).build()));
+    assertThat(group).as("one group, the same event in two of its changes")
+        .extracting(r -> r.events().size()).containsExactly(1, 0);
   }
 
   @Test
