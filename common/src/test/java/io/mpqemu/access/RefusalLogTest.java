@@ -6,11 +6,8 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
-import java.time.Clock;
+import io.mpqemu.testing.ManualTime;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.ZoneOffset;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
@@ -23,23 +20,7 @@ class RefusalLogTest {
     ListAppender<ILoggingEvent> lines = new ListAppender<>();
     lines.start();
     logger.addAppender(lines);
-    AtomicReference<Instant> now = new AtomicReference<>(Instant.parse("2026-11-30T12:00:00Z"));
-    Clock clock = new Clock() {
-      @Override
-      public java.time.ZoneId getZone() {
-        return ZoneOffset.UTC;
-      }
-
-      @Override
-      public Clock withZone(java.time.ZoneId zone) {
-        return this;
-      }
-
-      @Override
-      public Instant instant() {
-        return now.get();
-      }
-    };
+    ManualTime clock = new ManualTime();
     RefusalLog log = new RefusalLog(logger, clock);
 
     for (int i = 0; i < 5; i++) {
@@ -49,7 +30,7 @@ class RefusalLogTest {
     assertThat(lines.list).extracting(ILoggingEvent::getFormattedMessage)
         .containsExactly("refused ListVms to uid 1001", "refused ListVms to uid 1002");
 
-    now.set(now.get().plus(Duration.ofSeconds(61)));
+    clock.advance(Duration.ofSeconds(61));
     log.refused("uid 1001 ListVms", "refused ListVms to uid 1001");
     assertThat(lines.list).last().extracting(ILoggingEvent::getFormattedMessage)
         .isEqualTo("refused ListVms to uid 1001 (and 4 more like it in the last minute)");

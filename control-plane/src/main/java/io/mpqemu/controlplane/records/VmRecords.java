@@ -80,11 +80,6 @@ public final class VmRecords {
     return id == null ? Optional.empty() : get(id);
   }
 
-  /** Every VM, in id order: a copy, safe to iterate while writing. */
-  public List<StoredVm> all() {
-    return List.copyOf(vms.values());
-  }
-
   /** The VMs whose status names {@code node}, in id order. */
   public List<StoredVm> onNode(String node) {
     return indexes.onNode(node).stream().map(vms::get).toList();

@@ -11,6 +11,7 @@ import io.mpqemu.controlplane.store.StoreExecutor;
 import io.mpqemu.controlplane.store.StoredVm;
 import io.mpqemu.controlplane.vm.DroppedEvent;
 import io.mpqemu.testing.Await;
+import io.mpqemu.testing.ManualTime;
 import io.mpqemu.v1.AgentDeleteVmRequest;
 import io.mpqemu.v1.AgentDeleteVmResponse;
 import io.mpqemu.v1.AgentStopVmRequest;
@@ -36,10 +37,7 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.grpc.server.GrpcServer;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -67,7 +65,7 @@ class AgentEventsTest {
   private CoreHarness h;
   private ControlPlaneCore core;
   private StoreExecutor store;
-  private final TestClock clock = new TestClock();
+  private final ManualTime clock = new ManualTime();
   private FakeAgent a;
   private FakeAgent b;
 
@@ -294,30 +292,6 @@ class AgentEventsTest {
 
   private <T> T onLoop(Supplier<T> work) {
     return h.on(() -> Future.succeededFuture(work.get()));
-  }
-
-  /** A clock the test moves; starts now. */
-  private static final class TestClock extends Clock {
-    private volatile Instant now = Instant.now();
-
-    void advance(Duration d) {
-      now = now.plus(d);
-    }
-
-    @Override
-    public Instant instant() {
-      return now;
-    }
-
-    @Override
-    public java.time.ZoneId getZone() {
-      return ZoneOffset.UTC;
-    }
-
-    @Override
-    public Clock withZone(java.time.ZoneId zone) {
-      return this;
-    }
   }
 
   /** An agent's gRPC API on loopback: launches (answered at once, or held), lists, stops and deletes in memory. */

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mpqemu.controlplane.store.Change;
 import io.mpqemu.controlplane.store.StoredVm;
+import io.mpqemu.controlplane.store.VmFilter;
 import io.mpqemu.grpc.GrpcCallException;
 import io.mpqemu.v1.AgentVm;
 import io.mpqemu.v1.DesiredState;
@@ -230,7 +231,7 @@ class ReconcilerTest {
     h.ready("node-a", 256); // 4 VMs of 64 MiB
 
     assertThat(agents.takeCommands(false)).hasSize(4).allMatch(c -> c.startsWith("launch node-a "));
-    List<StoredVm> all = h.on(() -> Future.succeededFuture(h.core().records().all()));
+    List<StoredVm> all = h.on(() -> h.store().read(st -> st.listVms(VmFilter.all(), "", 100)));
     assertThat(all).filteredOn(v -> v.status().getPhase() == Phase.PHASE_RUNNING).hasSize(4);
     assertThat(all).filteredOn(v -> v.status().getPhase() == Phase.PHASE_PENDING).hasSize(2)
         .allSatisfy(v -> assertThat(v.status().getMessage()).contains("0 MiB free of the 64 MiB asked"));
