@@ -125,6 +125,11 @@ public final class ControlPlaneVerticle extends VerticleBase {
     return log;
   }
 
+  /** The store's executor (for its group-commit counts), once started. */
+  public StoreExecutor storeExecutor() {
+    return store;
+  }
+
   @Override
   public Future<?> start() {
     return vertx.executeBlocking(() -> {
@@ -292,7 +297,7 @@ public final class ControlPlaneVerticle extends VerticleBase {
       return Future.succeededFuture();
     }
     ServiceRegistry registry = givenRegistry != null ? givenRegistry : (ownRegistry = new ServiceRegistry());
-    metrics = new ControlPlaneMetrics(registry, context, records, nodes, log, busDrops, drops::counts, Clock.systemUTC());
+    metrics = new ControlPlaneMetrics(registry, context, records, nodes, log, store, busDrops, drops::counts, Clock.systemUTC());
     metrics.start();
     ControlPlaneReadiness readiness = new ControlPlaneReadiness(store, busJoined, () -> started);
     return listeners.serveHttp(ControlPlaneHttp.router(vertx, context, api, log, metrics, readiness, policy, streams),

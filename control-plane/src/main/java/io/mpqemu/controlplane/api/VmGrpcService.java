@@ -10,6 +10,7 @@ import io.mpqemu.controlplane.events.OutOfRange;
 import io.mpqemu.controlplane.nodes.NodeRegistry;
 import io.mpqemu.controlplane.store.StoredNode;
 import io.mpqemu.controlplane.store.StoreException;
+import io.mpqemu.controlplane.store.StoredVm;
 import io.mpqemu.controlplane.store.VmFilter;
 import io.mpqemu.controlplane.vm.VmError;
 import io.mpqemu.controlplane.dispatch.AgentClients;
@@ -141,15 +142,23 @@ public final class VmGrpcService extends VmServiceGrpcService {
       int limit = size == 0 ? DEFAULT_PAGE : (int) size;
       String after = decodeToken(request.getPageToken());
       VmFilter filter = new VmFilter(request.getPhase(), request.getNode(), parseSelector(request.getLabelSelector()));
-      return vms.list(filter, after, limit + 1).map(page -> {
+      // converted and sized (protobuf keeps each message's size once computed) on the reader's cores: the
+      // event loop is left only the page's bytes to write
+      return vms.list(filter, after, limit + 1, VmGrpcService::sized).map(page -> {
         ListVmsResponse.Builder answer = ListVmsResponse.newBuilder();
-        page.stream().limit(limit).forEach(vm -> answer.addVms(Convert.vm(vm)));
+        page.stream().limit(limit).forEach(answer::addVms);
         if (page.size() > limit) {
-          answer.setNextPageToken(encodeToken(page.get(limit - 1).id()));
+          answer.setNextPageToken(encodeToken(page.get(limit - 1).getId()));
         }
         return answer.build();
       });
     });
+  }
+
+  private static Vm sized(StoredVm stored) {
+    Vm vm = Convert.vm(stored);
+    vm.getSerializedSize();
+    return vm;
   }
 
   @Override

@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.Counter;
 import io.mpqemu.controlplane.events.EventLog;
 import io.mpqemu.controlplane.events.EventSink;
 import io.mpqemu.controlplane.nodes.NodeRegistry;
+import io.mpqemu.controlplane.store.StoreExecutor;
 import io.mpqemu.controlplane.store.StoredNode;
 import io.mpqemu.controlplane.records.VmRecords;
 import io.mpqemu.fleet.BusSignatures;
@@ -49,6 +50,9 @@ public final class ControlPlaneMetrics {
   private final EnumGauge<Phase> vmsByPhase;
   private final EnumGauge<NodeState> nodesByState;
   private final AtomicLong heartbeats;
+  private final StoreExecutor store;
+  private final AtomicLong groupCommits;
+  private final AtomicLong groupedChanges;
   private final LaunchTracker launches;
   private final Counter events;
   private final AtomicLong lastSeq;
@@ -77,7 +81,7 @@ public final class ControlPlaneMetrics {
    * {@code controlPlaneDrops}: those it dropped for what they say (by reason, read on its context).
    */
   public ControlPlaneMetrics(ServiceRegistry registry, Context controlPlane, VmRecords vms, NodeRegistry nodes,
-      EventLog log, BusSignatures.Drops busDrops, Supplier<Map<String, Long>> controlPlaneDrops, Clock clock) {
+      EventLog log, StoreExecutor store, BusSignatures.Drops busDrops, Supplier<Map<String, Long>> controlPlaneDrops, Clock clock) {
     this.controlPlane = controlPlane;
     this.vms = vms;
     this.nodes = nodes;
@@ -89,6 +93,11 @@ public final class ControlPlaneMetrics {
         ControlPlaneMetrics::stateLabel, Arrays.stream(NodeState.values()).filter(s -> stateLabel(s) != null).toList());
     this.heartbeats = meters.total("mpqemu_node_heartbeats_total", "Node heartbeats received since the control plane started.");
     this.launches = new LaunchTracker(meters, clock);
+    this.store = store;
+    this.groupCommits = meters.total("mpqemu_store_group_commits_total",
+        "Transactions the store's writer ran, each taking every write queued at its start (one sync to disk each).");
+    this.groupedChanges = meters.total("mpqemu_store_grouped_writes_total",
+        "Writes those transactions carried; divided by mpqemu_store_group_commits_total, the mean group.");
     this.events = meters.counter("mpqemu_events_total", "Events recorded in the event log since the control plane started.");
     this.lastSeq = meters.gauge("mpqemu_event_log_last_seq",
         "The seq of the last recorded event: the number of events in the log.");
@@ -137,6 +146,8 @@ public final class ControlPlaneMetrics {
       }
       nodesByState.set(states);
       ServiceMeters.copyTotal(heartbeats, nodes.heartbeatsReceived());
+      ServiceMeters.copyTotal(groupCommits, store.groupCommits());
+      ServiceMeters.copyTotal(groupedChanges, store.groupedChanges());
       busDropped.forEach((r, total) -> ServiceMeters.copyTotal(total, busDrops.get(r)));
       controlPlaneDrops.get().forEach((reason, count) -> ServiceMeters.copyTotal(controlPlaneDropTotal(reason), count));
       lastSeq.set(log.lastSeq());

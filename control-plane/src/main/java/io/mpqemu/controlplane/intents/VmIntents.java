@@ -21,6 +21,7 @@ import io.mpqemu.wire.Phases;
 import io.vertx.core.Future;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Function;
 
 /**
  * CreateVm, StartVm, StopVm, DeleteVm, GetVm and ListVms as use cases. A write validates, checks the
@@ -153,9 +154,15 @@ public final class VmIntents {
         .compose(found -> found.map(Future::succeededFuture).orElseGet(() -> notFound(ref)));
   }
 
-  /** A page of VMs ordered by id, after {@code afterId}. */
-  public Future<List<StoredVm>> list(VmFilter filter, String afterId, int limit) {
-    return store.read(st -> st.listVms(filter, afterId, limit));
+  /**
+   * A page of VMs ordered by id, after {@code afterId}, each turned into {@code view} on the reader's thread
+   * (and its cores, for a long page) rather than on the caller's event loop.
+   */
+  public <T> Future<List<T>> list(VmFilter filter, String afterId, int limit, Function<StoredVm, T> view) {
+    return store.read(st -> {
+      List<StoredVm> page = st.listVms(filter, afterId, limit);
+      return (page.size() < 64 ? page.stream() : page.parallelStream()).map(view).toList();
+    });
   }
 
   /**

@@ -1,8 +1,12 @@
 package io.mpqemu.controlplane.store;
 
 import io.mpqemu.v1.VmEvent;
+import io.mpqemu.v1.VmSpec;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * What one transaction does.
@@ -12,15 +16,35 @@ import java.util.List;
  * @param deletes ids of VMs to remove (their events stay)
  * @param events appended in this order, each given the next seq; their seq field is ignored
  * @param requestId when not null, maps this CreateVm request id to {@code requestVmId}
+ * @param printedSpecs the JSON of the written VMs' specs, by spec instance, when printed ahead ({@link
+ *     #withSpecsPrinted}): the writer then does not print them on its one thread
  */
 public record Change(List<StoredVm> inserts, List<StoredVm> updates, List<String> deletes, List<VmEvent> events,
-    String requestId, String requestVmId) {
+    String requestId, String requestVmId, Map<VmSpec, String> printedSpecs) {
 
   public Change {
     inserts = List.copyOf(inserts);
     updates = List.copyOf(updates);
     deletes = List.copyOf(deletes);
     events = List.copyOf(events);
+    printedSpecs = Collections.unmodifiableMap(new IdentityHashMap<>(printedSpecs));
+  }
+
+  /** This change with its VMs' specs printed as JSON now, on the calling thread. */
+  public Change withSpecsPrinted() {
+    Map<VmSpec, String> printed = new IdentityHashMap<>();
+    for (List<StoredVm> vms : List.of(inserts, updates)) {
+      for (StoredVm vm : vms) {
+        printed.computeIfAbsent(vm.spec(), ProtoJson::print);
+      }
+    }
+    return new Change(inserts, updates, deletes, events, requestId, requestVmId, printed);
+  }
+
+  /** The JSON of {@code spec}, printed ahead or now. */
+  String specJson(VmSpec spec) {
+    String printed = printedSpecs.get(spec);
+    return printed != null ? printed : ProtoJson.print(spec);
   }
 
   public static Builder builder() {
@@ -63,7 +87,7 @@ public record Change(List<StoredVm> inserts, List<StoredVm> updates, List<String
     }
 
     public Change build() {
-      return new Change(inserts, updates, deletes, events, requestId, requestVmId);
+      return new Change(inserts, updates, deletes, events, requestId, requestVmId, Map.of());
     }
   }
 }

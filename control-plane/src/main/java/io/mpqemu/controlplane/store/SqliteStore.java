@@ -135,6 +135,9 @@ public final class SqliteStore extends JdbcStore {
       statement.execute("PRAGMA foreign_keys = ON");
       statement.execute("PRAGMA journal_mode = WAL");
       statement.execute("PRAGMA synchronous = FULL");
+      // a group commit's savepoint needs a statement journal: in memory, not a temporary file created,
+      // written and deleted on every commit (it is never durable anyway: the WAL is)
+      statement.execute("PRAGMA temp_store = MEMORY");
       String journalMode = pragma(statement, "journal_mode");
       if (!"wal".equalsIgnoreCase(journalMode)) {
         throw unavailable("The store " + file + " cannot use write-ahead logging (journal_mode is " + journalMode

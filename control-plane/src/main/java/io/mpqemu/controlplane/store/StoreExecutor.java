@@ -7,10 +7,13 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Function;
 
 /**
@@ -18,10 +21,10 @@ import java.util.function.Function;
  *
  * <ul>
  *   <li>{@link #commit}: group commit. Changes queue up; the writer takes every change queued at that
- *       moment and applies them in one transaction ({@link Store#commitAll}, one sync to disk for all),
- *       each in a savepoint of its own, so a CONFLICT fails only its change's future. Futures complete
- *       in queue order, on the caller's context, once the transaction is durable. Seqs stay gap-free:
- *       one writer numbers them.
+ *       moment and applies them in one transaction ({@link Store#commitAll}, one sync to disk for all;
+ *       a CONFLICT fails only its change's future). Futures complete in queue order, on the caller's
+ *       context (one task per context for the whole group), once the transaction is durable. Seqs stay
+ *       gap-free: one writer numbers them.
  *   <li>{@link #read}: on {@value #READERS} threads, each using a reader of its own ({@link
  *       Store#reader}: a read-only SQLite connection, which WAL lets run beside the writer, or a
  *       PostgreSQL connection), so reads do not wait behind commits. A read sees every commit whose
@@ -50,6 +53,8 @@ public final class StoreExecutor implements AutoCloseable {
   private final Queue<Store> idleReaders = new ConcurrentLinkedQueue<>();
   private final Queue<Store> allReaders = new ConcurrentLinkedQueue<>();
   private volatile boolean closed;
+  private final LongAdder groups = new LongAdder();
+  private final LongAdder grouped = new LongAdder();
 
   public StoreExecutor(Vertx vertx, Store store) {
     this.vertx = vertx;
@@ -63,7 +68,8 @@ public final class StoreExecutor implements AutoCloseable {
     if (closed) {
       return Future.failedFuture(JdbcStore.unavailable("The store is closed.", null));
     }
-    Pending pending = new Pending(change, vertx.getOrCreateContext(), Promise.promise());
+    // the spec's JSON is printed here, on the caller's thread, not on the one writer thread all commits wait for
+    Pending pending = new Pending(change.withSpecsPrinted(), vertx.getOrCreateContext(), Promise.promise());
     queued.add(pending);
     if (drainScheduled.compareAndSet(false, true)) {
       writer.executeBlocking(this::drain, true);
@@ -92,6 +98,16 @@ public final class StoreExecutor implements AutoCloseable {
     return writer.executeBlocking(() -> work.apply(store), true);
   }
 
+  /** Group commits run so far (each one transaction, one sync to disk), committed or not. */
+  public long groupCommits() {
+    return groups.sum();
+  }
+
+  /** Changes those group commits carried: divided by {@link #groupCommits}, the mean group. */
+  public long groupedChanges() {
+    return grouped.sum();
+  }
+
   /** On the writer thread: commits everything queued now as one group. */
   private Void drain() {
     drainScheduled.set(false); // what is queued from now on schedules the next drain
@@ -102,6 +118,8 @@ public final class StoreExecutor implements AutoCloseable {
     if (group.isEmpty()) {
       return null;
     }
+    groups.increment();
+    grouped.add(group.size());
     List<Store.Result> results;
     try {
       results = store.commitAll(group.stream().map(Pending::change).toList());
@@ -109,10 +127,12 @@ public final class StoreExecutor implements AutoCloseable {
       group.forEach(p -> p.context.runOnContext(v -> p.promise.fail(e)));
       return null;
     }
+    // one task per caller's context, not one per change: the callers' answers leave together
+    Map<Context, List<Runnable>> completions = new LinkedHashMap<>();
     for (int i = 0; i < group.size(); i++) {
       Pending p = group.get(i);
       Store.Result result = results.get(i);
-      p.context.runOnContext(v -> {
+      completions.computeIfAbsent(p.context, c -> new ArrayList<>()).add(() -> {
         if (result.failure() == null) {
           p.promise.complete(result.events());
         } else {
@@ -120,6 +140,7 @@ public final class StoreExecutor implements AutoCloseable {
         }
       });
     }
+    completions.forEach((context, inOrder) -> context.runOnContext(v -> inOrder.forEach(Runnable::run)));
     return null;
   }
 

@@ -124,6 +124,27 @@ abstract class StoreExecutorContract extends StoreEngineTest {
     return null;
   }
 
+  @Test
+  @DisplayName("a VM written through the executor (its spec printed on the caller's thread) reads back with that"
+      + " spec, labels included, when inserted and when replaced in one group with others")
+  void specsPrintedAheadAreTheSpecsStored() throws Exception {
+    StoredVm first = vm("vm-ahead-1", "ahead-1", io.mpqemu.v1.Phase.PHASE_STOPPED, "", java.util.Map.of("tier", "db"));
+    Await.result(executor.commit(Change.builder().insert(first).build()));
+    StoredVm replaced = new StoredVm(first.id(), first.spec().toBuilder().putLabels("tier", "web").setMemoryMib(512)
+        .build(), first.desiredState(), first.revision() + 1, first.status(), first.createdAt(), first.updatedAt(),
+        first.owner());
+    StoredVm second = vm("vm-ahead-2", "ahead-2");
+    Await.result(Future.all(executor.commit(Change.builder().update(replaced).build()),
+        executor.commit(Change.builder().insert(second).build())));
+
+    assertThat(Await.result(executor.read(st -> st.vm(replaced.id()))).orElseThrow().spec())
+        .isEqualTo(replaced.spec());
+    assertThat(Await.result(executor.read(st -> st.vm(second.id()))).orElseThrow().spec()).isEqualTo(second.spec());
+    List<StoredVm> web = Await.result(executor.read(st -> st.listVms(
+        new VmFilter(io.mpqemu.v1.Phase.PHASE_UNSPECIFIED, "", java.util.Map.of("tier", "web")), "", 10)));
+    assertThat(web).extracting(StoredVm::id).containsExactly(replaced.id());
+  }
+
   private static <T> Future<T> onContext(Context context, java.util.function.Supplier<T> work) {
     Promise<T> promise = Promise.promise();
     context.runOnContext(v -> promise.complete(work.get()));
