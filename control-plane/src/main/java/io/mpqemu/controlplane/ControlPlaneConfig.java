@@ -2,6 +2,7 @@ package io.mpqemu.controlplane;
 
 import io.mpqemu.access.AccessSettings;
 import io.mpqemu.controlplane.events.Retention;
+import io.mpqemu.controlplane.leadership.Election;
 import io.mpqemu.controlplane.store.StoreTarget;
 import io.mpqemu.controlplane.vm.Quota;
 import io.mpqemu.net.Endpoint;
@@ -26,6 +27,7 @@ import java.util.List;
  * @param quota what each identity may create
  * @param store where intents and the event log live: SQLite in {@code dataDir} by default, or PostgreSQL
  * @param retention how many and how old events the log keeps
+ * @param election this control plane's id and lease timing, used when the store is shared (PostgreSQL)
  */
 public record ControlPlaneConfig(
     Path dataDir,
@@ -40,7 +42,8 @@ public record ControlPlaneConfig(
     AccessSettings access,
     Quota quota,
     StoreTarget store,
-    Retention retention) {
+    Retention retention,
+    Election election) {
 
   /** Where the API listens unless told otherwise, and where the CLI looks for it. */
   public static final String DEFAULT_LISTEN = "unix:/run/mpqemu/control-plane.sock";
@@ -49,6 +52,7 @@ public record ControlPlaneConfig(
     listen = List.copyOf(listen);
     store = store == null ? new StoreTarget.Sqlite(dataDir.resolve("control-plane.db")) : store;
     retention = retention == null ? Retention.DEFAULT : retention;
+    election = election == null ? Election.defaults() : election;
   }
 
   /** With the store in the data directory (SQLite) and the default event retention. */
@@ -56,7 +60,7 @@ public record ControlPlaneConfig(
       Duration reconcileInterval, Duration callDeadline, Duration restartBackoffMax, NodeLimits limits,
       String httpListen, AccessSettings access, Quota quota) {
     this(dataDir, listen, notReadyAfter, lostAfter, reconcileInterval, callDeadline, restartBackoffMax, limits, httpListen,
-        access, quota, null, null);
+        access, quota, null, null, null);
   }
 
   /** Without HTTP endpoints. */
@@ -75,31 +79,37 @@ public record ControlPlaneConfig(
   /** The same config serving HTTP on {@code address} ("" for none). */
   public ControlPlaneConfig withHttpListen(String address) {
     return new ControlPlaneConfig(dataDir, listen, notReadyAfter, lostAfter, reconcileInterval, callDeadline,
-        restartBackoffMax, limits, address, access, quota, store, retention);
+        restartBackoffMax, limits, address, access, quota, store, retention, election);
   }
 
   /** The same config with these access settings. */
   public ControlPlaneConfig withAccess(AccessSettings settings) {
     return new ControlPlaneConfig(dataDir, listen, notReadyAfter, lostAfter, reconcileInterval, callDeadline,
-        restartBackoffMax, limits, httpListen, settings, quota, store, retention);
+        restartBackoffMax, limits, httpListen, settings, quota, store, retention, election);
   }
 
   /** The same config with this quota per identity. */
   public ControlPlaneConfig withQuota(Quota perIdentity) {
     return new ControlPlaneConfig(dataDir, listen, notReadyAfter, lostAfter, reconcileInterval, callDeadline,
-        restartBackoffMax, limits, httpListen, access, perIdentity, store, retention);
+        restartBackoffMax, limits, httpListen, access, perIdentity, store, retention, election);
   }
 
   /** The same config keeping its state in {@code target}. */
   public ControlPlaneConfig withStore(StoreTarget target) {
     return new ControlPlaneConfig(dataDir, listen, notReadyAfter, lostAfter, reconcileInterval, callDeadline,
-        restartBackoffMax, limits, httpListen, access, quota, target, retention);
+        restartBackoffMax, limits, httpListen, access, quota, target, retention, election);
   }
 
   /** The same config keeping events by this retention. */
   public ControlPlaneConfig withRetention(Retention events) {
     return new ControlPlaneConfig(dataDir, listen, notReadyAfter, lostAfter, reconcileInterval, callDeadline,
-        restartBackoffMax, limits, httpListen, access, quota, store, events);
+        restartBackoffMax, limits, httpListen, access, quota, store, events, election);
+  }
+
+  /** The same config electing the leader under this id and lease. */
+  public ControlPlaneConfig withElection(Election settings) {
+    return new ControlPlaneConfig(dataDir, listen, notReadyAfter, lostAfter, reconcileInterval, callDeadline,
+        restartBackoffMax, limits, httpListen, access, quota, store, retention, settings);
   }
 
   /**

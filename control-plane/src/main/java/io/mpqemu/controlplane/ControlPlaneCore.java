@@ -2,6 +2,7 @@ package io.mpqemu.controlplane;
 
 import io.mpqemu.controlplane.events.EventLog;
 import io.mpqemu.controlplane.intents.VmIntents;
+import io.mpqemu.controlplane.leadership.Leadership;
 import io.mpqemu.controlplane.nodes.NodeLiveness;
 import io.mpqemu.controlplane.nodes.NodeRegistry;
 import io.mpqemu.controlplane.reconcile.Agents;
@@ -18,13 +19,14 @@ import java.time.Clock;
  */
 public record ControlPlaneCore(VmRecords records, Reconciler reconciler, NodeLiveness liveness, VmIntents intents) {
 
+  /** @param leadership whether this control plane leads: only the leader writes, records and dispatches */
   public static ControlPlaneCore wire(ControlPlaneConfig config, StoreExecutor store, EventLog log, NodeRegistry nodes,
-      Agents agents, Clock clock, Timers timers) {
+      Agents agents, Clock clock, Timers timers, Leadership leadership) {
     VmRecords records = new VmRecords(store, log, clock);
     Reconciler reconciler = new Reconciler(records, nodes, agents, timers, config.restartBackoffMax());
     NodeLiveness liveness = new NodeLiveness(nodes, store, records, config.notReadyAfter(), config.lostAfter(),
-        reconciler::nodeChanged);
-    VmIntents intents = new VmIntents(records, store, reconciler, config.limits(), config.quota());
+        reconciler::nodeChanged, leadership);
+    VmIntents intents = new VmIntents(records, store, reconciler, config.limits(), config.quota(), leadership);
     return new ControlPlaneCore(records, reconciler, liveness, intents);
   }
 }

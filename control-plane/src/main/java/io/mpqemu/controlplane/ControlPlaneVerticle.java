@@ -7,6 +7,7 @@ import io.mpqemu.access.StreamLimit;
 import io.mpqemu.controlplane.api.VmGrpcService;
 import io.mpqemu.controlplane.dispatch.AgentClients;
 import io.mpqemu.controlplane.dispatch.NodeAgents;
+import io.mpqemu.controlplane.leadership.LeaseKeeper;
 import io.mpqemu.controlplane.leadership.Leadership;
 import io.mpqemu.controlplane.events.EventLog;
 import io.mpqemu.controlplane.http.ControlPlaneHttp;
@@ -80,6 +81,9 @@ public final class ControlPlaneVerticle extends VerticleBase {
   private StreamLimit streams;
   private Future<?> busJoined = Future.succeededFuture();
   private ControlPlaneMetrics metrics;
+  /** On a shared store (PostgreSQL): the lease and what changes with it; null on SQLite, where this one leads alone. */
+  private Succession succession;
+  private Leadership leadership = Leadership.SOLE;
   private volatile boolean started;
 
   public ControlPlaneVerticle(ControlPlaneConfig config) {
@@ -125,6 +129,11 @@ public final class ControlPlaneVerticle extends VerticleBase {
     return log;
   }
 
+  /** Whether this control plane leads (always, alone on SQLite), once started. */
+  public Leadership leadership() {
+    return leadership;
+  }
+
   /** The store's executor (for its group-commit counts), once started. */
   public StoreExecutor storeExecutor() {
     return store;
@@ -141,13 +150,24 @@ public final class ControlPlaneVerticle extends VerticleBase {
       return config.store().open();
     }).compose(opened -> {
       store = new StoreExecutor(vertx, opened);
-      return store.call(st -> st.lastSeq());
+      return store.call(st -> st.lastSeq()).map(lastSeq -> {
+        log = new EventLog(store, lastSeq);
+        nodes = new NodeRegistry(config.notReadyAfter(), config.lostAfter());
+        config.store().lease().ifPresent(lease -> {
+          // several control planes may share this store: one leads, by the lease; every write is fenced by it
+          String id = config.election().controlPlaneId();
+          succession = new Succession(vertx, listener -> new LeaseKeeper(vertx, lease, id, config.election().lease(),
+              listener), store, log, nodes, Clock.systemUTC());
+          opened.fenceWrites(id, succession::fenceEpoch);
+          leadership = succession;
+        });
+        return lastSeq;
+      });
     }).compose(lastSeq -> {
-      log = new EventLog(store, lastSeq);
-      nodes = new NodeRegistry(config.notReadyAfter(), config.lostAfter());
       agents = new AgentClients(vertx, config.callDeadline(), tls);
-      ControlPlaneCore core = ControlPlaneCore.wire(config, store, log, nodes, new NodeAgents(agents, Leadership.SOLE), Clock.systemUTC(),
-          (delay, action) -> vertx.setTimer(Math.max(1, delay.toMillis()), t -> action.run()));
+      ControlPlaneCore core = ControlPlaneCore.wire(config, store, log, nodes, new NodeAgents(agents, leadership),
+          Clock.systemUTC(), (delay, action) -> vertx.setTimer(Math.max(1, delay.toMillis()), t -> action.run()),
+          leadership);
       records = core.records();
       return Future.all(records.load(), store.read(st -> st.nodes())).map(loaded -> {
         List<StoredNode> known = loaded.resultAt(1);
@@ -164,7 +184,11 @@ public final class ControlPlaneVerticle extends VerticleBase {
           vertx.eventBus().<JsonObject>consumer(BusAddresses.VM_EVENTS, m -> {
             VmEvent e = parse(m.body(), VmEvent.newBuilder()).build();
             verified(verifier == null ? null : () -> verifier.event(e.getNode(), BusAddresses.VM_EVENTS, m.body(), m.headers()),
-                () -> reconciler.onAgentEvent(e).ifPresent(this::dropped));
+                () -> {
+                  if (leadership.leads()) { // the leader records agents' events; a standby reads them from the store
+                    reconciler.onAgentEvent(e).ifPresent(this::dropped);
+                  }
+                });
           }).completion(),
           vertx.eventBus().<JsonObject>consumer(BusAddresses.HEARTBEATS, m -> {
             NodeHeartbeat beat = parse(m.body(), NodeHeartbeat.newBuilder()).build();
@@ -181,20 +205,43 @@ public final class ControlPlaneVerticle extends VerticleBase {
                 });
           }).completion());
       vertx.setPeriodic(1000, id -> liveness.check());
-      config.retention().prune(store, log, Clock.systemUTC());
-      vertx.setPeriodic(PRUNE_EVERY.toMillis(), id -> config.retention().prune(store, log, Clock.systemUTC()));
-      vertx.setPeriodic(config.reconcileInterval().toMillis(), id -> reconciler.reconcile());
+      if (succession == null) {
+        config.retention().prune(store, log, Clock.systemUTC());
+      }
+      vertx.setPeriodic(PRUNE_EVERY.toMillis(), id -> {
+        if (leadership.leads()) {
+          config.retention().prune(store, log, Clock.systemUTC());
+        }
+      });
+      vertx.setPeriodic(config.reconcileInterval().toMillis(), id -> {
+        if (leadership.leads()) {
+          reconciler.reconcile();
+        }
+      });
+      Future<Void> settled = Future.succeededFuture();
+      if (succession != null) {
+        succession.start(records, reconciler::reconcile);
+        // ready once it knows whether it leads; a database out of reach must not hold the start up for long
+        settled = succession.settled().timeout(config.election().lease().length().toMillis() * 2,
+            java.util.concurrent.TimeUnit.MILLISECONDS).recover(e -> {
+              LOG.warn("leadership: {} does not know yet who leads ({}); it serves reads meanwhile", succession.id(),
+                  succession.describe());
+              return Future.succeededFuture();
+            });
+      }
       streams = new StreamLimit(config.access().maxStreamsPerCaller());
       api = new VmGrpcService(context, core.intents(), nodes, agents, log, policy, streams);
-      return startServers();
+      return settled.compose(v -> startServers());
     }).compose(v -> startHttp()).onSuccess(v -> {
       started = true;
       LOG.info("control plane access: {}; quota per identity {}; {} event streams per identity", policy.summary(),
           config.quota().equals(Quota.NONE) ? "none" : config.quota().vms() + " VM(s), "
               + config.quota().memoryMib() + " MiB (0: no limit)", config.access().maxStreamsPerCaller());
-      LOG.info("control plane ready: data in {}, gRPC on {}{}{}, event log at seq {}", config.dataDir(), listeners.grpcAddresses(),
-          tls == null ? "" : " (TCP under mutual TLS as " + tls.subject() + ")",
-          listeners.httpAddress().isEmpty() ? "" : ", HTTP on " + listeners.httpAddress(), log.lastSeq());
+      LOG.info("control plane ready: data in {}, gRPC on {}{}{}, event log at seq {}{}", config.dataDir(),
+          listeners.grpcAddresses(), tls == null ? "" : " (TCP under mutual TLS as " + tls.subject() + ")",
+          listeners.httpAddress().isEmpty() ? "" : ", HTTP on " + listeners.httpAddress(), log.lastSeq(),
+          succession == null ? "" : "; control plane " + succession.id() + " shares its store: it leads while it holds"
+              + " the lease (" + config.election().lease().length().toMillis() + " ms)");
     });
   }
 
@@ -208,6 +255,9 @@ public final class ControlPlaneVerticle extends VerticleBase {
       ownRegistry.close();
     }
     List<Future<Void>> closing = new ArrayList<>();
+    if (succession != null) {
+      closing.add(succession.stop()); // releases the lease: a standby leads at its next attempt
+    }
     if (listeners != null) {
       closing.add(listeners.close());
     }
@@ -299,7 +349,7 @@ public final class ControlPlaneVerticle extends VerticleBase {
     ServiceRegistry registry = givenRegistry != null ? givenRegistry : (ownRegistry = new ServiceRegistry());
     metrics = new ControlPlaneMetrics(registry, context, records, nodes, log, store, busDrops, drops::counts, Clock.systemUTC());
     metrics.start();
-    ControlPlaneReadiness readiness = new ControlPlaneReadiness(store, busJoined, () -> started);
+    ControlPlaneReadiness readiness = new ControlPlaneReadiness(store, busJoined, () -> started, leadership);
     return listeners.serveHttp(ControlPlaneHttp.router(vertx, context, api, log, metrics, readiness, policy, streams),
         config.httpListen(), Set.copyOf(config.access().httpHosts()));
   }

@@ -3,6 +3,8 @@ package io.mpqemu.controlplane;
 import io.mpqemu.access.AccessSettings;
 import io.mpqemu.controlplane.cli.ControlPlaneCli;
 import io.mpqemu.controlplane.events.Retention;
+import io.mpqemu.controlplane.leadership.Election;
+import io.mpqemu.controlplane.leadership.LeaseSettings;
 import io.mpqemu.controlplane.store.PostgresTarget;
 import io.mpqemu.controlplane.vm.Quota;
 import io.mpqemu.fleet.BusSignatures;
@@ -122,6 +124,25 @@ public final class ServeCommand implements Callable<Integer> {
       description = "... and every event younger than AGE: 90s, 30m, 12h or 7d (default ${DEFAULT-VALUE}).")
   String retentionAge;
 
+  @Option(names = "--control-plane-id", paramLabel = "ID", description = "This control plane's id among those"
+      + " sharing one PostgreSQL --store (each needs its own; default: this host's name). With SQLite it is alone.")
+  String controlPlaneId;
+
+  @Option(names = "--lease-length", paramLabel = "DURATION", defaultValue = "4s", description = "How long the leader's"
+      + " lease lasts from each renewal, on PostgreSQL (default ${DEFAULT-VALUE}; a dead leader is replaced within"
+      + " about this plus --lease-retry-period).")
+  String leaseLength;
+
+  @Option(names = "--lease-renew-deadline", paramLabel = "DURATION", defaultValue = "3s", description = "The leader"
+      + " stops leading when it has not confirmed a renewal this long after sending it: before its lease can expire"
+      + " (default ${DEFAULT-VALUE}; less than --lease-length).")
+  String leaseRenewDeadline;
+
+  @Option(names = "--lease-retry-period", paramLabel = "DURATION", defaultValue = "1s", description = "How often"
+      + " each control plane tries to take or renew the lease (default ${DEFAULT-VALUE}; less than"
+      + " --lease-renew-deadline).")
+  String leaseRetryPeriod;
+
   @Option(names = "--cluster", paramLabel = "FILE", description = "Join the fleet described by this JSON file"
       + " (cluster members, this host's cluster address, TLS certificates): agents on other hosts are then called,"
       + " and the public API served on TCP, under mutual TLS. Without it the control plane is local.")
@@ -151,6 +172,10 @@ public final class ServeCommand implements Callable<Integer> {
           new AccessSettings(operatorGroups, viewerGroups, insecureTcp, httpHosts, maxStreams),
           new Quota(quotaVms, quotaMemoryMib)).withRetention(new Retention(retentionCount,
               Retention.parseAge("--event-retention-age", retentionAge)));
+      config = config.withElection(new Election(controlPlaneId == null ? Election.hostId() : controlPlaneId,
+          new LeaseSettings(Election.parseDuration("--lease-length", leaseLength),
+              Election.parseDuration("--lease-renew-deadline", leaseRenewDeadline),
+              Election.parseDuration("--lease-retry-period", leaseRetryPeriod))));
       if (store != null) {
         config = config.withStore(PostgresTarget.parse(store, PostgresTarget.password(storePasswordFile, System.getenv())));
       } else if (storePasswordFile != null) {

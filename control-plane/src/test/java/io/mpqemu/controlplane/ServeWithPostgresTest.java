@@ -1,10 +1,16 @@
 package io.mpqemu.controlplane;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 
+import io.mpqemu.controlplane.leadership.Election;
+import io.mpqemu.controlplane.leadership.LeaseSettings;
+import io.mpqemu.controlplane.store.PostgresStore;
 import io.mpqemu.controlplane.store.PostgresTarget;
 import io.mpqemu.testing.Await;
 import io.mpqemu.testing.PostgresServer;
+import io.mpqemu.v1.EventType;
+import io.mpqemu.v1.VmEvent;
 import io.vertx.core.Vertx;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -12,6 +18,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -40,22 +47,31 @@ class ServeWithPostgresTest {
   }
 
   @Test
-  @DisplayName("the control plane runs on PostgreSQL: it starts, keeps its event log there, and starts again on the same database")
+  @DisplayName("the control plane runs on PostgreSQL: it takes the leader's lease, records LEADER_ELECTED in its event"
+      + " log there, and, started again on the same database, leads in the next epoch with the log continuing")
   void runsOnPostgres() {
     ControlPlaneConfig config = ControlPlaneConfig.defaults(dir.resolve("data"))
         .withStore(PostgresTarget.parse(database.url(), database.password()));
     config = new ControlPlaneConfig(config.dataDir(), List.of("unix:" + dir.resolve("cp.sock")), config.notReadyAfter(),
         config.lostAfter(), config.reconcileInterval(), config.callDeadline(), config.restartBackoffMax(),
-        config.limits(), "", config.access(), config.quota(), config.store(), config.retention());
-    for (int run = 0; run < 2; run++) {
+        config.limits(), "", config.access(), config.quota(), config.store(), config.retention(),
+        new Election("cp-one", LeaseSettings.DEFAULT));
+    for (int run = 1; run <= 2; run++) {
       Vertx vertx = Vertx.vertx();
       try {
         ControlPlaneVerticle cp = new ControlPlaneVerticle(config);
         Await.result(vertx.deployVerticle(cp));
-        assertThat(cp.eventLog().lastSeq()).isZero();
+        Await.atMost(Duration.ofSeconds(20)).until(() -> cp.leadership().leads(), "cp-one to lead");
+        assertThat(cp.leadership().epoch()).isEqualTo(run);
+        assertThat(cp.leadership().describe()).isEqualTo("leads in epoch " + run);
+        assertThat(cp.eventLog().lastSeq()).isEqualTo(run == 1 ? 1 : 3);
       } finally {
-        Await.result(vertx.close());
+        Await.result(vertx.close()); // a clean stop releases the lease: the next run need not wait for it
       }
+    }
+    try (PostgresStore store = PostgresStore.open(PostgresTarget.parse(database.url(), database.password()))) {
+      assertThat(store.events(0, "", 10)).extracting(VmEvent::getType, VmEvent::getLeaderEpoch).containsExactly(
+          tuple(EventType.LEADER_ELECTED, 1L), tuple(EventType.LEADER_LOST, 1L), tuple(EventType.LEADER_ELECTED, 2L));
     }
     assertThat(dir.resolve("data/control-plane.db")).as("no SQLite file beside it").doesNotExist();
   }

@@ -24,17 +24,24 @@ public final class NodeAgents implements Agents {
 
   @Override
   public Future<AgentVm> launch(StoredNode node, StoredVm vm) {
-    return clients.launch(target(node), vm.id(), vm.spec(), vm.revision(), leadership.epoch());
+    return leading().compose(epoch -> clients.launch(target(node), vm.id(), vm.spec(), vm.revision(), epoch));
   }
 
   @Override
   public Future<AgentVm> stop(StoredNode node, String vmId, int timeoutSeconds, boolean force) {
-    return clients.stop(target(node), vmId, timeoutSeconds, force, leadership.epoch());
+    return leading().compose(epoch -> clients.stop(target(node), vmId, timeoutSeconds, force, epoch));
   }
 
   @Override
   public Future<Void> delete(StoredNode node, String vmId) {
-    return clients.delete(target(node), vmId, true, leadership.epoch());
+    return leading().compose(epoch -> clients.delete(target(node), vmId, true, epoch));
+  }
+
+  /** The epoch to command in; a control plane that does not lead (any more) sends nothing. */
+  private Future<Long> leading() {
+    return leadership.leads() ? Future.succeededFuture(leadership.epoch())
+        : Future.failedFuture(new IllegalStateException("this control plane does not lead now ("
+            + leadership.describe() + "): no command sent"));
   }
 
   @Override

@@ -1,5 +1,6 @@
 package io.mpqemu.controlplane.http;
 
+import io.mpqemu.controlplane.leadership.Leadership;
 import io.mpqemu.controlplane.store.StoreExecutor;
 import io.mpqemu.http.Check;
 import io.vertx.core.Future;
@@ -9,7 +10,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
-/** The control plane is ready when it started, its store answers a trivial read and its event bus consumers are registered. */
+/**
+ * The control plane is ready when it started, its store answers a trivial read and its event bus consumers
+ * are registered. A standby is ready too (it serves reads); the {@code leadership} check says which it is.
+ */
 public final class ControlPlaneReadiness implements Supplier<Future<List<Check>>> {
 
   static final Duration STORE_TIMEOUT = Duration.ofSeconds(2);
@@ -17,10 +21,12 @@ public final class ControlPlaneReadiness implements Supplier<Future<List<Check>>
   private final StoreExecutor store;
   private final Future<?> busJoined;
   private final BooleanSupplier started;
+  private final Leadership leadership;
   private Future<Long> probe;
   private long probeSince;
 
-  public ControlPlaneReadiness(StoreExecutor store, Future<?> busJoined, BooleanSupplier started) {
+  public ControlPlaneReadiness(StoreExecutor store, Future<?> busJoined, BooleanSupplier started, Leadership leadership) {
+    this.leadership = leadership;
     this.store = store;
     this.busJoined = busJoined;
     this.started = started;
@@ -33,7 +39,8 @@ public final class ControlPlaneReadiness implements Supplier<Future<List<Check>>
     Check bus = busJoined.succeeded() ? Check.passed("bus", "agent events and heartbeats consumed")
         : busJoined.failed() ? Check.failed("bus", "event bus consumers failed: " + busJoined.cause().getMessage())
         : Check.failed("bus", "event bus consumers not registered yet");
-    return storeCheck().map(st -> List.of(start, bus, st));
+    Check lead = Check.passed("leadership", leadership.describe());
+    return storeCheck().map(st -> List.of(start, bus, st, lead));
   }
 
   /**

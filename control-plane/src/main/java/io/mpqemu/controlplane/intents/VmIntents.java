@@ -1,5 +1,6 @@
 package io.mpqemu.controlplane.intents;
 
+import io.mpqemu.controlplane.leadership.Leadership;
 import io.mpqemu.controlplane.policy.StatusFold;
 import io.mpqemu.controlplane.records.VmRecords;
 import io.mpqemu.controlplane.store.Change;
@@ -36,8 +37,12 @@ public final class VmIntents {
   private final Convergence convergence;
   private final NodeLimits limits;
   private final VmCreation creation;
+  private final Leadership leadership;
 
-  public VmIntents(VmRecords records, StoreExecutor store, Convergence convergence, NodeLimits limits, Quota quota) {
+  /** @param leadership writes are taken only while this control plane leads (the others are standbys) */
+  public VmIntents(VmRecords records, StoreExecutor store, Convergence convergence, NodeLimits limits, Quota quota,
+      Leadership leadership) {
+    this.leadership = leadership;
     this.records = records;
     this.store = store;
     this.convergence = convergence;
@@ -50,14 +55,14 @@ public final class VmIntents {
    * once the spec is valid, its name free and the owner within its quota ({@link VmCreation}).
    */
   public Future<StoredVm> create(VmSpec spec, DesiredState desired, String requestId, String owner) {
-    return creation.create(spec, desired, requestId, owner);
+    return writable().compose(v -> creation.create(spec, desired, requestId, owner));
   }
 
   // ------------------------------------------------------------------ start, stop, delete
 
   /** Sets the desired state to RUNNING; {@code expectedRevision} 0 for any revision. */
   public Future<StoredVm> start(VmRef ref, long expectedRevision) {
-    return find(ref, expectedRevision).compose(vm -> {
+    return writable().compose(w -> find(ref, expectedRevision)).compose(vm -> {
       Phase phase = vm.status().getPhase();
       if (vm.desiredState() == DesiredState.RUNNING && phase != Phase.PHASE_STOPPED && phase != Phase.PHASE_FAILED) {
         return failed(VmError.Kind.PRECONDITION, "VM '" + vm.name() + "' is already " + Phases.name(phase)
@@ -80,7 +85,7 @@ public final class VmIntents {
 
   /** Sets the desired state to STOPPED; {@code expectedRevision} 0 for any revision. */
   public Future<StoredVm> stop(VmRef ref, int timeoutSeconds, boolean force, long expectedRevision) {
-    return find(ref, expectedRevision).compose(vm -> {
+    return writable().compose(w -> find(ref, expectedRevision)).compose(vm -> {
       Phase phase = vm.status().getPhase();
       if (vm.desiredState() == DesiredState.STOPPED && (phase == Phase.PHASE_STOPPED || phase == Phase.PHASE_FAILED)) {
         return failed(VmError.Kind.PRECONDITION, "VM '" + vm.name() + "' is already " + Phases.name(phase));
@@ -108,7 +113,7 @@ public final class VmIntents {
 
   /** Deletes the VM once it is off its node; its events stay in the log. {@code expectedRevision} 0 for any. */
   public Future<Void> delete(VmRef ref, long expectedRevision) {
-    return find(ref, expectedRevision).compose(vm -> convergence.release(vm).compose(v -> {
+    return writable().compose(w -> find(ref, expectedRevision)).compose(vm -> convergence.release(vm).compose(v -> {
       StoredVm gone = vm.withStatus(vm.status().toBuilder().setPhase(Phase.PHASE_DELETED).setReason("Deleted")
           .setMessage("deleted; its events stay in the log").build(), records.clock().instant());
       return records.remove(vm, Change.builder().delete(vm.id())
@@ -122,7 +127,7 @@ public final class VmIntents {
    * next placement, a new restart policy when the current run ends; the running VM is not touched.
    */
   public Future<StoredVm> update(VmRef ref, VmSpec values, List<String> paths, long expectedRevision) {
-    return find(ref, expectedRevision).compose(vm -> {
+    return writable().compose(w -> find(ref, expectedRevision)).compose(vm -> {
       VmSpec merged;
       try {
         merged = SpecUpdate.apply(vm.spec(), values, paths);
@@ -193,6 +198,13 @@ public final class VmIntents {
   private static <T> Future<T> notFound(VmRef ref) {
     String what = ref.getId().isEmpty() ? "named " + Echo.quote(ref.getName()) : "with id " + Echo.quote(ref.getId());
     return failed(VmError.Kind.NOT_FOUND, "no VM " + what);
+  }
+
+  /** Writes go to the leader: a standby answers UNAVAILABLE, naming the leader it last saw. */
+  private Future<Void> writable() {
+    return leadership.leads() ? Future.succeededFuture()
+        : failed(VmError.Kind.UNAVAILABLE, "this control plane (" + leadership.id() + ") takes no writes: "
+            + leadership.describe() + "; send them to the leader");
   }
 
   private static <T> Future<T> failed(VmError.Kind kind, String message) {

@@ -23,9 +23,16 @@ public final class LeaseKeeper implements Leadership {
 
   /** Told of each change, on the event loop. */
   public interface Listener {
-    void elected(long epoch);
+    /**
+     * This control plane leads in {@code term}; {@code before} is the last term it saw another hold (null
+     * when it saw none): the term that ended.
+     */
+    void elected(Term term, Term before);
 
     void lost(long epoch, String why);
+
+    /** Every answer of the database, whoever holds the lease (after {@link #elected} or {@link #lost}). */
+    default void answered(Term term) {}
   }
 
   private final Vertx vertx;
@@ -38,6 +45,8 @@ public final class LeaseKeeper implements Leadership {
   private volatile boolean leading;
   private volatile long epoch;
   private volatile long leadingUntilNanos;
+  /** The lease as the database last answered it (ours or another's); null before the first answer. */
+  private volatile Term lastSeen;
   private boolean attempting;
   private boolean stopped;
   private boolean failing;
@@ -71,6 +80,16 @@ public final class LeaseKeeper implements Leadership {
   @Override
   public long epoch() {
     return epoch;
+  }
+
+  @Override
+  public String id() {
+    return holder;
+  }
+
+  @Override
+  public Optional<Term> lastSeen() {
+    return Optional.ofNullable(lastSeen);
   }
 
   /** Stops trying and, when leading, steps down and releases the lease so that another takes it at once. */
@@ -130,24 +149,29 @@ public final class LeaseKeeper implements Leadership {
         });
   }
 
-  private void answered(Optional<Term> term, long sentAt) {
+  private void answered(Term term, long sentAt) {
     if (failing) {
       failing = false;
       LOG.info("leadership: the lease can be reached again");
     }
-    if (term.isEmpty()) {
+    Term before = lastSeen;
+    lastSeen = term;
+    if (!term.holder().equals(holder)) {
       if (leading) {
-        stepDown("another control plane holds the lease");
+        stepDown(term.holder() + " holds the lease (epoch " + term.epoch() + ")");
+      } else if (before == null || before.epoch() != term.epoch()) {
+        LOG.info("leadership: {} is a standby; {} leads in epoch {}", holder, term.holder(), term.epoch());
       }
+      listener.answered(term);
       return;
     }
     long deadline = sentAt + settings.renewDeadline().toNanos();
     if (nanoTime.getAsLong() - deadline >= 0) {
       return; // confirmed too late to count: the next attempt decides
     }
-    boolean newTerm = !leading || term.get().epoch() != epoch;
+    boolean newTerm = !leading || term.epoch() != epoch;
     leadingUntilNanos = deadline;
-    epoch = term.get().epoch();
+    epoch = term.epoch();
     leading = true;
     vertx.setTimer(Math.max(1, (deadline - nanoTime.getAsLong()) / 1_000_000 + 1), t -> {
       if (leading && !stopped && nanoTime.getAsLong() - leadingUntilNanos >= 0) {
@@ -156,8 +180,9 @@ public final class LeaseKeeper implements Leadership {
     });
     if (newTerm) {
       LOG.info("leadership: {} leads in epoch {}", holder, epoch);
-      listener.elected(epoch);
+      listener.elected(term, before == null || before.epoch() == term.epoch() ? null : before);
     }
+    listener.answered(term);
   }
 
   private void stepDown(String why) {

@@ -1,5 +1,6 @@
 package io.mpqemu.controlplane.nodes;
 
+import io.mpqemu.controlplane.leadership.Leadership;
 import io.mpqemu.controlplane.records.VmRecords;
 import io.mpqemu.controlplane.store.Change;
 import io.mpqemu.controlplane.store.StoreExecutor;
@@ -29,13 +30,17 @@ public final class NodeLiveness {
   private final Duration notReadyAfter;
   private final Duration lostAfter;
   private final Consumer<NodeRegistry.Transition> then;
+  private final Leadership leadership;
 
   /**
    * @param records where node events are committed (in order with VM changes)
    * @param then told of each transition once it is recorded
+   * @param leadership transitions are recorded (and told) only while this control plane leads; a standby
+   *     keeps its registry in memory, ready for when it leads
    */
   public NodeLiveness(NodeRegistry nodes, StoreExecutor store, VmRecords records, Duration notReadyAfter,
-      Duration lostAfter, Consumer<NodeRegistry.Transition> then) {
+      Duration lostAfter, Consumer<NodeRegistry.Transition> then, Leadership leadership) {
+    this.leadership = leadership;
     this.nodes = nodes;
     this.store = store;
     this.records = records;
@@ -71,6 +76,10 @@ public final class NodeLiveness {
       case NODE_STATE_NOT_READY -> "no heartbeat from node " + n.id() + " for " + notReadyAfter.toSeconds() + " s";
       default -> "no heartbeat from node " + n.id() + " for " + lostAfter.toSeconds() + " s; its VMs are UNKNOWN until it returns";
     };
+    if (!leadership.leads()) {
+      LOG.debug("node={} {} -> {} (standby: not recorded): {}", n.id(), t.from(), t.to(), message);
+      return;
+    }
     LOG.info("node={} {} -> {}: {}", n.id(), t.from(), t.to(), message);
     store.call(st -> {
       st.putNode(n);

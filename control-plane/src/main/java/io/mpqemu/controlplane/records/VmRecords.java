@@ -27,7 +27,8 @@ import org.slf4j.LoggerFactory;
  * written through to it in order, with the indexes that keep placement and quotas linear (memory and
  * VM count per node and per owner). Intents and the reconciler read-modify-write VMs here, one at a
  * time on the control plane's event loop, so no write is based on a stale row; API reads go to the
- * store. With several control planes on one database (the HA issue) only the leader keeps this.
+ * store. With several control planes on one database only the leader writes, and it reloads this when
+ * it is elected.
  */
 public final class VmRecords {
 
@@ -38,7 +39,7 @@ public final class VmRecords {
   private final EventLog log;
   private final Clock clock;
   private final TreeMap<String, StoredVm> vms = new TreeMap<>();
-  private final VmIndexes indexes = new VmIndexes();
+  private VmIndexes indexes = new VmIndexes();
   /** VMs whose last write failed: this write model is ahead of the store for them until they are written again. */
   private final Set<String> unsaved = new HashSet<>();
 
@@ -65,6 +66,18 @@ public final class VmRecords {
       all.forEach(this::put);
       return all.size();
     });
+  }
+
+  /**
+   * Forgets every VM and loads them all again: what a new leader does before it acts, since its copy
+   * may be older than what the last leader wrote. Writes that failed meanwhile are forgotten too: the
+   * store is the truth.
+   */
+  public Future<Integer> reload() {
+    vms.clear();
+    indexes = new VmIndexes();
+    unsaved.clear();
+    return load();
   }
 
   public Clock clock() {

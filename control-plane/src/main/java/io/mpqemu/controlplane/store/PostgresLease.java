@@ -7,7 +7,6 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
-import java.util.Optional;
 
 /**
  * The leader's lease in PostgreSQL's {@code leader_lease} row, on a connection of its own (a renewal must
@@ -23,10 +22,11 @@ public final class PostgresLease implements LeaseStore {
       + " acquired_at = CASE WHEN holder = ? AND expires_at > now() THEN acquired_at ELSE now() END,"
       + " holder = ?, renewed_at = now(), expires_at = now() + make_interval(secs => ?)"
       + " WHERE id = 1 AND (holder = ? OR expires_at <= now())"
-      + " RETURNING holder, epoch, acquired_at, expires_at";
+      + " RETURNING holder, epoch, acquired_at, renewed_at, expires_at";
   private static final String RELEASE =
       "UPDATE leader_lease SET expires_at = now() WHERE id = 1 AND holder = ? AND epoch = ? AND expires_at > now()";
-  private static final String CURRENT = "SELECT holder, epoch, acquired_at, expires_at FROM leader_lease WHERE id = 1";
+  private static final String CURRENT =
+      "SELECT holder, epoch, acquired_at, renewed_at, expires_at FROM leader_lease WHERE id = 1";
 
   private final PostgresTarget target;
   private Connection connection;
@@ -36,7 +36,7 @@ public final class PostgresLease implements LeaseStore {
   }
 
   @Override
-  public synchronized Optional<Term> acquireOrRenew(String holder, Duration length) {
+  public synchronized Term acquireOrRenew(String holder, Duration length) {
     return run(c -> {
       try (PreparedStatement update = c.prepareStatement(ACQUIRE_OR_RENEW)) {
         update.setString(1, holder);
@@ -45,9 +45,12 @@ public final class PostgresLease implements LeaseStore {
         update.setDouble(4, length.toMillis() / 1000.0);
         update.setString(5, holder);
         try (ResultSet row = update.executeQuery()) {
-          return row.next() ? Optional.of(term(row)) : Optional.empty();
+          if (row.next()) {
+            return term(row);
+          }
         }
       }
+      return current(c); // another holds it: who, for the standby's status
     });
   }
 
@@ -64,14 +67,16 @@ public final class PostgresLease implements LeaseStore {
 
   @Override
   public synchronized Term current() {
-    return run(c -> {
-      try (PreparedStatement select = c.prepareStatement(CURRENT); ResultSet row = select.executeQuery()) {
-        if (!row.next()) {
-          throw new StoreException(StoreException.Kind.FAILED, target.describe() + " has no leader_lease row", null);
-        }
-        return term(row);
+    return run(this::current);
+  }
+
+  private Term current(Connection c) throws SQLException {
+    try (PreparedStatement select = c.prepareStatement(CURRENT); ResultSet row = select.executeQuery()) {
+      if (!row.next()) {
+        throw new StoreException(StoreException.Kind.FAILED, target.describe() + " has no leader_lease row", null);
       }
-    });
+      return term(row);
+    }
   }
 
   @Override
@@ -100,6 +105,7 @@ public final class PostgresLease implements LeaseStore {
   }
 
   private static Term term(ResultSet row) throws SQLException {
-    return new Term(row.getString(1), row.getLong(2), row.getTimestamp(3).toInstant(), row.getTimestamp(4).toInstant());
+    return new Term(row.getString(1), row.getLong(2), row.getTimestamp(3).toInstant(), row.getTimestamp(4).toInstant(),
+        row.getTimestamp(5).toInstant());
   }
 }

@@ -6,6 +6,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,6 +25,8 @@ import org.slf4j.LoggerFactory;
 public final class PostgresStore extends JdbcStore {
 
   private static final Logger LOG = LoggerFactory.getLogger(PostgresStore.class);
+  private static final String FENCE = "SELECT 1 FROM leader_lease"
+      + " WHERE id = 1 AND holder = ? AND epoch = ? AND expires_at > now() FOR SHARE";
   private static final String LOCK_SEQ = "SELECT last_seq FROM event_counter WHERE id = 1 FOR UPDATE";
   private static final String STORE_SEQ = "UPDATE event_counter SET last_seq = ? WHERE id = 1";
   private static final String LAST_SEQ = "SELECT last_seq FROM event_counter WHERE id = 1";
@@ -32,6 +35,9 @@ public final class PostgresStore extends JdbcStore {
   /** The open connection's statements; null while disconnected. */
   private Statements statements;
   private boolean lost;
+  /** Set by {@link #fenceWrites}: whose lease, and in which epoch, every commit checks. */
+  private volatile String fenceHolder;
+  private volatile LongSupplier fenceEpoch;
 
   private PostgresStore(PostgresTarget target, boolean readOnly, Connection connection) {
     super(readOnly);
@@ -132,7 +138,42 @@ public final class PostgresStore extends JdbcStore {
   @Override
   long beginAndLockSeq(Statements statements) throws SQLException {
     statements.connection().setAutoCommit(false);
-    return lastSeq(statements, LOCK_SEQ);
+    long seq = lastSeq(statements, LOCK_SEQ);
+    checkFence(statements);
+    return seq;
+  }
+
+  @Override
+  public void fenceWrites(String holder, LongSupplier epoch) {
+    this.fenceHolder = holder;
+    this.fenceEpoch = epoch;
+  }
+
+  /**
+   * When fenced: the transaction goes on only while this control plane holds the lease in the epoch it
+   * leads in, and holds the lease row (FOR SHARE) until it commits, so that no other control plane can take
+   * the lease between this check and the commit: an old leader's late write is refused, never applied.
+   */
+  private void checkFence(Statements statements) throws SQLException {
+    LongSupplier epoch = fenceEpoch;
+    if (epoch == null) {
+      return;
+    }
+    long term = epoch.getAsLong();
+    boolean holds = false;
+    if (term > 0) {
+      PreparedStatement check = statements.prepare(FENCE);
+      check.setString(1, fenceHolder);
+      check.setLong(2, term);
+      try (ResultSet row = check.executeQuery()) {
+        holds = row.next();
+      }
+    }
+    if (!holds) {
+      throw new StoreException(StoreException.Kind.UNAVAILABLE, "this control plane (" + fenceHolder + ") does not"
+          + " lead " + (term > 0 ? "in epoch " + term + " any more" : "now") + ": nothing was written; the leader"
+          + " writes", null);
+    }
   }
 
   @Override

@@ -1,5 +1,6 @@
 package io.mpqemu.controlplane.store;
 
+import io.mpqemu.controlplane.leadership.LeaseStore;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -9,6 +10,7 @@ import java.nio.file.attribute.PosixFilePermission;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.regex.Pattern;
 
@@ -161,6 +163,11 @@ public final class PostgresTarget implements StoreTarget {
 
   private static IllegalArgumentException bad(String what) {
     return new IllegalArgumentException("--store " + what);
+  }
+
+  @Override
+  public Optional<LeaseStore> lease() {
+    return Optional.of(new PostgresLease(this));
   }
 
   @Override

@@ -35,6 +35,14 @@ public interface Store extends AutoCloseable {
    */
   List<Result> commitAll(List<Change> changes);
 
+  /**
+   * From now on every commit first checks, in its own transaction, that {@code holder} holds the leader's
+   * lease in the epoch {@code epoch} answers (0 or less: it does not lead), and writes nothing otherwise
+   * (UNAVAILABLE): a control plane that lost the lease cannot write late. A store that admits one control
+   * plane only (SQLite) has no lease to check.
+   */
+  default void fenceWrites(String holder, java.util.function.LongSupplier epoch) {}
+
   Optional<StoredVm> vm(String id);
 
   Optional<StoredVm> vmByName(String name);

@@ -46,7 +46,8 @@ class ControlPlaneReadinessTest {
         });
     StoreExecutor store = new StoreExecutor(vertx, counting);
     try {
-      ControlPlaneReadiness readiness = new ControlPlaneReadiness(store, Future.succeededFuture(), () -> true);
+      ControlPlaneReadiness readiness = new ControlPlaneReadiness(store, Future.succeededFuture(), () -> true,
+          io.mpqemu.controlplane.leadership.Leadership.SOLE);
       assertThat(storeCheck(readiness).ok()).isTrue();
       assertThat(reads).hasValue(1);
 

@@ -51,9 +51,9 @@ class LeaseKeeperTest {
     }
 
     @Override
-    public void elected(long epoch) {
+    public void elected(Term term, Term before) {
       electedAt = System.nanoTime();
-      told.add("elected " + epoch);
+      told.add("elected " + term.epoch() + (before == null ? "" : " after " + before.holder() + " " + before.epoch()));
     }
 
     @Override
@@ -100,6 +100,7 @@ class LeaseKeeperTest {
     assertThat(a.told).containsExactly("elected 1");
     assertThat(b.told).isEmpty();
     assertThat(b.keeper.leads()).isFalse();
+    assertThat(b.keeper.describe()).isEqualTo("standby: cp-a leads in epoch 1");
     assertThat(a.keeper.leads()).isTrue();
     try (PostgresLease lease = new PostgresLease(target)) {
       assertThat(lease.current().holder()).isEqualTo("cp-a");
@@ -117,7 +118,8 @@ class LeaseKeeperTest {
     a.loop.runOnContext(v -> a.keeper.abandon());
 
     Await.atMost(WAIT).until(() -> b.keeper.leads(), "cp-b to lead");
-    assertThat(b.told).containsExactly("elected 2");
+    assertThat(b.told).containsExactly("elected 2 after cp-a 1");
+    assertThat(b.keeper.describe()).isEqualTo("leads in epoch 2");
     assertThat(Duration.ofNanos(b.electedAt - killedAt)).as("kill to new leader")
         .isLessThan(FAST.length().plus(FAST.retryPeriod()).multipliedBy(3));
   }
@@ -135,7 +137,7 @@ class LeaseKeeperTest {
 
     Await.atMost(WAIT).until(() -> b.keeper.leads(), "cp-b to lead");
     assertThat(a.told).containsExactly("elected 1", "lost 1");
-    assertThat(b.told).containsExactly("elected 2");
+    assertThat(b.told).containsExactly("elected 2 after cp-a 1");
     assertThat(Duration.ofNanos(b.electedAt - stoppedAt)).isLessThan(FAST.length());
   }
 
@@ -156,7 +158,7 @@ class LeaseKeeperTest {
       server.start();
     }
     Await.atMost(WAIT).until(() -> a.keeper.leads(), "cp-a to lead again");
-    assertThat(a.told).containsExactly("elected 1", "lost 1", "elected 2");
+    assertThat(a.told).containsExactly("elected 1", "lost 1", "elected 2 after cp-a 1");
   }
 
   private <T> io.vertx.core.Future<T> onLoop(Keeper k, java.util.function.Supplier<io.vertx.core.Future<T>> work) {

@@ -3,6 +3,7 @@ package io.mpqemu.controlplane.reconcile;
 import io.mpqemu.controlplane.ControlPlaneConfig;
 import io.mpqemu.controlplane.ControlPlaneCore;
 import io.mpqemu.controlplane.events.EventLog;
+import io.mpqemu.controlplane.leadership.Leadership;
 import io.mpqemu.controlplane.nodes.NodeRegistry;
 import io.mpqemu.controlplane.store.Change;
 import io.mpqemu.controlplane.store.SqliteStore;
@@ -65,7 +66,7 @@ public final class CoreHarness implements AutoCloseable {
       switchable = new SwitchableStore(SqliteStore.open(config.database()));
       store = new StoreExecutor(vertx, switchable);
       core = ControlPlaneCore.wire(config, store, new EventLog(store, 0),
-          new NodeRegistry(config.notReadyAfter(), config.lostAfter()), using, time, timers);
+          new NodeRegistry(config.notReadyAfter(), config.lostAfter()), using, time, timers, Leadership.SOLE);
       return core.records().load();
     });
   }

@@ -1,0 +1,189 @@
+package io.mpqemu.controlplane;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.mpqemu.controlplane.bench.Bench;
+import io.mpqemu.controlplane.bench.ServeMain;
+import io.mpqemu.grpc.GrpcCallException;
+import io.mpqemu.testing.Await;
+import io.mpqemu.testing.PostgresServer;
+import io.mpqemu.testing.ServiceJvm;
+import io.mpqemu.v1.CreateVmRequest;
+import io.mpqemu.v1.DesiredState;
+import io.mpqemu.v1.EventType;
+import io.mpqemu.v1.GetVmRequest;
+import io.mpqemu.v1.Vm;
+import io.mpqemu.v1.VmEvent;
+import io.mpqemu.v1.VmRef;
+import io.mpqemu.v1.VmServiceGrpcClient;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.SocketAddress;
+import io.vertx.grpc.client.GrpcClientRequest;
+import io.vertx.grpc.common.GrpcStatus;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.stream.LongStream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Two control planes, each in a JVM of its own, on one real PostgreSQL: one leads, the other is a standby
+ * that serves reads and events; kill -9 the leader and the standby takes over within the bound, the
+ * event log going on without a gap. Short leases keep it quick: 2 s, renew deadline 1.5 s, a try every 0.5 s.
+ */
+class FailoverTest {
+
+  private static final Duration LEASE = Duration.ofSeconds(2);
+  private static final Duration START_WITHIN = Duration.ofSeconds(90);
+  private static PostgresServer server;
+
+  @TempDir
+  Path dir;
+  private final List<ServiceJvm> jvms = new ArrayList<>();
+  private Bench.Clients clients;
+  private PostgresServer.Database database;
+  private Path password;
+
+  @BeforeAll
+  static void startPostgres() throws Exception {
+    server = PostgresServer.create();
+  }
+
+  @AfterAll
+  static void stopPostgres() {
+    server.close();
+  }
+
+  @AfterEach
+  void stopAll() throws InterruptedException {
+    for (ServiceJvm jvm : jvms) {
+      jvm.close();
+    }
+    if (clients != null) {
+      clients.close();
+    }
+  }
+
+  @Test
+  @DisplayName("one of two control planes leads; the standby serves reads and events and refuses writes naming"
+      + " the leader; kill -9 the leader and the standby leads in the next epoch within 3 lease lengths, takes"
+      + " writes, and its subscriber sees LEADER_LOST and LEADER_ELECTED with no gap in the log; the old leader,"
+      + " back, is a standby")
+  void standbyTakesOver() throws Exception {
+    database = server.createDatabase("failover");
+    password = Files.writeString(dir.resolve("store.pw"), database.password() + "\n");
+    Files.setPosixFilePermissions(password, PosixFilePermissions.fromString("rw-------"));
+    clients = new Bench.Clients();
+
+    ControlPlane a = start("cp-a");
+    Await.atMost(START_WITHIN).until(() -> a.leadership().equals("leads in epoch 1"), "cp-a to lead");
+    ControlPlane b = start("cp-b");
+    Await.atMost(START_WITHIN).until(() -> b.leadership().equals("standby: cp-a leads in epoch 1"),
+        "cp-b to see cp-a lead");
+
+    Vm first = clients.callSync(a.api, VmServiceGrpcClient.CreateVm, create("first"));
+    GrpcCallException refused = refusal(b, create("refused"));
+    assertThat(refused.status()).isEqualTo(GrpcStatus.UNAVAILABLE);
+    assertThat(refused.serverMessage()).contains("this control plane (cp-b) takes no writes: standby: cp-a leads in"
+        + " epoch 1; send them to the leader");
+    assertThat(clients.callSync(b.api, VmServiceGrpcClient.GetVm, GetVmRequest.newBuilder()
+        .setVm(VmRef.newBuilder().setName("first")).build()).getId()).isEqualTo(first.getId());
+
+    List<VmEvent> seen = new CopyOnWriteArrayList<>();
+    GrpcClientRequest<?, ?> watch = Bench.Clients.watch(clients.grpc, b.api, 0, seen::add);
+    Await.atMost(Duration.ofSeconds(10)).until(() -> seen.stream().anyMatch(e -> e.getType() == EventType.ACCEPTED),
+        "the standby's subscriber to see the leader's ACCEPTED");
+
+    long killedAt = System.nanoTime();
+    a.jvm.kill9();
+    Await.atMost(LEASE.multipliedBy(3).plusSeconds(5)).until(() -> b.leadership().equals("leads in epoch 2"),
+        "cp-b to lead after cp-a's death");
+    Duration takeover = Duration.ofNanos(System.nanoTime() - killedAt);
+    assertThat(takeover).as("kill -9 of the leader to the standby leading").isLessThan(LEASE.multipliedBy(3));
+
+    Vm second = clients.callSync(b.api, VmServiceGrpcClient.CreateVm, create("second"));
+    Await.atMost(Duration.ofSeconds(10)).until(() -> seen.stream().anyMatch(e -> e.getVmId().equals(second.getId())),
+        "the subscriber to see the new leader's ACCEPTED");
+    watch.cancel();
+    assertThat(seen).extracting(VmEvent::getSeq).as("every seq once, in order, from 1")
+        .containsExactlyElementsOf(LongStream.rangeClosed(1, seen.size()).boxed().toList());
+    assertThat(seen).extracting(VmEvent::getType).containsSubsequence(EventType.LEADER_ELECTED, EventType.ACCEPTED,
+        EventType.LEADER_LOST, EventType.LEADER_ELECTED, EventType.ACCEPTED);
+    assertThat(seen).filteredOn(e -> e.getType() == EventType.LEADER_ELECTED).extracting(VmEvent::getLeaderEpoch)
+        .containsExactly(1L, 2L);
+
+    ControlPlane back = new ControlPlane("cp-a", a.jvm.restart("control plane ready", START_WITHIN), a.api, a.http);
+    jvms.add(back.jvm);
+    Await.atMost(START_WITHIN).until(() -> back.leadership().equals("standby: cp-b leads in epoch 2"),
+        "cp-a, back, to be a standby");
+    assertThat(refusal(back, create("late")).serverMessage()).contains("standby: cp-b leads in epoch 2");
+  }
+
+  private static CreateVmRequest create(String name) {
+    return CreateVmRequest.newBuilder().setSpec(Bench.spec(name)).setDesiredState(DesiredState.STOPPED).build();
+  }
+
+  private GrpcCallException refusal(ControlPlane to, CreateVmRequest request) {
+    Throwable failure = Await.failure(clients.call(to.api, VmServiceGrpcClient.CreateVm, request));
+    assertThat(failure).isInstanceOf(GrpcCallException.class);
+    return (GrpcCallException) failure;
+  }
+
+  private ControlPlane start(String id) throws IOException {
+    int port = freePort();
+    Path sock = dir.resolve(id + ".sock");
+    ServiceJvm jvm = ServiceJvm.command(id, ServeMain.class.getName(), dir.resolve(id + ".log"))
+        .args("serve", "--data-dir", dir.resolve(id).toString(), "--listen", "unix:" + sock,
+            "--http-listen", "tcp:127.0.0.1:" + port, "--insecure-plaintext-tcp", "--store", database.url(),
+            "--store-password-file", password.toString(), "--control-plane-id", id, "--lease-length", "2s",
+            "--lease-renew-deadline", "1500ms", "--lease-retry-period", "500ms")
+        .start("control plane ready", START_WITHIN);
+    jvms.add(jvm);
+    return new ControlPlane(id, jvm, SocketAddress.domainSocketAddress(sock.toString()),
+        URI.create("http://127.0.0.1:" + port + "/readyz"));
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  private record ControlPlane(String id, ServiceJvm jvm, SocketAddress api, URI http) {
+    /** What /readyz's leadership check says now ("" when it does not answer). */
+    String leadership() {
+      try {
+        HttpResponse<String> answer = HttpClient.newHttpClient().send(HttpRequest.newBuilder(http)
+            .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
+        JsonArray checks = new JsonObject(answer.body()).getJsonArray("checks");
+        for (int i = 0; i < checks.size(); i++) {
+          if (checks.getJsonObject(i).getString("name").equals("leadership")) {
+            return checks.getJsonObject(i).getString("detail");
+          }
+        }
+        return "";
+      } catch (IOException | RuntimeException e) {
+        return "";
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return "";
+      }
+    }
+  }
+}
