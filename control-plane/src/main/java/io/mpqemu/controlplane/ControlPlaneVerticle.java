@@ -4,6 +4,7 @@ import com.google.protobuf.util.JsonFormat;
 import io.mpqemu.access.Access;
 import io.mpqemu.access.AccessPolicy;
 import io.mpqemu.access.StreamLimit;
+import io.mpqemu.controlplane.api.ControlPlaneList;
 import io.mpqemu.controlplane.api.VmGrpcService;
 import io.mpqemu.controlplane.dispatch.AgentClients;
 import io.mpqemu.controlplane.dispatch.NodeAgents;
@@ -38,6 +39,7 @@ import java.nio.file.Files;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
@@ -220,7 +222,7 @@ public final class ControlPlaneVerticle extends VerticleBase {
       });
       Future<Void> settled = Future.succeededFuture();
       if (succession != null) {
-        succession.start(records, reconciler::reconcile);
+        succession.start(records, reconciler::reconcile, config.store());
         // ready once it knows whether it leads; a database out of reach must not hold the start up for long
         settled = succession.settled().timeout(config.election().lease().length().toMillis() * 2,
             java.util.concurrent.TimeUnit.MILLISECONDS).recover(e -> {
@@ -230,9 +232,15 @@ public final class ControlPlaneVerticle extends VerticleBase {
             });
       }
       streams = new StreamLimit(config.access().maxStreamsPerCaller());
-      api = new VmGrpcService(context, core.intents(), nodes, agents, log, policy, streams);
+      Instant startedAt = Clock.systemUTC().instant();
+      api = new VmGrpcService(context, core.intents(), nodes, agents, log, policy, streams, succession != null
+          ? () -> succession.members().map(ControlPlaneList::of)
+          : () -> Future.succeededFuture(ControlPlaneList.alone(listeners.grpcAddresses(), startedAt, Instant.now())));
       return settled.compose(v -> startServers());
     }).compose(v -> startHttp()).onSuccess(v -> {
+      if (succession != null) {
+        succession.serving(listeners.grpcAddresses());
+      }
       started = true;
       LOG.info("control plane access: {}; quota per identity {}; {} event streams per identity", policy.summary(),
           config.quota().equals(Quota.NONE) ? "none" : config.quota().vms() + " VM(s), "

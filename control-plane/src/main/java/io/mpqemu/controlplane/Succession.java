@@ -2,17 +2,20 @@ package io.mpqemu.controlplane;
 
 import io.mpqemu.controlplane.events.EventLog;
 import io.mpqemu.controlplane.leadership.LeaseKeeper;
+import io.mpqemu.controlplane.leadership.LeaseStore;
 import io.mpqemu.controlplane.leadership.Leadership;
 import io.mpqemu.controlplane.leadership.Term;
 import io.mpqemu.controlplane.nodes.NodeRegistry;
 import io.mpqemu.controlplane.records.VmRecords;
 import io.mpqemu.controlplane.store.Change;
 import io.mpqemu.controlplane.store.StoreExecutor;
+import io.mpqemu.controlplane.store.StoreTarget;
 import io.mpqemu.controlplane.store.StoredNode;
 import io.mpqemu.errors.Failures;
 import io.mpqemu.v1.EventType;
 import io.mpqemu.v1.VmEvent;
 import io.mpqemu.wire.Timestamps;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -30,14 +33,18 @@ import org.slf4j.LoggerFactory;
  * every VM again (what the last leader wrote is the truth, its own copy may be stale), records the nodes
  * as it knows them, records {@code LEADER_LOST} for the term that ended and {@code LEADER_ELECTED} for its
  * own, and only then {@link #leads} (writes, dispatches, reconciles). A standby reads the event log's new
- * events from the store as they come, so its subscribers see every event. Runs on the control plane's
+ * events from the store when the store says there are some (and every second), so its subscribers see
+ * every event. Runs on the control plane's
  * event loop.
  */
 final class Succession implements Leadership, LeaseKeeper.Listener {
 
   private static final Logger LOG = LoggerFactory.getLogger(Succession.class);
-  /** How often a standby reads the events other control planes recorded. */
-  static final Duration FOLLOW_EVERY = Duration.ofMillis(200);
+  /**
+   * How often a standby reads the events other control planes recorded when nothing woke it: the store's
+   * notifications ({@code LISTEN/NOTIFY} on PostgreSQL) wake it within milliseconds, this is the backstop.
+   */
+  static final Duration FOLLOW_EVERY = Duration.ofSeconds(1);
   private static final int FOLLOW_BATCH = 1000;
 
   private final Vertx vertx;
@@ -51,6 +58,9 @@ final class Succession implements Leadership, LeaseKeeper.Listener {
   /** The epoch this control plane took office in; 0 while it does not act as leader. */
   private volatile long acting;
   private boolean following;
+  /** A wake-up came while a read was under way: read again once it ends. */
+  private boolean again;
+  private AutoCloseable watch = () -> { };
   /** Completed once this control plane knows its place: in office, or a standby that saw who leads. */
   private final Promise<Void> settled = Promise.promise();
 
@@ -65,11 +75,17 @@ final class Succession implements Leadership, LeaseKeeper.Listener {
     this.clock = clock;
   }
 
-  /** Starts trying for the lease, and following the event log while a standby. */
-  void start(VmRecords writeModel, Runnable reconciliation) {
+  /**
+   * Starts trying for the lease, and following the event log while a standby: woken by {@code events}
+   * (the store's notifications), and every {@link #FOLLOW_EVERY} whatever happens. Call it on the control
+   * plane's event loop.
+   */
+  void start(VmRecords writeModel, Runnable reconciliation, StoreTarget events) {
     this.records = writeModel;
     this.reconcile = reconciliation;
     keeper.start();
+    Context loop = vertx.getOrCreateContext();
+    watch = events.watchEvents(() -> loop.runOnContext(v -> follow()));
     vertx.setPeriodic(FOLLOW_EVERY.toMillis(), t -> follow());
   }
 
@@ -84,7 +100,22 @@ final class Succession implements Leadership, LeaseKeeper.Listener {
   /** Steps down and releases the lease (a clean stop: another takes over at once). */
   Future<Void> stop() {
     acting = 0;
+    try {
+      watch.close();
+    } catch (Exception e) {
+      LOG.debug("event watch: {}", e.toString());
+    }
     return keeper.stop();
+  }
+
+  /** Announces what this control plane serves (its gRPC addresses), with every lease attempt from now on. */
+  void serving(List<String> addresses) {
+    keeper.serving(addresses);
+  }
+
+  /** The control planes sharing the store, as the database has them. */
+  Future<LeaseStore.Members> members() {
+    return keeper.members();
   }
 
   /** The lease's epoch to fence the store's writes with: the keeper's own view, 0 when it does not hold it. */
@@ -178,12 +209,21 @@ final class Succession implements Leadership, LeaseKeeper.Listener {
         .setTime(Timestamps.of(clock.instant())).build();
   }
 
-  /** A standby's tick: the events recorded since the last, to its subscribers. */
+  /** A standby's wake-up: the events recorded since its last read, to its subscribers. */
   private void follow() {
-    if (acting != 0 || following) {
+    if (acting != 0) {
       return;
     }
-    catchUp();
+    if (following) {
+      again = true;
+      return;
+    }
+    catchUp().onComplete(ar -> {
+      if (again) {
+        again = false;
+        follow();
+      }
+    });
   }
 
   /** Reads and publishes the events after the log's end, batch by batch, until there are none. */

@@ -1,6 +1,7 @@
 package io.mpqemu.controlplane;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 
 import io.mpqemu.controlplane.bench.Bench;
 import io.mpqemu.controlplane.bench.ServeMain;
@@ -8,10 +9,12 @@ import io.mpqemu.grpc.GrpcCallException;
 import io.mpqemu.testing.Await;
 import io.mpqemu.testing.PostgresServer;
 import io.mpqemu.testing.ServiceJvm;
+import io.mpqemu.v1.ControlPlane;
 import io.mpqemu.v1.CreateVmRequest;
 import io.mpqemu.v1.DesiredState;
 import io.mpqemu.v1.EventType;
 import io.mpqemu.v1.GetVmRequest;
+import io.mpqemu.v1.ListControlPlanesRequest;
 import io.mpqemu.v1.Vm;
 import io.mpqemu.v1.VmEvent;
 import io.mpqemu.v1.VmRef;
@@ -91,11 +94,17 @@ class FailoverTest {
     Files.setPosixFilePermissions(password, PosixFilePermissions.fromString("rw-------"));
     clients = new Bench.Clients();
 
-    ControlPlane a = start("cp-a");
+    Member a = start("cp-a");
     Await.atMost(START_WITHIN).until(() -> a.leadership().equals("leads in epoch 1"), "cp-a to lead");
-    ControlPlane b = start("cp-b");
+    Member b = start("cp-b");
     Await.atMost(START_WITHIN).until(() -> b.leadership().equals("standby: cp-a leads in epoch 1"),
         "cp-b to see cp-a lead");
+
+    Await.atMost(Duration.ofSeconds(10)).until(() -> controlPlanes(b).size() == 2, "both to have announced themselves");
+    List<ControlPlane> listed = controlPlanes(b);
+    assertThat(listed).extracting(ControlPlane::getId, ControlPlane::getLeader, ControlPlane::getLeaderEpoch)
+        .containsExactly(tuple("cp-a", true, 1L), tuple("cp-b", false, 0L));
+    assertThat(listed.get(0).getAddressesList()).containsExactly("unix:" + dir.resolve("cp-a.sock"));
 
     Vm first = clients.callSync(a.api, VmServiceGrpcClient.CreateVm, create("first"));
     GrpcCallException refused = refusal(b, create("refused"));
@@ -117,6 +126,10 @@ class FailoverTest {
     Duration takeover = Duration.ofNanos(System.nanoTime() - killedAt);
     assertThat(takeover).as("kill -9 of the leader to the standby leading").isLessThan(LEASE.multipliedBy(3));
 
+    assertThat(controlPlanes(b)).extracting(ControlPlane::getId, ControlPlane::getLeader, ControlPlane::getLeaderEpoch)
+        .as("cp-a, killed, stays listed (no clean stop withdrew it), no longer leading")
+        .containsExactly(tuple("cp-a", false, 0L), tuple("cp-b", true, 2L));
+
     Vm second = clients.callSync(b.api, VmServiceGrpcClient.CreateVm, create("second"));
     Await.atMost(Duration.ofSeconds(10)).until(() -> seen.stream().anyMatch(e -> e.getVmId().equals(second.getId())),
         "the subscriber to see the new leader's ACCEPTED");
@@ -128,24 +141,29 @@ class FailoverTest {
     assertThat(seen).filteredOn(e -> e.getType() == EventType.LEADER_ELECTED).extracting(VmEvent::getLeaderEpoch)
         .containsExactly(1L, 2L);
 
-    ControlPlane back = new ControlPlane("cp-a", a.jvm.restart("control plane ready", START_WITHIN), a.api, a.http);
+    Member back = new Member("cp-a", a.jvm.restart("control plane ready", START_WITHIN), a.api, a.http);
     jvms.add(back.jvm);
     Await.atMost(START_WITHIN).until(() -> back.leadership().equals("standby: cp-b leads in epoch 2"),
         "cp-a, back, to be a standby");
     assertThat(refusal(back, create("late")).serverMessage()).contains("standby: cp-b leads in epoch 2");
   }
 
+  private List<ControlPlane> controlPlanes(Member of) {
+    return clients.callSync(of.api, VmServiceGrpcClient.ListControlPlanes, ListControlPlanesRequest.getDefaultInstance())
+        .getControlPlanesList();
+  }
+
   private static CreateVmRequest create(String name) {
     return CreateVmRequest.newBuilder().setSpec(Bench.spec(name)).setDesiredState(DesiredState.STOPPED).build();
   }
 
-  private GrpcCallException refusal(ControlPlane to, CreateVmRequest request) {
+  private GrpcCallException refusal(Member to, CreateVmRequest request) {
     Throwable failure = Await.failure(clients.call(to.api, VmServiceGrpcClient.CreateVm, request));
     assertThat(failure).isInstanceOf(GrpcCallException.class);
     return (GrpcCallException) failure;
   }
 
-  private ControlPlane start(String id) throws IOException {
+  private Member start(String id) throws IOException {
     int port = freePort();
     Path sock = dir.resolve(id + ".sock");
     ServiceJvm jvm = ServiceJvm.command(id, ServeMain.class.getName(), dir.resolve(id + ".log"))
@@ -155,7 +173,7 @@ class FailoverTest {
             "--lease-renew-deadline", "1500ms", "--lease-retry-period", "500ms")
         .start("control plane ready", START_WITHIN);
     jvms.add(jvm);
-    return new ControlPlane(id, jvm, SocketAddress.domainSocketAddress(sock.toString()),
+    return new Member(id, jvm, SocketAddress.domainSocketAddress(sock.toString()),
         URI.create("http://127.0.0.1:" + port + "/readyz"));
   }
 
@@ -165,7 +183,7 @@ class FailoverTest {
     }
   }
 
-  private record ControlPlane(String id, ServiceJvm jvm, SocketAddress api, URI http) {
+  private record Member(String id, ServiceJvm jvm, SocketAddress api, URI http) {
     /** What /readyz's leadership check says now ("" when it does not answer). */
     String leadership() {
       try {

@@ -26,6 +26,8 @@ import io.mpqemu.v1.DeleteVmResponse;
 import io.mpqemu.v1.GetConsoleLogRequest;
 import io.mpqemu.v1.GetConsoleLogResponse;
 import io.mpqemu.v1.GetVmRequest;
+import io.mpqemu.v1.ListControlPlanesRequest;
+import io.mpqemu.v1.ListControlPlanesResponse;
 import io.mpqemu.v1.ListNodesRequest;
 import io.mpqemu.v1.ListNodesResponse;
 import io.mpqemu.v1.ListVmsRequest;
@@ -68,6 +70,7 @@ public final class VmGrpcService extends VmServiceGrpcService {
       path(GetVm), Access.VIEWER,
       path(ListVms), Access.VIEWER,
       path(ListNodes), Access.VIEWER,
+      path(ListControlPlanes), Access.VIEWER,
       path(WatchEvents), Access.VIEWER,
       path(GetConsoleLog), Access.VIEWER);
 
@@ -88,13 +91,16 @@ public final class VmGrpcService extends VmServiceGrpcService {
   private final EventLog log;
   private final AccessPolicy policy;
   private final StreamLimit streams;
+  private final Supplier<Future<ListControlPlanesResponse>> controlPlanes;
 
   /**
    * @param policy who callers are (CreateVm records its caller as the VM's owner)
    * @param streams how many WatchEvents streams each caller may hold (shared with the SSE route)
+   * @param controlPlanes ListControlPlanes' answer, read when asked
    */
   public VmGrpcService(Context controlPlane, VmIntents vms, NodeRegistry nodes, AgentClients agents, EventLog log,
-      AccessPolicy policy, StreamLimit streams) {
+      AccessPolicy policy, StreamLimit streams, Supplier<Future<ListControlPlanesResponse>> controlPlanes) {
+    this.controlPlanes = controlPlanes;
     this.controlPlane = controlPlane;
     this.vms = vms;
     this.consoles = new ConsoleRelay(vms, nodes, agents);
@@ -199,6 +205,11 @@ public final class VmGrpcService extends VmServiceGrpcService {
       }
       return Future.succeededFuture(answer.build());
     });
+  }
+
+  @Override
+  public Future<ListControlPlanesResponse> listControlPlanes(ListControlPlanesRequest request) {
+    return onControlPlane(controlPlanes::get);
   }
 
   @Override

@@ -6,7 +6,7 @@ import picocli.CommandLine.Mixin;
 
 /**
  * The client half of the {@code control-plane} command: {@code vm}, {@code events}, {@code node},
- * {@code console}, with {@code --server} and {@code --output} accepted anywhere after the command name.
+ * {@code console}, {@code control-planes}, with {@code --server} and {@code --output} accepted anywhere after the command name.
  * Standalone via {@link #commandLine()}, or mounted into another command with {@link #addTo}.
  */
 @Command(name = "control-plane", mixinStandardHelpOptions = true,
@@ -14,7 +14,8 @@ import picocli.CommandLine.Mixin;
     exitCodeListHeading = ExitCodes.HEADING,
     exitCodeList = {ExitCodes.OK_LINE, ExitCodes.REFUSED_LINE, ExitCodes.USAGE_LINE, ExitCodes.UNREACHABLE_LINE,
         ExitCodes.NOT_FOUND_LINE},
-    subcommands = {VmCommands.class, EventsCommand.class, NodeCommands.class, ConsoleCommand.class})
+    subcommands = {VmCommands.class, EventsCommand.class, NodeCommands.class, ConsoleCommand.class,
+        ControlPlanesCommand.class})
 public final class ControlPlaneCli {
 
   @Mixin(name = ClientOptions.MIXIN)
@@ -26,7 +27,7 @@ public final class ControlPlaneCli {
   }
 
   /**
-   * Mounts {@code vm}, {@code events}, {@code node} and {@code console} into {@code main} (which must not
+   * Mounts {@code vm}, {@code events}, {@code node}, {@code console} and {@code control-planes} into {@code main} (which must not
    * have them yet), with the shared client options; call before {@code setOut}/{@code setErr}.
    */
   public static CommandLine addTo(CommandLine main) {
@@ -35,6 +36,7 @@ public final class ControlPlaneCli {
     main.addSubcommand(new EventsCommand());
     main.addSubcommand(new NodeCommands());
     main.addSubcommand(new ConsoleCommand());
+    main.addSubcommand(new ControlPlanesCommand());
     return main;
   }
 

@@ -4,6 +4,8 @@ import io.mpqemu.errors.Failures;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
+import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
@@ -47,6 +49,9 @@ public final class LeaseKeeper implements Leadership {
   private volatile long leadingUntilNanos;
   /** The lease as the database last answered it (ours or another's); null before the first answer. */
   private volatile Term lastSeen;
+  private final Instant startedAt = Instant.now();
+  /** What it announces it serves, with every attempt (informative: for ListControlPlanes). */
+  private volatile List<String> addresses = List.of();
   private boolean attempting;
   private boolean stopped;
   private boolean failing;
@@ -110,9 +115,24 @@ public final class LeaseKeeper implements Leadership {
       });
     }
     return released.eventually(() -> worker.executeBlocking(() -> {
+      try {
+        lease.withdraw(holder);
+      } catch (RuntimeException e) {
+        LOG.debug("leadership: {} could not withdraw its announcement: {}", holder, e.getMessage());
+      }
       lease.close();
       return null;
     }, true)).eventually(() -> worker.close());
+  }
+
+  /** What this control plane serves (its gRPC addresses), announced with every attempt from now on. */
+  public void serving(List<String> grpcAddresses) {
+    this.addresses = List.copyOf(grpcAddresses);
+  }
+
+  /** Every control plane sharing the store, as announced, with the lease as it stands. */
+  public Future<LeaseStore.Members> members() {
+    return worker.executeBlocking(lease::members, false);
   }
 
   /** Stops trying without releasing: what a control plane killed at this instant leaves behind. For tests. */
@@ -134,7 +154,15 @@ public final class LeaseKeeper implements Leadership {
     }
     attempting = true;
     long sentAt = nanoTime.getAsLong();
-    worker.executeBlocking(() -> lease.acquireOrRenew(holder, settings.length()), true)
+    worker.executeBlocking(() -> {
+      Term term = lease.acquireOrRenew(holder, settings.length());
+      try {
+        lease.announce(holder, addresses, startedAt);
+      } catch (RuntimeException e) {
+        LOG.debug("leadership: {} could not announce itself: {}", holder, e.getMessage()); // informative only
+      }
+      return term;
+    }, true)
         .onComplete(ar -> {
           attempting = false;
           if (stopped) {

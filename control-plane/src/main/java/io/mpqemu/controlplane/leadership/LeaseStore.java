@@ -1,8 +1,13 @@
 package io.mpqemu.controlplane.leadership;
 
 import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
 
-/** The lease row, behind one to three calls, each one statement; every call blocks (run it off the event loop). */
+/**
+ * The lease row and the control planes' announcements, each call one or two statements; every call blocks
+ * (run it off the event loop).
+ */
 public interface LeaseStore extends AutoCloseable {
 
   /**
@@ -18,6 +23,18 @@ public interface LeaseStore extends AutoCloseable {
 
   /** The lease as it stands. */
   Term current();
+
+  /** Records that {@code holder} is there (serving {@code addresses} since {@code startedAt}) as of the database's now. */
+  void announce(String holder, List<String> addresses, Instant startedAt);
+
+  /** Removes {@code holder}'s announcement: a clean stop. */
+  void withdraw(String holder);
+
+  /** Every control plane that announced itself and did not withdraw, by id, with the database's now. */
+  Members members();
+
+  /** The announced control planes, and the database's clock when they were read. */
+  record Members(List<Member> all, Term lease, Instant now) {}
 
   @Override
   void close();

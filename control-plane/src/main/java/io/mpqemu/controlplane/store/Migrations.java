@@ -36,7 +36,7 @@ final class Migrations {
         "CREATE TABLE IF NOT EXISTS schema_version ("
             + "version INTEGER NOT NULL PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT"),
     POSTGRESQL("postgresql", "another database",
-        List.of("V1__schema.sql", "V2__leader_lease.sql", "V3__agent_event_ids.sql"),
+        List.of("V1__schema.sql", "V2__leader_lease.sql", "V3__agent_event_ids.sql", "V4__control_planes.sql"),
         "CREATE TABLE IF NOT EXISTS schema_version ("
             + "version INTEGER NOT NULL PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)");
 

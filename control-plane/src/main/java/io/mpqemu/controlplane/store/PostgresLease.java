@@ -1,18 +1,24 @@
 package io.mpqemu.controlplane.store;
 
 import io.mpqemu.controlplane.leadership.LeaseStore;
+import io.mpqemu.controlplane.leadership.Member;
 import io.mpqemu.controlplane.leadership.Term;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Timestamp;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The leader's lease in PostgreSQL's {@code leader_lease} row, on a connection of its own (a renewal must
  * not wait behind the store's commits). Taking and renewing are one conditional {@code UPDATE ...
  * RETURNING} on the database's clock, so two control planes racing for it are ordered by the row lock and
- * exactly one wins; a lost connection is replaced at the next call.
+ * exactly one wins; a lost connection is replaced at the next call. On the same connection, each control
+ * plane announces itself in {@code control_planes}, for ListControlPlanes.
  */
 public final class PostgresLease implements LeaseStore {
 
@@ -27,6 +33,14 @@ public final class PostgresLease implements LeaseStore {
       "UPDATE leader_lease SET expires_at = now() WHERE id = 1 AND holder = ? AND epoch = ? AND expires_at > now()";
   private static final String CURRENT =
       "SELECT holder, epoch, acquired_at, renewed_at, expires_at FROM leader_lease WHERE id = 1";
+
+  private static final String ANNOUNCE = "INSERT INTO control_planes (id, addresses, started_at, last_seen)"
+      + " VALUES (?, ?, ?, now()) ON CONFLICT (id) DO UPDATE SET addresses = EXCLUDED.addresses,"
+      + " started_at = EXCLUDED.started_at, last_seen = now()";
+  private static final String WITHDRAW = "DELETE FROM control_planes WHERE id = ?";
+  /** Every row, and now() once even when there are none (the right join's one row). */
+  private static final String MEMBERS = "SELECT c.id, c.addresses, c.started_at, c.last_seen, n.now"
+      + " FROM control_planes c RIGHT JOIN (SELECT now() AS now) n ON true ORDER BY c.id";
 
   private final PostgresTarget target;
   private Connection connection;
@@ -77,6 +91,48 @@ public final class PostgresLease implements LeaseStore {
       }
       return term(row);
     }
+  }
+
+  @Override
+  public synchronized void announce(String holder, List<String> addresses, Instant startedAt) {
+    run(c -> {
+      try (PreparedStatement upsert = c.prepareStatement(ANNOUNCE)) {
+        upsert.setString(1, holder);
+        upsert.setString(2, String.join(" ", addresses));
+        upsert.setTimestamp(3, Timestamp.from(startedAt));
+        return upsert.executeUpdate();
+      }
+    });
+  }
+
+  @Override
+  public synchronized void withdraw(String holder) {
+    run(c -> {
+      try (PreparedStatement delete = c.prepareStatement(WITHDRAW)) {
+        delete.setString(1, holder);
+        return delete.executeUpdate();
+      }
+    });
+  }
+
+  @Override
+  public synchronized Members members() {
+    return run(c -> {
+      List<Member> all = new ArrayList<>();
+      Instant now;
+      try (PreparedStatement select = c.prepareStatement(MEMBERS); ResultSet rows = select.executeQuery()) {
+        now = null;
+        while (rows.next()) {
+          now = rows.getTimestamp(5).toInstant();
+          if (rows.getString(1) != null) {
+            String addresses = rows.getString(2);
+            all.add(new Member(rows.getString(1), addresses.isEmpty() ? List.of() : List.of(addresses.split(" ")),
+                rows.getTimestamp(3).toInstant(), rows.getTimestamp(4).toInstant()));
+          }
+        }
+      }
+      return new Members(all, current(c), now);
+    });
   }
 
   @Override

@@ -27,6 +27,9 @@ public final class PostgresStore extends JdbcStore {
   private static final Logger LOG = LoggerFactory.getLogger(PostgresStore.class);
   private static final String FENCE = "SELECT 1 FROM leader_lease"
       + " WHERE id = 1 AND holder = ? AND epoch = ? AND expires_at > now() FOR SHARE";
+  /** The channel a commit that recorded events notifies, with its last seq: {@link PostgresEventWatch} listens. */
+  static final String CHANNEL = "mpqemu_events";
+  private static final String NOTIFY = "SELECT pg_notify('" + CHANNEL + "', ?)";
   private static final String LOCK_SEQ = "SELECT last_seq FROM event_counter WHERE id = 1 FOR UPDATE";
   private static final String STORE_SEQ = "UPDATE event_counter SET last_seq = ? WHERE id = 1";
   private static final String LAST_SEQ = "SELECT last_seq FROM event_counter WHERE id = 1";
@@ -38,6 +41,8 @@ public final class PostgresStore extends JdbcStore {
   /** Set by {@link #fenceWrites}: whose lease, and in which epoch, every commit checks. */
   private volatile String fenceHolder;
   private volatile LongSupplier fenceEpoch;
+  /** The event log's last seq when the group being committed began. */
+  private long groupStartSeq;
 
   private PostgresStore(PostgresTarget target, boolean readOnly, Connection connection) {
     super(readOnly);
@@ -140,6 +145,7 @@ public final class PostgresStore extends JdbcStore {
     statements.connection().setAutoCommit(false);
     long seq = lastSeq(statements, LOCK_SEQ);
     checkFence(statements);
+    groupStartSeq = seq;
     return seq;
   }
 
@@ -181,6 +187,12 @@ public final class PostgresStore extends JdbcStore {
     PreparedStatement update = statements.prepare(STORE_SEQ);
     update.setLong(1, lastSeq);
     update.executeUpdate();
+    if (lastSeq > groupStartSeq) {
+      // delivered when (and only if) the transaction commits: other control planes read from their last seq
+      PreparedStatement notify = statements.prepare(NOTIFY);
+      notify.setString(1, Long.toString(lastSeq));
+      notify.execute();
+    }
     statements.connection().commit();
     statements.connection().setAutoCommit(true);
   }

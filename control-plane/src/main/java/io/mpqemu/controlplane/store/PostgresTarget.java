@@ -171,6 +171,11 @@ public final class PostgresTarget implements StoreTarget {
   }
 
   @Override
+  public AutoCloseable watchEvents(Runnable wake) {
+    return new PostgresEventWatch(this, wake);
+  }
+
+  @Override
   public Store open() {
     return PostgresStore.open(this);
   }

@@ -19,6 +19,12 @@ public sealed interface StoreTarget permits StoreTarget.Sqlite, PostgresTarget {
    */
   Optional<LeaseStore> lease();
 
+  /**
+   * Calls {@code wake} (on a thread of its own) soon after another control plane recorded events, until
+   * closed; nothing on a store only this control plane writes (SQLite).
+   */
+  AutoCloseable watchEvents(Runnable wake);
+
   /** The SQLite database in {@code file}. */
   record Sqlite(Path file) implements StoreTarget {
 
@@ -30,6 +36,11 @@ public sealed interface StoreTarget permits StoreTarget.Sqlite, PostgresTarget {
     @Override
     public Optional<LeaseStore> lease() {
       return Optional.empty();
+    }
+
+    @Override
+    public AutoCloseable watchEvents(Runnable wake) {
+      return () -> { };
     }
 
     @Override

@@ -438,6 +438,29 @@ class CliTest {
   }
 
   @Test
+  @DisplayName("control-planes shows each control plane: leader or standby, the leader's epoch and lease age,"
+      + " addresses, start and last seen; --output json one object a line")
+  void controlPlanes() throws Exception {
+    Timestamp started = Timestamp.newBuilder().setSeconds(1_700_000_000L).build();
+    fake.controlPlanes = io.mpqemu.v1.ListControlPlanesResponse.newBuilder()
+        .addControlPlanes(io.mpqemu.v1.ControlPlane.newBuilder().setId("cp-a").setLeader(true).setLeaderEpoch(3)
+            .setLeaseAgeMillis(125_000).addAddresses("tcp:10.0.0.1:7443").setStartedAt(started)
+            .setLastSeen(Timestamp.newBuilder().setSeconds(1_700_000_200L)))
+        .addControlPlanes(io.mpqemu.v1.ControlPlane.newBuilder().setId("cp-b").addAddresses("tcp:10.0.0.2:7443")
+            .setStartedAt(started).setLastSeen(Timestamp.newBuilder().setSeconds(1_700_000_199L))).build();
+
+    assertThat(run("control-planes")).isZero();
+
+    assertThat(lines()).containsExactly(
+        "ID    ROLE     EPOCH  LEASE AGE  ADDRESSES          STARTED               LAST SEEN",
+        "cp-a  leader   3      2m5s       tcp:10.0.0.1:7443  2023-11-14T22:13:20Z  2023-11-14T22:16:40Z",
+        "cp-b  standby  -      -          tcp:10.0.0.2:7443  2023-11-14T22:13:20Z  2023-11-14T22:16:39Z");
+    out.getBuffer().setLength(0);
+    assertThat(run("control-planes", "--output", "json")).isZero();
+    assertThat(lines()).hasSize(2).first().asString().contains("\"id\":\"cp-a\"").contains("\"leader\":true");
+  }
+
+  @Test
   @DisplayName("console prints the tail of the serial console and passes --bytes")
   void console() {
     fake.console = GetConsoleLogResponse.newBuilder().setData(ByteString.copyFromUtf8("boot ok\n")).build();

@@ -47,6 +47,7 @@ final class FakeVmService extends VmServiceGrpcService {
   /** Answers StartVm, StopVm and UpdateVm. */
   Function<Message, Future<Vm>> startStop = r -> Future.succeededFuture(Vm.getDefaultInstance());
   ListNodesResponse nodes = ListNodesResponse.getDefaultInstance();
+  io.mpqemu.v1.ListControlPlanesResponse controlPlanes = io.mpqemu.v1.ListControlPlanesResponse.getDefaultInstance();
   GetConsoleLogResponse console = GetConsoleLogResponse.getDefaultInstance();
   /**
    * WatchEvents sends these, then fails with {@link #endEventsWith} when it is set, ends the stream
@@ -133,6 +134,12 @@ final class FakeVmService extends VmServiceGrpcService {
   public Future<ListNodesResponse> listNodes(ListNodesRequest request) {
     requests.add(request);
     return Future.succeededFuture(nodes);
+  }
+
+  @Override
+  public Future<io.mpqemu.v1.ListControlPlanesResponse> listControlPlanes(io.mpqemu.v1.ListControlPlanesRequest request) {
+    requests.add(request);
+    return Future.succeededFuture(controlPlanes);
   }
 
   @Override

@@ -27,7 +27,8 @@ class MigrationsTest {
       "db/sqlite/V4__agent_event_ids.sql", "0d6b8dacbeb80ef3c3c66af4ef04fe28f07cee3aa7d000dda7aac59e301771d5",
       "db/postgresql/V1__schema.sql", "71bcaa7bbcb8af9072604071b79394de74ccecca942e1d8a1410583c844fcdb1",
       "db/postgresql/V2__leader_lease.sql", "1b995c7ee2240c2c75038dfe64949b8614c48339f6815feed74c69207f86264f",
-      "db/postgresql/V3__agent_event_ids.sql", "2e1f85e75f68871804572bbbf1b69a3e8f536d1442ad9f0e9ba6826fdbeca302");
+      "db/postgresql/V3__agent_event_ids.sql", "2e1f85e75f68871804572bbbf1b69a3e8f536d1442ad9f0e9ba6826fdbeca302",
+      "db/postgresql/V4__control_planes.sql", "7c16ddc92a8b7e342fe2e99db0704128e1d574dd9f5d7674d4480ab51b2da609");
 
   @Test
   @DisplayName("no released schema step has been edited")

@@ -12,6 +12,7 @@ import io.mpqemu.v1.DeleteVmRequest;
 import io.mpqemu.v1.DesiredState;
 import io.mpqemu.v1.EventType;
 import io.mpqemu.v1.GetConsoleLogRequest;
+import io.mpqemu.v1.ListControlPlanesRequest;
 import io.mpqemu.v1.ListNodesRequest;
 import io.mpqemu.v1.NodeAgentServiceGrpcClient;
 import io.mpqemu.v1.NodeState;
@@ -196,6 +197,17 @@ abstract class ControlPlaneEndToEndContract {
     assertThat(fleet.call(VmServiceGrpcClient.ListNodes, ListNodesRequest.getDefaultInstance()).getNodesList())
         .extracting(n -> n.getId() + "/" + n.getState())
         .contains("node-a/" + NodeState.NODE_STATE_READY, "node-b/" + NodeState.NODE_STATE_READY);
+  }
+
+  @Test
+  @DisplayName("ListControlPlanes lists this control plane, alone on its store, as the leader, with its address")
+  void listsItselfAsLeader() {
+    assertThat(fleet.call(VmServiceGrpcClient.ListControlPlanes, ListControlPlanesRequest.getDefaultInstance())
+        .getControlPlanesList()).singleElement().satisfies(c -> {
+          assertThat(c.getLeader()).isTrue();
+          assertThat(c.getAddressesList()).isNotEmpty();
+          assertThat(c.getLastSeen().getSeconds()).isPositive();
+        });
   }
 
   @Test
