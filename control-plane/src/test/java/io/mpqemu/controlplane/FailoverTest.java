@@ -118,6 +118,9 @@ class FailoverTest {
     GrpcClientRequest<?, ?> watch = Bench.Clients.watch(clients.grpc, b.api, 0, seen::add);
     Await.atMost(Duration.ofSeconds(10)).until(() -> seen.stream().anyMatch(e -> e.getType() == EventType.ACCEPTED),
         "the standby's subscriber to see the leader's ACCEPTED");
+    List<VmEvent> onLeader = new CopyOnWriteArrayList<>(); // a subscriber of the leader, which is about to die
+    Bench.Clients.watch(clients.grpc, a.api, 0, onLeader::add);
+    Await.atMost(Duration.ofSeconds(10)).until(() -> onLeader.size() == seen.size(), "the leader's subscriber");
 
     long killedAt = System.nanoTime();
     a.jvm.kill9();
@@ -134,6 +137,13 @@ class FailoverTest {
     Await.atMost(Duration.ofSeconds(10)).until(() -> seen.stream().anyMatch(e -> e.getVmId().equals(second.getId())),
         "the subscriber to see the new leader's ACCEPTED");
     watch.cancel();
+    // the dead leader's subscriber resumes on the new one from the last seq it got: nothing lost, nothing twice
+    List<VmEvent> resumed = new CopyOnWriteArrayList<>(onLeader);
+    GrpcClientRequest<?, ?> again = Bench.Clients.watch(clients.grpc, b.api, onLeader.get(onLeader.size() - 1).getSeq(),
+        resumed::add);
+    Await.atMost(Duration.ofSeconds(10)).until(() -> resumed.size() >= seen.size(), "the resumed subscriber");
+    again.cancel();
+    assertThat(resumed).isEqualTo(seen);
     assertThat(seen).extracting(VmEvent::getSeq).as("every seq once, in order, from 1")
         .containsExactlyElementsOf(LongStream.rangeClosed(1, seen.size()).boxed().toList());
     assertThat(seen).extracting(VmEvent::getType).containsSubsequence(EventType.LEADER_ELECTED, EventType.ACCEPTED,
@@ -146,6 +156,52 @@ class FailoverTest {
     Await.atMost(START_WITHIN).until(() -> back.leadership().equals("standby: cp-b leads in epoch 2"),
         "cp-a, back, to be a standby");
     assertThat(refusal(back, create("late")).serverMessage()).contains("standby: cp-b leads in epoch 2");
+  }
+
+  @Test
+  @DisplayName("a leader paused (SIGSTOP) past its lease is replaced; resumed, it is a standby at once: a create"
+      + " it received while paused is refused, and nothing it wrote lands in the new leader's term")
+  void pausedLeaderStepsDown() throws Exception {
+    database = server.createDatabase("paused");
+    password = Files.writeString(dir.resolve("store.pw"), database.password() + "\n");
+    Files.setPosixFilePermissions(password, PosixFilePermissions.fromString("rw-------"));
+    clients = new Bench.Clients();
+    Member a = start("cp-a");
+    Await.atMost(START_WITHIN).until(() -> a.leadership().equals("leads in epoch 1"), "cp-a to lead");
+    Member b = start("cp-b");
+    Await.atMost(START_WITHIN).until(() -> b.leadership().equals("standby: cp-a leads in epoch 1"), "cp-b standby");
+
+    signal("STOP", a.jvm.pid());
+    io.vertx.core.Future<Vm> sentWhilePaused;
+    try {
+      Await.atMost(LEASE.multipliedBy(3).plusSeconds(5)).until(() -> b.leadership().equals("leads in epoch 2"),
+          "cp-b to lead while cp-a is paused");
+      sentWhilePaused = clients.call(a.api, VmServiceGrpcClient.CreateVm, create("while-paused"));
+      Await.sleep(300); // on its way to the paused leader's socket
+    } finally {
+      signal("CONT", a.jvm.pid());
+    }
+
+    Throwable refused = Await.failure(sentWhilePaused);
+    assertThat(refused).isInstanceOfSatisfying(GrpcCallException.class, e -> {
+      assertThat(e.status()).isEqualTo(GrpcStatus.UNAVAILABLE);
+      assertThat(e.serverMessage()).contains("this control plane (cp-a) takes no writes");
+    });
+    Await.atMost(Duration.ofSeconds(10)).until(() -> a.leadership().equals("standby: cp-b leads in epoch 2"),
+        "cp-a, resumed, to be a standby");
+    Vm after = clients.callSync(b.api, VmServiceGrpcClient.CreateVm, create("after"));
+    List<VmEvent> log = new CopyOnWriteArrayList<>();
+    GrpcClientRequest<?, ?> watch = Bench.Clients.watch(clients.grpc, b.api, 0, log::add);
+    Await.atMost(Duration.ofSeconds(10)).until(() -> log.stream().anyMatch(e -> e.getVmId().equals(after.getId())),
+        "the whole log");
+    watch.cancel();
+    assertThat(log).extracting(VmEvent::getType).containsExactly(EventType.LEADER_ELECTED, EventType.LEADER_LOST,
+        EventType.LEADER_ELECTED, EventType.ACCEPTED);
+    assertThat(log).noneMatch(e -> e.getVmName().equals("while-paused"));
+  }
+
+  private static void signal(String signal, long pid) throws IOException, InterruptedException {
+    assertThat(new ProcessBuilder("kill", "-" + signal, Long.toString(pid)).inheritIO().start().waitFor()).isZero();
   }
 
   private List<ControlPlane> controlPlanes(Member of) {
