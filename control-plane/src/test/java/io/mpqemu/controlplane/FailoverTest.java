@@ -9,6 +9,7 @@ import io.mpqemu.grpc.GrpcCallException;
 import io.mpqemu.testing.Await;
 import io.mpqemu.testing.PostgresServer;
 import io.mpqemu.testing.ServiceJvm;
+import io.mpqemu.testing.TcpProxy;
 import io.mpqemu.v1.ControlPlane;
 import io.mpqemu.v1.CreateVmRequest;
 import io.mpqemu.v1.DesiredState;
@@ -34,6 +35,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -200,6 +202,53 @@ class FailoverTest {
     assertThat(log).noneMatch(e -> e.getVmName().equals("while-paused"));
   }
 
+  @Test
+  @DisplayName("a leader cut from PostgreSQL (a proxy that stops forwarding) stops leading before its lease could"
+      + " expire; the standby takes over; healed, the old leader is a standby, and the create it was sent while cut"
+      + " failed and is nowhere in the log")
+  void cutLeaderStepsDown() throws Exception {
+    database = server.createDatabase("cut");
+    password = Files.writeString(dir.resolve("store.pw"), database.password() + "\n");
+    Files.setPosixFilePermissions(password, PosixFilePermissions.fromString("rw-------"));
+    clients = new Bench.Clients();
+    try (TcpProxy proxy = TcpProxy.to("127.0.0.1", database.port())) {
+      Member a = start("cp-a", database.url().replace(":" + database.port() + "/", ":" + proxy.port() + "/"));
+      Await.atMost(START_WITHIN).until(() -> a.leadership().equals("leads in epoch 1"), "cp-a to lead");
+      Member b = start("cp-b");
+      Await.atMost(START_WITHIN).until(() -> b.leadership().equals("standby: cp-a leads in epoch 1"), "cp-b standby");
+      clients.callSync(a.api, VmServiceGrpcClient.CreateVm, create("before"));
+
+      Instant cutAt = Instant.now();
+      proxy.blackhole();
+      io.vertx.core.Future<Vm> duringCut = clients.call(a.api, VmServiceGrpcClient.CreateVm, create("during-cut"));
+      String steppedDown = a.jvm.awaitLog("steps down from epoch 1", Duration.ofSeconds(20));
+      Instant stepDownAt = Instant.parse(steppedDown.substring(steppedDown.indexOf("20"), steppedDown.indexOf("Z") + 1));
+      assertThat(Duration.between(cutAt, stepDownAt)).as("cut to the leader stepping down, against the 2 s lease")
+          .isLessThan(LEASE);
+      Await.atMost(LEASE.multipliedBy(3).plusSeconds(5)).until(() -> b.leadership().equals("leads in epoch 2"),
+          "cp-b to lead while cp-a is cut off");
+      proxy.heal();
+
+      assertThat(Await.failure(duringCut)).isInstanceOfSatisfying(GrpcCallException.class, e -> {
+        assertThat(e.status()).isEqualTo(GrpcStatus.UNAVAILABLE);
+        assertThat(e.serverMessage()).startsWith("this control plane (cp-a) ");
+      });
+      Await.atMost(Duration.ofSeconds(20)).until(() -> a.leadership().equals("standby: cp-b leads in epoch 2"),
+          "cp-a, healed, to be a standby");
+      Vm after = clients.callSync(b.api, VmServiceGrpcClient.CreateVm, create("after"));
+      List<VmEvent> log = new CopyOnWriteArrayList<>();
+      GrpcClientRequest<?, ?> watch = Bench.Clients.watch(clients.grpc, a.api, 0, log::add);
+      Await.atMost(Duration.ofSeconds(10)).until(() -> log.stream().anyMatch(e -> e.getVmId().equals(after.getId())),
+          "the whole log, through the healed standby");
+      watch.cancel();
+      assertThat(log).extracting(VmEvent::getSeq).containsExactlyElementsOf(
+          LongStream.rangeClosed(1, log.size()).boxed().toList());
+      assertThat(log).extracting(VmEvent::getType).containsExactly(EventType.LEADER_ELECTED, EventType.ACCEPTED,
+          EventType.LEADER_LOST, EventType.LEADER_ELECTED, EventType.ACCEPTED);
+      assertThat(log).noneMatch(e -> e.getVmName().equals("during-cut"));
+    }
+  }
+
   private static void signal(String signal, long pid) throws IOException, InterruptedException {
     assertThat(new ProcessBuilder("kill", "-" + signal, Long.toString(pid)).inheritIO().start().waitFor()).isZero();
   }
@@ -220,11 +269,15 @@ class FailoverTest {
   }
 
   private Member start(String id) throws IOException {
+    return start(id, database.url());
+  }
+
+  private Member start(String id, String storeUrl) throws IOException {
     int port = freePort();
     Path sock = dir.resolve(id + ".sock");
     ServiceJvm jvm = ServiceJvm.command(id, ServeMain.class.getName(), dir.resolve(id + ".log"))
         .args("serve", "--data-dir", dir.resolve(id).toString(), "--listen", "unix:" + sock,
-            "--http-listen", "tcp:127.0.0.1:" + port, "--insecure-plaintext-tcp", "--store", database.url(),
+            "--http-listen", "tcp:127.0.0.1:" + port, "--insecure-plaintext-tcp", "--store", storeUrl,
             "--store-password-file", password.toString(), "--control-plane-id", id, "--lease-length", "2s",
             "--lease-renew-deadline", "1500ms", "--lease-retry-period", "500ms")
         .start("control plane ready", START_WITHIN);

@@ -25,6 +25,9 @@ import org.slf4j.LoggerFactory;
 public final class PostgresStore extends JdbcStore {
 
   private static final Logger LOG = LoggerFactory.getLogger(PostgresStore.class);
+  /** Below the shortest sensible lease: a session stuck in a transaction must not outlive its leader's term. */
+  static final int IDLE_IN_TRANSACTION_MILLIS = 2000;
+  static final int LOCK_TIMEOUT_MILLIS = 1000;
   private static final String FENCE = "SELECT 1 FROM leader_lease"
       + " WHERE id = 1 AND holder = ? AND epoch = ? AND expires_at > now() FOR SHARE";
   /** The channel a commit that recorded events notifies, with its last seq: {@link PostgresEventWatch} listens. */
@@ -93,6 +96,15 @@ public final class PostgresStore extends JdbcStore {
     }
     try {
       ensureDurable(connection, target);
+      if (!readOnly) {
+        try (Statement statement = connection.createStatement()) {
+          // a writer cut off in the middle of a transaction holds the lease row (the fence, FOR SHARE): the
+          // database ends such a session soon, so that the next leader can take the lease
+          statement.execute("SET idle_in_transaction_session_timeout = " + IDLE_IN_TRANSACTION_MILLIS);
+          // and a lease attempt waiting behind that lock fails soon and tries again at its next period
+          statement.execute("SET lock_timeout = " + LOCK_TIMEOUT_MILLIS);
+        }
+      }
       connection.setReadOnly(readOnly);
       return connection;
     } catch (SQLException | RuntimeException e) {
@@ -176,9 +188,9 @@ public final class PostgresStore extends JdbcStore {
       }
     }
     if (!holds) {
-      throw new StoreException(StoreException.Kind.UNAVAILABLE, "this control plane (" + fenceHolder + ") does not"
-          + " lead " + (term > 0 ? "in epoch " + term + " any more" : "now") + ": nothing was written; the leader"
-          + " writes", null);
+      String refusal = "this control plane (" + fenceHolder + ") does not lead " + (term > 0 ? "in epoch " + term
+          + " any more" : "now") + ": nothing was written; send writes to the leader";
+      throw new StoreException(StoreException.Kind.UNAVAILABLE, refusal, refusal, null); // says nothing of the store
     }
   }
 

@@ -40,7 +40,9 @@ class PostgresFenceTest {
 
       assertThatThrownBy(() -> store.commit(oneEvent("vm-1"))).isInstanceOfSatisfying(StoreException.class,
           e -> assertThat(e.kind()).isEqualTo(StoreException.Kind.UNAVAILABLE))
-          .hasMessageContaining("this control plane (cp-a) does not lead now");
+          .hasMessageContaining("this control plane (cp-a) does not lead now")
+          .satisfies(e -> assertThat(((StoreException) e).callerMessage()).isEqualTo(
+              "this control plane (cp-a) does not lead now: nothing was written; send writes to the leader"));
       assertThat(store.lastSeq()).isZero();
 
       Term term = lease.acquireOrRenew("cp-a", Duration.ofSeconds(30));
