@@ -171,11 +171,18 @@ public final class ControlPlaneVerticle extends VerticleBase {
           Clock.systemUTC(), (delay, action) -> vertx.setTimer(Math.max(1, delay.toMillis()), t -> action.run()),
           leadership);
       records = core.records();
-      return Future.all(records.load(), store.read(st -> st.nodes())).map(loaded -> {
+      // on a shared store the write model is loaded when this control plane takes office (a standby has none)
+      Future<Integer> vms = succession == null ? records.load() : Future.succeededFuture(0);
+      return Future.all(vms, store.read(st -> st.nodes())).map(loaded -> {
         List<StoredNode> known = loaded.resultAt(1);
         nodes.load(known, Clock.systemUTC().instant());
-        LOG.info("loaded {} VM(s) and {} node(s); event log at seq {}", loaded.<Integer>resultAt(0), known.size(),
-            log.lastSeq());
+        if (succession == null) {
+          LOG.info("loaded {} VM(s) and {} node(s); event log at seq {}", loaded.<Integer>resultAt(0), known.size(),
+              log.lastSeq());
+        } else {
+          LOG.info("loaded {} node(s); event log at seq {}; VMs are read when this control plane takes office",
+              known.size(), log.lastSeq());
+        }
         return core;
       });
     }).compose(core -> {
