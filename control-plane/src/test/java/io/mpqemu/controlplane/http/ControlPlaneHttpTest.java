@@ -135,7 +135,9 @@ class ControlPlaneHttpTest {
     assertThat(ready.status()).isEqualTo(200);
     assertThat(ready.json().getBoolean("ready")).isTrue();
     assertThat(ready.json().getJsonArray("checks").stream().map(c -> ((JsonObject) c).getString("name")))
-        .containsExactly("started", "bus", "store");
+        .containsExactly("started", "bus", "store", "leadership");
+    assertThat(ready.json().getJsonArray("checks").getJsonObject(3).getString("detail"))
+        .isEqualTo("leads (alone on its store)");
   }
 
   // ------------------------------------------------------------------ metrics
