@@ -91,10 +91,7 @@ class FailoverTest {
       + " writes, and its subscriber sees LEADER_LOST and LEADER_ELECTED with no gap in the log; the old leader,"
       + " back, is a standby")
   void standbyTakesOver() throws Exception {
-    database = server.createDatabase("failover");
-    password = Files.writeString(dir.resolve("store.pw"), database.password() + "\n");
-    Files.setPosixFilePermissions(password, PosixFilePermissions.fromString("rw-------"));
-    clients = new Bench.Clients();
+    prepare("failover");
 
     Member a = start("cp-a");
     Await.atMost(START_WITHIN).until(() -> a.leadership().equals("leads in epoch 1"), "cp-a to lead");
@@ -164,10 +161,7 @@ class FailoverTest {
   @DisplayName("a leader paused (SIGSTOP) past its lease is replaced; resumed, it is a standby at once: a create"
       + " it received while paused is refused, and nothing it wrote lands in the new leader's term")
   void pausedLeaderStepsDown() throws Exception {
-    database = server.createDatabase("paused");
-    password = Files.writeString(dir.resolve("store.pw"), database.password() + "\n");
-    Files.setPosixFilePermissions(password, PosixFilePermissions.fromString("rw-------"));
-    clients = new Bench.Clients();
+    prepare("paused");
     Member a = start("cp-a");
     Await.atMost(START_WITHIN).until(() -> a.leadership().equals("leads in epoch 1"), "cp-a to lead");
     Member b = start("cp-b");
@@ -191,12 +185,7 @@ class FailoverTest {
     });
     Await.atMost(Duration.ofSeconds(10)).until(() -> a.leadership().equals("standby: cp-b leads in epoch 2"),
         "cp-a, resumed, to be a standby");
-    Vm after = clients.callSync(b.api, VmServiceGrpcClient.CreateVm, create("after"));
-    List<VmEvent> log = new CopyOnWriteArrayList<>();
-    GrpcClientRequest<?, ?> watch = Bench.Clients.watch(clients.grpc, b.api, 0, log::add);
-    Await.atMost(Duration.ofSeconds(10)).until(() -> log.stream().anyMatch(e -> e.getVmId().equals(after.getId())),
-        "the whole log");
-    watch.cancel();
+    List<VmEvent> log = logUpTo(b, clients.callSync(b.api, VmServiceGrpcClient.CreateVm, create("after")));
     assertThat(log).extracting(VmEvent::getType).containsExactly(EventType.LEADER_ELECTED, EventType.LEADER_LOST,
         EventType.LEADER_ELECTED, EventType.ACCEPTED);
     assertThat(log).noneMatch(e -> e.getVmName().equals("while-paused"));
@@ -207,10 +196,7 @@ class FailoverTest {
       + " expire; the standby takes over; healed, the old leader is a standby, and the create it was sent while cut"
       + " failed and is nowhere in the log")
   void cutLeaderStepsDown() throws Exception {
-    database = server.createDatabase("cut");
-    password = Files.writeString(dir.resolve("store.pw"), database.password() + "\n");
-    Files.setPosixFilePermissions(password, PosixFilePermissions.fromString("rw-------"));
-    clients = new Bench.Clients();
+    prepare("cut");
     try (TcpProxy proxy = TcpProxy.to("127.0.0.1", database.port())) {
       Member a = start("cp-a", database.url().replace(":" + database.port() + "/", ":" + proxy.port() + "/"));
       Await.atMost(START_WITHIN).until(() -> a.leadership().equals("leads in epoch 1"), "cp-a to lead");
@@ -235,18 +221,31 @@ class FailoverTest {
       });
       Await.atMost(Duration.ofSeconds(20)).until(() -> a.leadership().equals("standby: cp-b leads in epoch 2"),
           "cp-a, healed, to be a standby");
-      Vm after = clients.callSync(b.api, VmServiceGrpcClient.CreateVm, create("after"));
-      List<VmEvent> log = new CopyOnWriteArrayList<>();
-      GrpcClientRequest<?, ?> watch = Bench.Clients.watch(clients.grpc, a.api, 0, log::add);
-      Await.atMost(Duration.ofSeconds(10)).until(() -> log.stream().anyMatch(e -> e.getVmId().equals(after.getId())),
-          "the whole log, through the healed standby");
-      watch.cancel();
+      List<VmEvent> log = logUpTo(a, clients.callSync(b.api, VmServiceGrpcClient.CreateVm, create("after")));
       assertThat(log).extracting(VmEvent::getSeq).containsExactlyElementsOf(
           LongStream.rangeClosed(1, log.size()).boxed().toList());
       assertThat(log).extracting(VmEvent::getType).containsExactly(EventType.LEADER_ELECTED, EventType.ACCEPTED,
           EventType.LEADER_LOST, EventType.LEADER_ELECTED, EventType.ACCEPTED);
       assertThat(log).noneMatch(e -> e.getVmName().equals("during-cut"));
     }
+  }
+
+  /** A database of its own for the test, its password in a file, and clients. */
+  private void prepare(String name) throws Exception {
+    database = server.createDatabase(name);
+    password = Files.writeString(dir.resolve("store.pw"), database.password() + "\n");
+    Files.setPosixFilePermissions(password, PosixFilePermissions.fromString("rw-------"));
+    clients = new Bench.Clients();
+  }
+
+  /** The event log from its start, as {@code via} serves it, up to {@code last}'s ACCEPTED. */
+  private List<VmEvent> logUpTo(Member via, Vm last) {
+    List<VmEvent> log = new CopyOnWriteArrayList<>();
+    GrpcClientRequest<?, ?> watch = Bench.Clients.watch(clients.grpc, via.api, 0, log::add);
+    Await.atMost(Duration.ofSeconds(10)).until(() -> log.stream().anyMatch(e -> e.getVmId().equals(last.getId())),
+        "the log up to " + last.getSpec().getName() + ", through " + via.id);
+    watch.cancel();
+    return log;
   }
 
   private static void signal(String signal, long pid) throws IOException, InterruptedException {
