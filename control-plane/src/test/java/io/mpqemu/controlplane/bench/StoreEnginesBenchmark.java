@@ -80,9 +80,9 @@ import org.junit.jupiter.api.TestMethodOrder;
  *
  * <p>Run: {@code mvn -B -o verify -Pbench -pl control-plane -am -Dtest=StoreEnginesBenchmark
  * -Dsurefire.failIfNoSpecifiedTests=false}. Knobs: {@code -Dbench.inFlight=64}, {@code -Dbench.creates=3000},
- * {@code -Dbench.warmCreates=300}, {@code -Dbench.rounds=5}, {@code -Dbench.vms=100000},
- * {@code -Dbench.listRounds=3}, {@code -Dbench.restarts=3}, {@code -Dbench.childXmx=512m} (the shipped
- * systemd unit's), {@code -Dbench.engines=sqlite,postgresql}, {@code -Dbench.only=create,stored},
+ * {@code -Dbench.warmCreates=300}, {@code -Dbench.rounds=9}, {@code -Dbench.warmSeconds=40}, {@code -Dbench.vms=100000},
+ * {@code -Dbench.listRounds=5}, {@code -Dbench.listWarmRounds=2}, {@code -Dbench.restarts=3}, {@code -Dbench.childXmx=512m} (the shipped
+ * systemd unit's), {@code -Dbench.engines=sqlite,postgresql}, {@code -Dbench.kinds=JDBC,store,API} (all three for the ratios), {@code -Dbench.only=create,stored},
  * {@code -Dbench.dir=/tmp}. A benchmark, not a test: it checks the work was done, never a timing.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -91,15 +91,19 @@ class StoreEnginesBenchmark {
   static final int IN_FLIGHT = Integer.getInteger("bench.inFlight", 64);
   static final int CREATES = Integer.getInteger("bench.creates", 3000);
   static final int WARM = Integer.getInteger("bench.warmCreates", 300);
-  static final int ROUNDS = Integer.getInteger("bench.rounds", 5);
+  static final int ROUNDS = Integer.getInteger("bench.rounds", 9);
+  static final int WARM_SECONDS = Integer.getInteger("bench.warmSeconds", 40);
   static final int VMS = Integer.getInteger("bench.vms", 100_000);
-  static final int LIST_ROUNDS = Integer.getInteger("bench.listRounds", 3);
+  static final int LIST_ROUNDS = Integer.getInteger("bench.listRounds", 5);
+  static final int LIST_WARM_ROUNDS = Integer.getInteger("bench.listWarmRounds", 2);
   static final int RESTARTS = Integer.getInteger("bench.restarts", 3);
   static final String CHILD_XMX = System.getProperty("bench.childXmx", "512m");
   static final List<String> ENGINES = Arrays.stream(System.getProperty("bench.engines", "sqlite,postgresql").split(","))
       .map(String::trim).toList();
   static final Set<String> ONLY = Arrays.stream(System.getProperty("bench.only", "create,stored").split(","))
       .map(String::trim).collect(Collectors.toSet());
+  static final List<String> KINDS = Arrays.stream(System.getProperty("bench.kinds", "JDBC,store,API").split(","))
+      .map(String::trim).toList();
   static final String SELECTOR = "shard=7";
   static final Duration START_WITHIN = Duration.ofMinutes(3);
 
@@ -218,8 +222,10 @@ class StoreEnginesBenchmark {
     }
     REPORT.line("");
     REPORT.f("-- 1. durable CreateVm (desired STOPPED), %d in flight, against group-committed JDBC inserts --", IN_FLIGHT);
-    REPORT.f("per run: a fresh store, %d warm-up creates, then %d measured; round 0 is a warm-up; the order of the"
-        + " three runs and of the engines rotates each round", WARM, CREATES);
+    REPORT.f("per run: a fresh store, %d warm-up creates, then %d measured; rounds are warm-up until %d s have passed"
+        + " (the JIT compiles the API's gRPC, HTTP/2 and protobuf paths for about that long on 2 cores: measured rounds"
+        + " before it kept rising), then %d measured; the order of the three runs and of the engines rotates each round",
+        WARM, CREATES, WARM_SECONDS, ROUNDS);
     REPORT.line("API: CreateVm over gRPC (UNIX socket) to a ControlPlaneVerticle on the engine, clients in their own"
         + " Vert.x in this JVM");
     REPORT.line("store: StoreExecutor.commit of the same Change CreateVm writes (insert + ACCEPTED event), no gRPC:"
@@ -228,11 +234,14 @@ class StoreEnginesBenchmark {
         + " writer lock (PostgreSQL: event_counter FOR UPDATE, then UPDATE; SQLite: MAX(seq)), JDBC batches of the vms"
         + " rows (spec and status JSON), 2 label rows each, the event rows (JSON with its seq), COMMIT; PostgreSQL with"
         + " reWriteBatchedInserts; spec JSON printed by 2 client threads");
-    List<String> kinds = List.of("JDBC", "store", "API");
+    List<String> kinds = KINDS;
     Map<String, Map<String, List<Double>>> rates = new java.util.LinkedHashMap<>();
     Map<String, Map<String, List<Double>>> groups = new java.util.LinkedHashMap<>();
     REPORT.f("%-6s %-10s %-6s %12s %12s %s", "round", "engine", "run", "creates/s", "mean group", "load");
-    for (int r = 0; r <= ROUNDS; r++) {
+    long warmUntil = System.nanoTime() + TimeUnit.SECONDS.toNanos(WARM_SECONDS);
+    for (int r = 0, measured = 0; measured < ROUNDS; r++) {
+      boolean warm = r == 0 || System.nanoTime() < warmUntil;
+      measured += warm ? 0 : 1;
       for (int e = 0; e < engines.size(); e++) {
         Engine engine = engines.get((e + r) % engines.size());
         for (int k = 0; k < kinds.size(); k++) {
@@ -248,9 +257,9 @@ class StoreEnginesBenchmark {
           } finally {
             fresh.drop();
           }
-          REPORT.f("%-6s %-10s %-6s %12.0f %12s %s", r == 0 ? "warm" : "" + r, engine.name, kind, v[0],
+          REPORT.f("%-6s %-10s %-6s %12.0f %12s %s", warm ? "warm" : "" + measured, engine.name, kind, v[0],
               Double.isNaN(v[1]) ? "n/a" : String.format(java.util.Locale.ROOT, "%.1f", v[1]), Bench.loadAverage());
-          if (r > 0) {
+          if (!warm) {
             rates.computeIfAbsent(engine.name, n -> new java.util.LinkedHashMap<>())
                 .computeIfAbsent(kind, n -> new ArrayList<>()).add(v[0]);
             groups.computeIfAbsent(engine.name, n -> new java.util.LinkedHashMap<>())
@@ -258,6 +267,9 @@ class StoreEnginesBenchmark {
           }
         }
       }
+    }
+    if (!kinds.containsAll(List.of("JDBC", "store", "API"))) {
+      return; // a profiling run of some kinds: no ratios
     }
     REPORT.line("");
     REPORT.f("medians over %d rounds (creates/s); ratio = median of each round's API/JDBC", ROUNDS);
@@ -296,7 +308,7 @@ class StoreEnginesBenchmark {
       double seconds = (System.nanoTime() - t0) / 1e9;
       if (fresh.db != null) { // checks the xid count that the store's and the API's group sizes rest on
         REPORT.f("       (group size of this JDBC run by the writer's own count %.1f, by PostgreSQL's xids %.1f)",
-            CREATES / (double) (writer.transactions - tx), fresh.meanGroup(xid, fresh.xid(), CREATES, false));
+            CREATES / (double) (writer.transactions - tx), fresh.meanGroup(xid, fresh.xid(), CREATES));
       }
       assertThat(count(c, "SELECT COUNT(*) FROM vms")).isEqualTo(WARM + CREATES);
       return new double[] {CREATES / seconds, CREATES / (double) (writer.transactions - tx)};
@@ -313,11 +325,11 @@ class StoreEnginesBenchmark {
       StoreExecutor store = new StoreExecutor(vertx, fresh.target.open());
       try {
         Bench.closedLoop(WARM, IN_FLIGHT, null, i -> commitOn(context, store, "w-" + i));
-        long xid = fresh.xid();
+        long groups = store.groupCommits();
         long t0 = System.nanoTime();
         Bench.closedLoop(CREATES, IN_FLIGHT, null, i -> commitOn(context, store, "m-" + i));
         double seconds = (System.nanoTime() - t0) / 1e9;
-        return new double[] {CREATES / seconds, fresh.meanGroup(xid, fresh.xid(), CREATES, true)};
+        return new double[] {CREATES / seconds, CREATES / (double) (store.groupCommits() - groups)};
       } finally {
         store.close();
       }
@@ -345,14 +357,16 @@ class StoreEnginesBenchmark {
   private double[] apiCreates(Fresh fresh) throws Exception {
     try (ControlPlane cp = new ControlPlane(fresh.data(), fresh.dir.resolve("cp.sock"), fresh.target);
         Clients cl = new Clients()) {
+      long seqAtStart = cp.verticle.eventLog().lastSeq(); // on PostgreSQL its LEADER_ELECTED is recorded first
       ControlPlaneApiBenchmark.runCreates(cl, cp.address(), "w", WARM, IN_FLIGHT, new double[WARM]);
-      long xid = fresh.xid();
+      StoreExecutor store = cp.verticle.storeExecutor();
+      long groups = store.groupCommits();
       long t0 = System.nanoTime();
       ControlPlaneApiBenchmark.runCreates(cl, cp.address(), "m", CREATES, IN_FLIGHT, new double[CREATES]);
       double seconds = (System.nanoTime() - t0) / 1e9;
-      long xidAfter = fresh.xid();
-      assertThat(cp.verticle.eventLog().lastSeq()).isEqualTo(WARM + CREATES);
-      return new double[] {CREATES / seconds, fresh.meanGroup(xid, xidAfter, CREATES, true)};
+      long groupsAfter = store.groupCommits();
+      assertThat(cp.verticle.eventLog().lastSeq() - seqAtStart).isEqualTo(WARM + CREATES);
+      return new double[] {CREATES / seconds, CREATES / (double) (groupsAfter - groups)};
     }
   }
 
@@ -456,7 +470,7 @@ class StoreEnginesBenchmark {
       try (ControlPlane cp = new ControlPlane(fresh.data(), fresh.dir.resolve("cp.sock"), fresh.target);
           Clients cl = new Clients()) {
         startMs = cp.startMillis;
-        for (int r = 0; r <= LIST_ROUNDS; r++) {
+        for (int r = 1 - LIST_WARM_ROUNDS; r <= LIST_ROUNDS; r++) {
           boolean apiFirst = r % 2 == 0;
           double[] api = new double[2];
           double[] base = new double[3];
@@ -484,7 +498,7 @@ class StoreEnginesBenchmark {
             }
           }
           REPORT.f("round %-5s gRPC all %8.0f ms, label page %7.1f ms | JDBC all %8.0f ms (%6.0f ms without parsing),"
-              + " label page %7.1f ms", r == 0 ? "warm" : "" + r, api[0], api[1], base[0], base[2], base[1]);
+              + " label page %7.1f ms", r <= 0 ? "warm" : "" + r, api[0], api[1], base[0], base[2], base[1]);
           if (r > 0) {
             all.add(api[0]);
             label.add(api[1]);
@@ -604,7 +618,8 @@ class StoreEnginesBenchmark {
     ServiceJvm jvm = command.start("control plane ready", START_WITHIN);
     double firstMs = Bench.ms(t0, ready.get(3, TimeUnit.MINUTES));
     try {
-      assertThat(jvm.log()).contains("loaded " + (what.startsWith("empty") ? 0 : VMS) + " VM(s)");
+      int vms = what.startsWith("empty") ? 0 : VMS; // SQLite loads them at start, a PostgreSQL leader taking office
+      assertThat(jvm.log()).containsAnyOf("loaded " + vms + " VM(s)", "(" + vms + " VM(s), event log at seq");
       long[] heap = heap(jvm.pid());
       REPORT.f("%-10s launch -> /readyz 200: %6.0f ms; after jcmd GC.run: heap used %s, committed %s; VmRSS %s", what,
           firstMs, mib(heap[0]), mib(heap[1]), mib(rss(jvm.pid())));
@@ -761,9 +776,8 @@ class StoreEnginesBenchmark {
     }
 
     /**
-     * PostgreSQL's transaction id counter, which only writing transactions advance: by one for the
-     * transaction, and by one for each savepoint in it that writes (the store's savepoint per change).
-     * Reading it takes an id too. 0 on SQLite, which keeps nothing of the kind.
+     * PostgreSQL's transaction id counter, which only writing transactions advance (and savepoints that
+     * write, which the baseline has none of). Reading it takes an id too. 0 on SQLite.
      */
     long xid() throws SQLException {
       if (db == null) {
@@ -774,16 +788,12 @@ class StoreEnginesBenchmark {
       }
     }
 
-    /**
-     * Changes per transaction between two {@link #xid} readings around {@code changes} changes, each in a
-     * savepoint of its own when {@code savepoints}; NaN on SQLite.
-     */
-    double meanGroup(long xidBefore, long xidAfter, int changes, boolean savepoints) {
+    /** The baseline's changes per transaction between two {@link #xid} readings; NaN on SQLite. */
+    double meanGroup(long xidBefore, long xidAfter, int changes) {
       if (db == null) {
         return Double.NaN;
       }
-      long ids = xidAfter - xidBefore - 1;
-      return changes / (double) (savepoints ? ids - changes : ids);
+      return changes / (double) (xidAfter - xidBefore - 1);
     }
 
     void drop() throws IOException, SQLException {
