@@ -100,12 +100,14 @@ final class Succession implements Leadership, LeaseKeeper.Listener {
   /** Steps down and releases the lease (a clean stop: another takes over at once). */
   Future<Void> stop() {
     acting = 0;
-    try {
+    Future<Void> unwatched = vertx.executeBlocking(() -> { // closes a database connection: off the loop
       watch.close();
-    } catch (Exception e) {
+      return null;
+    }, false).<Void>mapEmpty().recover(e -> {
       LOG.debug("event watch: {}", e.toString());
-    }
-    return keeper.stop();
+      return Future.succeededFuture();
+    });
+    return Future.join(unwatched, keeper.stop()).mapEmpty();
   }
 
   /** Announces what this control plane serves (its gRPC addresses), with every lease attempt from now on. */

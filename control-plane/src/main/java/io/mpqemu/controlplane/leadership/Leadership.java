@@ -48,7 +48,10 @@ public interface Leadership {
       return id().isEmpty() ? "leads (alone on its store)" : "leads in epoch " + epoch();
     }
     return lastSeen().filter(t -> !t.holder().isEmpty())
-        .map(t -> "standby: " + t.holder() + " leads in epoch " + t.epoch())
+        .map(t -> t.holder().equals(id())
+            ? "not leading now: its own lease (epoch " + t.epoch() + ") is not confirmed; it leads again once the"
+                + " database answers and it has taken office"
+            : "standby: " + t.holder() + " leads in epoch " + t.epoch())
         .orElse("standby: no leader seen yet");
   }
 }

@@ -49,7 +49,7 @@ public final class LeaseKeeper implements Leadership {
   private volatile long leadingUntilNanos;
   /** The lease as the database last answered it (ours or another's); null before the first answer. */
   private volatile Term lastSeen;
-  private final Instant startedAt = Instant.now();
+  private final Instant startedAt = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MICROS);
   /** What it announces it serves, with every attempt (informative: for ListControlPlanes). */
   private volatile List<String> addresses = List.of();
   private boolean attempting;
@@ -116,7 +116,7 @@ public final class LeaseKeeper implements Leadership {
     }
     return released.eventually(() -> worker.executeBlocking(() -> {
       try {
-        lease.withdraw(holder);
+        lease.withdraw(holder, startedAt);
       } catch (RuntimeException e) {
         LOG.debug("leadership: {} could not withdraw its announcement: {}", holder, e.getMessage());
       }
@@ -128,6 +128,10 @@ public final class LeaseKeeper implements Leadership {
   /** What this control plane serves (its gRPC addresses), announced with every attempt from now on. */
   public void serving(List<String> grpcAddresses) {
     this.addresses = List.copyOf(grpcAddresses);
+    worker.executeBlocking(() -> { // at once, not at the next attempt: ListControlPlanes shows them from now
+      lease.announce(holder, addresses, startedAt);
+      return null;
+    }, true).onFailure(e -> LOG.debug("leadership: {} could not announce itself: {}", holder, e.getMessage()));
   }
 
   /** Every control plane sharing the store, as announced, with the lease as it stands. */

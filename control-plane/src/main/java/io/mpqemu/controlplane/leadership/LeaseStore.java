@@ -27,8 +27,11 @@ public interface LeaseStore extends AutoCloseable {
   /** Records that {@code holder} is there (serving {@code addresses} since {@code startedAt}) as of the database's now. */
   void announce(String holder, List<String> addresses, Instant startedAt);
 
-  /** Removes {@code holder}'s announcement: a clean stop. */
-  void withdraw(String holder);
+  /**
+   * Removes {@code holder}'s announcement made since {@code startedAt}: a clean stop (not that of a process
+   * with the same id started since, which announces itself with its own start).
+   */
+  void withdraw(String holder, Instant startedAt);
 
   /** Every control plane that announced itself and did not withdraw, by id, with the database's now. */
   Members members();

@@ -37,7 +37,7 @@ public final class PostgresLease implements LeaseStore {
   private static final String ANNOUNCE = "INSERT INTO control_planes (id, addresses, started_at, last_seen)"
       + " VALUES (?, ?, ?, now()) ON CONFLICT (id) DO UPDATE SET addresses = EXCLUDED.addresses,"
       + " started_at = EXCLUDED.started_at, last_seen = now()";
-  private static final String WITHDRAW = "DELETE FROM control_planes WHERE id = ?";
+  private static final String WITHDRAW = "DELETE FROM control_planes WHERE id = ? AND started_at = ?";
   /** Every row, and now() once even when there are none (the right join's one row). */
   private static final String MEMBERS = "SELECT c.id, c.addresses, c.started_at, c.last_seen, n.now"
       + " FROM control_planes c RIGHT JOIN (SELECT now() AS now) n ON true ORDER BY c.id";
@@ -106,10 +106,11 @@ public final class PostgresLease implements LeaseStore {
   }
 
   @Override
-  public synchronized void withdraw(String holder) {
+  public synchronized void withdraw(String holder, Instant startedAt) {
     run(c -> {
       try (PreparedStatement delete = c.prepareStatement(WITHDRAW)) {
         delete.setString(1, holder);
+        delete.setTimestamp(2, Timestamp.from(startedAt));
         return delete.executeUpdate();
       }
     });

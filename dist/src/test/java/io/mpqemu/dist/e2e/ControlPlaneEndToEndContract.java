@@ -12,6 +12,7 @@ import io.mpqemu.v1.DeleteVmRequest;
 import io.mpqemu.v1.DesiredState;
 import io.mpqemu.v1.EventType;
 import io.mpqemu.v1.GetConsoleLogRequest;
+import io.mpqemu.v1.GetNodeInfoRequest;
 import io.mpqemu.v1.ListControlPlanesRequest;
 import io.mpqemu.v1.ListNodesRequest;
 import io.mpqemu.v1.NodeAgentServiceGrpcClient;
@@ -251,8 +252,11 @@ abstract class ControlPlaneEndToEndContract {
 
     // behind the control plane's back: the agent forgets the VM (its events still reach the log, but
     // nothing in them asks for a relaunch: only comparing intent with the node's ListVms does)
+    // as an operator would: in the epoch the node has seen (0 alone on SQLite, the leader's on PostgreSQL)
+    long epoch = fleet.callAgent("node-a", NodeAgentServiceGrpcClient.GetNodeInfo,
+        GetNodeInfoRequest.getDefaultInstance()).getHighestLeaderEpoch();
     fleet.callAgent("node-a", NodeAgentServiceGrpcClient.DeleteVm,
-        AgentDeleteVmRequest.newBuilder().setVmId(vm.getId()).setForce(true).build());
+        AgentDeleteVmRequest.newBuilder().setVmId(vm.getId()).setForce(true).setLeaderEpoch(epoch).build());
 
     Fleet.awaitEvent(events, e -> e.getVmId().equals(vm.getId()) && e.getType() == EventType.RECONCILED
         && e.getReason().equals("Relaunched"), WAIT);

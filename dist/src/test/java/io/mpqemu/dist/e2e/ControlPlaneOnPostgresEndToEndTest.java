@@ -71,7 +71,17 @@ class ControlPlaneOnPostgresEndToEndTest extends ControlPlaneEndToEndContract {
       server.start();
     }
 
-    Vm late = fleet.create(Fleet.lsi("late", image), DesiredState.STOPPED); // at once: no restart, no retry
+    // the control plane stepped down while it could not renew its lease: it leads again once it has the
+    // lease back (its next attempt, within a second) and has taken office; writes meanwhile say so
+    Vm late = Await.atMost(Duration.ofSeconds(20)).poll(() -> {
+      try {
+        return fleet.create(Fleet.lsi("late", image), DesiredState.STOPPED);
+      } catch (GrpcCallException e) {
+        assertThat(e.status()).isEqualTo(GrpcStatus.UNAVAILABLE);
+        assertThat(e.serverMessage()).contains("takes no writes");
+        return null;
+      }
+    }, created -> created != null);
     assertThat(late.getSpec().getName()).isEqualTo("late");
     assertThat(fleet.get(vm.getId()).getStatus().getPhase()).isEqualTo(Phase.PHASE_RUNNING);
     assertThat(fleet.qemuPids()).containsExactlyInAnyOrderElementsOf(pids);
