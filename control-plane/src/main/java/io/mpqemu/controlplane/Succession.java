@@ -177,10 +177,11 @@ final class Succession implements Leadership, LeaseKeeper.Listener {
       }
       Change.Builder change = Change.builder();
       if (!term.begun()) {
-        // this id's own unexpired term, held by its previous process (restarted at once): the term goes on
+        // this id's own unexpired term: it restarted at once, or could not confirm its lease for a while and
+        // stopped leading, yet nobody else could take the lease meanwhile: the term goes on
         change.event(leaderEvent(EventType.LEADER_ELECTED, "LeaseResumed", term.epoch(), "control plane "
-            + term.holder() + " leads again in epoch " + term.epoch() + " (restarted within its lease); it read "
-            + loaded + " VM(s) again"));
+            + term.holder() + " leads again in epoch " + term.epoch() + ", the same term (after a restart or a"
+            + " lapse in confirming its lease); it read " + loaded + " VM(s) again"));
       } else {
         if (term.epoch() > 1) {
           String who = before != null && before.epoch() == term.epoch() - 1 ? before.holder() : "the previous leader";
