@@ -230,6 +230,24 @@ class FailoverTest {
     }
   }
 
+  @Test
+  @DisplayName("a leader killed and started again within its lease resumes its own term: the same epoch, a"
+      + " LEADER_ELECTED saying so and no LEADER_LOST, and it takes writes again")
+  void restartWithinTheLeaseResumesTheTerm() throws Exception {
+    prepare("resume");
+    Member a = start("cp-a", database.url(), "60s", "10s", "500ms"); // a lease that outlasts a JVM's restart
+    Await.atMost(START_WITHIN).until(() -> a.leadership().equals("leads in epoch 1"), "cp-a to lead");
+    a.jvm.kill9();
+    Member back = new Member("cp-a", a.jvm.restart("control plane ready", START_WITHIN), a.api, a.http);
+    jvms.add(back.jvm);
+    Await.atMost(START_WITHIN).until(() -> back.leadership().equals("leads in epoch 1"), "cp-a to lead again");
+
+    List<VmEvent> log = logUpTo(back, clients.callSync(back.api, VmServiceGrpcClient.CreateVm, create("again")));
+    assertThat(log).extracting(VmEvent::getType, VmEvent::getReason, VmEvent::getLeaderEpoch).containsExactly(
+        tuple(EventType.LEADER_ELECTED, "LeaseTaken", 1L), tuple(EventType.LEADER_ELECTED, "LeaseResumed", 1L),
+        tuple(EventType.ACCEPTED, "Accepted", 0L));
+  }
+
   /** A database of its own for the test, its password in a file, and clients. */
   private void prepare(String name) throws Exception {
     database = server.createDatabase(name);
@@ -272,13 +290,18 @@ class FailoverTest {
   }
 
   private Member start(String id, String storeUrl) throws IOException {
+    return start(id, storeUrl, "2s", "1500ms", "500ms");
+  }
+
+  private Member start(String id, String storeUrl, String length, String renewDeadline, String retry)
+      throws IOException {
     int port = freePort();
     Path sock = dir.resolve(id + ".sock");
     ServiceJvm jvm = ServiceJvm.command(id, ServeMain.class.getName(), dir.resolve(id + ".log"))
         .args("serve", "--data-dir", dir.resolve(id).toString(), "--listen", "unix:" + sock,
             "--http-listen", "tcp:127.0.0.1:" + port, "--insecure-plaintext-tcp", "--store", storeUrl,
-            "--store-password-file", password.toString(), "--control-plane-id", id, "--lease-length", "2s",
-            "--lease-renew-deadline", "1500ms", "--lease-retry-period", "500ms")
+            "--store-password-file", password.toString(), "--control-plane-id", id, "--lease-length", length,
+            "--lease-renew-deadline", renewDeadline, "--lease-retry-period", retry)
         .start("control plane ready", START_WITHIN);
     jvms.add(jvm);
     return new Member(id, jvm, SocketAddress.domainSocketAddress(sock.toString()),
