@@ -8,6 +8,7 @@ import io.mpqemu.controlplane.bench.ServeMain;
 import io.mpqemu.grpc.GrpcCallException;
 import io.mpqemu.testing.Await;
 import io.mpqemu.testing.PostgresServer;
+import io.mpqemu.testing.Ports;
 import io.mpqemu.testing.ServiceJvm;
 import io.mpqemu.testing.TcpProxy;
 import io.mpqemu.v1.ControlPlane;
@@ -20,17 +21,11 @@ import io.mpqemu.v1.Vm;
 import io.mpqemu.v1.VmEvent;
 import io.mpqemu.v1.VmRef;
 import io.mpqemu.v1.VmServiceGrpcClient;
-import io.vertx.core.json.JsonArray;
-import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.SocketAddress;
 import io.vertx.grpc.client.GrpcClientRequest;
 import io.vertx.grpc.common.GrpcStatus;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -295,7 +290,7 @@ class FailoverTest {
 
   private Member start(String id, String storeUrl, String length, String renewDeadline, String retry)
       throws IOException {
-    int port = freePort();
+    int port = Ports.free();
     Path sock = dir.resolve(id + ".sock");
     ServiceJvm jvm = ServiceJvm.command(id, ServeMain.class.getName(), dir.resolve(id + ".log"))
         .args("serve", "--data-dir", dir.resolve(id).toString(), "--listen", "unix:" + sock,
@@ -308,31 +303,10 @@ class FailoverTest {
         URI.create("http://127.0.0.1:" + port + "/readyz"));
   }
 
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
-  }
-
   private record Member(String id, ServiceJvm jvm, SocketAddress api, URI http) {
     /** What /readyz's leadership check says now ("" when it does not answer). */
     String leadership() {
-      try {
-        HttpResponse<String> answer = HttpClient.newHttpClient().send(HttpRequest.newBuilder(http)
-            .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
-        JsonArray checks = new JsonObject(answer.body()).getJsonArray("checks");
-        for (int i = 0; i < checks.size(); i++) {
-          if (checks.getJsonObject(i).getString("name").equals("leadership")) {
-            return checks.getJsonObject(i).getString("detail");
-          }
-        }
-        return "";
-      } catch (IOException | RuntimeException e) {
-        return "";
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return "";
-      }
+      return Bench.readyCheck(http, "leadership");
     }
   }
 }

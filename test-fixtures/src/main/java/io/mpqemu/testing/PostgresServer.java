@@ -1,8 +1,6 @@
 package io.mpqemu.testing;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -56,7 +54,7 @@ public final class PostgresServer implements AutoCloseable {
     Path bin = binaries();
     boolean root = "0".equals(Files.getAttribute(Path.of("/proc/self"), "unix:uid").toString());
     Path dir = Files.createTempDirectory("mpqemu-pg-");
-    PostgresServer server = new PostgresServer(bin, dir, freePort(), root);
+    PostgresServer server = new PostgresServer(bin, dir, Ports.free(), root);
     Runtime.getRuntime().addShutdownHook(server.cleanup);
     try {
       server.initialize(root ? postgresUser() : null);
@@ -243,12 +241,6 @@ public final class PostgresServer implements AutoCloseable {
       return Path.of("/").getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("postgres");
     } catch (UserPrincipalNotFoundException e) {
       throw new IllegalStateException("There is no postgres user to run PostgreSQL as (it refuses root): " + INSTALL);
-    }
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return socket.getLocalPort();
     }
   }
 

@@ -32,6 +32,9 @@ import java.util.function.Function;
  */
 public final class VmIntents {
 
+  /** A page this long or longer is turned into its view on every core (as the store parses it). */
+  private static final int VIEW_IN_PARALLEL_FROM = 64;
+
   private final VmRecords records;
   private final StoreExecutor store;
   private final Convergence convergence;
@@ -166,7 +169,7 @@ public final class VmIntents {
   public <T> Future<List<T>> list(VmFilter filter, String afterId, int limit, Function<StoredVm, T> view) {
     return store.read(st -> {
       List<StoredVm> page = st.listVms(filter, afterId, limit);
-      return (page.size() < 64 ? page.stream() : page.parallelStream()).map(view).toList();
+      return (page.size() < VIEW_IN_PARALLEL_FROM ? page.stream() : page.parallelStream()).map(view).toList();
     });
   }
 

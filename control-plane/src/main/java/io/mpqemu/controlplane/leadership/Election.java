@@ -30,8 +30,17 @@ public record Election(String controlPlaneId, LeaseSettings lease) {
     return new Election(hostId(), LeaseSettings.DEFAULT);
   }
 
-  /** This host's name, lower-cased, anything an id cannot hold made a '-'. */
+  /** This host's name, lower-cased, anything an id cannot hold made a '-'; looked up once per process. */
   public static String hostId() {
+    return HostId.VALUE;
+  }
+
+  /** Resolved on first use only: a config built with its default election does not wait for a name lookup. */
+  private static final class HostId {
+    static final String VALUE = lookUp();
+  }
+
+  private static String lookUp() {
     String name;
     try {
       name = InetAddress.getLocalHost().getHostName();

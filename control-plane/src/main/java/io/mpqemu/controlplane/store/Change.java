@@ -27,7 +27,7 @@ public record Change(List<StoredVm> inserts, List<StoredVm> updates, List<String
     updates = List.copyOf(updates);
     deletes = List.copyOf(deletes);
     events = List.copyOf(events);
-    printedSpecs = Collections.unmodifiableMap(new IdentityHashMap<>(printedSpecs));
+    printedSpecs = printedSpecs.isEmpty() ? Map.of() : Collections.unmodifiableMap(new IdentityHashMap<>(printedSpecs));
   }
 
   /** This change with its VMs' specs printed as JSON now, on the calling thread. */

@@ -237,6 +237,27 @@ public final class Bench {
     }
   }
 
+  private static final java.net.http.HttpClient HTTP = java.net.http.HttpClient.newHttpClient();
+
+  /** The detail of check {@code name} in {@code readyz}'s answer now ("" when it does not answer or has none). */
+  public static String readyCheck(java.net.URI readyz, String name) {
+    try {
+      java.net.http.HttpResponse<String> answer = HTTP.send(java.net.http.HttpRequest.newBuilder(readyz)
+          .timeout(Duration.ofSeconds(2)).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+      io.vertx.core.json.JsonArray checks = new io.vertx.core.json.JsonObject(answer.body()).getJsonArray("checks");
+      for (int i = 0; i < checks.size(); i++) {
+        if (checks.getJsonObject(i).getString("name").equals(name)) {
+          return checks.getJsonObject(i).getString("detail");
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      return "";
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    return "";
+  }
+
   public static String host() {
     String model = "?";
     try (Stream<String> lines = Files.lines(Path.of("/proc/cpuinfo"))) {

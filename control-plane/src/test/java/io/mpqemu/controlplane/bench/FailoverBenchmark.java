@@ -6,22 +6,16 @@ import io.mpqemu.controlplane.bench.Bench.Clients;
 import io.mpqemu.controlplane.bench.Bench.Report;
 import io.mpqemu.testing.Await;
 import io.mpqemu.testing.PostgresServer;
+import io.mpqemu.testing.Ports;
 import io.mpqemu.testing.ServiceJvm;
 import io.mpqemu.v1.CreateVmRequest;
 import io.mpqemu.v1.DesiredState;
 import io.mpqemu.v1.Vm;
-import io.mpqemu.v1.VmEvent;
 import io.mpqemu.v1.VmServiceGrpcClient;
-import io.vertx.core.json.JsonArray;
-import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.SocketAddress;
 import io.vertx.grpc.client.GrpcClientRequest;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -51,7 +45,6 @@ class FailoverBenchmark {
   static final Duration LEASE = Duration.ofSeconds(4);
   static final Duration START_WITHIN = Duration.ofSeconds(90);
   static final Report REPORT = new Report();
-  private static final HttpClient HTTP = HttpClient.newHttpClient();
 
   @Test
   void failoverAndEventLatency() throws Exception {
@@ -89,10 +82,10 @@ class FailoverBenchmark {
     Member standby = lead == members[0] ? members[1] : members[0];
     Map<String, Long> onLeader = new ConcurrentHashMap<>();
     Map<String, Long> onStandby = new ConcurrentHashMap<>();
-    long from = lastSeq(clients, lead); // from the log's end
-    GrpcClientRequest<?, ?> w1 = Bench.Clients.watch(clients.grpc, lead.api, from,
+    // from the start: only the events of the VMs created here are looked at
+    GrpcClientRequest<?, ?> w1 = Bench.Clients.watch(clients.grpc, lead.api, 0,
         e -> onLeader.putIfAbsent(e.getVmId(), System.nanoTime()));
-    GrpcClientRequest<?, ?> w2 = Bench.Clients.watch(clients.grpc, standby.api, from,
+    GrpcClientRequest<?, ?> w2 = Bench.Clients.watch(clients.grpc, standby.api, 0,
         e -> onStandby.putIfAbsent(e.getVmId(), System.nanoTime()));
     double[] leaderMs = new double[EVENTS];
     double[] standbyMs = new double[EVENTS];
@@ -153,14 +146,6 @@ class FailoverBenchmark {
     assertThat(Bench.min(ms)).as("every kill was followed by a takeover").isPositive();
   }
 
-  private static long lastSeq(Clients clients, Member m) {
-    List<VmEvent> got = new ArrayList<>();
-    GrpcClientRequest<?, ?> w = Bench.Clients.watch(clients.grpc, m.api, 0, got::add);
-    Await.sleep(500);
-    w.cancel();
-    return got.isEmpty() ? 0 : got.get(got.size() - 1).getSeq();
-  }
-
   private static Member leader(Member[] members) {
     for (Member m : members) {
       if (m.leadership().startsWith("leads in epoch")) {
@@ -171,10 +156,7 @@ class FailoverBenchmark {
   }
 
   private static Member member(Path dir, String id, PostgresServer.Database db, Path password) throws IOException {
-    int port;
-    try (ServerSocket s = new ServerSocket(0)) {
-      port = s.getLocalPort();
-    }
+    int port = Ports.free();
     Path sock = dir.resolve(id + ".sock");
     Member m = new Member(id, SocketAddress.domainSocketAddress(sock.toString()),
         URI.create("http://127.0.0.1:" + port + "/readyz"));
@@ -200,21 +182,7 @@ class FailoverBenchmark {
 
     /** /readyz's leadership check ("" when it does not answer). */
     String leadership() {
-      try {
-        HttpResponse<String> answer = HTTP.send(HttpRequest.newBuilder(readyz)
-            .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
-        JsonArray checks = new JsonObject(answer.body()).getJsonArray("checks");
-        for (int i = 0; i < checks.size(); i++) {
-          if (checks.getJsonObject(i).getString("name").equals("leadership")) {
-            return checks.getJsonObject(i).getString("detail");
-          }
-        }
-      } catch (IOException | RuntimeException e) {
-        return "";
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-      return "";
+      return Bench.readyCheck(readyz, "leadership");
     }
   }
 }

@@ -16,6 +16,7 @@ import io.mpqemu.controlplane.store.StoredVm;
 import io.mpqemu.controlplane.store.VmFilter;
 import io.mpqemu.testing.Await;
 import io.mpqemu.testing.PostgresServer;
+import io.mpqemu.testing.Ports;
 import io.mpqemu.testing.ServiceJvm;
 import io.mpqemu.v1.DesiredState;
 import io.mpqemu.v1.EventType;
@@ -32,8 +33,6 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -600,7 +599,7 @@ class StoreEnginesBenchmark {
    * RESTARTS times kill -9 -> start again -> /readyz 200. Returns [heap used bytes, first start ms, kill -9 to ready ms median].
    */
   private double[] childRuns(Fresh fresh, String what, String xmx) throws Exception {
-    int port = freePort();
+    int port = Ports.free();
     List<String> args = new ArrayList<>(List.of("serve", "--data-dir", fresh.data().toString(), "--listen",
         "unix:" + fresh.dir.resolve("child.sock"), "--http-listen", "tcp:127.0.0.1:" + port, "--insecure-plaintext-tcp",
         "--reconcile-every", "3600"));
@@ -981,11 +980,5 @@ class StoreEnginesBenchmark {
 
   private static String ms(double millis) {
     return String.format(java.util.Locale.ROOT, "%.0f ms", millis);
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return socket.getLocalPort();
-    }
   }
 }
