@@ -35,9 +35,13 @@ public final class AccessPolicy {
   /** The identity every caller on an insecure plaintext TCP port shares. */
   public static final String INSECURE_TCP = "tcp:insecure";
 
+  /** This process's user id: a local caller with it is a peer when the policy has a peer role. */
+  private static final int OWN_UID = ownUid();
+
   private final LocalAccess local;
   private final Map<Role, Access> certificateRoles;
   private final boolean insecureTcp;
+  private final Role peerRole;
   private final Map<HttpConnection, Caller> byConnection = Collections.synchronizedMap(new WeakHashMap<>());
   private final Map<Integer, String> userNames = new ConcurrentHashMap<>();
 
@@ -47,9 +51,30 @@ public final class AccessPolicy {
    * @param insecureTcp whether plaintext loopback TCP callers are trusted as operators
    */
   public AccessPolicy(LocalAccess local, Map<Role, Access> certificateRoles, boolean insecureTcp) {
+    this(local, certificateRoles, insecureTcp, null);
+  }
+
+  private AccessPolicy(LocalAccess local, Map<Role, Access> certificateRoles, boolean insecureTcp, Role peerRole) {
     this.local = local;
     this.certificateRoles = certificateRoles.isEmpty() ? Map.of() : new EnumMap<>(certificateRoles);
     this.insecureTcp = insecureTcp;
+    this.peerRole = peerRole;
+  }
+
+  /**
+   * This policy, with callers holding a certificate of {@code role}, or running locally as this process's
+   * user, known as {@link Caller#peer peers}: other instances of this service, which may speak for others.
+   */
+  public AccessPolicy withPeers(Role role) {
+    return new AccessPolicy(local, certificateRoles, insecureTcp, role);
+  }
+
+  private static int ownUid() {
+    try {
+      return (Integer) java.nio.file.Files.getAttribute(java.nio.file.Path.of("/proc/self"), "unix:uid");
+    } catch (IOException | UnsupportedOperationException | ClassCastException e) {
+      return -1; // no local caller is a peer then
+    }
   }
 
   public boolean insecureTcp() {
@@ -84,7 +109,8 @@ public final class AccessPolicy {
       try {
         PeerCredentials peer = PeerCredentials.of(unix.fd().intValue());
         String name = userNames.computeIfAbsent(peer.uid(), uid -> Accounts.userName(uid).orElse("uid-" + uid));
-        return new Caller("unix:" + name, local.of(peer.uid(), peer::inGroup), "uid " + peer.uid() + " (" + name + ")");
+        return new Caller("unix:" + name, local.of(peer.uid(), peer::inGroup), "uid " + peer.uid() + " (" + name + ")",
+            peerRole != null && peer.uid() == OWN_UID);
       } catch (IOException e) {
         return Caller.unidentified("a caller on a UNIX socket whose credentials cannot be read (" + e.getMessage() + ")");
       }
@@ -100,7 +126,8 @@ public final class AccessPolicy {
         if (c instanceof X509Certificate leaf) {
           Role role = Role.of(leaf).orElse(null);
           Access access = role == null ? Access.NONE : certificateRoles.getOrDefault(role, Access.NONE);
-          return new Caller("cert:" + commonName(leaf), access, "certificate " + Role.describe(leaf));
+          return new Caller("cert:" + commonName(leaf), access, "certificate " + Role.describe(leaf),
+              role != null && role == peerRole);
         }
       }
     } catch (SSLPeerUnverifiedException e) {

@@ -9,8 +9,14 @@ package io.mpqemu.access;
  * @param access what the caller may do
  * @param description how log lines and refusals name the caller: {@code uid 1001 (alice)}, {@code
  *     certificate CN=client-1 (role client)}
+ * @param peer another instance of this service: a certificate of the service's own role, or a local process
+ *     running as this process's user (which could read this service's keys anyway); it may speak for others
  */
-public record Caller(String identity, Access access, String description) {
+public record Caller(String identity, Access access, String description, boolean peer) {
+
+  public Caller(String identity, Access access, String description) {
+    this(identity, access, description, false);
+  }
 
   /** A caller nothing is known of. */
   public static Caller unidentified(String description) {

@@ -5,6 +5,7 @@ import io.mpqemu.access.Access;
 import io.mpqemu.access.AccessPolicy;
 import io.mpqemu.access.StreamLimit;
 import io.mpqemu.controlplane.api.ControlPlaneList;
+import io.mpqemu.controlplane.api.LeaderForwarding;
 import io.mpqemu.controlplane.api.VmGrpcService;
 import io.mpqemu.controlplane.dispatch.AgentClients;
 import io.mpqemu.controlplane.dispatch.NodeAgents;
@@ -79,6 +80,7 @@ public final class ControlPlaneVerticle extends VerticleBase {
   private EventLog log;
   private NodeRegistry nodes;
   private VmGrpcService api;
+  private LeaderForwarding forwarding;
   private AccessPolicy policy;
   private StreamLimit streams;
   private Future<?> busJoined = Future.succeededFuture();
@@ -147,7 +149,9 @@ public final class ControlPlaneVerticle extends VerticleBase {
       Files.createDirectories(config.dataDir());
       Files.setPosixFilePermissions(config.dataDir(), PosixFilePermissions.fromString("rwx------"));
       // client certificates are operators, viewer certificates viewers; groups resolve here, off the loop
-      policy = config.access().policy(Map.of(Role.CLIENT, Access.OPERATOR, Role.VIEWER, Access.VIEWER));
+      // and other control planes forward the writes they are given to the leader (LeaderForwarding)
+      policy = config.access().policy(Map.of(Role.CLIENT, Access.OPERATOR, Role.VIEWER, Access.VIEWER,
+          Role.CONTROL_PLANE, Access.OPERATOR)).withPeers(Role.CONTROL_PLANE);
       LOG.info("control plane store: {}", config.store());
       return config.store().open();
     }).compose(opened -> {
@@ -242,7 +246,9 @@ public final class ControlPlaneVerticle extends VerticleBase {
       Instant startedAt = Clock.systemUTC().instant();
       api = new VmGrpcService(context, core.intents(), nodes, agents, log, policy, streams, succession != null
           ? () -> succession.members().map(ControlPlaneList::of)
-          : () -> Future.succeededFuture(ControlPlaneList.alone(listeners.grpcAddresses(), startedAt, Instant.now())));
+          : () -> Future.succeededFuture(ControlPlaneList.alone(listeners.grpcAddresses(), startedAt, Instant.now())),
+          forwarding = succession == null ? null
+              : new LeaderForwarding(vertx, succession, succession::members, tls, config.callDeadline()));
       return settled.compose(v -> startServers());
     }).compose(v -> startHttp()).onSuccess(v -> {
       if (succession != null) {
@@ -278,6 +284,9 @@ public final class ControlPlaneVerticle extends VerticleBase {
     }
     if (agents != null) {
       closing.add(agents.close());
+    }
+    if (forwarding != null) {
+      closing.add(forwarding.close());
     }
     return Future.join(closing).eventually(() -> vertx.executeBlocking(() -> {
       if (store != null) {
@@ -353,7 +362,7 @@ public final class ControlPlaneVerticle extends VerticleBase {
   private Future<Void> startServers() {
     listeners = new ServiceListeners(vertx, "control-plane API", policy);
     return listeners.serveGrpc(api, VmServiceGrpcService.SERVICE_NAME, config.listen(), tls,
-        EnumSet.of(Role.CLIENT, Role.VIEWER), VmGrpcService.ACCESS);
+        EnumSet.of(Role.CLIENT, Role.VIEWER, Role.CONTROL_PLANE), VmGrpcService.ACCESS);
   }
 
   /** Health, metrics, SSE events and read-only JSON, when an HTTP address is configured. */

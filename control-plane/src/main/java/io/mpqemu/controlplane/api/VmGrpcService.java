@@ -39,6 +39,7 @@ import io.mpqemu.v1.StopVmRequest;
 import io.mpqemu.v1.UpdateVmRequest;
 import io.mpqemu.v1.Vm;
 import io.mpqemu.v1.VmEvent;
+import io.mpqemu.v1.VmServiceGrpcClient;
 import io.mpqemu.v1.VmServiceGrpcService;
 import io.mpqemu.v1.WatchEventsRequest;
 import io.mpqemu.wire.Timestamps;
@@ -92,15 +93,19 @@ public final class VmGrpcService extends VmServiceGrpcService {
   private final AccessPolicy policy;
   private final StreamLimit streams;
   private final Supplier<Future<ListControlPlanesResponse>> controlPlanes;
+  private final LeaderForwarding forwarding;
 
   /**
    * @param policy who callers are (CreateVm records its caller as the VM's owner)
    * @param streams how many WatchEvents streams each caller may hold (shared with the SSE route)
    * @param controlPlanes ListControlPlanes' answer, read when asked
+   * @param forwarding where a standby sends the writes it is given; null: this control plane never forwards
    */
   public VmGrpcService(Context controlPlane, VmIntents vms, NodeRegistry nodes, AgentClients agents, EventLog log,
-      AccessPolicy policy, StreamLimit streams, Supplier<Future<ListControlPlanesResponse>> controlPlanes) {
+      AccessPolicy policy, StreamLimit streams, Supplier<Future<ListControlPlanesResponse>> controlPlanes,
+      LeaderForwarding forwarding) {
     this.controlPlanes = controlPlanes;
+    this.forwarding = forwarding;
     this.controlPlane = controlPlane;
     this.vms = vms;
     this.consoles = new ConsoleRelay(vms, nodes, agents);
@@ -224,21 +229,41 @@ public final class VmGrpcService extends VmServiceGrpcService {
   }
 
   /**
-   * Binds every method as generated except two that need the request itself: CreateVm (who calls, for
-   * the owner) and WatchEvents (who calls, for the stream limit; and vertx-grpc reports a client's
-   * cancel only to the request's error handler).
+   * Binds the reads as generated; the writes and WatchEvents need the request itself: a write to know who
+   * calls (the owner of a VM it creates) and whether a standby forwarded it ({@link LeaderForwarding}),
+   * WatchEvents who calls (for the stream limit; and vertx-grpc reports a client's cancel only to the
+   * request's error handler).
    */
   @Override
   public void bind(GrpcServer server) {
     List<ServiceMethod<?, ?>> methods = new ArrayList<>(all());
-    methods.remove(WatchEvents);
-    methods.remove(CreateVm);
+    methods.removeAll(List.of(WatchEvents, CreateVm, StartVm, StopVm, DeleteVm, UpdateVm));
     builder(this).bind(methods).build().bind(server);
-    server.callHandler(CreateVm, request -> request.handler(msg -> {
-      Caller caller = policy.callerOf(request.connection());
-      createVm(msg, caller.identity()).onComplete(request.response()::end, request.response()::fail);
-    }));
+    write(server, CreateVm, VmServiceGrpcClient.CreateVm, this::createVm);
+    write(server, StartVm, VmServiceGrpcClient.StartVm, (msg, owner) -> startVm(msg));
+    write(server, StopVm, VmServiceGrpcClient.StopVm, (msg, owner) -> stopVm(msg));
+    write(server, DeleteVm, VmServiceGrpcClient.DeleteVm, (msg, owner) -> deleteVm(msg));
+    write(server, UpdateVm, VmServiceGrpcClient.UpdateVm, (msg, owner) -> updateVm(msg));
     server.callHandler(WatchEvents, request -> request.handler(msg -> watch(msg, request)));
+  }
+
+  /**
+   * A write: made here by the leader (or a control plane alone on its store), forwarded to the leader by a
+   * standby. A call another control plane forwarded is made here, for the owner it names, or refused.
+   */
+  private <Req, Resp> void write(GrpcServer server, ServiceMethod<Req, Resp> served, ServiceMethod<Resp, Req> toLeader,
+      java.util.function.BiFunction<Req, String, Future<Resp>> here) {
+    server.callHandler(served, request -> request.handler(msg -> {
+      Caller caller = policy.callerOf(request.connection());
+      boolean forwarded = caller.peer() && request.headers().contains(LeaderForwarding.FORWARDED_BY);
+      String owner = forwarded ? java.util.Objects.requireNonNullElse(request.headers().get(LeaderForwarding.OWNER), "")
+          : caller.identity();
+      java.util.Optional<String> leader = forwarded || forwarding == null ? java.util.Optional.empty()
+          : forwarding.leader();
+      Future<Resp> answer = leader.isPresent() ? forwarding.forward(leader.get(), toLeader, msg, owner)
+          : here.apply(msg, owner);
+      answer.onComplete(request.response()::end, request.response()::fail);
+    }));
   }
 
   private void watch(WatchEventsRequest request, GrpcServerRequest<WatchEventsRequest, VmEvent> call) {

@@ -117,6 +117,8 @@ class MultiHostClusterTest {
         TlsProbe.tls(a.ip(), c.busPort(a), c.pki.keyStore("agent-b"), false), REFUSED);
     // and the right certificates get in, so the probes above can tell the difference
     expect(wrong, "the admin on the public API", TlsProbe.tls(cpIp, cpApi, c.pki.keyStore("admin"), true), ACCEPTED);
+    expect(wrong, "a control plane on the public API (a standby forwards writes to the leader)",
+        TlsProbe.tls(cpIp, cpApi, c.pki.keyStore("cp"), true), ACCEPTED);
     expect(wrong, "the control plane on agent-a's API", TlsProbe.tls(a.ip(), agentApi, c.pki.keyStore("cp"), true), ACCEPTED);
     expect(wrong, "agent-b on the control plane's event bus",
         TlsProbe.tls(cpIp, c.busPort(c.cpHost), c.pki.keyStore("agent-b"), false), ACCEPTED);
@@ -128,7 +130,7 @@ class MultiHostClusterTest {
     String cpLog = c.controlPlane.log();
     String agentLog = c.agents.get("agent-a").log();
     assertThat(cpLog).contains("control-plane API tcp:" + cpIp + ":" + cpApi + ": refused a connection: not TLS (plaintext)")
-        .contains("presenting 'CN=agent-a,OU=node-agent,O=mpqemu' (role node-agent): only client or viewer may connect here")
+        .contains("presenting 'CN=agent-a,OU=node-agent,O=mpqemu' (role node-agent): only client or control-plane or viewer may connect here")
         .contains("presenting 'CN=intruder,OU=control-plane,O=mpqemu' (role control-plane): not issued by this cluster's CA")
         .contains("event bus: refused")
         .contains("presenting 'CN=admin,OU=client,O=mpqemu' (role client): only control-plane or node-agent may connect here");
