@@ -11,7 +11,7 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * A userspace TCP proxy on loopback that a test controls, for network faults this kernel cannot make
+ * A userspace TCP proxy (on loopback unless told) that a test controls, for network faults this kernel cannot make
  * (no {@code netem}): {@link #blackhole} stops forwarding in both directions while keeping every
  * connection open, as a partition does (the peers see silence, not a reset), and {@link #heal} lets the
  * bytes held back through.
@@ -25,9 +25,9 @@ public final class TcpProxy implements AutoCloseable {
   private volatile boolean blocked;
   private volatile boolean closed;
 
-  private TcpProxy(InetSocketAddress target) throws IOException {
+  private TcpProxy(InetSocketAddress target, InetAddress bind) throws IOException {
     this.target = target;
-    this.listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+    this.listener = new ServerSocket(0, 50, bind);
     Thread accept = new Thread(this::accept, "tcp-proxy-accept-" + port());
     accept.setDaemon(true);
     accept.start();
@@ -35,7 +35,12 @@ public final class TcpProxy implements AutoCloseable {
 
   /** A proxy from a free loopback port to {@code host:port}. */
   public static TcpProxy to(String host, int port) throws IOException {
-    return new TcpProxy(new InetSocketAddress(host, port));
+    return new TcpProxy(new InetSocketAddress(host, port), InetAddress.getLoopbackAddress());
+  }
+
+  /** A proxy from a free port of {@code bind} (an address of this host others reach it on) to {@code host:port}. */
+  public static TcpProxy on(String bind, String host, int port) throws IOException {
+    return new TcpProxy(new InetSocketAddress(host, port), InetAddress.getByName(bind));
   }
 
   public int port() {

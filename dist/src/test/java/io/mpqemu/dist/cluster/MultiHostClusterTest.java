@@ -379,7 +379,9 @@ class MultiHostClusterTest {
           m -> events.offer(new Recorded(m.body(), m.headers()))).completion());
       // both agents publish to the recorder once they hear from the cluster that it listens
       Await.atMost(Duration.ofSeconds(60)).every(Duration.ofMillis(200)).until(() -> beats.keySet(),
-          k -> k.containsAll(List.of("agent-a", "agent-b")), k -> "heartbeats recorded only from " + k);
+          k -> k.containsAll(List.of("agent-a", "agent-b")), k -> "heartbeats recorded only from " + k
+              + "; the agents' membership and bus lines:\n" + c.agents.values().stream().flatMap(a -> a.log().lines())
+                  .filter(l -> l.contains("Membership") || l.contains("event bus")).collect(Collectors.joining("\n")));
 
       // a new VM: its events are recorded as the control plane receives them
       io.mpqemu.agent.qemu.BootImage.writeRaw(c.root.resolve("images/replay-1.img"), "Hello from replay-1", false);
