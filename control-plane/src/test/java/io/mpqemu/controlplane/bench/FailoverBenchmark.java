@@ -28,8 +28,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Issue 14's figures: failover time over repeated kill -9 of the leader (to the standby leading, seen on
- * its /readyz polled every 20 ms), as multiples of the lease; and event delivery latency to a subscriber
- * of the standby against one of the leader (create sent to its ACCEPTED event received), two
+ * its /readyz polled every 20 ms), as multiples of the lease; event delivery latency to a subscriber
+ * of the standby against one of the leader (create sent to its ACCEPTED event received); and create
+ * throughput through both control planes against through the leader alone; two
  * control planes in JVMs of their own on one real PostgreSQL, default lease (4 s, renew deadline 3 s, an
  * attempt every second).
  *
@@ -45,6 +46,13 @@ class FailoverBenchmark {
   static final Duration LEASE = Duration.ofSeconds(4);
   static final Duration START_WITHIN = Duration.ofSeconds(90);
   static final Report REPORT = new Report();
+  static final int IN_FLIGHT = Integer.getInteger("bench.inFlight", 16);
+  static final int ROUNDS = Integer.getInteger("bench.rounds", 5);
+  static final Duration ROUND = Duration.ofSeconds(5);
+  static final Duration WARM = Duration.ofSeconds(Integer.getInteger("bench.warmSeconds", 30));
+  private static final java.util.concurrent.atomic.AtomicLong NAMES = new java.util.concurrent.atomic.AtomicLong();
+  private static final java.util.concurrent.atomic.AtomicReference<Throwable> FAILED =
+      new java.util.concurrent.atomic.AtomicReference<>();
 
   @Test
   void failoverAndEventLatency() throws Exception {
@@ -64,6 +72,7 @@ class FailoverBenchmark {
       Await.atMost(START_WITHIN).until(() -> leader(members) != null, "a leader");
 
       events(clients, members);
+      throughput(clients, members);
       if (KILLS > 0) {
         failovers(members, jvms);
       }
@@ -114,6 +123,75 @@ class FailoverBenchmark {
     REPORT.f("standby / leader: median %.2fx, p99 %.2fx (target: at most 2x)",
         Bench.quantile(standbyMs, 0.5) / Bench.quantile(leaderMs, 0.5),
         Bench.quantile(standbyMs, 0.99) / Bench.quantile(leaderMs, 0.99));
+  }
+
+  /**
+   * Creates from {@link #IN_FLIGHT} concurrent callers, all through the leader, then half through the leader
+   * and half through the standby (which forwards them), in alternating rounds after a warm-up.
+   */
+  private void throughput(Clients clients, Member[] members) {
+    Member lead = leader(members);
+    Member standby = lead == members[0] ? members[1] : members[0];
+    List<SocketAddress> one = List.of(lead.api);
+    List<SocketAddress> two = List.of(lead.api, standby.api);
+    long warmUntil = System.nanoTime() + WARM.toNanos();
+    while (System.nanoTime() < warmUntil) {
+      creates(clients, one, ROUND);
+      creates(clients, two, ROUND);
+    }
+    double[] viaOne = new double[ROUNDS];
+    double[] viaTwo = new double[ROUNDS];
+    for (int r = 0; r < ROUNDS; r++) {
+      viaOne[r] = creates(clients, one, ROUND);
+      viaTwo[r] = creates(clients, two, ROUND);
+    }
+    REPORT.line("");
+    REPORT.f("-- create throughput: %d callers creating (durably) for %d s a round, %d rounds each way after %d s of"
+        + " warm-up, same PostgreSQL, same run --", IN_FLIGHT, ROUND.toSeconds(), ROUNDS, WARM.toSeconds());
+    REPORT.f("all through the leader:                         median %.0f creates/s (min %.0f, max %.0f)",
+        Bench.quantile(viaOne, 0.5), Bench.min(viaOne), Bench.max(viaOne));
+    REPORT.f("half through the leader, half through the standby: median %.0f creates/s (min %.0f, max %.0f)",
+        Bench.quantile(viaTwo, 0.5), Bench.min(viaTwo), Bench.max(viaTwo));
+    REPORT.f("two control planes / one: %.2fx (the standby forwards writes to the leader, which makes them all)",
+        Bench.quantile(viaTwo, 0.5) / Bench.quantile(viaOne, 0.5));
+  }
+
+  /** Creates per second from IN_FLIGHT callers spread over {@code targets}, for {@code round}. */
+  private double creates(Clients clients, List<SocketAddress> targets, Duration round) {
+    java.util.concurrent.atomic.AtomicLong done = new java.util.concurrent.atomic.AtomicLong();
+    java.util.concurrent.CountDownLatch finished = new java.util.concurrent.CountDownLatch(IN_FLIGHT);
+    long start = System.nanoTime();
+    long end = start + round.toNanos();
+    for (int i = 0; i < IN_FLIGHT; i++) {
+      createLoop(clients, targets.get(i % targets.size()), end, done, finished);
+    }
+    try {
+      assertThat(finished.await(round.toSeconds() + 60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+      assertThat(FAILED.get()).as("a create that failed").isNull();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+    return done.get() / ((System.nanoTime() - start) / 1e9);
+  }
+
+  private void createLoop(Clients clients, SocketAddress to, long end, java.util.concurrent.atomic.AtomicLong done,
+      java.util.concurrent.CountDownLatch finished) {
+    if (System.nanoTime() >= end) {
+      finished.countDown();
+      return;
+    }
+    clients.call(to, VmServiceGrpcClient.CreateVm, CreateVmRequest.newBuilder()
+            .setSpec(Bench.spec("tp-" + NAMES.incrementAndGet())).setDesiredState(DesiredState.STOPPED).build())
+        .onComplete(ar -> {
+          if (ar.failed()) {
+            FAILED.compareAndSet(null, ar.cause());
+            finished.countDown();
+            return;
+          }
+          done.incrementAndGet();
+          createLoop(clients, to, end, done, finished);
+        });
   }
 
   /** Kills the leader KILLS times; each time the other leads; the killed one comes back as a standby. */
