@@ -7,11 +7,16 @@
 #
 #   local-cluster.sh up      as root: build the jars if missing, certificates, namespaces, start the
 #                            control plane and two agents, launch one VM on each host, show status
-#   local-cluster.sh status  node list and vm list
+#   local-cluster.sh up --ha the same with a highly available control plane: PostgreSQL (run as the
+#                            postgres user, TLS with a certificate of the cluster CA) in mpq-db, and two
+#                            control planes on it, cp-a in mpq-cp and cp-b in mpq-cp2; one leads
+#   local-cluster.sh status  node list and vm list (and the control planes, with --ha)
 #   local-cluster.sh down    stop everything it started, delete the namespaces and the work dir
 #
 # Env: MPQEMU_LOCAL_DIR (work dir, default /tmp/mpqemu-local-cluster), MPQEMU_LOCAL_SUBNET (first
-# three octets, default 10.77.0: .1 is mpq-cp, .2 mpq-host1, .3 mpq-host2, a /24).
+# three octets, default 10.77.0: .1 is mpq-cp, .2 mpq-host1, .3 mpq-host2, .4 mpq-cp2, .5 mpq-db, a /24).
+# With --ha, PostgreSQL's data directory is MPQEMU_LOCAL_DIR-pg (the postgres user cannot enter the
+# work dir), made with mkdir (which fails if anyone made it first) and removed by `down`.
 #
 # The work dir holds the cluster's private keys, and its default path is predictable in a directory
 # anyone can write to: a local user could create it first and read what root writes there. So `up`
@@ -32,7 +37,9 @@ cp_jar="$root/dist/target/control-plane.jar"
 agent_jar="$root/node-agent/target/node-agent.jar"
 server="unix:$dir/cp.sock"
 hosts=(host1 host2)
-namespaces=(mpq-cp mpq-host1 mpq-host2 mpq-switch)
+namespaces=(mpq-cp mpq-host1 mpq-host2 mpq-cp2 mpq-db mpq-switch)
+pgdir="$dir-pg"
+ha=false
 
 say() { echo "==> $*" >&2; }
 die() { echo "$prog: error: $*" >&2; exit 1; }
@@ -50,10 +57,14 @@ ns_exists() { [ -e "/var/run/netns/$1" ]; }
 # Only root can have made it, and only root can read or change what is in it.
 dir_is_private() { [ -d "$dir" ] && [ ! -L "$dir" ] && [ "$(stat -c %u:%a "$dir")" = 0:700 ]; }
 
-usage() { echo "usage: $prog {up|status|down}  (env: MPQEMU_LOCAL_DIR, MPQEMU_LOCAL_SUBNET)" >&2; exit 2; }
-[ $# -eq 1 ] || usage
+usage() { echo "usage: $prog {up [--ha]|status|down}  (env: MPQEMU_LOCAL_DIR, MPQEMU_LOCAL_SUBNET)" >&2; exit 2; }
+[ $# -ge 1 ] && [ $# -le 2 ] || usage
 cmd=$1
 case $cmd in up | status | down) ;; *) usage ;; esac
+if [ $# -eq 2 ]; then
+  [ "$cmd $2" = "up --ha" ] || usage
+  ha=true
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "$prog: needs root (network namespaces); run:" >&2
@@ -104,6 +115,9 @@ down() {
     ns_exists "$ns" && { say "deleting namespace $ns"; ip netns del "$ns"; }
   done
   if dir_is_private && [ -e "$marker" ]; then
+    if [ -e "$dir/.ha" ] && [ -d "$pgdir" ] && [ ! -L "$pgdir" ]; then
+      say "removing $pgdir"; rm -rf "$pgdir"
+    fi
     say "removing $dir"; rm -rf "$dir"
   elif [ -e "$dir" ] || [ -L "$dir" ]; then
     echo "$prog: $dir was not made by $prog (not root's with mode 0700, or no $(basename "$marker")): left alone" >&2
@@ -113,6 +127,9 @@ down() {
 
 status() {
   dir_is_private && [ -S "$dir/cp.sock" ] || die "no local cluster in $dir (run: $prog up)"
+  if [ -e "$dir/.ha" ]; then
+    say "control planes"; cli control-planes
+  fi
   say "nodes"; cli node list
   say "VMs"; cli vm list
 }
@@ -140,11 +157,62 @@ wait_for() {
 
 # cluster_file NAME IP: the cluster file of one host.
 cluster_file() {
+  local members="\"$net.1:5701\",\"$net.2:5701\",\"$net.3:5701\""
+  if $ha; then members="$members,\"$net.4:5701\""; fi
   cat >"$dir/$1.json" <<EOF
 {"name":"local","host":"$2","membershipPort":5701,"busPort":5702,
- "members":["$net.1:5701","$net.2:5701","$net.3:5701"],"memberTimeoutSeconds":10,"mergeDelaySeconds":5,
+ "members":[$members],"memberTimeoutSeconds":10,"mergeDelaySeconds":5,
  "tls":{"ca":"$dir/pki/ca.crt","cert":"$dir/pki/$1.crt","key":"$dir/pki/$1.key"}}
 EOF
+}
+
+# postgres_up: PostgreSQL in mpq-db ($net.5), as the postgres user, TLS only from the network, a role
+# and a database of the control planes' own, its password in $dir/store.pw.
+postgres_up() {
+  local bin
+  bin=$(find /usr/lib/postgresql -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -n 1)
+  [ -n "$bin" ] && [ -x "$bin/initdb" ] || die "PostgreSQL is missing: run $root/deploy/install-deps.sh as root"
+  id postgres >/dev/null 2>&1 || die "no postgres user: run $root/deploy/install-deps.sh as root"
+  mkdir -m 0700 "$pgdir" || die "$pgdir exists: remove it or choose another MPQEMU_LOCAL_DIR"
+  chown postgres: "$pgdir"
+  say "PostgreSQL in mpq-db ($net.5:5432): data in $pgdir, run as postgres, TLS with a certificate of the cluster CA"
+  runuser -u postgres -- "$bin/initdb" -D "$pgdir/data" -U postgres --auth-local=peer --auth-host=reject \
+    -E UTF8 >"$dir/logs/initdb.log" 2>&1 || { cat "$dir/logs/initdb.log" >&2; die "initdb failed"; }
+  # its server certificate, for sslmode=verify-full: signed by the cluster CA, naming $net.5
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/O=mpqemu/CN=mpq-db" \
+    -keyout "$pgdir/data/server.key" -out "$dir/pki/db.csr" 2>/dev/null
+  openssl x509 -req -in "$dir/pki/db.csr" -CA "$dir/pki/ca.crt" -CAkey "$dir/pki/ca.key" -days 30 -sha256 \
+    -extfile <(printf 'subjectAltName=IP:%s\nextendedKeyUsage=serverAuth\n' "$net.5") \
+    -out "$pgdir/data/server.crt" 2>/dev/null
+  chown postgres: "$pgdir/data/server.key" "$pgdir/data/server.crt"
+  chmod 0600 "$pgdir/data/server.key"
+  cat >>"$pgdir/data/postgresql.conf" <<EOF
+listen_addresses = '$net.5'
+port = 5432
+unix_socket_directories = '$pgdir'
+ssl = on
+password_encryption = 'scram-sha-256'
+EOF
+  cat >"$pgdir/data/pg_hba.conf" <<EOF
+local   all     postgres                peer
+hostssl mpqemu  mpqemu    $net.0/24     scram-sha-256
+EOF
+  setsid ip netns exec mpq-db runuser -u postgres -- "$bin/pg_ctl" -D "$pgdir/data" -l "$pgdir/server.log" -w \
+    start >/dev/null || { tail -n 20 "$pgdir/server.log" >&2; die "PostgreSQL did not start"; }
+  (umask 077 && openssl rand -hex 24 >"$dir/store.pw")
+  runuser -u postgres -- "$bin/psql" -h "$pgdir" -q -v ON_ERROR_STOP=1 -d postgres \
+    -c "CREATE ROLE mpqemu LOGIN PASSWORD '$(cat "$dir/store.pw")'" -c "CREATE DATABASE mpqemu OWNER mpqemu" \
+    >/dev/null || die "could not create the mpqemu role and database"
+}
+
+# control_plane ID NAMESPACE IP: one of the control planes sharing the database (--ha).
+control_plane() {
+  local id=$1 ns=$2 ip=$3
+  cluster_file "$id" "$ip"
+  start "$id" "$ns" "${cp_cmd[@]}" serve --cluster "$dir/$id.json" --data-dir "$dir/$id" \
+    --listen "tcp:$ip:7000" --listen "unix:$dir/$id.sock" --not-ready-after 5 --lost-after 15 \
+    --store "postgresql://$net.5:5432/mpqemu?user=mpqemu&sslmode=verify-full&sslrootcert=$dir/pki/ca.crt" \
+    --store-password-file "$dir/store.pw" --control-plane-id "$id"
 }
 
 up() {
@@ -173,7 +241,13 @@ up() {
 
   say "certificates in $dir/pki"
   "$root/deploy/make-certs.sh" --dir "$dir/pki" ca >/dev/null
-  "$root/deploy/make-certs.sh" --dir "$dir/pki" control-plane cp --ip "$net.1" >/dev/null
+  if $ha; then
+    touch "$dir/.ha"
+    "$root/deploy/make-certs.sh" --dir "$dir/pki" control-plane cp-a --ip "$net.1" >/dev/null
+    "$root/deploy/make-certs.sh" --dir "$dir/pki" control-plane cp-b --ip "$net.4" >/dev/null
+  else
+    "$root/deploy/make-certs.sh" --dir "$dir/pki" control-plane cp --ip "$net.1" >/dev/null
+  fi
   "$root/deploy/make-certs.sh" --dir "$dir/pki" node-agent host1 --ip "$net.2" >/dev/null
   "$root/deploy/make-certs.sh" --dir "$dir/pki" node-agent host2 --ip "$net.3" >/dev/null
   "$root/deploy/make-certs.sh" --dir "$dir/pki" client admin >/dev/null
@@ -185,7 +259,9 @@ up() {
   ip -n mpq-switch link set br0 up
   ip -n mpq-switch link set lo up
   n=1
-  for ns in mpq-cp mpq-host1 mpq-host2; do
+  local hostns=(mpq-cp mpq-host1 mpq-host2)
+  if $ha; then hostns+=(mpq-cp2 mpq-db); fi
+  for ns in "${hostns[@]}"; do
     ip netns add "$ns"
     ip -n mpq-switch link add "sw-${ns#mpq-}" type veth peer name eth0 netns "$ns"
     ip -n mpq-switch link set "sw-${ns#mpq-}" master br0 up
@@ -195,10 +271,19 @@ up() {
     n=$((n + 1))
   done
 
-  say "starting the control plane in mpq-cp ($net.1)"
-  cluster_file cp "$net.1"
-  start cp mpq-cp "${cp_cmd[@]}" serve --cluster "$dir/cp.json" --data-dir "$dir/cp" \
-    --listen "tcp:$net.1:7000" --listen "$server" --not-ready-after 5 --lost-after 15
+  if $ha; then
+    postgres_up
+    say "starting the control planes cp-a in mpq-cp ($net.1) and cp-b in mpq-cp2 ($net.4), on PostgreSQL"
+    control_plane cp-a mpq-cp "$net.1"
+    wait_for cp-a "control plane ready"   # the first to start leads
+    ln -s cp-a.sock "$dir/cp.sock"       # the CLI's server; either would do: a standby forwards writes
+    control_plane cp-b mpq-cp2 "$net.4"
+  else
+    say "starting the control plane in mpq-cp ($net.1)"
+    cluster_file cp "$net.1"
+    start cp mpq-cp "${cp_cmd[@]}" serve --cluster "$dir/cp.json" --data-dir "$dir/cp" \
+      --listen "tcp:$net.1:7000" --listen "$server" --not-ready-after 5 --lost-after 15
+  fi
   say "boot images web-1.img and web-2.img in both image roots (a VM may land on either host)"
   for node in "${hosts[@]}"; do   # while the control plane starts
     mkdir -p "$dir/$node/state" "$dir/$node/images"
@@ -206,7 +291,7 @@ up() {
       "${agent_cmd[@]}" boot-image --message "Hello from $vm, booted on $node" "$dir/$node/images/$vm.img" >/dev/null
     done
   done
-  wait_for cp "control plane ready"
+  if $ha; then wait_for cp-b "control plane ready"; else wait_for cp "control plane ready"; fi
   n=2
   for node in "${hosts[@]}"; do
     say "starting the agent $node in mpq-$node ($net.$n)"
@@ -253,6 +338,10 @@ EOF
 
   status
   local tls=(--tls-ca "$dir/pki/ca.crt" --tls-cert "$dir/pki/admin.crt" --tls-key "$dir/pki/admin.key")
+  if $ha; then
+    say "cp-a leads; cp-b stands by and forwards writes to it. A failover (about 5 s):"
+    echo "  kill -9 \$(cat $dir/cp-a.pid); sleep 6; java -jar $cp_jar --server unix:$dir/cp-b.sock control-planes" >&2
+  fi
   say "the same over mutual TLS, from inside mpq-cp:"
   echo "  ip netns exec mpq-cp java -jar $cp_jar vm list --server tcp:$net.1:7000 ${tls[*]}" >&2
   ip netns exec mpq-cp "${cp_cmd[@]}" vm list --server "tcp:$net.1:7000" "${tls[@]}"

@@ -26,7 +26,8 @@ import org.junit.jupiter.api.Test;
 class LocalClusterScriptTest {
 
   private static final Path DEFAULT_DIR = Path.of("/tmp/mpqemu-local-cluster");
-  private static final List<String> NAMESPACES = List.of("mpq-cp", "mpq-host1", "mpq-host2", "mpq-switch");
+  private static final List<String> NAMESPACES = List.of("mpq-cp", "mpq-host1", "mpq-host2", "mpq-cp2", "mpq-db",
+      "mpq-switch");
   private static final String REFUSED = "is not a directory of root's with mode 0700";
 
   private final Path script = ScriptProcesses.repoRoot().resolve("deploy/local-cluster.sh");
@@ -129,6 +130,53 @@ class LocalClusterScriptTest {
     assertThat(markedProcesses(dir)).as("processes left by down").isEmpty();
     assertThat(NAMESPACES).noneMatch(LocalClusterScriptTest::namespaceExists);
     assertThat(dir).doesNotExist();
+  }
+
+  /**
+   * The same with a highly available control plane: PostgreSQL (as the postgres user, TLS) and two
+   * control planes on it, one leading; `down` also stops the database and removes its directory.
+   */
+  @Test
+  void upHaThenDownLeavesNothing() throws IOException {
+    Path dir = Path.of("/tmp", "mpqlc-" + Integer.toHexString(java.util.concurrent.ThreadLocalRandom.current()
+        .nextInt(0x10000, 0xfffff)));
+    Path pgdir = Path.of(dir + "-pg");
+    String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+    Result up = run(List.of(script.toString(), "up", "--ha"), dir, java.util.Map.of("MPQEMU_LOCAL_CLASSPATH", classpath));
+    try {
+      assertThat(up.code).as(up.out).isZero();
+      assertThat(up.out).contains("Hello from web-1, booted on").contains("Hello from web-2, booted on");
+      assertThat(up.out.lines().filter(l -> l.startsWith("cp-")).map(l -> l.split("\\s+")[0] + " " + l.split("\\s+")[1]))
+          .as("the control planes as `status` lists them").containsExactly("cp-a leader", "cp-b standby");
+      assertThat(processesNaming(pgdir)).as("PostgreSQL's processes").isNotEmpty();
+      assertThat(Files.getOwner(pgdir).getName()).isEqualTo("postgres");
+    } finally {
+      Result down = run(List.of(script.toString(), "down"), dir);
+      assertThat(down.code).as(down.out).isZero();
+    }
+    assertThat(markedProcesses(dir)).as("processes left by down").isEmpty();
+    assertThat(processesNaming(pgdir)).as("PostgreSQL processes left by down").isEmpty();
+    assertThat(NAMESPACES).noneMatch(LocalClusterScriptTest::namespaceExists);
+    assertThat(dir).doesNotExist();
+    assertThat(pgdir).doesNotExist();
+  }
+
+  /** Pids of processes whose command line names something under {@code dir}. */
+  private static List<String> processesNaming(Path dir) throws IOException {
+    List<String> found = new java.util.ArrayList<>();
+    try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+      for (Path p : procs.filter(x -> x.getFileName().toString().matches("\\d+")).toList()) {
+        try {
+          String cmdline = new String(Files.readAllBytes(p.resolve("cmdline")), StandardCharsets.UTF_8);
+          if (cmdline.contains(dir + "/")) {
+            found.add(p.getFileName().toString());
+          }
+        } catch (IOException gone) {
+          // exited meanwhile
+        }
+      }
+    }
+    return found;
   }
 
   /** Pids of processes whose environment carries the marker of an agent under {@code dir}. */
