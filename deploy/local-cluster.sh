@@ -171,8 +171,8 @@ EOF
 postgres_up() {
   local bin
   bin=$(find /usr/lib/postgresql -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -n 1)
-  [ -n "$bin" ] && [ -x "$bin/initdb" ] || die "PostgreSQL is missing: run $root/deploy/install-deps.sh as root"
-  id postgres >/dev/null 2>&1 || die "no postgres user: run $root/deploy/install-deps.sh as root"
+  [ -n "$bin" ] && [ -x "$bin/initdb" ] || die "PostgreSQL is missing: run $root/deploy/install-deps.sh --tests as root (it installs the server and keeps Debian's own cluster from starting)"
+  id postgres >/dev/null 2>&1 || die "no postgres user: run $root/deploy/install-deps.sh --tests as root"
   mkdir -m 0700 "$pgdir" || die "$pgdir exists: remove it or choose another MPQEMU_LOCAL_DIR"
   chown postgres: "$pgdir"
   say "PostgreSQL in mpq-db ($net.5:5432): data in $pgdir, run as postgres, TLS with a certificate of the cluster CA"
