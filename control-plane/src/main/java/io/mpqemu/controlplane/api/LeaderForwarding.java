@@ -12,6 +12,8 @@ import io.mpqemu.grpc.MessageLimits;
 import io.mpqemu.net.Endpoint;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.core.net.SocketAddress;
 import io.vertx.grpc.client.GrpcClient;
 import io.vertx.grpc.client.GrpcClientOptions;
@@ -43,6 +45,8 @@ public final class LeaderForwarding {
   public static final String OWNER = "mpqemu-owner";
 
   private static final Logger LOG = LoggerFactory.getLogger(LeaderForwarding.class);
+  /** How long a connection to the leader may take to open. */
+  private static final long CONNECT_WITHIN_MILLIS = 3000;
   /** How long an announced address list is used before it is read again. */
   private static final long ADDRESSES_FOR_NANOS = TimeUnit.SECONDS.toNanos(5);
 
@@ -67,8 +71,12 @@ public final class LeaderForwarding {
     this.tls = tls != null;
     this.deadline = deadline;
     GrpcClientOptions options = MessageLimits.clientOptions().setScheduleDeadlineAutomatically(true);
-    this.client = tls == null ? GrpcClient.client(vertx, options)
-        : GrpcClient.client(vertx, options, tls.client("control-plane call", EnumSet.of(Role.CONTROL_PLANE)));
+    // a leader whose host is gone must not hold a caller for the transport's default minute
+    int connectWithin = (int) Math.min(deadline.toMillis(), CONNECT_WITHIN_MILLIS);
+    HttpClientOptions transport = tls == null
+        ? new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false)
+        : tls.client("control-plane call", EnumSet.of(Role.CONTROL_PLANE));
+    this.client = GrpcClient.client(vertx, options, transport.setConnectTimeout(connectWithin));
   }
 
   /** The leader a write should go to: empty when this control plane leads, or when it knows of no other that does. */
@@ -85,7 +93,7 @@ public final class LeaderForwarding {
    */
   public <Req, Resp> Future<Resp> forward(String leader, ServiceMethod<Resp, Req> method, Req request, String owner) {
     return address(leader).compose(address -> client.request(address, method).compose(call -> {
-      call.headers().set(FORWARDED_BY, leadership.id()).set(OWNER, owner);
+      call.headers().set(FORWARDED_BY, leadership.id()).set(OWNER, encode(owner));
       call.timeout(deadline.toMillis(), TimeUnit.MILLISECONDS);
       call.end(request);
       return call.response().compose(response -> response.last().recover(e -> {
@@ -94,6 +102,23 @@ public final class LeaderForwarding {
             ? new GrpcCallException(status, response.statusMessage()) : e);
       }));
     }).recover(e -> Future.failedFuture(refusal(leader, address, method, e))));
+  }
+
+  /** An owner as a header carries it: percent-encoded UTF-8 (a certificate's CN may hold any character). */
+  static String encode(String owner) {
+    return java.net.URLEncoder.encode(owner, java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+  /** The owner a forwarded call names ("" when it names none, or not in the form {@link #encode} writes). */
+  public static String owner(String header) {
+    if (header == null) {
+      return "";
+    }
+    try {
+      return java.net.URLDecoder.decode(header, java.nio.charset.StandardCharsets.UTF_8);
+    } catch (IllegalArgumentException e) {
+      return "";
+    }
   }
 
   public Future<Void> close() {

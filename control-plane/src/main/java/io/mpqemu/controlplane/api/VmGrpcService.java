@@ -256,8 +256,7 @@ public final class VmGrpcService extends VmServiceGrpcService {
     server.callHandler(served, request -> request.handler(msg -> {
       Caller caller = policy.callerOf(request.connection());
       boolean forwarded = caller.peer() && request.headers().contains(LeaderForwarding.FORWARDED_BY);
-      String owner = forwarded ? java.util.Objects.requireNonNullElse(request.headers().get(LeaderForwarding.OWNER), "")
-          : caller.identity();
+      String owner = forwarded ? LeaderForwarding.owner(request.headers().get(LeaderForwarding.OWNER)) : caller.identity();
       java.util.Optional<String> leader = forwarded || forwarding == null ? java.util.Optional.empty()
           : forwarding.leader();
       Future<Resp> answer = leader.isPresent() ? forwarding.forward(leader.get(), toLeader, msg, owner)
