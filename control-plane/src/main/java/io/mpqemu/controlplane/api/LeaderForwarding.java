@@ -47,6 +47,8 @@ public final class LeaderForwarding {
   private static final Logger LOG = LoggerFactory.getLogger(LeaderForwarding.class);
   /** How long a connection to the leader may take to open. */
   private static final long CONNECT_WITHIN_MILLIS = 3000;
+  /** A leader out of reach is logged at most this often (callers retrying would fill the log). */
+  private static final long WARN_EVERY_NANOS = TimeUnit.SECONDS.toNanos(10);
   /** How long an announced address list is used before it is read again. */
   private static final long ADDRESSES_FOR_NANOS = TimeUnit.SECONDS.toNanos(5);
 
@@ -56,6 +58,9 @@ public final class LeaderForwarding {
   private final boolean tls;
   private final Duration deadline;
   private volatile Announced announced = new Announced(List.of(), 0);
+  private final java.util.concurrent.atomic.AtomicLong lastWarned =
+      new java.util.concurrent.atomic.AtomicLong(System.nanoTime() - WARN_EVERY_NANOS);
+  private final java.util.concurrent.atomic.AtomicInteger unwarned = new java.util.concurrent.atomic.AtomicInteger();
 
   private record Announced(List<Member> members, long readAt) {}
 
@@ -136,8 +141,15 @@ public final class LeaderForwarding {
         || Failures.rootMessage(e).contains("timeout")) {
       return unknown(leader, method);
     }
-    LOG.warn("control plane {}: cannot forward {} to the leader {} at {}: {}", leadership.id(), method.methodName(),
-        leader, address, Failures.describe(e));
+    long now = System.nanoTime();
+    long last = lastWarned.get();
+    if (now - last >= WARN_EVERY_NANOS && lastWarned.compareAndSet(last, now)) { // a client retrying is told each time
+      int more = unwarned.getAndSet(0);
+      LOG.warn("control plane {}: cannot forward {} to the leader {} at {}: {}{}", leadership.id(), method.methodName(),
+          leader, address, Failures.describe(e), more == 0 ? "" : " (and " + more + " more writes in the last 10 s)");
+    } else {
+      unwarned.incrementAndGet();
+    }
     return new StatusException(GrpcStatus.UNAVAILABLE, "this control plane (" + leadership.id() + ") is a standby and"
         + " cannot reach the leader " + leader + " (" + Failures.rootMessage(e) + "); retry: a new leader takes over"
         + " within a few seconds if it is gone");
