@@ -47,14 +47,8 @@ final class Membership {
   static final int HANDSHAKE_MILLIS = 2000;
   /** The heartbeat period; a suspect is checked once more for as long before it is removed. */
   static final long HEARTBEAT_MILLIS = 1000;
-  /**
-   * How long a starting member looks for the cluster before it starts one of its own (then merged, seconds
-   * later, by MERGE3). 2 s was too short for a JVM just started on a busy 2-core host, where each TLS
-   * handshake of the discovery runs cold: a control plane restarted there formed a cluster of one in 2 of
-   * 20 restarts, and led it, cut from the agents, until the merge (HaFailoverBenchmark). The first member of
-   * a new cluster waits this long once.
-   */
-  static final long JOIN_MILLIS = 5000;
+  /** How long one round of a starting member's discovery waits for the cluster's coordinator to answer. */
+  static final long JOIN_MILLIS = 2000;
 
   private Membership() {}
 
@@ -113,7 +107,10 @@ final class Membership {
     STABLE stable = new STABLE();
     stable.setDesiredAverageGossip(5000);
     stable.setMaxBytes(1024 * 1024);
-    GMS gms = new GMS().setJoinTimeout(JOIN_MILLIS);
+    // a joiner the cluster answers without a coordinator (its own previous run, not yet found dead) asks
+    // again (PatientGms) for twice the member timeout before it founds a cluster of its own
+    GMS gms = new PatientGms().setJoinTimeout(JOIN_MILLIS)
+        .setMaxJoinAttempts((int) Math.max(10, 2 * timeout / JOIN_MILLIS + 3));
     gms.printLocalAddress(false);
     UFC ufc = new UFC();
     ufc.setMaxCredits(4 * 1024 * 1024);

@@ -189,8 +189,13 @@ class ClusterConfigTest {
     try (org.jgroups.JChannel ch = Membership.channel(c, ssl)) {
       var stack = ch.getProtocolStack();
       assertThat(stack.getProtocols().stream().map(p -> p.getClass().getSimpleName()).toList()).as("top to bottom")
-          .containsExactly("FRAG4", "MFC", "UFC", "GMS", "STABLE", "UNICAST3", "NAKACK2", "VERIFY_SUSPECT2", "FD_ALL3",
-              "MERGE3", "TCPPING", "TCP");
+          .containsExactly("FRAG4", "MFC", "UFC", "PatientGms", "STABLE", "UNICAST3", "NAKACK2", "VERIFY_SUSPECT2",
+              "FD_ALL3", "MERGE3", "TCPPING", "TCP");
+      org.jgroups.protocols.pbcast.GMS gms = stack.findProtocol(org.jgroups.protocols.pbcast.GMS.class);
+      assertThat(gms.getId()).as("GMS's protocol id, so its headers are GMS's to every member")
+          .isEqualTo(org.jgroups.conf.ClassConfigurator.getProtocolId(org.jgroups.protocols.pbcast.GMS.class)).isPositive();
+      assertThat(gms.getMaxJoinAttempts() * gms.getJoinTimeout()).as("a joiner waits for a coordinator, ms")
+          .isGreaterThanOrEqualTo(2 * 20_000);
       org.jgroups.protocols.TCP tcp = (org.jgroups.protocols.TCP) stack.getTransport();
       assertThat(tcp.getBindAddress().getHostAddress()).isEqualTo("10.0.0.1");
       assertThat(tcp.getBindPort()).isEqualTo(5701);
