@@ -159,7 +159,9 @@ public final class AccessPolicy {
   /** What a refused caller of {@code connection} is told it takes to get {@code needed}. */
   String howToGet(Access needed, HttpConnection connection) {
     if (connection.isSsl()) {
-      return "a certificate with role " + certificateRoles.entrySet().stream().filter(e -> e.getValue().includes(needed))
+      // peers (other instances of this service) are not a way for a person to get access: not offered
+      return "a certificate with role " + certificateRoles.entrySet().stream()
+          .filter(e -> e.getValue().includes(needed) && e.getKey() != peerRole)
           .map(e -> e.getKey().toString()).sorted().reduce((a, b) -> a + " or " + b).orElse("(none serves here)");
     }
     if (onUnixSocket(connection)) {
