@@ -59,6 +59,38 @@ public final class SpecValidator {
     validateLabels("labels", spec.getLabelsMap());
     validateLabels("node_selector", spec.getNodeSelectorMap());
     validateDevices(spec.getDevicesList(), limits);
+    validateBoot(spec.getBoot());
+  }
+
+  /** The longest kernel command line x86 Linux takes (COMMAND_LINE_SIZE). */
+  public static final int MAX_CMDLINE_BYTES = 2048;
+
+  private static void validateBoot(io.mpqemu.v1.Boot boot) {
+    if (boot.getKernel().isEmpty()) {
+      if (!boot.getInitrd().isEmpty() || !boot.getCmdline().isEmpty()) {
+        String field = boot.getInitrd().isEmpty() ? "boot.cmdline" : "boot.initrd";
+        throw new InvalidSpecException(field, field + " is set without boot.kernel: name the kernel to boot"
+            + " (relative to the node's image root), or leave boot out to boot from the first disk.");
+      }
+      return;
+    }
+    validateImage("boot.kernel", boot.getKernel());
+    if (!boot.getInitrd().isEmpty()) {
+      validateImage("boot.initrd", boot.getInitrd());
+    }
+    String cmdline = boot.getCmdline();
+    if (cmdline.length() > MAX_CMDLINE_BYTES) {
+      throw new InvalidSpecException("boot.cmdline", "boot.cmdline is " + cmdline.length() + " characters long: keep it"
+          + " to " + MAX_CMDLINE_BYTES + ", the most an x86 Linux kernel takes.");
+    }
+    for (int i = 0; i < cmdline.length(); i++) {
+      char c = cmdline.charAt(i);
+      if (c < 0x20 || c > 0x7e) {
+        throw new InvalidSpecException("boot.cmdline", "boot.cmdline has a character that is not printable ASCII at"
+            + " position " + i + " (" + String.format("U+%04X", (int) c) + "): a kernel command line is printable"
+            + " ASCII, words separated by spaces.");
+      }
+    }
   }
 
   /** True if {@code vmId} is a VM id as {@link #validateVmId} accepts it (safe as a file name). */

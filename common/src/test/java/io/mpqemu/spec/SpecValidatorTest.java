@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import static org.junit.jupiter.params.provider.Arguments.arguments;
 
+import io.mpqemu.v1.Boot;
 import io.mpqemu.v1.Disk;
 import io.mpqemu.v1.ProxiedDevice;
 import io.mpqemu.v1.RestartPolicy;
@@ -210,7 +211,29 @@ class SpecValidatorTest {
             "devices[0].disks[1].scsi_id"),
         bad("scsi_id on nvme", devices(device("nv0", "nvme", scsiDisk("a", 0))), "devices[0].disks[0].scsi_id"),
         bad("scsi_id on virtio-blk-pci",
-            devices(device("vb0", "virtio-blk-pci", scsiDisk("a", 0))), "devices[0].disks[0].scsi_id"));
+            devices(device("vb0", "virtio-blk-pci", scsiDisk("a", 0))), "devices[0].disks[0].scsi_id"),
+        // direct kernel boot
+        bad("absolute kernel", spec(b -> b.setBoot(Boot.newBuilder().setKernel("/boot/vmlinuz"))), "boot.kernel"),
+        bad("kernel with ..", spec(b -> b.setBoot(Boot.newBuilder().setKernel("../vmlinuz"))), "boot.kernel"),
+        bad("kernel option-like", spec(b -> b.setBoot(Boot.newBuilder().setKernel("-vmlinuz"))), "boot.kernel"),
+        bad("initrd with a space", spec(b -> b.setBoot(Boot.newBuilder().setKernel("k").setInitrd("in rd"))),
+            "boot.initrd"),
+        bad("initrd without kernel", spec(b -> b.setBoot(Boot.newBuilder().setInitrd("initrd.img"))), "boot.initrd"),
+        bad("cmdline without kernel", spec(b -> b.setBoot(Boot.newBuilder().setCmdline("quiet"))), "boot.cmdline"),
+        bad("cmdline over 2048", spec(b -> b.setBoot(Boot.newBuilder().setKernel("k").setCmdline("a".repeat(2049)))),
+            "boot.cmdline"),
+        bad("cmdline with a newline", spec(b -> b.setBoot(Boot.newBuilder().setKernel("k").setCmdline("quiet\ninit=/x"))),
+            "boot.cmdline"),
+        bad("cmdline with non-ASCII", spec(b -> b.setBoot(Boot.newBuilder().setKernel("k").setCmdline("root=é"))),
+            "boot.cmdline"));
+  }
+
+  @Test
+  @DisplayName("direct kernel boot: a kernel alone, or with an initrd and a 2048-byte command line")
+  void acceptsDirectKernelBoot() {
+    assertValid(spec(b -> b.setBoot(Boot.newBuilder().setKernel("guests/vmlinuz"))));
+    assertValid(spec(b -> b.setBoot(Boot.newBuilder().setKernel("guests/vmlinuz").setInitrd("guests/initrd.img")
+        .setCmdline("console=ttyS0 root=LABEL=root rw " + "x".repeat(2048 - 34)))));
   }
 
   @ParameterizedTest(name = "{0}")

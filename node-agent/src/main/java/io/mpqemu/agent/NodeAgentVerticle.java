@@ -242,7 +242,7 @@ public final class NodeAgentVerticle extends VerticleBase {
         .setQemuBinary(config.qemuBinary().toString())
         .setQemuVersion(probe.version())
         .setMultiprocessSupported(probe.multiprocess())
-        .setAccelerator(probe.accelerator().qemuName())
+        .setAccelerator(probe.accelerator().qemuName()).setAcceleratorDetail(probe.kvmDetail())
         .putAllLabels(config.labels())
         .addAllAllowedDrivers(config.limits().allowedDrivers())
         .setCapacity(Capacity.newBuilder()

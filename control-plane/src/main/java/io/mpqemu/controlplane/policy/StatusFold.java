@@ -45,6 +45,9 @@ public final class StatusFold {
     if (e.getType() == EventType.LAUNCH_STARTED) {
       next.clearProcesses();
     }
+    if (e.getType() == EventType.LAUNCH_STARTED || !isActive(e.getPhase())) {
+      next.clearConditions(); // they held of a run that is over; the node's next view says what holds now
+    }
     if (e.hasProcess()) {
       upsert(next, e.getProcess());
     }
@@ -52,12 +55,12 @@ public final class StatusFold {
   }
 
   /**
-   * The status after a node answered with its view of the VM: that node, its processes and confinement,
+   * The status after a node answered with its view of the VM: that node, its processes, confinement and conditions,
    * and its phase, reason and message when the phase differs (otherwise ours, which may say more).
    */
   public static VmStatus ofAgentView(VmStatus status, String node, AgentVm view) {
     VmStatus.Builder next = status.toBuilder().setNode(node).clearProcesses().addAllProcesses(view.getProcessesList())
-        .setConfinement(view.getConfinement());
+        .setConfinement(view.getConfinement()).clearConditions().addAllConditions(view.getConditionsList());
     if (view.getPhase() != status.getPhase()) {
       next.setPhase(view.getPhase()).setReason(view.getReason()).setMessage(view.getMessage());
     }

@@ -235,7 +235,7 @@ public final class Reconciler implements Convergence {
    */
   private void refreshFigures(StoredVm vm, AgentVm actual, Change.Builder figures) {
     VmStatus fresh = vm.status().toBuilder().clearProcesses().addAllProcesses(actual.getProcessesList())
-        .setConfinement(actual.getConfinement()).build();
+        .setConfinement(actual.getConfinement()).clearConditions().addAllConditions(actual.getConditionsList()).build();
     if (!fresh.equals(vm.status())) {
       StoredVm next = new StoredVm(vm.id(), vm.spec(), vm.desiredState(), vm.revision(), fresh, vm.createdAt(),
           vm.updatedAt(), vm.owner());

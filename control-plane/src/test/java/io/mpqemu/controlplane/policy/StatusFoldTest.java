@@ -42,6 +42,25 @@ class StatusFoldTest {
   }
 
   @Test
+  @DisplayName("a node's conditions come with its answer and last while the run does: an event that ends it, or a new"
+      + " launch, clears them")
+  void conditionsFollowTheRun() {
+    io.mpqemu.v1.Condition tcg = io.mpqemu.v1.Condition.newBuilder().setType("DeviceInterruptsNotDelivered")
+        .setReason("Tcg").build();
+    VmStatus told = StatusFold.ofAgentView(RUNNING, "node-a", AgentVm.newBuilder().setPhase(Phase.PHASE_RUNNING)
+        .addConditions(tcg).build());
+    assertThat(told.getConditionsList()).containsExactly(tcg);
+    assertThat(StatusFold.ofAgentView(told, "node-a", AgentVm.newBuilder().setPhase(Phase.PHASE_RUNNING).build())
+        .getConditionsList()).as("a view without it: no longer holds").isEmpty();
+    assertThat(StatusFold.ofEvent(told, VmEvent.newBuilder().setType(EventType.GUEST_RESET).setPhase(Phase.PHASE_RUNNING)
+        .build()).getConditionsList()).as("the run goes on").containsExactly(tcg);
+    assertThat(StatusFold.ofEvent(told, VmEvent.newBuilder().setType(EventType.VM_STOPPED).setPhase(Phase.PHASE_STOPPED)
+        .build()).getConditionsList()).isEmpty();
+    assertThat(StatusFold.ofEvent(told, VmEvent.newBuilder().setType(EventType.LAUNCH_STARTED)
+        .setPhase(Phase.PHASE_LAUNCHING).build()).getConditionsList()).isEmpty();
+  }
+
+  @Test
   @DisplayName("a node's answer brings processes and node in line; phase, reason and message only when the phase differs")
   void answerFolds() {
     AgentVm same = AgentVm.newBuilder().setPhase(Phase.PHASE_RUNNING).setReason("Other").setMessage("other words")

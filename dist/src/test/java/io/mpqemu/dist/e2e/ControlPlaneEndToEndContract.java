@@ -81,6 +81,12 @@ abstract class ControlPlaneEndToEndContract {
         () -> fleet.call(VmServiceGrpcClient.GetConsoleLog, consoleOf).getData().toStringUtf8(),
         shown -> shown.contains("Hello from the control plane"));
     assertThat(console).contains("Hello from the control plane");
+    // the agent runs its VMs under TCG: the VM's status says its proxied device's interrupts do not reach the guest
+    Vm withConditions = Await.atMost(WAIT).every(Duration.ofMillis(50)).poll(() -> fleet.call(VmServiceGrpcClient.GetVm,
+        io.mpqemu.v1.GetVmRequest.newBuilder().setVm(Fleet.ref(created.getId())).build()),
+        v -> v.getStatus().getConditionsCount() > 0);
+    assertThat(withConditions.getStatus().getConditionsList()).extracting(io.mpqemu.v1.Condition::getType)
+        .containsExactly("DeviceInterruptsNotDelivered");
 
     Vm stopping = fleet.call(VmServiceGrpcClient.StopVm, StopVmRequest.newBuilder().setVm(Fleet.ref(created.getId()))
         .setTimeoutSeconds(1).build());

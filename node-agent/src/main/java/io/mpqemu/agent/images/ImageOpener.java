@@ -48,6 +48,12 @@ public final class ImageOpener {
           opened.put(disk.getId(), open(field, disk.getImage(), SpecValidator.formatOrDefault(disk), disk.getReadOnly()));
         }
       }
+      if (!spec.getBoot().getKernel().isEmpty()) {
+        opened.put(OpenImages.KERNEL, openBootFile("boot.kernel", spec.getBoot().getKernel()));
+      }
+      if (!spec.getBoot().getInitrd().isEmpty()) {
+        opened.put(OpenImages.INITRD, openBootFile("boot.initrd", spec.getBoot().getInitrd()));
+      }
       return new OpenImages(opened);
     } catch (ImageException | RuntimeException e) {
       opened.values().forEach(OpenImage::close);
@@ -72,6 +78,28 @@ public final class ImageOpener {
         fd.close();
         throw e;
       }
+    }
+  }
+
+  /**
+   * A kernel or initrd: opened like a read-only raw disk, and readable by all, since QEMU reads it by name
+   * ({@code /proc/self/fd/N}, which checks the file's own permissions) as the VM's unprivileged user.
+   */
+  private OpenImage openBootFile(String what, String path) throws ImageException {
+    OpenImage opened = open(what, path, "raw", true);
+    try {
+      if (((Integer) opened.fd().stat().get("mode") & 0004) == 0) {
+        throw new ImageException(ImageException.Kind.FORBIDDEN, what + ": '" + path + "' is not readable by all:"
+            + " QEMU reads a kernel or initrd by name, as the VM's own user; make it mode 0644");
+      }
+      return opened;
+    } catch (IOException e) {
+      opened.close();
+      throw new ImageException(ImageException.Kind.UNAVAILABLE, what + ": '" + path + "' cannot be examined: "
+          + e.getMessage());
+    } catch (ImageException | RuntimeException e) {
+      opened.close();
+      throw e;
     }
   }
 

@@ -6,6 +6,10 @@ import java.util.Map;
 /** The opened images of one VM's disks, by disk id; closing closes them all (QEMU holds its own copies). */
 public final class OpenImages implements AutoCloseable {
 
+  /** The keys of a directly booted VM's kernel and initrd (a disk id has no '.'). */
+  public static final String KERNEL = "boot.kernel";
+  public static final String INITRD = "boot.initrd";
+
   private final Map<String, OpenImage> byDisk;
 
   OpenImages(Map<String, OpenImage> byDisk) {
@@ -24,6 +28,11 @@ public final class OpenImages implements AutoCloseable {
       throw new IllegalArgumentException("no image was opened for disk " + diskId);
     }
     return image;
+  }
+
+  /** The image opened under {@code key} ({@link #KERNEL}, {@link #INITRD}), if the spec named one. */
+  public java.util.Optional<OpenImage> optional(String key) {
+    return java.util.Optional.ofNullable(byDisk.get(key));
   }
 
   @Override

@@ -15,7 +15,11 @@ import java.util.function.UnaryOperator;
  * Asks the QEMU binary what it can do, once at start-up: its version, whether multi-process support
  * is compiled in (x-remote machine, x-pci-proxy-dev, x-remote-object), and whether KVM works, by
  * starting QEMU with {@code -accel kvm} as a VM's main QEMU would run (confined, under its uid, with the
- * kvm group) and asking it over QMP: KVM is chosen only if the VMs can open it. Blocking.
+ * kvm group): first asking it over QMP whether KVM is enabled, then running a guest that does what a
+ * Linux kernel does early (long mode, an int3 through a 64-bit IDT, {@code lock cmpxchg16b},
+ * {@code xrstor}: {@code src/main/asm/kvm-probe.S}). Some nested hypervisors (PVM) open KVM and run boot
+ * sectors but end such a guest in "KVM internal error": KVM is chosen only when the guest runs to its end.
+ * Blocking; a few seconds at most.
  */
 public final class QemuProbe {
 
@@ -23,6 +27,10 @@ public final class QemuProbe {
   public record Result(String version, boolean multiprocess, Accelerator accelerator, String kvmDetail) {}
 
   private static final long TIMEOUT_SECONDS = 20;
+  /** What the probe guest is given to run to its end: milliseconds on a KVM that works. */
+  static final long GUEST_MILLIS = 5000;
+  /** isa-debug-exit's status for the guest's value 0x31: (0x31 << 1) | 1. */
+  static final int GUEST_DONE = 99;
 
   private final Path qemu;
   private final UnaryOperator<List<String>> asMainWould;
@@ -44,7 +52,8 @@ public final class QemuProbe {
     }
     String kvmProblem = kvmProblem();
     if (kvmProblem == null) {
-      return new Result(version, multiprocess, Accelerator.KVM, "KVM is usable");
+      return new Result(version, multiprocess, Accelerator.KVM, "KVM is usable: it ran the probe guest (long mode,"
+          + " int3, cmpxchg16b, xrstor) to its end");
     }
     if (wanted.equals("kvm")) {
       throw new IOException("accelerator kvm was asked for but KVM is not usable: " + kvmProblem);
@@ -64,11 +73,87 @@ public final class QemuProbe {
     String out = run(asMainWould.apply(List.of(qemu.toString(), "-machine", "pc", "-accel", "kvm", "-m", "16", "-nodefaults",
         "-no-user-config", "-display", "none", "-S", "-qmp", "stdio")), qmp);
     if (out.contains("\"enabled\": true") && out.contains("\"present\": true")) {
-      return null;
+      return guestProblem();
     }
     String hint = out.contains("Permission denied")
         ? " (VMs open /dev/kvm through the kvm group: deploy/install-deps.sh makes it 0660 root:kvm)" : "";
     return "QEMU could not enable KVM: " + firstLine(out) + hint;
+  }
+
+  /** Null when the probe guest runs to its end under KVM, otherwise why it did not. */
+  private String guestProblem() throws IOException {
+    Outcome outcome = runGuest("kvm");
+    if (outcome.done()) {
+      return null;
+    }
+    if (outcome.output().contains("KVM internal error")) {
+      return "KVM cannot run a 64-bit guest kernel here: the probe guest (long mode, int3, cmpxchg16b, xrstor) ended"
+          + " in '" + firstLineWith(outcome.output(), "KVM internal error") + "', as under a nested hypervisor that runs"
+          + " only boot sectors (such as PVM)";
+    }
+    return "the probe guest (long mode, int3, cmpxchg16b, xrstor) did not run to its end under KVM within "
+        + GUEST_MILLIS + " ms: " + firstLine(outcome.output());
+  }
+
+  /** What the probe guest did under {@code accel}: whether it ran to its end, and what QEMU printed. */
+  record Outcome(boolean done, String output) {}
+
+  /**
+   * Runs the probe guest under {@code accel} as a main QEMU would: the guest is firmware (64 KiB, in place
+   * of the BIOS), handed over as standard input, which QEMU reads by name as {@code /proc/self/fd/0} (a
+   * confined QEMU sees no host file), read-only.
+   */
+  Outcome runGuest(String accel) throws IOException {
+    Path image = Files.createTempFile("mpqemu-kvm-probe", ".img");
+    try {
+      try (InputStream guest = QemuProbe.class.getResourceAsStream("kvm-probe.bin")) {
+        if (guest == null) {
+          throw new IOException("kvm-probe.bin is missing from the agent's jar");
+        }
+        Files.write(image, guest.readAllBytes());
+      }
+      Files.setPosixFilePermissions(image, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+      ProcessBuilder pb = new ProcessBuilder(asMainWould.apply(List.of(qemu.toString(), "-machine", "pc", "-accel", accel,
+          "-m", "16", "-nodefaults", "-no-user-config", "-display", "none", // no serial: a confined QEMU cannot reopen the pipe
+          "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+          "-bios", "/proc/self/fd/0")))
+          .redirectErrorStream(true).redirectInput(image.toFile());
+      Process p = pb.start();
+      StringBuffer output = new StringBuffer();
+      Thread reader = new Thread(() -> {
+        try (InputStream out = p.getInputStream()) {
+          byte[] buffer = new byte[4096];
+          for (int n; (n = out.read(buffer)) > 0; ) {
+            output.append(new String(buffer, 0, n, StandardCharsets.UTF_8));
+          }
+        } catch (IOException e) {
+          // QEMU is gone
+        }
+      }, "qemu-probe-output");
+      reader.setDaemon(true);
+      reader.start();
+      try {
+        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(GUEST_MILLIS);
+        // a guest KVM could not run leaves QEMU up, paused: its message is the answer
+        while (p.isAlive() && System.nanoTime() < end && output.indexOf("KVM internal error") < 0) {
+          p.waitFor(20, TimeUnit.MILLISECONDS);
+        }
+        if (p.isAlive()) {
+          Thread.sleep(100); // the rest of the message
+          p.destroyForcibly();
+        }
+        p.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        reader.join(1000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        p.destroyForcibly();
+        throw new IOException("interrupted while probing QEMU", e);
+      }
+      String printed = output.toString();
+      return new Outcome(!p.isAlive() && p.exitValue() == GUEST_DONE, printed); // only the guest's last out makes 99
+    } finally {
+      Files.deleteIfExists(image);
+    }
   }
 
   private String run(List<String> argv) throws IOException {
@@ -94,6 +179,10 @@ public final class QemuProbe {
       p.destroyForcibly();
       throw new IOException("interrupted while probing QEMU", e);
     }
+  }
+
+  private static String firstLineWith(String s, String text) {
+    return s.lines().filter(l -> l.contains(text)).findFirst().orElse(text).strip();
   }
 
   private static String firstLine(String s) {

@@ -68,6 +68,13 @@ public final class QemuCommandLine {
   /** The main QEMU's console log, opened by the agent write-only and appending. */
   public static final int MAIN_CONSOLE_DESCRIPTOR = 4;
 
+  /**
+   * The kernel and initrd of a directly booted VM, opened by the agent: QEMU reads them by name with
+   * {@code fopen}, so it is given {@code /proc/self/fd/N} of these (an fd set does not work there).
+   */
+  public static final int MAIN_KERNEL_DESCRIPTOR = 5;
+  public static final int MAIN_INITRD_DESCRIPTOR = 6;
+
   /** The fd set of the console log: QEMU opens {@code /dev/fdset/N}, a copy of the descriptor. */
   static final int MAIN_CONSOLE_FD_SET = 1;
 
@@ -195,6 +202,16 @@ public final class QemuCommandLine {
     argv.addAll(List.of(
         "-chardev", "socket,id=qmp,fd=" + MAIN_QMP_DESCRIPTOR + ",server=on,wait=off",
         "-mon", "chardev=qmp,mode=control"));
+    if (!spec.getBoot().getKernel().isEmpty()) {
+      argv.addAll(List.of("-kernel", "/proc/self/fd/" + MAIN_KERNEL_DESCRIPTOR));
+      if (!spec.getBoot().getInitrd().isEmpty()) {
+        argv.addAll(List.of("-initrd", "/proc/self/fd/" + MAIN_INITRD_DESCRIPTOR));
+      }
+      String line = KernelCommandLine.of(spec, accel == Accelerator.TCG);
+      if (!line.isEmpty()) {
+        argv.addAll(List.of("-append", line)); // validated: printable ASCII, one argument, no shell
+      }
+    }
     argv.add("-S");
     addCommonTail(argv);
     return List.copyOf(argv);

@@ -1,5 +1,6 @@
 package io.mpqemu.agent.vm;
 
+import io.mpqemu.agent.images.OpenImages;
 import io.mpqemu.agent.process.ProcessMarker;
 import io.mpqemu.agent.qemu.QemuCommandLine;
 import io.mpqemu.agent.qemu.Qmp;
@@ -117,7 +118,10 @@ final class LaunchSteps {
     long uid = jail == null ? rt.confinement().agentUid() : jail.firstUid();
     boolean kvm = rt.accelerator() == QemuCommandLine.Accelerator.KVM;
     List<String> command = jail == null ? argv : jail.wrap(VmPaths.processGroup(VmPaths.MAIN), uid, kvm, argv);
-    return startProcess(VmPaths.MAIN, ProcessRole.PROCESS_ROLE_MAIN, command, Map.of(), uid, () -> mainDescriptors(paths));
+    Map<Integer, Fd> given = new HashMap<>();
+    vm.images().optional(OpenImages.KERNEL).ifPresent(k -> given.put(QemuCommandLine.MAIN_KERNEL_DESCRIPTOR, k.fd()));
+    vm.images().optional(OpenImages.INITRD).ifPresent(i -> given.put(QemuCommandLine.MAIN_INITRD_DESCRIPTOR, i.fd()));
+    return startProcess(VmPaths.MAIN, ProcessRole.PROCESS_ROLE_MAIN, command, given, uid, () -> mainDescriptors(paths));
   }
 
   /** The main QEMU's QMP socket and console log, opened on a worker; on failure nothing stays open. */

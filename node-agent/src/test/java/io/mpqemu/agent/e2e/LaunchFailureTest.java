@@ -58,6 +58,8 @@ class LaunchFailureTest extends InProcessAgentTest {
 
     assertThat(vm.getAccelerator()).isEqualTo("tcg");
     assertThat(agent.nodeInfo().getAccelerator()).isEqualTo("tcg");
+    assertThat(vm.getConditionsList()).as("proxied devices under TCG: their interrupts do not reach the guest")
+        .extracting(io.mpqemu.v1.Condition::getType).containsExactly("DeviceInterruptsNotDelivered");
     agent.awaitConsole("vm-tcg", "under tcg", AgentHarness.BOOT_WITHIN);
     List<String> mainArgs = ProcessHandle.of(vm.getProcessesList().stream().filter(p -> p.getName().equals("main"))
         .findFirst().orElseThrow().getPid()).orElseThrow().info().arguments().map(List::of).orElse(List.of());

@@ -43,6 +43,32 @@ class QemuCommandLineTest {
   }
 
   @Test
+  @DisplayName("direct kernel boot: the kernel and initrd by descriptor, the command line as one argument; under TCG"
+      + " with proxied devices 'irqpoll nolapic_timer' appended unless the line has nolapic_timer")
+  void directKernelBoot() {
+    VmSpec spec = VmSpec.newBuilder().setName("k").setMemoryMib(256).addDevices(device("vb0", "virtio-blk-pci", disk("root")))
+        .setBoot(io.mpqemu.v1.Boot.newBuilder().setKernel("vmlinuz").setInitrd("initrd.img")
+            .setCmdline("console=ttyS0 root=LABEL=root, rw")).build();
+
+    List<String> kvm = commandLine.main(spec, Accelerator.KVM);
+    assertThat(valuesOf(kvm, "-kernel")).containsExactly("/proc/self/fd/5");
+    assertThat(valuesOf(kvm, "-initrd")).containsExactly("/proc/self/fd/6");
+    assertThat(valuesOf(kvm, "-append")).containsExactly("console=ttyS0 root=LABEL=root, rw");
+    assertThat(kvm.indexOf("-kernel")).as("before -S and the sandbox").isLessThan(kvm.indexOf("-S"));
+    assertThat(valuesOf(commandLine.main(spec, Accelerator.TCG), "-append"))
+        .containsExactly("console=ttyS0 root=LABEL=root, rw irqpoll nolapic_timer");
+
+    VmSpec polled = spec.toBuilder().setBoot(spec.getBoot().toBuilder().setCmdline("console=ttyS0 nolapic_timer")).build();
+    assertThat(valuesOf(commandLine.main(polled, Accelerator.TCG), "-append")).containsExactly("console=ttyS0 nolapic_timer");
+    VmSpec bare = spec.toBuilder().clearDevices().setBoot(io.mpqemu.v1.Boot.newBuilder().setKernel("vmlinuz")).build();
+    List<String> noDevices = commandLine.main(bare, Accelerator.TCG);
+    assertThat(valuesOf(noDevices, "-append")).as("no proxied device: nothing to poll for, no line at all").isEmpty();
+    assertThat(noDevices).doesNotContain("-initrd");
+    assertThat(commandLine.main(VmSpec.newBuilder().setName("d").setMemoryMib(64).build(), Accelerator.TCG))
+        .doesNotContain("-kernel", "-append");
+  }
+
+  @Test
   @DisplayName("an LSI controller process: two block nodes per disk, the controller, scsi-hd children and the remote object")
   void remoteLsi() {
     ProxiedDevice lsi = device("lsi0", "lsi53c895a",

@@ -1,0 +1,34 @@
+package io.mpqemu.agent.vm;
+
+import io.mpqemu.agent.qemu.KernelCommandLine;
+import io.mpqemu.v1.Condition;
+import io.mpqemu.v1.VmSpec;
+import java.util.List;
+
+/** What holds of a VM while it runs on this node that its phase does not say (none once it stopped). Pure. */
+public final class VmConditions {
+
+  /** Under TCG a proxied device's interrupts never reach the guest. */
+  public static final String DEVICE_INTERRUPTS = "DeviceInterruptsNotDelivered";
+
+  private VmConditions() {}
+
+  /** The conditions of {@code spec} running under {@code accelerator} ("kvm", "tcg", or "" before a launch). */
+  public static List<Condition> of(VmSpec spec, String accelerator) {
+    if (accelerator.equals("tcg") && spec.getDevicesCount() > 0) {
+      if (KernelCommandLine.extended(spec, true)) {
+        return List.of(Condition.newBuilder().setType(DEVICE_INTERRUPTS).setReason("TcgPolling")
+            .setMessage("under TCG the proxied devices' interrupts do not reach the guest (QEMU signals them only"
+                + " through KVM's irqfd): the agent appended '" + KernelCommandLine.TCG_INTERRUPTS + "' to the kernel"
+                + " command line, so that the guest polls for them")
+            .build());
+      }
+      return List.of(Condition.newBuilder().setType(DEVICE_INTERRUPTS).setReason("Tcg")
+          .setMessage("under TCG the proxied devices' interrupts do not reach the guest (QEMU signals them only"
+              + " through KVM's irqfd): a boot sector that polls works, a Linux guest needs 'irqpoll nolapic_timer'"
+              + " on its kernel command line; on a host whose KVM runs a real kernel they are delivered")
+          .build());
+    }
+    return List.of();
+  }
+}
