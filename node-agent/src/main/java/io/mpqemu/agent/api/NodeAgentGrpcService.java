@@ -97,7 +97,7 @@ public final class NodeAgentGrpcService extends NodeAgentServiceGrpcService {
         throw Statuses.invalid("spec is required");
       }
       return fenced("LaunchVm", request.getVmId(), request.getLeaderEpoch(),
-          () -> vms.launch(request.getVmId(), request.getSpec(), request.getSpecRevision()));
+          () -> vms.launch(request.getVmId(), request.getSpec(), request.getSpecRevision()).map(VmConditions::with));
     });
   }
 
@@ -111,7 +111,7 @@ public final class NodeAgentGrpcService extends NodeAgentServiceGrpcService {
         throw Statuses.invalid("timeout_seconds must be at most " + MAX_STOP_TIMEOUT_SECONDS + ", was " + timeout);
       }
       return fenced("StopVm", request.getVmId(), request.getLeaderEpoch(),
-          () -> vms.stop(request.getVmId(), Duration.ofSeconds(timeout), request.getForce()));
+          () -> vms.stop(request.getVmId(), Duration.ofSeconds(timeout), request.getForce()).map(VmConditions::with));
     });
   }
 
@@ -128,14 +128,14 @@ public final class NodeAgentGrpcService extends NodeAgentServiceGrpcService {
   public Future<AgentVm> getVm(AgentGetVmRequest request) {
     return checked(() -> {
       requireVmId(request.getVmId());
-      return vms.get(request.getVmId()).map(figures::withFigures);
+      return vms.get(request.getVmId()).map(figures::withFigures).map(VmConditions::with);
     });
   }
 
   @Override
   public Future<ListAgentVmsResponse> listVms(ListAgentVmsRequest request) {
     return checked(() -> Future.succeededFuture(ListAgentVmsResponse.newBuilder()
-        .addAllVms(vms.list().stream().map(figures::withFigures).toList()).build()));
+        .addAllVms(vms.list().stream().map(figures::withFigures).map(VmConditions::with).toList()).build()));
   }
 
   @Override

@@ -142,8 +142,7 @@ final class Vm {
         .setVmId(id).setSpec(spec).setSpecRevision(specRevision).setPhase(state.phase())
         .setReason(state.reason()).setMessage(state.message()).setLastVmSeq(vmSeq).setAccelerator(accelerator)
         // CONFINEMENT_ON (1) or CONFINEMENT_OFF (2) of types.proto
-        .setConfinementValue(uidCount > 0 ? 1 : 2)
-        .addAllConditions(state.isActive() ? VmConditions.of(spec, accelerator) : java.util.List.of());
+        .setConfinementValue(uidCount > 0 ? 1 : 2);
     if (launchedAt != null) {
       b.setLaunchedAt(Timestamps.of(launchedAt));
     }

@@ -1,4 +1,4 @@
-package io.mpqemu.agent.vm;
+package io.mpqemu.agent.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -17,6 +17,15 @@ class VmConditionsTest {
     assertThat(VmConditions.of(WITH_DEVICE, "tcg")).extracting(Condition::getType, Condition::getReason)
         .containsExactly(org.assertj.core.api.Assertions.tuple("DeviceInterruptsNotDelivered", "Tcg"));
     assertThat(VmConditions.of(WITH_DEVICE, "tcg").get(0).getMessage()).contains("irqpoll nolapic_timer");
+  }
+
+  @Test
+  void onlyWhileItRuns() {
+    io.mpqemu.v1.AgentVm running = io.mpqemu.v1.AgentVm.newBuilder().setSpec(WITH_DEVICE).setAccelerator("tcg")
+        .setPhase(io.mpqemu.v1.Phase.PHASE_RUNNING).build();
+    assertThat(VmConditions.with(running).getConditionsCount()).isEqualTo(1);
+    assertThat(VmConditions.with(running.toBuilder().setPhase(io.mpqemu.v1.Phase.PHASE_STOPPED).build())
+        .getConditionsList()).isEmpty();
   }
 
   @Test

@@ -1,12 +1,28 @@
-package io.mpqemu.agent.vm;
+package io.mpqemu.agent.api;
 
 import io.mpqemu.agent.qemu.KernelCommandLine;
+import io.mpqemu.v1.AgentVm;
 import io.mpqemu.v1.Condition;
+import io.mpqemu.v1.Phase;
 import io.mpqemu.v1.VmSpec;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
 
-/** What holds of a VM while it runs on this node that its phase does not say (none once it stopped). Pure. */
+/**
+ * What holds of a VM while it runs on this node that its phase does not say (none once it stopped), added
+ * to the agent's answers about it. Pure.
+ */
 public final class VmConditions {
+
+  private static final Set<Phase> RUNS =
+      EnumSet.of(Phase.PHASE_LAUNCHING, Phase.PHASE_RUNNING, Phase.PHASE_PAUSED, Phase.PHASE_STOPPING);
+
+  /** {@code vm} with its conditions. */
+  public static AgentVm with(AgentVm vm) {
+    return vm.toBuilder().clearConditions()
+        .addAllConditions(RUNS.contains(vm.getPhase()) ? of(vm.getSpec(), vm.getAccelerator()) : List.of()).build();
+  }
 
   /** Under TCG a proxied device's interrupts never reach the guest. */
   public static final String DEVICE_INTERRUPTS = "DeviceInterruptsNotDelivered";
