@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Builds a small real Debian 12 guest for direct kernel boot, from Debian's packages:
+#   OUTDIR/vmlinuz      the standard linux-image-amd64 kernel (it has e1000, e1000e and sym53c8xx, which the
+#                       cloud kernel lacks)
+#   OUTDIR/initrd.img   its initramfs (virtio-blk, nvme and SCSI drivers included)
+#   OUTDIR/root.img     an ext4 root file system labelled "root" (2 GiB, sparse), made without a loop mount
+# The guest: systemd, a root shell on the serial console (autologin on ttyS0), netcat-openbsd, pciutils and
+# iproute2; nothing that reaches out (no NTP, no apt timers). Boot it with the command line
+# "console=ttyS0 root=LABEL=root rw". About 2 minutes and 80 MB of downloads on a fresh machine.
+#
+#   build-guest.sh OUTDIR       as root (debootstrap); installs debootstrap and e2fsprogs when missing
+#
+# Env: MPQEMU_DEBIAN_MIRROR (default http://deb.debian.org/debian).
+set -euo pipefail
+prog=$(basename "$0")
+[ $# -eq 1 ] || { echo "usage: $prog OUTDIR" >&2; exit 2; }
+out=$1
+mirror=${MPQEMU_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+if [ "$(id -u)" -ne 0 ]; then
+  echo "$prog: needs root (debootstrap); run: sudo $0 $out" >&2
+  exit 1
+fi
+if ! command -v debootstrap >/dev/null || ! command -v mke2fs >/dev/null; then
+  apt-get install -y -qq --no-install-recommends debootstrap e2fsprogs >/dev/null
+fi
+mkdir -p "$out"
+work=$(mktemp -d /var/tmp/mpqemu-guest.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+rootfs=$work/rootfs
+# apt in the chroot needs a /tmp anyone may write (this machine's is 0755)
+mkdir -m 1777 "$work/tmp"
+export TMPDIR=$work/tmp
+
+echo "$prog: debootstrap (minbase, bookworm) from $mirror" >&2
+debootstrap --variant=minbase \
+  --include=systemd-sysv,udev,kmod,linux-image-amd64,netcat-openbsd,pciutils,iproute2 \
+  bookworm "$rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 || {
+    tail -n 20 "$work/debootstrap.log" >&2
+    echo "$prog: debootstrap failed" >&2
+    exit 1
+  }
+
+# a root shell on the serial console, without a password: the guest is for tests and demos
+mkdir -p "$rootfs/etc/systemd/system/serial-getty@ttyS0.service.d"
+cat >"$rootfs/etc/systemd/system/serial-getty@ttyS0.service.d/autologin.conf" <<'EOF'
+[Service]
+ExecStart=
+ExecStart=-/sbin/agetty --autologin root --keep-baud 115200,57600,38400,9600 %I $TERM
+EOF
+echo "LABEL=root / ext4 defaults 0 1" >"$rootfs/etc/fstab"
+echo "mpqemu-guest" >"$rootfs/etc/hostname"
+# nothing reaches out on its own
+for unit in apt-daily.timer apt-daily-upgrade.timer systemd-timesyncd.service; do
+  ln -sf /dev/null "$rootfs/etc/systemd/system/$unit"
+done
+
+install -m 0644 "$(readlink -f "$rootfs/vmlinuz")" "$out/vmlinuz"
+install -m 0644 "$(readlink -f "$rootfs/initrd.img")" "$out/initrd.img"
+rm -f "$out/root.img"
+mke2fs -q -t ext4 -d "$rootfs" -L root "$out/root.img" 2G
+chmod 0644 "$out/root.img"
+echo "$prog: $out/vmlinuz, $out/initrd.img, $out/root.img" >&2
