@@ -97,7 +97,7 @@ final class FleetClusterManager extends InfinispanClusterManager {
     super.removeRegistration(address, registration, promise);
   }
 
-  /** The subscriber lists' repair, for the tests: a pass now. */
+  /** The subscriber lists' repair (the tests reach into it to break and watch it). */
   BusRegistrations busRegistrations() {
     return registrations;
   }
