@@ -3,8 +3,10 @@
 # support (Debian's qemu-system-x86 7.2+) and qemu-utils; openssl (deploy/make-certs.sh) and iproute2
 # (network namespaces: deploy/local-cluster.sh and the multi-host test).
 #   --tests   also what only the test suite needs: promtool (`promtool check metrics` on both
-#             services' /metrics), curl (the access tests' HTTP client), useradd (their users) and
-#             PostgreSQL's server (the store tests start their own, as the postgres user the package makes)
+#             services' /metrics), curl (the access tests' HTTP client), useradd (their users),
+#             PostgreSQL's server (the store tests start their own, as the postgres user the package makes),
+#             debootstrap and e2fsprogs (the real Debian guest of the tests) and binutils (the probe guest's
+#             assembler check)
 # As root it installs what is missing with apt-get; otherwise it prints the exact command to run and fails.
 set -euo pipefail
 
@@ -34,6 +36,10 @@ fi
 if $tests; then
   command -v curl >/dev/null 2>&1 || packages+=(curl)
   command -v useradd >/dev/null 2>&1 || packages+=(passwd)
+  # the real-guest tests build a Debian guest (deploy/build-guest.sh) and the probe test assembles its guest
+  command -v debootstrap >/dev/null 2>&1 || packages+=(debootstrap)
+  command -v mke2fs >/dev/null 2>&1 || packages+=(e2fsprogs)
+  command -v as >/dev/null 2>&1 || packages+=(binutils)
 fi
 # the store tests run a private PostgreSQL server (initdb, pg_ctl) as the postgres user; the package's
 # own cluster is kept from starting, as prometheus's service is
