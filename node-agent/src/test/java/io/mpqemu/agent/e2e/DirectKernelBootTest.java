@@ -97,8 +97,9 @@ class DirectKernelBootTest {
     Throwable failed = org.assertj.core.api.Assertions.catchThrowable(() -> agent.launch("vm-junk", spec));
     assertThat(failed).isInstanceOfSatisfying(GrpcCallException.class,
         e -> assertThat(e.serverMessage()).contains("launch failed").contains("invalid kernel header"));
-    assertThat(agent.busEventsOf("vm-junk")).anyMatch(e -> e.getType() == EventType.LAUNCH_FAILED
-        && e.getMessage().contains("invalid kernel header"));
+    // the bus delivers the event on its own time, not before the answer
+    agent.awaitBusEvent(e -> e.getVmId().equals("vm-junk") && e.getType() == EventType.LAUNCH_FAILED
+        && e.getMessage().contains("invalid kernel header"), Duration.ofSeconds(10));
     agent.awaitNoQemu(Duration.ofSeconds(5));
   }
 
