@@ -10,12 +10,19 @@
 #
 #   build-guest.sh OUTDIR       as root (debootstrap); installs debootstrap and e2fsprogs when missing
 #
-# Env: MPQEMU_DEBIAN_MIRROR (default http://deb.debian.org/debian).
+# Env: MPQEMU_DEBIAN_MIRROR (default: the Debian mirror this host's apt uses).
 set -euo pipefail
 prog=$(basename "$0")
 [ $# -eq 1 ] || { echo "usage: $prog OUTDIR" >&2; exit 2; }
 out=$1
-mirror=${MPQEMU_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+# the mirror this host's apt already uses for Debian's main archive (deb822 or one-line sources)
+host_mirror() {
+  cat /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null |
+    sed -n -e 's/^URIs:[[:space:]]*\([^[:space:]]*\).*/\1/p' -e 's/^deb[[:space:]]\+\(\[[^]]*\][[:space:]]\+\)\?\([^[:space:]]*\).*/\2/p' |
+    grep -v security | head -n 1
+}
+mirror=${MPQEMU_DEBIAN_MIRROR:-$(host_mirror)}
+[ -n "$mirror" ] || { echo "$prog: no Debian mirror in this host's apt sources: set MPQEMU_DEBIAN_MIRROR" >&2; exit 1; }
 if [ "$(id -u)" -ne 0 ]; then
   echo "$prog: needs root (debootstrap); run: sudo $0 $out" >&2
   exit 1

@@ -11,7 +11,7 @@
  * (run from the ROM, a nested PVM loops on the far jump into long mode instead of failing).
  * Build (GNU binutils): as --64 -o p.o kvm-probe.S && ld -m elf_x86_64 -Ttext=0xf0000 --oformat=binary -o kvm-probe.bin p.o
  * The agent carries it as src/main/resources/io/mpqemu/agent/node/kvm-probe.bin; QemuProbeTest checks
- * that it is this source, assembled (when binutils are installed), and that it runs to the end under TCG.
+ * that it is this source, assembled (install-deps.sh --tests brings binutils), and that it runs under TCG.
  */
         .set    BASE, 0xf0000
         .set    RUN, 0x7c00

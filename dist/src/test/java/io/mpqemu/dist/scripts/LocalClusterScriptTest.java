@@ -163,30 +163,21 @@ class LocalClusterScriptTest {
 
   /** Pids of processes whose command line names something under {@code dir}. */
   private static List<String> processesNaming(Path dir) throws IOException {
-    List<String> found = new java.util.ArrayList<>();
-    try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
-      for (Path p : procs.filter(x -> x.getFileName().toString().matches("\\d+")).toList()) {
-        try {
-          String cmdline = new String(Files.readAllBytes(p.resolve("cmdline")), StandardCharsets.UTF_8);
-          if (cmdline.contains(dir + "/")) {
-            found.add(p.getFileName().toString());
-          }
-        } catch (IOException gone) {
-          // exited meanwhile
-        }
-      }
-    }
-    return found;
+    return processesWhose("cmdline", dir + "/");
   }
 
   /** Pids of processes whose environment carries the marker of an agent under {@code dir}. */
   private static List<String> markedProcesses(Path dir) throws IOException {
+    return processesWhose("environ", "MPQEMU_AGENT=" + dir + "/");
+  }
+
+  /** Pids of processes whose /proc/PID/{@code file} contains {@code text}. */
+  private static List<String> processesWhose(String file, String text) throws IOException {
     List<String> found = new java.util.ArrayList<>();
     try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
       for (Path p : procs.filter(x -> x.getFileName().toString().matches("\\d+")).toList()) {
         try {
-          String env = new String(Files.readAllBytes(p.resolve("environ")), StandardCharsets.UTF_8);
-          if (env.contains("MPQEMU_AGENT=" + dir + "/")) {
+          if (new String(Files.readAllBytes(p.resolve(file)), StandardCharsets.UTF_8).contains(text)) {
             found.add(p.getFileName().toString());
           }
         } catch (IOException gone) {
