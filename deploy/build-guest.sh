@@ -10,19 +10,31 @@
 #
 #   build-guest.sh OUTDIR       as root (debootstrap); installs debootstrap and e2fsprogs when missing
 #
-# Env: MPQEMU_DEBIAN_MIRROR (default: the Debian mirror this host's apt uses).
+# Env: MPQEMU_DEBIAN_MIRROR (default: the Debian mirror this host's apt uses, else debootstrap's own).
 set -euo pipefail
 prog=$(basename "$0")
+trap 'echo "$prog: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 [ $# -eq 1 ] || { echo "usage: $prog OUTDIR" >&2; exit 2; }
 out=$1
-# the mirror this host's apt already uses for Debian's main archive (deb822 or one-line sources)
+# the mirror this host's apt already uses for Debian's main archive (deb822 or one-line sources); empty when
+# none is found, and debootstrap then takes its own default
 host_mirror() {
-  cat /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null |
-    sed -n -e 's/^URIs:[[:space:]]*\([^[:space:]]*\).*/\1/p' -e 's/^deb[[:space:]]\+\(\[[^]]*\][[:space:]]\+\)\?\([^[:space:]]*\).*/\2/p' |
-    grep -v security | head -n 1
+  local files=() f
+  for f in /etc/apt/sources.list.d/*.sources /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [ -r "$f" ] && files+=("$f")
+  done
+  [ ${#files[@]} -gt 0 ] || return 0
+  awk '
+    function take(uri) { if (uri ~ /\/debian\/?$/) { print uri; found = 1; exit } }
+    /^[[:space:]]*#/ { next }
+    $1 == "URIs:" { for (i = 2; i <= NF; i++) take($i); next }
+    $1 == "deb" {
+      i = 2
+      if ($i ~ /^\[/) { while (i <= NF && $i !~ /\]$/) i++; i++ }
+      if (i <= NF) take($i)
+    }' "${files[@]}"
 }
 mirror=${MPQEMU_DEBIAN_MIRROR:-$(host_mirror)}
-[ -n "$mirror" ] || { echo "$prog: no Debian mirror in this host's apt sources: set MPQEMU_DEBIAN_MIRROR" >&2; exit 1; }
 if [ "$(id -u)" -ne 0 ]; then
   echo "$prog: needs root (debootstrap); run: sudo $0 $out" >&2
   exit 1
@@ -38,10 +50,10 @@ rootfs=$work/rootfs
 mkdir -m 1777 "$work/tmp"
 export TMPDIR=$work/tmp
 
-echo "$prog: debootstrap (minbase, bookworm) from $mirror" >&2
+echo "$prog: debootstrap (minbase, bookworm) from ${mirror:-the default mirror of debootstrap}" >&2
 debootstrap --variant=minbase \
   --include=systemd-sysv,udev,kmod,linux-image-amd64,netcat-openbsd,pciutils,iproute2 \
-  bookworm "$rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 || {
+  bookworm "$rootfs" ${mirror:+"$mirror"} >"$work/debootstrap.log" 2>&1 || {
     tail -n 20 "$work/debootstrap.log" >&2
     echo "$prog: debootstrap failed" >&2
     exit 1
