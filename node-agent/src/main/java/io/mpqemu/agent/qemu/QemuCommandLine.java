@@ -69,11 +69,19 @@ public final class QemuCommandLine {
   public static final int MAIN_CONSOLE_DESCRIPTOR = 4;
 
   /**
+   * The serial console's socket: listening, made by the agent at the VM's {@code tty.sock}, served by
+   * QEMU without its path. Whoever connects (the agent, for an attached console) reads the guest's
+   * output as it comes and writes its input; QEMU logs the output to the console log whether or not a
+   * client is connected, and a client gets no past output from it.
+   */
+  public static final int MAIN_TTY_DESCRIPTOR = 5;
+
+  /**
    * The kernel and initrd of a directly booted VM, opened by the agent: QEMU reads them by name with
    * {@code fopen}, so it is given {@code /proc/self/fd/N} of these (an fd set does not work there).
    */
-  public static final int MAIN_KERNEL_DESCRIPTOR = 5;
-  public static final int MAIN_INITRD_DESCRIPTOR = 6;
+  public static final int MAIN_KERNEL_DESCRIPTOR = 6;
+  public static final int MAIN_INITRD_DESCRIPTOR = 7;
 
   /** The fd set of the console log: QEMU opens {@code /dev/fdset/N}, a copy of the descriptor. */
   static final int MAIN_CONSOLE_FD_SET = 1;
@@ -162,10 +170,11 @@ public final class QemuCommandLine {
 
   /**
    * The argv of the main QEMU, started paused ({@code -S}); proxies are added later over QMP. It
-   * names no file: it gets its QMP socket as {@value #MAIN_QMP_DESCRIPTOR} and its console log as
-   * {@value #MAIN_CONSOLE_DESCRIPTOR}. Verified with QEMU 7.2: a pre-opened listening socket serves
-   * QMP to one client after another, and the chardev file writes through the fd set with
-   * {@code O_APPEND}, so a log truncated under it goes on from its new end.
+   * names no file: it gets its QMP socket as {@value #MAIN_QMP_DESCRIPTOR}, its console log as
+   * {@value #MAIN_CONSOLE_DESCRIPTOR} and its serial console's socket as {@value #MAIN_TTY_DESCRIPTOR}.
+   * Verified with QEMU 7.2: a pre-opened listening socket serves QMP (and the console) to one client
+   * after another, and the chardev's log writes through the fd set with {@code O_APPEND}, so a log
+   * truncated under it goes on from its new end.
    */
   public List<String> main(VmSpec spec, Accelerator accel) {
     String machine = SpecValidator.machineOrDefault(spec);
@@ -197,7 +206,8 @@ public final class QemuCommandLine {
     argv.addAll(List.of("-nodefaults", "-no-user-config", "-display", "none"));
     argv.addAll(List.of(
         "-add-fd", "fd=" + MAIN_CONSOLE_DESCRIPTOR + ",set=" + MAIN_CONSOLE_FD_SET,
-        "-chardev", "file,id=serial0,path=/dev/fdset/" + MAIN_CONSOLE_FD_SET + ",append=on",
+        "-chardev", "socket,id=serial0,fd=" + MAIN_TTY_DESCRIPTOR + ",server=on,wait=off,logfile=/dev/fdset/"
+            + MAIN_CONSOLE_FD_SET + ",logappend=on",
         "-serial", "chardev:serial0"));
     argv.addAll(List.of(
         "-chardev", "socket,id=qmp,fd=" + MAIN_QMP_DESCRIPTOR + ",server=on,wait=off",

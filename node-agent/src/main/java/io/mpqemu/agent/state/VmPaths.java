@@ -39,6 +39,15 @@ public record VmPaths(Path dir) {
     return dir.resolve("qmp.sock");
   }
 
+  /**
+   * The serial console's socket, made by the agent (0600) and served by the main QEMU: the agent
+   * connects to it while a console is attached. No longer than {@link #qmpSocket()}'s name, so the
+   * bound on VM ids holds for both.
+   */
+  public Path ttySocket() {
+    return dir.resolve("tty.sock");
+  }
+
   /** The guest's serial console; bounded by the agent (see ConsoleLog). */
   public Path consoleLog() {
     return dir.resolve("console.log");

@@ -76,12 +76,13 @@ public final class VmStateStore {
   }
 
   /**
-   * Removes the VM's QMP socket file, if any. The agent makes it for each launch, and once the main
-   * QEMU is gone nothing listens on it; QEMU itself cannot always remove it (killed, or confined
-   * where the state directory does not exist).
+   * Removes the VM's QMP and console socket files, if any. The agent makes them for each launch, and
+   * once the main QEMU is gone nothing listens on them; QEMU itself cannot always remove them (killed,
+   * or confined where the state directory does not exist).
    */
   public void removeQmpSocket(VmPaths paths) throws IOException {
     Files.deleteIfExists(paths.qmpSocket());
+    Files.deleteIfExists(paths.ttySocket());
   }
 
   /** Removes the VM's directory and everything in it. */

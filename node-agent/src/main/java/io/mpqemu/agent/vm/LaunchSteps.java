@@ -49,6 +49,7 @@ final class LaunchSteps {
     return rt.blocking(() -> {
       rt.store().createVmDir(paths);
       Files.deleteIfExists(paths.qmpSocket());
+      Files.deleteIfExists(paths.ttySocket());
       List<String> groups = new ArrayList<>(deviceGroups);
       groups.add(VmPaths.processGroup(VmPaths.MAIN));
       return rt.confinement().prepare(vm.id(), groups, Integer.toUnsignedLong(spec.getMemoryMib()), spec.getVcpus());
@@ -106,10 +107,10 @@ final class LaunchSteps {
   }
 
   /**
-   * The main QEMU opens no path of the state directory: the agent makes its listening QMP socket at
-   * {@code qmp.sock} (0600) and opens its console log, hands both over as
-   * {@link QemuCommandLine#MAIN_QMP_DESCRIPTOR} and {@link QemuCommandLine#MAIN_CONSOLE_DESCRIPTOR},
-   * and closes its own copies once QEMU is spawned.
+   * The main QEMU opens no path of the state directory: the agent makes its listening QMP and console
+   * sockets at {@code qmp.sock} and {@code tty.sock} (0600) and opens its console log, hands them over
+   * as {@link QemuCommandLine#MAIN_QMP_DESCRIPTOR}, {@link QemuCommandLine#MAIN_TTY_DESCRIPTOR} and
+   * {@link QemuCommandLine#MAIN_CONSOLE_DESCRIPTOR}, and closes its own copies once QEMU is spawned.
    */
   Future<Void> startMainProcess() {
     VmPaths paths = vm.paths();
@@ -124,14 +125,19 @@ final class LaunchSteps {
     return startProcess(VmPaths.MAIN, ProcessRole.PROCESS_ROLE_MAIN, command, given, uid, () -> mainDescriptors(paths));
   }
 
-  /** The main QEMU's QMP socket and console log, opened on a worker; on failure nothing stays open. */
+  /**
+   * The main QEMU's QMP socket, console socket and console log, opened on a worker; on failure nothing
+   * stays open.
+   */
   private static Map<Integer, Fd> mainDescriptors(VmPaths paths) throws IOException {
-    Fd qmp = Fd.listeningUnixSocket(paths.qmpSocket());
+    Map<Integer, Fd> opened = new HashMap<>();
     try {
-      return Map.of(QemuCommandLine.MAIN_QMP_DESCRIPTOR, qmp,
-          QemuCommandLine.MAIN_CONSOLE_DESCRIPTOR, Fd.appendTo(paths.consoleLog()));
+      opened.put(QemuCommandLine.MAIN_QMP_DESCRIPTOR, Fd.listeningUnixSocket(paths.qmpSocket()));
+      opened.put(QemuCommandLine.MAIN_TTY_DESCRIPTOR, Fd.listeningUnixSocket(paths.ttySocket()));
+      opened.put(QemuCommandLine.MAIN_CONSOLE_DESCRIPTOR, Fd.appendTo(paths.consoleLog()));
+      return opened;
     } catch (IOException | RuntimeException e) {
-      qmp.close();
+      opened.values().forEach(Fd::close);
       throw e;
     }
   }

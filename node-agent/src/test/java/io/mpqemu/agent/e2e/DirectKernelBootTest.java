@@ -55,7 +55,7 @@ class DirectKernelBootTest {
     boolean tcg = vm.getAccelerator().equals("tcg");
     String line = "console=ttyS0 hello=world" + (tcg ? " irqpoll nolapic_timer" : "");
     String console = agent.awaitConsole("vm-direct", "mpqemu-test-kernel done", AgentHarness.BOOT_WITHIN);
-    assertThat(console).contains("mpqemu-test-kernel cmdline=[/proc/self/fd/5 " + line + "]")
+    assertThat(console).contains("mpqemu-test-kernel cmdline=[/proc/self/fd/6 " + line + "]")
         .contains("mpqemu-test-kernel initrd=[INITRD-CONTENT-42 and more]");
     if (tcg) {
       assertThat(vm.getConditionsList()).extracting(Condition::getType, Condition::getReason)

@@ -166,7 +166,8 @@ class QemuCommandLineRealQemuTest {
 
   @Test
   @Timeout(value = 30, threadMode = ThreadMode.SEPARATE_THREAD)
-  @DisplayName("the main QEMU serves QMP on the agent's socket to one client after another, and its console log can be rotated under it")
+  @DisplayName("the main QEMU serves QMP on the agent's socket to one client after another, logs the console with and"
+      + " without a client on its console socket, and its console log can be rotated under it")
   void qmpAndConsoleThroughDescriptors() throws Exception {
     Path raw = dir.resolve("halt.raw");
     BootImage.writeRaw(raw, MESSAGE, false);
@@ -183,7 +184,13 @@ class QemuCommandLineRealQemuTest {
     awaitConsole(paths, MESSAGE + "\r\n");
     // rotation copies and truncates: QEMU appends through its descriptor from the new end, no hole
     assertThat(ConsoleLog.rotateIfLarger(paths, 1)).isTrue();
-    session(paths, new JsonObject().put("execute", "system_reset"));
+    try (AFUNIXSocket tty = connect(paths.ttySocket())) {
+      tty.setSoTimeout(10_000);
+      session(paths, new JsonObject().put("execute", "system_reset"));
+      byte[] expected = (MESSAGE + "\r\n").getBytes(StandardCharsets.US_ASCII);
+      assertThat(tty.getInputStream().readNBytes(expected.length)).as("a client of the console socket reads the output live")
+          .isEqualTo(expected);
+    }
     awaitConsole(paths, MESSAGE + "\r\n");
     assertThat(Files.readString(paths.consoleLogPrevious(), StandardCharsets.US_ASCII)).isEqualTo(MESSAGE + "\r\n");
     assertThat(OpenDescriptors.of(main.pid())).as("QEMU holds the socket and the log it was given")
@@ -198,10 +205,11 @@ class QemuCommandLineRealQemuTest {
    * passed as descriptors and closed here once it runs.
    */
   private RunningProcess startMain(List<String> argv, VmPaths paths) throws IOException {
-    try (Fd qmp = Fd.listeningUnixSocket(paths.qmpSocket()); Fd console = Fd.appendTo(paths.consoleLog());
-        Fd log = Fd.appendTo(dir.resolve("main.log")); Fd in = Fd.devNull()) {
+    try (Fd qmp = Fd.listeningUnixSocket(paths.qmpSocket()); Fd tty = Fd.listeningUnixSocket(paths.ttySocket());
+        Fd console = Fd.appendTo(paths.consoleLog()); Fd log = Fd.appendTo(dir.resolve("main.log")); Fd in = Fd.devNull()) {
       RunningProcess main = new PosixSpawnLauncher(java.nio.file.Path.of("/usr/bin/qemu-system-x86_64")).start(argv, Map.of(0, in, 1, log, 2, log,
-          QemuCommandLine.MAIN_QMP_DESCRIPTOR, qmp, QemuCommandLine.MAIN_CONSOLE_DESCRIPTOR, console), List.of());
+          QemuCommandLine.MAIN_QMP_DESCRIPTOR, qmp, QemuCommandLine.MAIN_TTY_DESCRIPTOR, tty,
+          QemuCommandLine.MAIN_CONSOLE_DESCRIPTOR, console), List.of());
       spawned.add(main);
       return main;
     }

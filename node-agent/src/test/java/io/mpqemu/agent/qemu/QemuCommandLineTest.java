@@ -51,8 +51,8 @@ class QemuCommandLineTest {
             .setCmdline("console=ttyS0 root=LABEL=root, rw")).build();
 
     List<String> kvm = commandLine.main(spec, Accelerator.KVM);
-    assertThat(valuesOf(kvm, "-kernel")).containsExactly("/proc/self/fd/5");
-    assertThat(valuesOf(kvm, "-initrd")).containsExactly("/proc/self/fd/6");
+    assertThat(valuesOf(kvm, "-kernel")).containsExactly("/proc/self/fd/6");
+    assertThat(valuesOf(kvm, "-initrd")).containsExactly("/proc/self/fd/7");
     assertThat(valuesOf(kvm, "-append")).containsExactly("console=ttyS0 root=LABEL=root, rw");
     assertThat(kvm.indexOf("-kernel")).as("before -S and the sandbox").isLessThan(kvm.indexOf("-S"));
     assertThat(valuesOf(commandLine.main(spec, Accelerator.TCG), "-append"))
@@ -210,7 +210,7 @@ class QemuCommandLineTest {
         "-object", "{\"qom-type\":\"memory-backend-memfd\",\"id\":\"mem\",\"size\":134217728,\"share\":true}",
         "-nodefaults", "-no-user-config", "-display", "none",
         "-add-fd", "fd=4,set=1",
-        "-chardev", "file,id=serial0,path=/dev/fdset/1,append=on",
+        "-chardev", "socket,id=serial0,fd=5,server=on,wait=off,logfile=/dev/fdset/1,logappend=on",
         "-serial", "chardev:serial0",
         "-chardev", "socket,id=qmp,fd=3,server=on,wait=off",
         "-mon", "chardev=qmp,mode=control",
@@ -244,7 +244,7 @@ class QemuCommandLineTest {
   }
 
   @Test
-  @DisplayName("the main QEMU names no file: QMP is descriptor 3, the console log descriptor 4, and key=value options carry only numbers")
+  @DisplayName("the main QEMU names no file: QMP is descriptor 3, the console log 4, the console socket 5, and key=value options carry only numbers")
   void mainNamesNoFile() {
     VmSpec spec = VmSpec.newBuilder().setName("x,path=/etc/passwd").setMemoryMib(64).setVcpus(2).build();
 
@@ -252,6 +252,7 @@ class QemuCommandLineTest {
 
     assertThat(QemuCommandLine.MAIN_QMP_DESCRIPTOR).isEqualTo(3);
     assertThat(QemuCommandLine.MAIN_CONSOLE_DESCRIPTOR).isEqualTo(4);
+    assertThat(QemuCommandLine.MAIN_TTY_DESCRIPTOR).isEqualTo(5);
     assertThat(argv.subList(1, argv.size())).as("no path but the fd set's").noneMatch(a -> a.contains("/") && !a.contains("/dev/fdset/"))
         .noneMatch(a -> a.contains("passwd") || a.contains("x,"));
     assertThat(valuesOf(argv, "-chardev")).allSatisfy(option -> assertThat(option).matches("[a-z0-9=,/]+"));
