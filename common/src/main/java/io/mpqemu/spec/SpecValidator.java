@@ -60,6 +60,7 @@ public final class SpecValidator {
     validateLabels("node_selector", spec.getNodeSelectorMap());
     validateDevices(spec.getDevicesList(), limits);
     validateBoot(spec.getBoot());
+    ReadyPattern.validate(spec.getReadyPattern());
   }
 
   /** The longest kernel command line x86 Linux takes (COMMAND_LINE_SIZE). */

@@ -6,6 +6,7 @@ import io.mpqemu.agent.api.AgentAccess;
 import io.mpqemu.agent.api.NodeAgentGrpcService;
 import io.mpqemu.agent.confine.Cgroups;
 import io.mpqemu.agent.confine.Confinement;
+import io.mpqemu.agent.console.Consoles;
 import io.mpqemu.agent.events.EventHub;
 import io.mpqemu.agent.fence.LeaderFence;
 import io.mpqemu.agent.http.AgentHttp;
@@ -68,6 +69,8 @@ public final class NodeAgentVerticle extends VerticleBase {
   private AccessPolicy policy;
   private ServiceListeners listeners;
   private VmManager vms;
+  private Consoles consoles;
+  private Runnable unwatchConsoles;
   private LeaderFence fence;
   private EventHub events;
   private ProcessSampler sampler;
@@ -148,6 +151,9 @@ public final class NodeAgentVerticle extends VerticleBase {
           (name, socket) -> QmpClient.connect(vertx, name, () -> UnixQmpTransport.connect(socket, QMP_CONNECT_TIMEOUT), QMP_CONNECT_TIMEOUT),
           SocketPairs::open, Clock.systemUTC(), new VertxTimers(vertx), confinement);
       vms = new VmManager(rt, new ImageOpener(config.imageRoot()));
+      // watching before the adoptions, so that an adopted VM's console opens with it
+      consoles = new Consoles(context, vms, store::paths, Clock.systemUTC());
+      unwatchConsoles = events.watch(false, consoles::onEvent);
       sampler = new ProcessSampler(context, vms::list, new ProcReader().withCgroupMemory(Cgroups::memoryOf));
       return vms.adoptAll();
     }).compose(v -> startServers()).compose(v -> startHttp()).onFailure(e -> {
@@ -204,6 +210,10 @@ public final class NodeAgentVerticle extends VerticleBase {
     }
     if (ownRegistry != null) {
       ownRegistry.close();
+    }
+    if (consoles != null) {
+      unwatchConsoles.run();
+      consoles.closeAll("the node agent is stopping; the VM goes on: attach again once it is back");
     }
     // VMs keep running: nothing here stops a VM or closes its socketpairs
     if (vms != null) {
@@ -267,7 +277,7 @@ public final class NodeAgentVerticle extends VerticleBase {
     listeners = new ServiceListeners(vertx, "node-agent gRPC", policy);
     StreamLimit streams = new StreamLimit(config.access().maxStreamsPerCaller());
     return listeners.serveGrpc(new NodeAgentGrpcService(context, config.nodeId(), fence, vms, events, sampler,
-        this::nodeInfo, policy, streams),
+        this::nodeInfo, policy, streams, consoles),
         NodeAgentServiceGrpcService.SERVICE_NAME, config.listen(), tls, EnumSet.of(Role.CONTROL_PLANE),
         AgentAccess.METHODS);
   }

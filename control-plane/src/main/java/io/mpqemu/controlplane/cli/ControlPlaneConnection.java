@@ -4,6 +4,7 @@ import io.mpqemu.fleet.ClusterTls;
 import io.mpqemu.fleet.Role;
 import io.mpqemu.grpc.MessageLimits;
 import io.mpqemu.grpc.GrpcCallException;
+import io.mpqemu.grpc.StatusMessages;
 import io.mpqemu.grpc.ServerStreams;
 import io.mpqemu.grpc.UnaryCalls;
 import io.mpqemu.v1.VmEvent;
@@ -16,11 +17,8 @@ import io.vertx.core.VertxOptions;
 import io.vertx.core.net.SocketAddress;
 import io.vertx.grpc.client.GrpcClient;
 import io.vertx.grpc.client.GrpcClientRequest;
-import io.vertx.grpc.client.GrpcClientResponse;
 import io.vertx.grpc.common.GrpcStatus;
 import io.vertx.grpc.common.ServiceMethod;
-import java.io.ByteArrayOutputStream;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.EnumSet;
 import java.util.function.Consumer;
@@ -72,38 +70,13 @@ final class ControlPlaneConnection implements AutoCloseable {
         if (status == null || status == GrpcStatus.OK) {
           done.tryComplete();
         } else {
-          done.tryFail(new GrpcCallException(status, statusMessage(resp)));
+          done.tryFail(new GrpcCallException(status, StatusMessages.of(resp)));
         }
       });
     }).onFailure(done::tryFail);
     await(done.future());
   }
 
-
-  /**
-   * The status message of a stream that ended after sending messages: it comes in the trailers,
-   * where {@code GrpcClientResponse.statusMessage()} (Vert.x 5.0.7) does not look.
-   */
-  private static String statusMessage(GrpcClientResponse<?, ?> resp) {
-    String inTrailers = resp.trailers() == null ? null : resp.trailers().get("grpc-message");
-    return inTrailers == null ? resp.statusMessage() : percentDecode(inTrailers);
-  }
-
-  /** grpc-message is percent-encoded UTF-8 (and, unlike a query string, '+' is a plus). */
-  static String percentDecode(String text) {
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    for (int i = 0; i < text.length(); i++) {
-      char c = text.charAt(i);
-      if (c == '%' && i + 2 < text.length()
-          && Character.digit(text.charAt(i + 1), 16) >= 0 && Character.digit(text.charAt(i + 2), 16) >= 0) {
-        bytes.write(Integer.parseInt(text.substring(i + 1, i + 3), 16));
-        i += 2;
-      } else {
-        bytes.writeBytes(String.valueOf(c).getBytes(StandardCharsets.UTF_8));
-      }
-    }
-    return bytes.toString(StandardCharsets.UTF_8);
-  }
 
   private static <T> T await(Future<T> future) {
     try {

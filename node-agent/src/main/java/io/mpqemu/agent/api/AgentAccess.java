@@ -15,6 +15,8 @@ public final class AgentAccess {
       path(NodeAgentServiceGrpcService.ListVms), Access.VIEWER,
       path(NodeAgentServiceGrpcService.WatchEvents), Access.VIEWER,
       path(NodeAgentServiceGrpcService.GetConsoleLog), Access.VIEWER,
+      // a writer needs operator: checked when the stream opens (ConsoleStreams)
+      path(NodeAgentServiceGrpcService.AttachConsole), Access.VIEWER,
       path(NodeAgentServiceGrpcService.GetNodeInfo), Access.VIEWER);
 
   /** Over TLS only control planes call an agent, as operators. */

@@ -5,6 +5,7 @@ import io.mpqemu.access.Caller;
 import io.mpqemu.access.StreamLimit;
 import io.mpqemu.grpc.MessageLimits;
 import com.google.protobuf.ByteString;
+import io.mpqemu.agent.console.Consoles;
 import io.mpqemu.agent.events.EventHub;
 import io.mpqemu.agent.fence.FenceException;
 import io.mpqemu.agent.fence.LeaderFence;
@@ -66,6 +67,7 @@ public final class NodeAgentGrpcService extends NodeAgentServiceGrpcService {
   private final Supplier<NodeInfo> nodeInfo;
   private final AccessPolicy policy;
   private final StreamLimit streams;
+  private final ConsoleStreams consoles;
 
   /**
    * @param agent the context that owns all VM state; gRPC requests arrive on other event loops and
@@ -74,10 +76,11 @@ public final class NodeAgentGrpcService extends NodeAgentServiceGrpcService {
    *     {@code agent}'s loop only
    * @param figures the last CPU and memory figures of each running process, which GetVm and ListVms show
    * @param policy who callers are, for {@code streams}
-   * @param streams how many WatchEvents streams each caller may hold at once
+   * @param streams how many WatchEvents and AttachConsole streams each caller may hold at once
+   * @param consoles the node's consoles, for AttachConsole
    */
   public NodeAgentGrpcService(Context agent, String nodeId, LeaderFence fence, VmManager vms, EventHub events,
-      ProcessSampler figures, Supplier<NodeInfo> nodeInfo, AccessPolicy policy, StreamLimit streams) {
+      ProcessSampler figures, Supplier<NodeInfo> nodeInfo, AccessPolicy policy, StreamLimit streams, Consoles consoles) {
     this.agent = agent;
     this.nodeId = nodeId;
     this.fence = fence;
@@ -87,6 +90,7 @@ public final class NodeAgentGrpcService extends NodeAgentServiceGrpcService {
     this.nodeInfo = nodeInfo;
     this.policy = policy;
     this.streams = streams;
+    this.consoles = new ConsoleStreams(agent, consoles, policy, streams);
   }
 
   @Override
@@ -158,15 +162,18 @@ public final class NodeAgentGrpcService extends NodeAgentServiceGrpcService {
   }
 
   /**
-   * Binds every method as generated except WatchEvents, which needs the request itself: vertx-grpc
-   * reports a client's cancel only to the request's error handler, which the generated binding hides.
+   * Binds every method as generated except WatchEvents and AttachConsole, which need the request itself:
+   * vertx-grpc reports a client's cancel only to the request's error handler, which the generated
+   * binding hides.
    */
   @Override
   public void bind(GrpcServer server) {
     List<ServiceMethod<?, ?>> methods = new ArrayList<>(all());
     methods.remove(WatchEvents);
+    methods.remove(AttachConsole);
     builder(this).bind(methods).build().bind(server);
     server.callHandler(WatchEvents, call -> call.handler(request -> watch(request, call)));
+    server.callHandler(AttachConsole, consoles::handle);
   }
 
   private void watch(WatchAgentEventsRequest request, GrpcServerRequest<WatchAgentEventsRequest, VmEvent> call) {

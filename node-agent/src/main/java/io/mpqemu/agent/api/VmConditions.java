@@ -5,6 +5,7 @@ import io.mpqemu.v1.AgentVm;
 import io.mpqemu.v1.Condition;
 import io.mpqemu.v1.Phase;
 import io.mpqemu.v1.VmSpec;
+import io.mpqemu.wire.Timestamps;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
@@ -20,9 +21,20 @@ public final class VmConditions {
 
   /** {@code vm} with its conditions. */
   public static AgentVm with(AgentVm vm) {
-    return vm.toBuilder().clearConditions()
-        .addAllConditions(RUNS.contains(vm.getPhase()) ? of(vm.getSpec(), vm.getAccelerator()) : List.of()).build();
+    AgentVm.Builder b = vm.toBuilder().clearConditions();
+    if (RUNS.contains(vm.getPhase())) {
+      b.addAllConditions(of(vm.getSpec(), vm.getAccelerator()));
+      if (vm.hasGuestReadyAt()) {
+        b.addConditions(Condition.newBuilder().setType(GUEST_READY).setReason("ReadyPatternMatched")
+            .setMessage("the serial output matched ready_pattern '" + vm.getSpec().getReadyPattern() + "' at "
+                + Timestamps.instant(vm.getGuestReadyAt())));
+      }
+    }
+    return b.build();
   }
+
+  /** The guest said it is ready: its serial output matched the spec's ready_pattern in this launch. */
+  public static final String GUEST_READY = "GuestReady";
 
   /** Under TCG a proxied device's interrupts never reach the guest. */
   public static final String DEVICE_INTERRUPTS = "DeviceInterruptsNotDelivered";

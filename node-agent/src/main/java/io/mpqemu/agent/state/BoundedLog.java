@@ -58,6 +58,20 @@ public final class BoundedLog {
     }
   }
 
+  /** Up to {@code maxBytes} of {@code file} from {@code offset} on; nothing if it does not exist or is shorter. */
+  public static byte[] read(Path file, long offset, int maxBytes) throws IOException {
+    try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "r")) {
+      long len = f.length();
+      int n = (int) Math.max(0, Math.min(len - offset, maxBytes));
+      byte[] buf = new byte[n];
+      f.seek(Math.min(offset, len));
+      f.readFully(buf);
+      return buf;
+    } catch (FileNotFoundException e) {
+      return new byte[0];
+    }
+  }
+
   static long sizeOf(Path file) throws IOException {
     try {
       return Files.size(file);

@@ -45,4 +45,32 @@ public final class ConsoleLog {
     boolean truncated = current.length < currentSize || previous.length < previousSize;
     return new Tail(out, truncated);
   }
+
+  /** Output appended to the console log after a position in it, and the position after that output. */
+  public record Since(byte[] data, long next) {}
+
+  /** How far the console log goes now: where a reader that wants only what comes next starts. */
+  public static long end(VmPaths paths) throws IOException {
+    return BoundedLog.sizeOf(paths.consoleLog());
+  }
+
+  /**
+   * At most {@code maxBytes} of what was appended after {@code offset} (a position {@link #end} or an
+   * earlier call gave). Follows a rotation: the log shorter than the position means it was rotated,
+   * so the rest of the previous part comes first, then the new log from its start (within the bound: a
+   * reader that falls a whole bound behind skips what it did not read of the previous part).
+   */
+  public static Since since(VmPaths paths, long offset, int maxBytes) throws IOException {
+    long size = BoundedLog.sizeOf(paths.consoleLog());
+    if (size >= offset) {
+      byte[] data = BoundedLog.read(paths.consoleLog(), offset, maxBytes);
+      return new Since(data, offset + data.length);
+    }
+    byte[] rest = BoundedLog.read(paths.consoleLogPrevious(), offset, maxBytes);
+    byte[] head = BoundedLog.read(paths.consoleLog(), 0, maxBytes - rest.length);
+    byte[] data = new byte[rest.length + head.length];
+    System.arraycopy(rest, 0, data, 0, rest.length);
+    System.arraycopy(head, 0, data, rest.length, head.length);
+    return new Since(data, head.length);
+  }
 }

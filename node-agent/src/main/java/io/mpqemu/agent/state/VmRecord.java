@@ -15,6 +15,7 @@ import java.util.List;
  *
  * @param launchComplete false from the first step of a launch until the guest runs: a record found
  *     with false after a restart is an interrupted launch, to be cleaned up, never adopted
+ * @param guestReadyAt when the serial output matched the spec's ready_pattern in this launch, or null
  * @param uidFirst the first of the VM's uids while confined (its main QEMU's)
  * @param uidCount how many uids the VM holds; 0 when it never ran confined
  */
@@ -29,6 +30,7 @@ public record VmRecord(
     boolean launchComplete,
     String accelerator,
     Instant launchedAt,
+    Instant guestReadyAt,
     List<ProcessRecord> processes,
     long uidFirst,
     int uidCount) {
@@ -59,6 +61,7 @@ public record VmRecord(
           .put("launchComplete", launchComplete)
           .put("accelerator", accelerator)
           .put("launchedAt", launchedAt == null ? null : launchedAt.toString())
+          .put("guestReadyAt", guestReadyAt == null ? null : guestReadyAt.toString())
           .put("processes", procs)
           .put("uids", uidCount == 0 ? null : new JsonObject().put("first", uidFirst).put("size", uidCount));
     } catch (InvalidProtocolBufferException e) {
@@ -80,6 +83,7 @@ public record VmRecord(
           p.getLong("uid", 0L)));
     }
     String launchedAt = json.getString("launchedAt");
+    String guestReadyAt = json.getString("guestReadyAt");
     JsonObject uids = json.getJsonObject("uids");
     return new VmRecord(
         json.getString("vmId"),
@@ -92,6 +96,7 @@ public record VmRecord(
         json.getBoolean("launchComplete", false),
         json.getString("accelerator", ""),
         launchedAt == null ? null : Instant.parse(launchedAt),
+        guestReadyAt == null ? null : Instant.parse(guestReadyAt),
         procs,
         uids == null ? 0 : uids.getLong("first"),
         uids == null ? 0 : uids.getInteger("size"));

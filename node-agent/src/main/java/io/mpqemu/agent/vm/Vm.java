@@ -33,6 +33,8 @@ final class Vm {
   private OpenImages images = OpenImages.none();
   private long vmSeq;
   private Instant launchedAt;
+  /** When the serial output matched the spec's ready_pattern in this launch; null until then. */
+  private Instant guestReadyAt;
   private String accelerator = "";
   private Qmp qmp;
   /** How its processes are confined; null when confinement is off (or not yet known after a restart). */
@@ -116,6 +118,7 @@ final class Vm {
     processes.clear();
     qmp = null;
     launchedAt = null;
+    guestReadyAt = null;
     accelerator = accel;
     state.beginLaunch();
   }
@@ -125,12 +128,21 @@ final class Vm {
     state.launched();
   }
 
+  Instant guestReadyAt() {
+    return guestReadyAt;
+  }
+
+  void guestReady(Instant at) {
+    guestReadyAt = at;
+  }
+
   /** What a previous agent recorded, taken over as it is. */
   void restore(VmRecord rec) {
     spec = rec.spec();
     specRevision = rec.specRevision();
     vmSeq = rec.lastVmSeq();
     launchedAt = rec.launchedAt();
+    guestReadyAt = rec.guestReadyAt();
     accelerator = rec.accelerator();
     uidFirst = rec.uidFirst();
     uidCount = rec.uidCount();
@@ -145,6 +157,9 @@ final class Vm {
         .setConfinementValue(uidCount > 0 ? 1 : 2);
     if (launchedAt != null) {
       b.setLaunchedAt(Timestamps.of(launchedAt));
+    }
+    if (guestReadyAt != null) {
+      b.setGuestReadyAt(Timestamps.of(guestReadyAt));
     }
     for (VmProcess p : processes.inSpecOrder(spec)) {
       b.addProcesses(p.status());
@@ -161,6 +176,6 @@ final class Vm {
       }
     }
     return new VmRecord(id, spec, specRevision, state.phase(), state.reason(), state.message(), vmSeq,
-        state.launchComplete(), accelerator, launchedAt, recs, uidFirst, uidCount);
+        state.launchComplete(), accelerator, launchedAt, guestReadyAt, recs, uidFirst, uidCount);
   }
 }

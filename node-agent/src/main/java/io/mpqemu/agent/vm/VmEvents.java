@@ -17,6 +17,12 @@ final class VmEvents {
     this.writer = writer;
   }
 
+  /** GUEST_READY: the serial output matched the spec's ready_pattern. */
+  void guestReady() {
+    emit(EventType.GUEST_READY, "GuestReady", "the serial output matched ready_pattern '"
+        + vm.spec().getReadyPattern() + "'", null);
+  }
+
   /** An event in the VM's current phase; {@code process} (or null) is the process it is about. */
   void emit(EventType type, String reason, String message, VmProcess process) {
     if (vm.state().detached()) {

@@ -159,6 +159,12 @@ public final class VmManager {
     return find(vmId).compose(s -> rt.blocking(() -> ConsoleLog.tail(s.paths(), maxBytes)));
   }
 
+  /** See {@link VmSupervisor#guestReady}; nothing when the VM is gone. */
+  public void guestReady(String vmId, java.time.Instant at) {
+    rt.requireOnLoop();
+    live(vmId).ifPresent(s -> s.guestReady(at));
+  }
+
   /** The agent stops: every VM keeps running, untouched; see {@link VmSupervisor#detach}. */
   public void detachAll() {
     rt.requireOnLoop();

@@ -11,6 +11,7 @@ import io.mpqemu.v1.VmSpec;
 import io.vertx.core.Future;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 
@@ -93,6 +94,19 @@ public final class VmSupervisor {
   /** Removes a stopped VM and its state directory; a running one only with force (stopped at once). */
   public Future<Void> delete(boolean force) {
     return submit(new VmCommand.Delete(force));
+  }
+
+  /**
+   * The serial output of this launch matched the spec's ready_pattern: recorded with a GUEST_READY event,
+   * once per launch (a launch begins unready); ignored when the VM no longer runs or was already ready.
+   * The console that matched is closed when a launch ends, so a match never outlives its launch.
+   */
+  public void guestReady(Instant at) {
+    if (vm.guestReadyAt() != null || !vm.state().isActive()) {
+      return;
+    }
+    vm.guestReady(at);
+    events.guestReady();
   }
 
   /** Takes over a VM found in its state directory when the agent starts. */

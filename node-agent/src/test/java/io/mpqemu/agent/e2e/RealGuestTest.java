@@ -2,11 +2,19 @@ package io.mpqemu.agent.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.mpqemu.grpc.GrpcCallException;
 import io.mpqemu.v1.AgentVm;
 import io.mpqemu.v1.Boot;
+import io.mpqemu.v1.Condition;
+import io.mpqemu.v1.ConsoleAttachOptions;
+import io.mpqemu.v1.ConsoleNotice;
 import io.mpqemu.v1.Disk;
+import io.mpqemu.v1.EventType;
+import io.mpqemu.v1.Phase;
 import io.mpqemu.v1.ProxiedDevice;
+import io.mpqemu.v1.VmEvent;
 import io.mpqemu.v1.VmSpec;
+import io.vertx.grpc.common.GrpcStatus;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -59,19 +67,67 @@ class RealGuestTest {
   }
 
   @Test
-  @DisplayName("Debian boots from a root disk on a proxied virtio-blk-pci to a root shell; the kernel got the"
-      + " command line with what the agent adds under TCG")
+  @DisplayName("Debian boots from a root disk on a proxied virtio-blk-pci to a root shell, GUEST_READY from its"
+      + " ready_pattern; the kernel got the command line with what the agent adds under TCG; its console takes"
+      + " one writer and many readers, and detaching leaves it running")
   void virtioBlk() throws Exception {
-    boot("vm-virtio", "virtio-blk-pci", "vda");
+    String vmId = "vm-virtio";
+    AgentVm vm = boot(vmId, "virtio-blk-pci", "vda");
+
+    VmEvent ready = agent.awaitBusEvent(e -> e.getVmId().equals(vmId) && e.getType() == EventType.GUEST_READY,
+        Duration.ofSeconds(10));
+    assertThat(ready.getMessage()).contains(PROMPT);
+    assertThat(agent.get(vmId).getConditionsList()).extracting(Condition::getType).contains("GuestReady");
+
+    ConsoleProbe viewer = ConsoleProbe.attach(agent, vmId, false, false);
+    assertThat(viewer.output.toString()).as("the recent output comes first").contains(PROMPT);
+    ConsoleProbe writer = ConsoleProbe.attach(agent, vmId, true, false);
+    GrpcCallException second = ConsoleProbe.refusal(agent, vmId, ConsoleAttachOptions.newBuilder().setWrite(true).build());
+    assertThat(second.status()).isEqualTo(GrpcStatus.FAILED_PRECONDITION);
+    assertThat(second.getMessage()).contains("already has a writer").contains("force");
+
+    int viewed = viewer.output.length();
+    int written = writer.output.length();
+    writer.type("cat /proc/cmdline\n");
+    // only the command's answer has the line after the mark: its echo does not, and the boot log came before
+    String line = "console=ttyS0 root=LABEL=root rw" + (vm.getAccelerator().equals("tcg") ? " irqpoll nolapic_timer" : "");
+    viewer.awaitOutput(viewed, line, SHELL_WITHIN);
+    writer.awaitOutput(written, line, SHELL_WITHIN);
+
+    viewer.type("reboot\n");
+    assertThat(viewer.awaitNotice(ConsoleNotice.Kind.INPUT_IGNORED).getWriter()).isFalse();
+    ConsoleProbe taker = ConsoleProbe.attach(agent, vmId, true, true);
+    assertThat(writer.awaitNotice(ConsoleNotice.Kind.WRITER_TAKEN_OVER).getMessage()).contains("only reads");
+    taker.type("echo mpq-$((6*7))\n"); // the answer differs from the echo
+    viewer.awaitOutput("mpq-42", SHELL_WITHIN);
+
+    viewer.leave();
+    writer.leave();
+    taker.leave();
+    assertThat(agent.get(vmId).getPhase()).as("detaching leaves the VM running").isEqualTo(Phase.PHASE_RUNNING);
+
+    ConsoleProbe last = ConsoleProbe.attach(agent, vmId, false, false);
+    agent.stop(vmId, 0, true);
+    GrpcCallException closed = last.awaitFailure();
+    assertThat(closed.status()).isEqualTo(GrpcStatus.FAILED_PRECONDITION);
+    assertThat(closed.getMessage()).contains("console closed");
+    GrpcCallException stopped = ConsoleProbe.refusal(agent, vmId, ConsoleAttachOptions.getDefaultInstance());
+    assertThat(stopped.status()).isEqualTo(GrpcStatus.FAILED_PRECONDITION);
+    assertThat(stopped.getMessage()).contains("is STOPPED");
+    deleteVm(vmId);
+    assertThat(ConsoleProbe.refusal(agent, vmId, ConsoleAttachOptions.getDefaultInstance()).status())
+        .isEqualTo(GrpcStatus.NOT_FOUND);
   }
 
   @Test
   @DisplayName("the same from a root disk on a proxied nvme")
   void nvme() throws Exception {
     boot("vm-nvme", "nvme", "nvme0n1");
+    deleteVm("vm-nvme");
   }
 
-  private void boot(String vmId, String driver, String diskName) throws Exception {
+  /** Boots the guest from a copy of the image on {@code driver} and waits for its shell. */
+  private AgentVm boot(String vmId, String driver, String diskName) throws Exception {
     String root = vmId + "-root.img";
     copySparse(GUEST.resolve("root.img"), agent.imageRoot.resolve(root));
     VmSpec spec = VmSpec.newBuilder().setName(vmId.substring(3)).setMemoryMib(512)
@@ -79,6 +135,7 @@ class RealGuestTest {
             .addDisks(Disk.newBuilder().setId("root").setImage(root)))
         .setBoot(Boot.newBuilder().setKernel("vmlinuz").setInitrd("initrd.img")
             .setCmdline("console=ttyS0 root=LABEL=root rw"))
+        .setReadyPattern(java.util.regex.Pattern.quote(PROMPT))
         .build();
 
     AgentVm vm = agent.launch(vmId, spec);
@@ -86,9 +143,13 @@ class RealGuestTest {
     String console = agent.awaitConsole(vmId, PROMPT, SHELL_WITHIN);
     String line = "console=ttyS0 root=LABEL=root rw" + (vm.getAccelerator().equals("tcg") ? " irqpoll nolapic_timer" : "");
     assertThat(console).contains("Command line: " + line).contains(diskName).contains("EXT4-fs (" + diskName + ")");
+    return vm;
+  }
+
+  private void deleteVm(String vmId) throws IOException {
     agent.delete(vmId, true);
     agent.awaitNoQemu(Duration.ofSeconds(10));
-    Files.delete(agent.imageRoot.resolve(root));
+    Files.delete(agent.imageRoot.resolve(vmId + "-root.img"));
   }
 
   /** A copy of the 2 GiB image that stays sparse (about 850 MB of data). */

@@ -59,4 +59,22 @@ class ConsoleLogTest {
     assertThat(tail.data()).isEmpty();
     assertThat(tail.truncated()).isFalse();
   }
+
+  @Test
+  @DisplayName("a reader follows the log from a position, across a rotation, reading each byte once")
+  void sinceFollowsRotation() throws Exception {
+    VmPaths paths = new VmPaths(dir);
+    append(paths, "old launch\n");
+    long start = ConsoleLog.end(paths);
+    append(paths, "boot ");
+    ConsoleLog.Since first = ConsoleLog.since(paths, start, 1024);
+    assertThat(new String(first.data(), StandardCharsets.US_ASCII)).isEqualTo("boot ");
+
+    append(paths, "more ");
+    ConsoleLog.rotateIfLarger(paths, 4);
+    append(paths, "login: ");
+    ConsoleLog.Since second = ConsoleLog.since(paths, first.next(), 1024);
+    assertThat(new String(second.data(), StandardCharsets.US_ASCII)).isEqualTo("more login: ");
+    assertThat(ConsoleLog.since(paths, second.next(), 1024).data()).isEmpty();
+  }
 }

@@ -35,7 +35,7 @@ class VmStateStoreTest {
             .addDisks(Disk.newBuilder().setId("d").setImage("a/b.img").setScsiId(3).setReadOnly(true)))
         .build();
     VmRecord record = new VmRecord("vm-1", spec, 7, Phase.PHASE_RUNNING, "Running", "", 12, true, "kvm",
-        Instant.parse("2026-11-25T10:00:00.123456789Z"),
+        Instant.parse("2026-11-25T10:00:00.123456789Z"), Instant.parse("2026-11-25T10:00:20Z"),
         List.of(new ProcessRecord("lsi0", 100, Instant.parse("2026-11-25T09:59:59.99Z"), 2_000_000_002L),
             new ProcessRecord("main", 101, Instant.parse("2026-11-25T10:00:00Z"), 2_000_000_001L)),
         2_000_000_001L, 17);

@@ -43,7 +43,7 @@ class VmAdoptionTest {
     VmPaths paths = f.store.paths("vm-1");
     f.store.createVmDir(paths);
     VmRecord rec = new VmRecord("vm-1", spec, 3, phase, "Running", "", 7, launchComplete, "tcg",
-        Instant.parse("2029-12-31T23:00:01Z"), List.of(new ProcessRecord("lsi0", device.pid(), device.startedAt(), 0),
+        Instant.parse("2029-12-31T23:00:01Z"), null, List.of(new ProcessRecord("lsi0", device.pid(), device.startedAt(), 0),
         new ProcessRecord(VmPaths.MAIN, main.pid(), main.startedAt(), 0)), 0, 0);
     f.store.write(paths, rec);
     return rec;
