@@ -5,12 +5,20 @@ import io.mpqemu.controlplane.intents.VmIntents;
 import io.mpqemu.controlplane.nodes.NodeRegistry;
 import io.mpqemu.controlplane.store.StoredNode;
 import io.mpqemu.controlplane.vm.VmError;
+import io.mpqemu.grpc.ConsoleCall;
+import io.mpqemu.v1.AgentConsoleInput;
+import io.mpqemu.v1.ConsoleAttachOptions;
+import io.mpqemu.v1.ConsoleOutput;
 import io.mpqemu.v1.GetConsoleLogResponse;
 import io.mpqemu.v1.NodeState;
 import io.mpqemu.v1.VmRef;
 import io.vertx.core.Future;
+import java.util.function.Consumer;
 
-/** GetConsoleLog: a read passed on to the VM's node, which keeps the serial log. Commands no agent. */
+/**
+ * GetConsoleLog and AttachConsole: passed on to the VM's node, which keeps the serial log and holds the
+ * console. Commands no agent.
+ */
 final class ConsoleRelay {
 
   private final VmIntents vms;
@@ -24,6 +32,18 @@ final class ConsoleRelay {
   }
 
   Future<GetConsoleLogResponse> tail(VmRef ref, int maxBytes) {
+    return placed(ref).compose(p -> agents.console(p.node(), p.vmId(), maxBytes));
+  }
+
+  /** A console session on the VM's node, for {@code who}; {@code output} gets what the node sends. */
+  Future<ConsoleCall<AgentConsoleInput>> attach(VmRef ref, ConsoleAttachOptions options, String who,
+      Consumer<ConsoleOutput> output) {
+    return placed(ref).compose(p -> agents.attachConsole(p.node(), p.vmId(), options, who, output));
+  }
+
+  private record Placed(String vmId, AgentClients.Target node) {}
+
+  private Future<Placed> placed(VmRef ref) {
     return vms.get(ref).compose(vm -> {
       String node = vm.status().getNode();
       if (node.isEmpty()) {
@@ -35,7 +55,7 @@ final class ConsoleRelay {
         return Future.failedFuture(new VmError(VmError.Kind.UNAVAILABLE, "node " + node + " of VM '" + vm.name()
             + "' cannot be reached"));
       }
-      return agents.console(AgentClients.Target.of(n.id(), n.endpoint()), vm.id(), maxBytes);
+      return Future.succeededFuture(new Placed(vm.id(), AgentClients.Target.of(n.id(), n.endpoint())));
     });
   }
 }

@@ -73,7 +73,9 @@ public final class VmGrpcService extends VmServiceGrpcService {
       path(ListNodes), Access.VIEWER,
       path(ListControlPlanes), Access.VIEWER,
       path(WatchEvents), Access.VIEWER,
-      path(GetConsoleLog), Access.VIEWER);
+      path(GetConsoleLog), Access.VIEWER,
+      // a writer needs operator: checked when the stream opens (ConsoleStreams)
+      path(AttachConsole), Access.VIEWER);
 
   private static final Logger LOG = LoggerFactory.getLogger(VmGrpcService.class);
   static final int DEFAULT_PAGE = 100;
@@ -88,6 +90,7 @@ public final class VmGrpcService extends VmServiceGrpcService {
   private final Context controlPlane;
   private final VmIntents vms;
   private final ConsoleRelay consoles;
+  private final ConsoleStreams consoleStreams;
   private final NodeRegistry nodes;
   private final EventLog log;
   private final AccessPolicy policy;
@@ -109,6 +112,7 @@ public final class VmGrpcService extends VmServiceGrpcService {
     this.controlPlane = controlPlane;
     this.vms = vms;
     this.consoles = new ConsoleRelay(vms, nodes, agents);
+    this.consoleStreams = new ConsoleStreams(controlPlane, consoles, policy, streams, VmGrpcService::toStatus);
     this.nodes = nodes;
     this.log = log;
     this.policy = policy;
@@ -229,15 +233,15 @@ public final class VmGrpcService extends VmServiceGrpcService {
   }
 
   /**
-   * Binds the reads as generated; the writes and WatchEvents need the request itself: a write to know who
+   * Binds the reads as generated; the writes and the streams need the request itself: a write to know who
    * calls (the owner of a VM it creates) and whether a standby forwarded it ({@link LeaderForwarding}),
-   * WatchEvents who calls (for the stream limit; and vertx-grpc reports a client's cancel only to the
-   * request's error handler).
+   * WatchEvents and AttachConsole who calls (for the stream limit and, for a console, its access; and
+   * vertx-grpc reports a client's cancel only to the request's error handler).
    */
   @Override
   public void bind(GrpcServer server) {
     List<ServiceMethod<?, ?>> methods = new ArrayList<>(all());
-    methods.removeAll(List.of(WatchEvents, CreateVm, StartVm, StopVm, DeleteVm, UpdateVm));
+    methods.removeAll(List.of(WatchEvents, AttachConsole, CreateVm, StartVm, StopVm, DeleteVm, UpdateVm));
     builder(this).bind(methods).build().bind(server);
     write(server, CreateVm, VmServiceGrpcClient.CreateVm, this::createVm);
     write(server, StartVm, VmServiceGrpcClient.StartVm, (msg, owner) -> startVm(msg));
@@ -245,6 +249,7 @@ public final class VmGrpcService extends VmServiceGrpcService {
     write(server, DeleteVm, VmServiceGrpcClient.DeleteVm, (msg, owner) -> deleteVm(msg));
     write(server, UpdateVm, VmServiceGrpcClient.UpdateVm, (msg, owner) -> updateVm(msg));
     server.callHandler(WatchEvents, request -> request.handler(msg -> watch(msg, request)));
+    server.callHandler(AttachConsole, consoleStreams::handle);
   }
 
   /**

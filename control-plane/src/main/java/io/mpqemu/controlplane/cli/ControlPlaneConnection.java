@@ -3,6 +3,8 @@ package io.mpqemu.controlplane.cli;
 import io.mpqemu.fleet.ClusterTls;
 import io.mpqemu.fleet.Role;
 import io.mpqemu.grpc.MessageLimits;
+import com.google.protobuf.ByteString;
+import io.mpqemu.grpc.ConsoleCall;
 import io.mpqemu.grpc.GrpcCallException;
 import io.mpqemu.grpc.StatusMessages;
 import io.mpqemu.grpc.ServerStreams;
@@ -19,6 +21,10 @@ import io.vertx.grpc.client.GrpcClient;
 import io.vertx.grpc.client.GrpcClientRequest;
 import io.vertx.grpc.common.GrpcStatus;
 import io.vertx.grpc.common.ServiceMethod;
+import io.mpqemu.v1.ConsoleInput;
+import io.mpqemu.v1.ConsoleOpen;
+import io.mpqemu.v1.ConsoleOutput;
+import io.vertx.core.MultiMap;
 import java.time.Duration;
 import java.util.EnumSet;
 import java.util.function.Consumer;
@@ -77,6 +83,17 @@ final class ControlPlaneConnection implements AutoCloseable {
     await(done.future());
   }
 
+  /** Opens a console session; {@code output} gets what the server sends, on an event loop. */
+  ConsoleCall<ConsoleInput> attachConsole(ConsoleOpen open, Consumer<ConsoleOutput> output) {
+    return await(ConsoleCall.open(grpc, server, VmServiceGrpcClient.AttachConsole, MultiMap.caseInsensitiveMultiMap(),
+        ConsoleInput.newBuilder().setOpen(open).build(),
+        bytes -> ConsoleInput.newBuilder().setData(ByteString.copyFrom(bytes)).build(), output, null));
+  }
+
+  /** Waits for a console session to end: returns when it ended OK, throws as a call does otherwise. */
+  void awaitEnd(ConsoleCall<ConsoleInput> call) {
+    await(call.ended());
+  }
 
   private static <T> T await(Future<T> future) {
     try {

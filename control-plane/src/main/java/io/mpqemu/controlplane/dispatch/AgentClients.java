@@ -6,7 +6,13 @@ import io.mpqemu.grpc.MessageLimits;
 import io.mpqemu.grpc.GrpcCallException;
 import io.mpqemu.grpc.UnaryCalls;
 import io.mpqemu.net.Endpoint;
+import com.google.protobuf.ByteString;
+import io.mpqemu.grpc.ConsoleCall;
+import io.mpqemu.v1.AgentConsoleInput;
 import io.mpqemu.v1.AgentConsoleLogRequest;
+import io.mpqemu.v1.AgentConsoleOpen;
+import io.mpqemu.v1.ConsoleAttachOptions;
+import io.mpqemu.v1.ConsoleOutput;
 import io.mpqemu.v1.AgentDeleteVmRequest;
 import io.mpqemu.v1.AgentStopVmRequest;
 import io.mpqemu.v1.AgentVm;
@@ -16,6 +22,7 @@ import io.mpqemu.v1.ListAgentVmsRequest;
 import io.mpqemu.v1.NodeAgentServiceGrpcClient;
 import io.mpqemu.v1.VmSpec;
 import io.vertx.core.Future;
+import io.vertx.core.MultiMap;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.net.SocketAddress;
@@ -27,6 +34,7 @@ import java.time.Duration;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Consumer;
 
 /**
  * Calls node agents by endpoint ({@code unix:/path} or {@code tcp:host:port}); under TLS the agent must
@@ -101,6 +109,30 @@ public final class AgentClients {
     return call(endpoint, NodeAgentServiceGrpcClient.GetConsoleLog,
         AgentConsoleLogRequest.newBuilder().setVmId(vmId).setMaxBytes(maxBytes).build());
   }
+
+  /**
+   * Opens a console session on the VM's node, for {@code onBehalfOf} (shown to the node's other
+   * sessions); {@code output} gets what the node sends. Not retried: a console is interactive.
+   */
+  public Future<ConsoleCall<AgentConsoleInput>> attachConsole(Target target, String vmId, ConsoleAttachOptions options,
+      String onBehalfOf, Consumer<ConsoleOutput> output) {
+    SocketAddress address;
+    try {
+      address = address(target.endpoint());
+    } catch (IllegalArgumentException e) {
+      return Future.failedFuture(e);
+    }
+    boolean tls = secure != null && address.isInetSocket();
+    MultiMap headers = MultiMap.caseInsensitiveMultiMap().add(CONSOLE_USER, onBehalfOf);
+    AgentConsoleInput open = AgentConsoleInput.newBuilder()
+        .setOpen(AgentConsoleOpen.newBuilder().setVmId(vmId).setOptions(options)).build();
+    return ConsoleCall.open(tls ? secure : grpc, address, NodeAgentServiceGrpcClient.AttachConsole, headers, open,
+        bytes -> AgentConsoleInput.newBuilder().setData(ByteString.copyFrom(bytes)).build(), output,
+        tls ? session -> wrongNode(target, session) : null);
+  }
+
+  /** The header that tells an agent whom a relayed console session is for (it shows it, and trusts it only from a peer). */
+  public static final String CONSOLE_USER = "mpqemu-console-user";
 
   public Future<Void> close() {
     return secure == null ? grpc.close() : Future.join(grpc.close(), secure.close()).mapEmpty();

@@ -1,6 +1,7 @@
 package io.mpqemu.controlplane.policy;
 
 import io.mpqemu.v1.AgentVm;
+import io.mpqemu.v1.Condition;
 import io.mpqemu.v1.EventType;
 import io.mpqemu.v1.Phase;
 import io.mpqemu.v1.ProcessStatus;
@@ -18,6 +19,9 @@ public final class StatusFold {
   /** Events after which a VM no longer runs on its node. */
   private static final Set<EventType> ENDS_A_RUN = Set.of(EventType.VM_FAILED, EventType.LAUNCH_FAILED,
       EventType.VM_STOPPED, EventType.LAUNCH_ABANDONED, EventType.LOST_WHILE_DETACHED);
+
+  /** The condition of a VM whose serial output matched its ready_pattern in this run. */
+  public static final String GUEST_READY = "GuestReady";
 
   private StatusFold() {}
 
@@ -50,6 +54,12 @@ public final class StatusFold {
     }
     if (e.hasProcess()) {
       upsert(next, e.getProcess());
+    }
+    if (e.getType() == EventType.GUEST_READY && isActive(e.getPhase())
+        && next.getConditionsList().stream().noneMatch(c -> c.getType().equals(GUEST_READY))) {
+      // as the node's own view says it: until the run ends
+      next.addConditions(Condition.newBuilder().setType(GUEST_READY).setReason("ReadyPatternMatched")
+          .setMessage(e.getMessage()));
     }
     return next.build();
   }

@@ -34,6 +34,21 @@ class StatusFoldTest {
   }
 
   @Test
+  @DisplayName("GUEST_READY adds the GuestReady condition, once, for the run; a stop clears it")
+  void guestReady() {
+    VmEvent ready = VmEvent.newBuilder().setType(EventType.GUEST_READY).setPhase(Phase.PHASE_RUNNING).setNode("node-a")
+        .setReason("GuestReady").setMessage("the serial output matched ready_pattern 'login:'").build();
+    VmStatus after = StatusFold.ofEvent(RUNNING, ready);
+    assertThat(after.getConditionsList()).singleElement().satisfies(c -> {
+      assertThat(c.getType()).isEqualTo("GuestReady");
+      assertThat(c.getMessage()).contains("login:");
+    });
+    assertThat(after.getPhase()).isEqualTo(Phase.PHASE_RUNNING);
+    assertThat(StatusFold.ofEvent(after, VmEvent.newBuilder().setType(EventType.VM_STOPPED)
+        .setPhase(Phase.PHASE_STOPPED).build()).getConditionsList()).isEmpty();
+  }
+
+  @Test
   @DisplayName("a launch starts with no processes")
   void launchStartsClean() {
     VmStatus after = StatusFold.ofEvent(RUNNING, VmEvent.newBuilder().setType(EventType.LAUNCH_STARTED)

@@ -32,7 +32,10 @@ final class ConsoleStreams {
 
   /** Output a client may have queued before it is cut off: a console that scrolls faster is not read. */
   static final int QUEUE_LIMIT = 256;
-  /** Set by a control plane relaying a session: whom it relays for, shown to other sessions. */
+  /**
+   * Set by a control plane relaying a session: whom it relays for, shown to other sessions beside the
+   * caller's own identity (so a caller that sets it names no one but itself falsely).
+   */
   static final String ON_BEHALF_OF = "mpqemu-console-user";
 
   private final Context agent;
@@ -143,8 +146,10 @@ final class ConsoleStreams {
           }));
     }
 
+    /** The caller as other sessions are told of it; whom it relays for comes with it, never instead of it. */
     private static String describe(Caller who, String onBehalfOf) {
-      if (onBehalfOf != null && who.peer() && onBehalfOf.length() <= 200 && onBehalfOf.chars().allMatch(c -> c >= 0x20 && c < 0x7f)) {
+      if (onBehalfOf != null && !onBehalfOf.isEmpty() && onBehalfOf.length() <= 200
+          && onBehalfOf.chars().allMatch(c -> c >= 0x20 && c < 0x7f)) {
         return onBehalfOf + " (through " + who.description() + ")";
       }
       return who.description();
