@@ -1,5 +1,13 @@
 package io.mpqemu.dist.e2e;
 
+import com.google.protobuf.ByteString;
+import io.mpqemu.grpc.ConsoleCall;
+import io.mpqemu.testing.Await;
+import io.mpqemu.v1.Boot;
+import io.mpqemu.v1.ConsoleAttachOptions;
+import io.mpqemu.v1.ConsoleInput;
+import io.mpqemu.v1.ConsoleOpen;
+import io.vertx.core.MultiMap;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -95,7 +103,19 @@ class VmServiceBadRequestTest {
         row("nvme with two disks", s -> s.setDevices(0, ProxiedDevice.newBuilder().setId("n").setDriver("nvme")
             .addDisks(Disk.newBuilder().setId("a").setImage("a.img")).addDisks(Disk.newBuilder().setId("b").setImage("b.img"))),
             GrpcStatus.INVALID_ARGUMENT, "devices[0]"),
-        row("label injection", s -> s.putLabels("k", "v,x=y"), GrpcStatus.INVALID_ARGUMENT, "labels"));
+        row("label injection", s -> s.putLabels("k", "v,x=y"), GrpcStatus.INVALID_ARGUMENT, "labels"),
+        row("invalid ready_pattern", s -> s.setReadyPattern("login: ("), GrpcStatus.INVALID_ARGUMENT,
+            "ready_pattern is not a valid regular expression"),
+        row("ready_pattern with a back-reference", s -> s.setReadyPattern("(a)\\1"), GrpcStatus.INVALID_ARGUMENT,
+            "back-reference"),
+        row("initrd without a kernel", s -> s.setBoot(Boot.newBuilder().setInitrd("initrd.img")),
+            GrpcStatus.INVALID_ARGUMENT, "boot.initrd is set without boot.kernel"),
+        row("over-long kernel command line", s -> s.setBoot(Boot.newBuilder().setKernel("vmlinuz")
+            .setCmdline("x".repeat(2049))), GrpcStatus.INVALID_ARGUMENT, "boot.cmdline"),
+        row("kernel command line with a newline", s -> s.setBoot(Boot.newBuilder().setKernel("vmlinuz")
+            .setCmdline("console=ttyS0\ninit=/bin/sh")), GrpcStatus.INVALID_ARGUMENT, "not printable ASCII"),
+        row("kernel escaping the root", s -> s.setBoot(Boot.newBuilder().setKernel("../boot/vmlinuz")),
+            GrpcStatus.INVALID_ARGUMENT, "boot.kernel"));
   }
 
   @ParameterizedTest(name = "{0}")
@@ -145,6 +165,34 @@ class VmServiceBadRequestTest {
         GrpcStatus.FAILED_PRECONDITION, "already pending");
     expect(VmServiceGrpcClient.GetConsoleLog, GetConsoleLogRequest.newBuilder().setVm(Fleet.ref(pending.getId())).build(),
         GrpcStatus.FAILED_PRECONDITION, "has not been placed");
+  }
+
+  @Test
+  @DisplayName("AttachConsole: a first message that does not open, bad options, an unknown VM or one not placed are"
+      + " refused with what to fix")
+  void badConsoleAttaches() {
+    Vm pending = fleet.create(Fleet.lsi("unplaced", "a.img").toBuilder().putNodeSelector("zone", "nowhere").build(),
+        DesiredState.RUNNING);
+    ConsoleOpen.Builder open = ConsoleOpen.newBuilder().setVm(Fleet.ref(pending.getId()));
+    expectConsole(ConsoleInput.newBuilder().setData(ByteString.copyFromUtf8("ls\n")).build(), GrpcStatus.INVALID_ARGUMENT,
+        "the first message must be open");
+    expectConsole(ConsoleInput.newBuilder().setOpen(open.clone().setOptions(ConsoleAttachOptions.newBuilder()
+        .setHistoryBytes(1 << 20))).build(), GrpcStatus.INVALID_ARGUMENT, "history_bytes must be at most 65536");
+    expectConsole(ConsoleInput.newBuilder().setOpen(open.clone().setOptions(ConsoleAttachOptions.newBuilder()
+        .setForce(true))).build(), GrpcStatus.INVALID_ARGUMENT, "force takes over writing");
+    expectConsole(ConsoleInput.newBuilder().setOpen(open.clone().setVm(VmRef.newBuilder().setName("nobody"))).build(),
+        GrpcStatus.NOT_FOUND, "nobody");
+    expectConsole(ConsoleInput.newBuilder().setOpen(open).build(), GrpcStatus.FAILED_PRECONDITION, "has not been placed");
+  }
+
+  private void expectConsole(ConsoleInput first, GrpcStatus status, String fragment) {
+    Throwable e = Await.failure(ConsoleCall.open(fleet.grpcClient(), fleet.address(), VmServiceGrpcClient.AttachConsole,
+        MultiMap.caseInsensitiveMultiMap(), first, b -> ConsoleInput.newBuilder().setData(ByteString.copyFrom(b)).build(),
+        out -> { }, null).compose(ConsoleCall::ended));
+    assertThat(e).isInstanceOfSatisfying(GrpcCallException.class, g -> {
+      assertThat(g.status()).as(g.getMessage()).isEqualTo(status);
+      assertThat(g.serverMessage()).contains(fragment);
+    });
   }
 
   @Test

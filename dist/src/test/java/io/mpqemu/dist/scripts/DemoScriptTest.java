@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import io.mpqemu.testing.TestGuest;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -27,7 +28,7 @@ import org.junit.jupiter.api.Test;
  */
 class DemoScriptTest {
 
-  private static final String GREETING = "Hello from a multi-process QEMU guest";
+  private static final String PROMPT = TestGuest.PROMPT;
   private static final String SERVING = "==> serving until Ctrl-C";
   /** A loaded 2-core machine: a dozen client JVMs, the control plane, QEMU and SeaBIOS. */
   private static final Duration UP_WITHIN = Duration.ofMinutes(5);
@@ -37,9 +38,11 @@ class DemoScriptTest {
   private final List<Process> scripts = new ArrayList<>();
   private Path tmp;
   private Path data;
+  private Path guest;
 
   @BeforeEach
-  void setUp() throws IOException {
+  void setUp() throws Exception {
+    guest = TestGuest.ensureBuilt();
     tmp = Files.createTempDirectory("demo-script-test");
     data = tmp.resolve("run");
   }
@@ -58,7 +61,12 @@ class DemoScriptTest {
   @Test
   void ctrlCAfterAFirstRunLeavesNothingRunning() throws Exception {
     Demo demo = start("exec deploy/demo.sh", "first");
-    demo.awaitServing();
+    demo.awaitText("escape character is ^]");
+    demo.type("lspci -n\r");
+    // lspci -n prints "class: vendor:device"; the kernel's log prints "[vendor:device] ... class 0x..." instead
+    assertThat(demo.awaitText("0100: 1af4:")).as("the guest's disk controller is the proxied virtio-blk")
+        .containsPattern("0100: 1af4:10(01|42)");
+    demo.awaitServing(); // leaves the console with Ctrl-]
     assertThat(demo.output()).contains("==> its serial console").doesNotContain("ALREADY_EXISTS");
 
     demo.ctrlC();
@@ -93,7 +101,7 @@ class DemoScriptTest {
     Path log = tmp.resolve("demo.log");
     Demo demo = start("deploy/demo.sh | tee " + log, "tee");
     demo.awaitServing();
-    assertThat(Files.readString(log)).contains(GREETING);
+    assertThat(Files.readString(log)).contains(PROMPT).doesNotContain("attaching to its console");
 
     demo.ctrlC(); // tee dies too: the cleanup's writes to the pipe fail
 
@@ -132,6 +140,7 @@ class DemoScriptTest {
         .directory(root.toFile()).redirectErrorStream(true).redirectOutput(out.toFile());
     Map<String, String> env = pb.environment();
     env.put("MPQEMU_DATA", data.toString());
+    env.put("MPQEMU_GUEST_DIR", guest.toString());
     env.put("MPQEMU_DEMO_CLASSPATH", classpath);
     env.put("PATH", javaBin + ":" + env.getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"));
     env.put("SHELL", "/bin/bash"); // what script runs the command with
@@ -151,14 +160,22 @@ class DemoScriptTest {
       }
     }
 
-    /** Until the console has shown the guest's greeting and the demo serves. */
-    void awaitServing() throws InterruptedException {
+    /**
+     * Until the console has shown the guest's prompt and the demo serves; it leaves the attached console
+     * with Ctrl-] as a user does.
+     */
+    void awaitServing() throws InterruptedException, IOException {
       long deadline = System.nanoTime() + UP_WITHIN.toNanos();
+      boolean left = false;
       while (System.nanoTime() < deadline) {
         String o = output();
         if (o.contains(SERVING)) {
-          assertThat(o.substring(o.indexOf("==> its serial console"))).as(o).contains(GREETING);
+          assertThat(o.substring(o.indexOf("==> its serial console"))).as(o).contains(PROMPT);
           return;
+        }
+        if (!left && o.contains("escape character is ^]")) {
+          type("\u001d");
+          left = true;
         }
         if (!process.isAlive()) {
           throw new AssertionError("the demo exited with " + process.exitValue() + " before serving:\n" + o);
@@ -166,6 +183,29 @@ class DemoScriptTest {
         Thread.sleep(250);
       }
       throw new AssertionError("the demo did not serve within " + UP_WITHIN + ":\n" + output());
+    }
+
+    /** Until the terminal shows {@code text}; what it shows. */
+    String awaitText(String text) throws InterruptedException {
+      long deadline = System.nanoTime() + UP_WITHIN.toNanos();
+      while (System.nanoTime() < deadline) {
+        String o = output();
+        if (o.contains(text)) {
+          return o;
+        }
+        if (!process.isAlive()) {
+          throw new AssertionError("the demo exited with " + process.exitValue() + ":\n" + o);
+        }
+        Thread.sleep(250);
+      }
+      throw new AssertionError("the demo did not show '" + text + "' within " + UP_WITHIN + ":\n" + output());
+    }
+
+    /** Keys typed on the terminal. */
+    void type(String keys) throws IOException {
+      OutputStream keyboard = process.getOutputStream();
+      keyboard.write(keys.getBytes(StandardCharsets.ISO_8859_1));
+      keyboard.flush();
     }
 
     /** What the keyboard's Ctrl-C sends: the terminal turns it into SIGINT to its foreground process group. */

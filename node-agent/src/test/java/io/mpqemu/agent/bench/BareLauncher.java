@@ -75,7 +75,10 @@ final class BareLauncher {
     }
   }
 
-  /** Launches; returns once cont has answered. */
+  /**
+   * Launches; returns once cont has answered. {@code images} maps each disk id to its image, and
+   * "boot.kernel" and "boot.initrd" to a directly booted VM's files.
+   */
   Vm launch(String vmId, VmSpec spec, Map<String, Path> images, Accelerator accel) throws Exception {
     Vm vm = new Vm(paths(vmId));
     try {
@@ -102,9 +105,18 @@ final class BareLauncher {
         }
       }
       vm.devicesStartedAt = System.nanoTime();
-      try (Fd qmp = Fd.listeningUnixSocket(vm.paths.qmpSocket()); Fd console = Fd.appendTo(vm.paths.consoleLog())) {
-        Map<Integer, Fd> fds = new HashMap<>(Map.of(
-            QemuCommandLine.MAIN_QMP_DESCRIPTOR, qmp, QemuCommandLine.MAIN_CONSOLE_DESCRIPTOR, console));
+      try (Fd qmp = Fd.listeningUnixSocket(vm.paths.qmpSocket()); Fd tty = Fd.listeningUnixSocket(vm.paths.ttySocket());
+          Fd console = Fd.appendTo(vm.paths.consoleLog());
+          Fd kernel = spec.getBoot().getKernel().isEmpty() ? null : Fd.open(images.get("boot.kernel"), false);
+          Fd initrd = spec.getBoot().getInitrd().isEmpty() ? null : Fd.open(images.get("boot.initrd"), false)) {
+        Map<Integer, Fd> fds = new HashMap<>(Map.of(QemuCommandLine.MAIN_QMP_DESCRIPTOR, qmp,
+            QemuCommandLine.MAIN_TTY_DESCRIPTOR, tty, QemuCommandLine.MAIN_CONSOLE_DESCRIPTOR, console));
+        if (kernel != null) {
+          fds.put(QemuCommandLine.MAIN_KERNEL_DESCRIPTOR, kernel);
+        }
+        if (initrd != null) {
+          fds.put(QemuCommandLine.MAIN_INITRD_DESCRIPTOR, initrd);
+        }
         vm.processes.add(start(commandLine.main(spec, accel), fds, vm.paths.processLog(VmPaths.MAIN)));
       }
       vm.mainStartedAt = System.nanoTime();
