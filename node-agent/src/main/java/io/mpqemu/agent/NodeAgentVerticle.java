@@ -6,6 +6,7 @@ import io.mpqemu.agent.api.AgentAccess;
 import io.mpqemu.agent.api.NodeAgentGrpcService;
 import io.mpqemu.agent.confine.Cgroups;
 import io.mpqemu.agent.confine.Confinement;
+import io.mpqemu.agent.catalog.Catalog;
 import io.mpqemu.agent.console.Consoles;
 import io.mpqemu.agent.events.EventHub;
 import io.mpqemu.agent.fence.LeaderFence;
@@ -70,6 +71,9 @@ public final class NodeAgentVerticle extends VerticleBase {
   private ServiceListeners listeners;
   private VmManager vms;
   private Consoles consoles;
+  private Catalog catalog;
+  /** The largest image the catalog takes. */
+  static final long MAX_IMAGE_BYTES = 256L << 30;
   private Runnable unwatchConsoles;
   private LeaderFence fence;
   private EventHub events;
@@ -135,6 +139,7 @@ public final class NodeAgentVerticle extends VerticleBase {
           config.nodeId(), epoch, epochFile.path())));
       policy = config.access().policy(AgentAccess.CERTIFICATE_ROLES); // resolves groups: off the loop
       qemuExecutable = Confinement.resolve(config.qemuBinary());
+      catalog = new Catalog(config.stateDir().resolve("catalog"), MAX_IMAGE_BYTES, Clock.systemUTC());
       confinement = Confinement.forAgent(config.confinement(), config.stateDir(), config.qemuBinary(),
           config.limits().maxDevicesPerVm());
       return new QemuProbe(config.qemuBinary(), confinement::asMainWould).probe(config.accelerator());
@@ -277,7 +282,7 @@ public final class NodeAgentVerticle extends VerticleBase {
     listeners = new ServiceListeners(vertx, "node-agent gRPC", policy);
     StreamLimit streams = new StreamLimit(config.access().maxStreamsPerCaller());
     return listeners.serveGrpc(new NodeAgentGrpcService(context, config.nodeId(), fence, vms, events, sampler,
-        this::nodeInfo, policy, streams, consoles),
+        this::nodeInfo, policy, streams, consoles, catalog),
         NodeAgentServiceGrpcService.SERVICE_NAME, config.listen(), tls, EnumSet.of(Role.CONTROL_PLANE),
         AgentAccess.METHODS);
   }

@@ -5,6 +5,7 @@ import io.mpqemu.access.Caller;
 import io.mpqemu.access.StreamLimit;
 import io.mpqemu.grpc.MessageLimits;
 import com.google.protobuf.ByteString;
+import io.mpqemu.agent.catalog.Catalog;
 import io.mpqemu.agent.console.Consoles;
 import io.mpqemu.agent.events.EventHub;
 import io.mpqemu.agent.fence.FenceException;
@@ -20,7 +21,11 @@ import io.mpqemu.v1.AgentDeleteVmResponse;
 import io.mpqemu.v1.AgentGetVmRequest;
 import io.mpqemu.v1.AgentStopVmRequest;
 import io.mpqemu.v1.AgentVm;
+import io.mpqemu.v1.DeleteImageRequest;
+import io.mpqemu.v1.DeleteImageResponse;
 import io.mpqemu.v1.GetConsoleLogResponse;
+import io.mpqemu.v1.ListImagesRequest;
+import io.mpqemu.v1.ListImagesResponse;
 import io.mpqemu.v1.GetNodeInfoRequest;
 import io.mpqemu.v1.LaunchVmRequest;
 import io.mpqemu.v1.ListAgentVmsRequest;
@@ -68,6 +73,7 @@ public final class NodeAgentGrpcService extends NodeAgentServiceGrpcService {
   private final AccessPolicy policy;
   private final StreamLimit streams;
   private final ConsoleStreams consoles;
+  private final CatalogCalls catalog;
 
   /**
    * @param agent the context that owns all VM state; gRPC requests arrive on other event loops and
@@ -78,9 +84,11 @@ public final class NodeAgentGrpcService extends NodeAgentServiceGrpcService {
    * @param policy who callers are, for {@code streams}
    * @param streams how many WatchEvents and AttachConsole streams each caller may hold at once
    * @param consoles the node's consoles, for AttachConsole
+   * @param catalog the node's image catalog, for ImportImage, ListImages and DeleteImage
    */
   public NodeAgentGrpcService(Context agent, String nodeId, LeaderFence fence, VmManager vms, EventHub events,
-      ProcessSampler figures, Supplier<NodeInfo> nodeInfo, AccessPolicy policy, StreamLimit streams, Consoles consoles) {
+      ProcessSampler figures, Supplier<NodeInfo> nodeInfo, AccessPolicy policy, StreamLimit streams, Consoles consoles,
+      Catalog catalog) {
     this.agent = agent;
     this.nodeId = nodeId;
     this.fence = fence;
@@ -91,6 +99,17 @@ public final class NodeAgentGrpcService extends NodeAgentServiceGrpcService {
     this.policy = policy;
     this.streams = streams;
     this.consoles = new ConsoleStreams(agent, consoles, policy, streams);
+    this.catalog = new CatalogCalls(agent.owner(), nodeId, catalog);
+  }
+
+  @Override
+  public Future<ListImagesResponse> listImages(ListImagesRequest request) {
+    return catalog.list(request);
+  }
+
+  @Override
+  public Future<DeleteImageResponse> deleteImage(DeleteImageRequest request) {
+    return catalog.delete(request);
   }
 
   @Override
@@ -162,7 +181,8 @@ public final class NodeAgentGrpcService extends NodeAgentServiceGrpcService {
   }
 
   /**
-   * Binds every method as generated except WatchEvents and AttachConsole, which need the request itself:
+   * Binds every method as generated except WatchEvents, AttachConsole and ImportImage, which need the
+   * request itself:
    * vertx-grpc reports a client's cancel only to the request's error handler, which the generated
    * binding hides.
    */
@@ -171,7 +191,9 @@ public final class NodeAgentGrpcService extends NodeAgentServiceGrpcService {
     List<ServiceMethod<?, ?>> methods = new ArrayList<>(all());
     methods.remove(WatchEvents);
     methods.remove(AttachConsole);
+    methods.remove(ImportImage);
     builder(this).bind(methods).build().bind(server);
+    server.callHandler(ImportImage, catalog::importImage);
     server.callHandler(WatchEvents, call -> call.handler(request -> watch(request, call)));
     server.callHandler(AttachConsole, consoles::handle);
   }

@@ -23,6 +23,11 @@ public final class Qcow2Header {
     return header.length >= 4 && ByteBuffer.wrap(header).getInt(0) == MAGIC;
   }
 
+  /** The disk size a guest sees, from a qcow2 header (bytes 24 to 31); -1 when the header is too short. */
+  public static long virtualSize(byte[] header) {
+    return header.length < 32 ? -1 : ByteBuffer.wrap(header).getLong(24);
+  }
+
   /**
    * Why this qcow2 image may not be used, or empty when it names no other file. A header too short
    * to read is refused too: QEMU would not open it either.

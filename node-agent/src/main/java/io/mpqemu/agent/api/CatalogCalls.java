@@ -1,0 +1,191 @@
+package io.mpqemu.agent.api;
+
+import io.mpqemu.agent.catalog.Catalog;
+import io.mpqemu.agent.catalog.CatalogEntry;
+import io.mpqemu.agent.catalog.CatalogException;
+import io.mpqemu.agent.catalog.Upload;
+import io.mpqemu.v1.CatalogImage;
+import io.mpqemu.v1.DeleteImageRequest;
+import io.mpqemu.v1.DeleteImageResponse;
+import io.mpqemu.v1.ImageUpload;
+import io.mpqemu.v1.ImportImageChunk;
+import io.mpqemu.v1.ListImagesRequest;
+import io.mpqemu.v1.ListImagesResponse;
+import io.mpqemu.wire.Timestamps;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.grpc.common.GrpcStatus;
+import io.vertx.grpc.server.GrpcServerRequest;
+import io.vertx.grpc.server.StatusException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * ImportImage, ListImages and DeleteImage: the node's catalog at the gRPC edge. An import's bytes are
+ * written on a worker one message at a time (the stream is paused meanwhile), so a fast sender waits for
+ * the disk rather than filling the agent's memory.
+ */
+final class CatalogCalls {
+
+  private static final Logger LOG = LoggerFactory.getLogger(CatalogCalls.class);
+  /** The most bytes one message may carry. */
+  static final int MAX_CHUNK = 1024 * 1024;
+
+  private final Vertx vertx;
+  private final String nodeId;
+  private final Catalog catalog;
+
+  CatalogCalls(Vertx vertx, String nodeId, Catalog catalog) {
+    this.vertx = vertx;
+    this.nodeId = nodeId;
+    this.catalog = catalog;
+  }
+
+  Future<ListImagesResponse> list(ListImagesRequest request) {
+    return vertx.executeBlocking(() -> {
+      ListImagesResponse.Builder b = ListImagesResponse.newBuilder();
+      for (CatalogEntry e : catalog.list()) {
+        b.addImages(toProto(e));
+      }
+      return b.build();
+    }, false).recover(e -> Future.failedFuture(status(e)));
+  }
+
+  Future<DeleteImageResponse> delete(DeleteImageRequest request) {
+    return vertx.executeBlocking(() -> {
+      catalog.delete(request.getName());
+      LOG.info("node={} image {} deleted from the catalog", nodeId, request.getName());
+      return DeleteImageResponse.getDefaultInstance();
+    }, false).recover(e -> Future.failedFuture(status(e)));
+  }
+
+  void importImage(GrpcServerRequest<ImportImageChunk, CatalogImage> call) {
+    Import in = new Import(call);
+    call.handler(in::chunk);
+    call.endHandler(v -> in.end());
+    call.errorHandler(e -> in.abandon("the client cancelled"));
+    call.response().exceptionHandler(e -> in.abandon("the connection broke"));
+  }
+
+  /** One import; its handlers run on the call's loop, its file work on a worker, in order. */
+  private final class Import {
+    private final GrpcServerRequest<ImportImageChunk, CatalogImage> call;
+    private Future<Catalog.Incoming> incoming;
+    private boolean over;
+
+    Import(GrpcServerRequest<ImportImageChunk, CatalogImage> call) {
+      this.call = call;
+    }
+
+    void chunk(ImportImageChunk chunk) {
+      if (over) {
+        return;
+      }
+      if (incoming == null) {
+        if (!chunk.hasUpload()) {
+          fail(new StatusException(GrpcStatus.INVALID_ARGUMENT, "the first message must declare the upload (name,"
+              + " format, sha256, size_bytes)"));
+          return;
+        }
+        ImageUpload u = chunk.getUpload();
+        step(incoming = vertx.executeBlocking(() -> catalog.begin(new Upload(u.getName(), u.getFormat(), u.getSha256(),
+            u.getSizeBytes())), true));
+        return;
+      }
+      if (chunk.hasUpload()) {
+        fail(new StatusException(GrpcStatus.INVALID_ARGUMENT, "the upload is declared once, in the first message"));
+        return;
+      }
+      if (chunk.getData().size() > MAX_CHUNK) {
+        fail(new StatusException(GrpcStatus.INVALID_ARGUMENT, "a message carries at most " + MAX_CHUNK + " bytes, not "
+            + chunk.getData().size()));
+        return;
+      }
+      byte[] data = chunk.getData().toByteArray();
+      step(incoming.compose(i -> vertx.executeBlocking(() -> {
+        i.write(data);
+        return i;
+      }, true)));
+    }
+
+    /** Reads no more until {@code work} is done; a failure ends the import. */
+    private void step(Future<Catalog.Incoming> work) {
+      call.pause();
+      work.onComplete(ar -> {
+        if (ar.failed()) {
+          fail(ar.cause());
+        } else if (!over) {
+          call.resume();
+        }
+      });
+    }
+
+    void end() {
+      if (over) {
+        return;
+      }
+      if (incoming == null) {
+        fail(new StatusException(GrpcStatus.INVALID_ARGUMENT, "the stream ended before declaring an upload"));
+        return;
+      }
+      over = true;
+      incoming.compose(i -> vertx.executeBlocking(() -> {
+        try (i) {
+          return i.commit();
+        }
+      }, true)).onComplete(ar -> {
+        if (ar.succeeded()) {
+          CatalogEntry e = ar.result();
+          LOG.info("node={} image {} imported: {} bytes, {}, sha256 {}", nodeId, e.name(), e.sizeBytes(), e.format(),
+              e.sha256());
+          call.response().end(toProto(e));
+        } else {
+          LOG.info("node={} import refused: {}", nodeId, ar.cause().getMessage());
+          call.response().fail(status(ar.cause()));
+        }
+      });
+    }
+
+    private void fail(Throwable cause) {
+      if (over) {
+        return;
+      }
+      abandon(cause.getMessage());
+      call.response().fail(status(cause));
+    }
+
+    /** Nothing of the import is left: its file is removed once any write under way is done. */
+    void abandon(String why) {
+      if (over) {
+        return;
+      }
+      over = true;
+      if (incoming != null) {
+        LOG.info("node={} import abandoned: {}", nodeId, why);
+        incoming.onSuccess(i -> vertx.executeBlocking(() -> {
+          i.close();
+          return null;
+        }, true));
+      }
+    }
+  }
+
+  static CatalogImage toProto(CatalogEntry e) {
+    return CatalogImage.newBuilder().setName(e.name()).setFormat(e.format()).setSha256(e.sha256())
+        .setSizeBytes(e.sizeBytes()).setVirtualSizeBytes(e.virtualSizeBytes()).setImportedAt(Timestamps.of(e.importedAt()))
+        .build();
+  }
+
+  private static Throwable status(Throwable e) {
+    if (e instanceof CatalogException c) {
+      return new StatusException(switch (c.kind()) {
+        case INVALID -> GrpcStatus.INVALID_ARGUMENT;
+        case EXISTS -> GrpcStatus.ALREADY_EXISTS;
+        case NOT_FOUND -> GrpcStatus.NOT_FOUND;
+        case NO_SPACE -> GrpcStatus.RESOURCE_EXHAUSTED;
+        case IN_USE -> GrpcStatus.FAILED_PRECONDITION;
+      }, c.getMessage());
+    }
+    return Statuses.toStatus(e);
+  }
+}
