@@ -126,6 +126,9 @@ public final class SpecValidator {
 
   /** The image format: "raw" when the disk leaves it empty. */
   public static String formatOrDefault(Disk disk) {
+    if (!disk.getBase().isEmpty()) {
+      return "qcow2"; // its own overlay
+    }
     return disk.getFormat().isEmpty() ? "raw" : disk.getFormat();
   }
 
@@ -316,8 +319,7 @@ public final class SpecValidator {
             path + ".id " + quote(disk.getId()) + " is already used by " + earlier
                 + ": disk ids must be unique within the VM.");
       }
-      validateImage(path + ".image", disk.getImage());
-      validateFormat(path + ".format", disk.getFormat());
+      DiskSources.validate(path, disk);
       if (scsi) {
         validateScsiId(device, j, path, scsiIds);
       } else if (disk.hasScsiId()) {
@@ -348,7 +350,7 @@ public final class SpecValidator {
     }
   }
 
-  private static void validateImage(String field, String image) {
+  static void validateImage(String field, String image) {
     String rule = ": use a path relative to the node's image root, such as \"vm1/boot.img\".";
     if (image.isEmpty()) {
       throw new InvalidSpecException(field, field + " is required" + rule);
@@ -377,7 +379,7 @@ public final class SpecValidator {
     }
   }
 
-  private static void validateFormat(String field, String format) {
+  static void validateFormat(String field, String format) {
     if (!format.isEmpty() && !format.equals("raw") && !format.equals("qcow2")) {
       throw new InvalidSpecException(
           field, field + " " + quote(format) + " is not supported: use \"raw\" (the default) or \"qcow2\".");

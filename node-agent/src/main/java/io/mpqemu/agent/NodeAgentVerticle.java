@@ -14,6 +14,7 @@ import io.mpqemu.agent.http.AgentHttp;
 import io.mpqemu.agent.http.AgentMetrics;
 import io.mpqemu.agent.http.AgentReadiness;
 import io.mpqemu.agent.images.ImageOpener;
+import io.mpqemu.agent.images.Overlays;
 import io.mpqemu.agent.node.QemuProbe;
 import io.mpqemu.agent.process.PosixSpawnLauncher;
 import io.mpqemu.agent.process.ProcessScanner;
@@ -155,10 +156,11 @@ public final class NodeAgentVerticle extends VerticleBase {
           found.accelerator(), new PosixSpawnLauncher(qemuExecutable), new ProcessScanner(), store, events,
           (name, socket) -> QmpClient.connect(vertx, name, () -> UnixQmpTransport.connect(socket, QMP_CONNECT_TIMEOUT), QMP_CONNECT_TIMEOUT),
           SocketPairs::open, Clock.systemUTC(), new VertxTimers(vertx), confinement);
-      vms = new VmManager(rt, new ImageOpener(config.imageRoot()));
+      Overlays overlays = new Overlays(config.stateDir().resolve("disks"), qemuImg(config.qemuBinary()));
+      vms = new VmManager(rt, new ImageOpener(config.imageRoot(), catalog, overlays), overlays);
       // watching before the adoptions, so that an adopted VM's console opens with it
       consoles = new Consoles(context, vms, store::paths, Clock.systemUTC());
-      unwatchConsoles = events.watch(false, consoles::onEvent);
+      unwatchConsoles = events.listen(consoles::onEvent);
       sampler = new ProcessSampler(context, vms::list, new ProcReader().withCgroupMemory(Cgroups::memoryOf));
       return vms.adoptAll();
     }).compose(v -> startServers()).compose(v -> startHttp()).onFailure(e -> {
@@ -231,6 +233,12 @@ public final class NodeAgentVerticle extends VerticleBase {
       }
       return null;
     }));
+  }
+
+  /** qemu-img beside the QEMU binary when that is a path, else from PATH: it makes the VMs' own disks. */
+  private static String qemuImg(Path qemuBinary) {
+    Path parent = qemuBinary.getParent();
+    return parent == null ? "qemu-img" : parent.resolve("qemu-img").toString();
   }
 
   /** Announces this node on {@value BusAddresses#HEARTBEATS}; the control plane learns nodes from it. */

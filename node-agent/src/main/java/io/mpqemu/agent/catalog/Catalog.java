@@ -1,6 +1,7 @@
 package io.mpqemu.agent.catalog;
 
 import io.mpqemu.agent.catalog.CatalogException.Kind;
+import io.mpqemu.agent.images.BaseImages;
 import io.mpqemu.agent.images.Qcow2Header;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
@@ -32,7 +33,7 @@ import java.util.stream.Stream;
  * once its size and SHA-256 match what was declared, after its record; a record without an image is an
  * import that did not finish, and is not listed. Blocking; one import per name at a time.
  */
-public final class Catalog {
+public final class Catalog implements BaseImages {
 
   public static final Pattern NAME = Pattern.compile("^[a-z0-9][a-z0-9._-]{0,62}$");
   public static final Set<String> FORMATS = Set.of("raw", "qcow2");
@@ -115,6 +116,11 @@ public final class Catalog {
     } catch (NoSuchFileException e) {
       return Optional.empty();
     }
+  }
+
+  @Override
+  public Optional<BaseImage> base(String name) throws IOException {
+    return find(name).map(e -> new BaseImage(e.name(), imageOf(e.name()), e.format(), e.virtualSizeBytes()));
   }
 
   /** Removes an image and its record: the image first, so it is never listed half-removed. */

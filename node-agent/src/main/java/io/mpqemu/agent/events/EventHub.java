@@ -30,6 +30,8 @@ public final class EventHub {
 
   private final Vertx vertx;
   private final Map<Long, Consumer<VmEvent>> watchers = new ConcurrentHashMap<>();
+  /** The agent's own parts that follow events (not subscribers: not counted, never dropped). */
+  private final List<Consumer<VmEvent>> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
   private final ArrayDeque<VmEvent> recent = new ArrayDeque<>(RECENT);
   private final AtomicLong nextId = new AtomicLong();
 
@@ -58,6 +60,14 @@ public final class EventHub {
       recent.removeFirst();
     }
     recent.addLast(event);
+    for (Consumer<VmEvent> listener : listeners) {
+      try {
+        listener.accept(event);
+      } catch (RuntimeException e) {
+        LOG.warn("vm={} node={} event {}: a part of the agent failed on it: {}", event.getVmId(), event.getNode(),
+            event.getType(), e.toString());
+      }
+    }
     for (Map.Entry<Long, Consumer<VmEvent>> watcher : watchers.entrySet()) {
       try {
         watcher.getValue().accept(event);
@@ -80,6 +90,16 @@ public final class EventHub {
     long id = nextId.incrementAndGet();
     watchers.put(id, watcher);
     return () -> watchers.remove(id);
+  }
+
+  /**
+   * Registers a part of the agent that follows every event from now on (the consoles): it is no subscriber,
+   * so {@link #watcherCount} leaves it out, and a failure of it is logged, never unregisters it. The
+   * returned runnable unregisters it. Call on the event loop.
+   */
+  public Runnable listen(Consumer<VmEvent> listener) {
+    listeners.add(listener);
+    return () -> listeners.remove(listener);
   }
 
   /** The watchers registered now: each open WatchEvents stream, and the agent's own metrics watcher. */

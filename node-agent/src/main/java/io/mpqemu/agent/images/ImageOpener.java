@@ -9,6 +9,7 @@ import io.mpqemu.v1.Disk;
 import io.mpqemu.v1.ProxiedDevice;
 import io.mpqemu.v1.VmSpec;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -28,24 +29,40 @@ public final class ImageOpener {
   private static final int S_IFREG = 0100000;
 
   private final Path root;
+  private final BaseImages catalog;
+  private final Overlays overlays;
 
+  /** An opener of image-root disks only (no disk may name a base). */
   public ImageOpener(Path imageRoot) {
+    this(imageRoot, BaseImages.none(), null);
+  }
+
+  /** @param catalog where bases are; @param overlays where the VMs' own disks over them go */
+  public ImageOpener(Path imageRoot, BaseImages catalog, Overlays overlays) {
     this.root = imageRoot.toAbsolutePath().normalize();
+    this.catalog = catalog;
+    this.overlays = overlays;
   }
 
   /**
    * Opens the image of every disk of {@code spec}; the first that cannot be used fails the whole
    * (closing what was opened), its message naming the disk's field ({@code devices[0].disks[1].image}).
    */
-  public OpenImages openAll(VmSpec spec) throws ImageException {
+  public OpenImages openAll(String vmId, VmSpec spec) throws ImageException {
     Map<String, OpenImage> opened = new LinkedHashMap<>();
+    Map<String, OpenImages.OpenBase> bases = new LinkedHashMap<>();
     try {
       for (int d = 0; d < spec.getDevicesCount(); d++) {
         ProxiedDevice device = spec.getDevices(d);
         for (int k = 0; k < device.getDisksCount(); k++) {
           Disk disk = device.getDisks(k);
-          String field = "devices[" + d + "].disks[" + k + "].image";
-          opened.put(disk.getId(), open(field, disk.getImage(), SpecValidator.formatOrDefault(disk), disk.getReadOnly()));
+          String path = "devices[" + d + "].disks[" + k + "]";
+          if (disk.getBase().isEmpty()) {
+            opened.put(disk.getId(), open(path + ".image", disk.getImage(), SpecValidator.formatOrDefault(disk),
+                disk.getReadOnly()));
+          } else {
+            openOverBase(vmId, disk, path, opened, bases);
+          }
         }
       }
       if (!spec.getBoot().getKernel().isEmpty()) {
@@ -54,10 +71,30 @@ public final class ImageOpener {
       if (!spec.getBoot().getInitrd().isEmpty()) {
         opened.put(OpenImages.INITRD, openBootFile("boot.initrd", spec.getBoot().getInitrd()));
       }
-      return new OpenImages(opened);
+      return new OpenImages(opened, bases);
     } catch (ImageException | RuntimeException e) {
       opened.values().forEach(OpenImage::close);
+      bases.values().forEach(b -> b.image().close());
       throw e;
+    }
+  }
+
+  /** A disk over a catalog base: the base read-only, and the VM's own overlay (made on its first launch). */
+  private void openOverBase(String vmId, Disk disk, String path, Map<String, OpenImage> opened,
+      Map<String, OpenImages.OpenBase> bases) throws ImageException {
+    try {
+      BaseImages.BaseImage base = catalog.base(disk.getBase()).orElseThrow(() -> new ImageException(
+          ImageException.Kind.UNAVAILABLE, path + ".base: '" + disk.getBase() + "' is not in this node's catalog (see"
+          + " ListImages): import it here, or place the VM on a node that has it"));
+      Fd baseFd = Fd.open(base.file(), false);
+      bases.put(disk.getId(), new OpenImages.OpenBase(new OpenImage(base.name(), baseFd, true, base.virtualSizeBytes()),
+          base.format()));
+      Path overlay = overlays.ensure(vmId, disk, base, path);
+      Fd own = Fd.open(overlay, true);
+      opened.put(disk.getId(), new OpenImage(overlay.getFileName().toString(), own, false, Files.size(overlay)));
+    } catch (IOException e) {
+      throw new ImageException(ImageException.Kind.UNAVAILABLE, path + ": the disk over '" + disk.getBase()
+          + "' cannot be opened: " + e.getMessage());
     }
   }
 

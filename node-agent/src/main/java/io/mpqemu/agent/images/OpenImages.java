@@ -10,15 +10,25 @@ public final class OpenImages implements AutoCloseable {
   public static final String KERNEL = "boot.kernel";
   public static final String INITRD = "boot.initrd";
 
-  private final Map<String, OpenImage> byDisk;
+  /** A disk's base, opened read-only, with its format. */
+  public record OpenBase(OpenImage image, String format) {}
 
-  OpenImages(Map<String, OpenImage> byDisk) {
+  private final Map<String, OpenImage> byDisk;
+  private final Map<String, OpenBase> bases;
+
+  OpenImages(Map<String, OpenImage> byDisk, Map<String, OpenBase> bases) {
     this.byDisk = new LinkedHashMap<>(byDisk);
+    this.bases = new LinkedHashMap<>(bases);
   }
 
   /** None: a VM without disks, or a test that passes no images. */
   public static OpenImages none() {
-    return new OpenImages(Map.of());
+    return new OpenImages(Map.of(), Map.of());
+  }
+
+  /** The base under disk {@code diskId}'s own image (its overlay), if the disk names one. */
+  public java.util.Optional<OpenBase> baseOf(String diskId) {
+    return java.util.Optional.ofNullable(bases.get(diskId));
   }
 
   /** The image of disk {@code diskId}; an IllegalArgumentException when the spec did not name it. */
@@ -38,5 +48,6 @@ public final class OpenImages implements AutoCloseable {
   @Override
   public void close() {
     byDisk.values().forEach(OpenImage::close);
+    bases.values().forEach(b -> b.image().close());
   }
 }

@@ -9,6 +9,7 @@ import io.mpqemu.agent.sys.Fd;
 import io.mpqemu.agent.unix.DevicePair;
 import io.mpqemu.v1.EventType;
 import io.mpqemu.v1.ProcessRole;
+import io.mpqemu.v1.Disk;
 import io.mpqemu.v1.ProxiedDevice;
 import io.mpqemu.v1.VmSpec;
 import io.vertx.core.Future;
@@ -91,12 +92,19 @@ final class LaunchSteps {
     List<ProxiedDevice> devices = vm.spec().getDevicesList();
     for (int index = 0; index < devices.size(); index++) {
       ProxiedDevice d = devices.get(index);
-      List<String> argv = rt.commandLine().remote(d);
+      Map<String, List<QemuCommandLine.Base>> bases = new HashMap<>();
+      for (Disk disk : d.getDisksList()) {
+        vm.images().baseOf(disk.getId()).ifPresent(b -> bases.put(disk.getId(), List.of(new QemuCommandLine.Base(b.format()))));
+      }
+      List<String> argv = rt.commandLine().remote(d, bases);
       DevicePair pair = vm.processes().pair(d.getId());
       Map<Integer, Fd> given = new HashMap<>();
       given.put(0, Fd.borrow(pair.remoteEnd()));
-      for (int i = 0; i < d.getDisksCount(); i++) {
-        given.put(QemuCommandLine.diskDescriptor(i), vm.images().of(d.getDisks(i).getId()).fd());
+      Map<String, List<Integer>> numbers = QemuCommandLine.descriptors(d, bases);
+      for (Disk disk : d.getDisksList()) {
+        List<Integer> layers = numbers.get(disk.getId());
+        given.put(layers.get(0), vm.images().of(disk.getId()).fd());
+        vm.images().baseOf(disk.getId()).ifPresent(b -> given.put(layers.get(1), b.image().fd()));
       }
       ConfinedVm jail = vm.jail();
       long uid = jail == null ? rt.confinement().agentUid() : jail.firstUid() + 1 + index;

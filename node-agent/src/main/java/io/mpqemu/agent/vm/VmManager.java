@@ -45,9 +45,17 @@ public final class VmManager {
   /** Supervisors whose memory counts against the node from a launch request until it is decided. */
   private final Set<VmSupervisor> reserved = new HashSet<>();
 
+  private final OwnDisks overlays;
+
   public VmManager(VmRuntime rt, ImageOpener images) {
+    this(rt, images, null);
+  }
+
+  /** @param overlays the VMs' own disks over catalog bases, removed with their VMs (null: no catalog) */
+  public VmManager(VmRuntime rt, ImageOpener images, OwnDisks overlays) {
     this.rt = rt;
     this.images = images;
+    this.overlays = overlays;
   }
 
   public Future<AgentVm> launch(String vmId, VmSpec spec, long revision) {
@@ -90,7 +98,7 @@ public final class VmManager {
       reserved.add(sup);
     }
     // the launch borrows the opened images; each QEMU process holds its own copies once started
-    return rt.blocking(() -> openImages(spec))
+    return rt.blocking(() -> openImages(vmId, spec))
         .compose(opened -> sup.launch(spec, revision, opened).andThen(ar -> opened.close()))
         .andThen(ar -> {
           if (needsCapacity) {
@@ -98,14 +106,15 @@ public final class VmManager {
           }
           if (fresh && ar.failed()) {
             vms.remove(vmId, sup);
+            removeOverlays(vmId); // a VM never launched has no data of its own yet
           }
           dropIfForgotten(sup);
         });
   }
 
-  private OpenImages openImages(VmSpec spec) {
+  private OpenImages openImages(String vmId, VmSpec spec) {
     try {
-      return images.openAll(spec);
+      return images.openAll(vmId, spec);
     } catch (ImageException e) {
       throw new VmException(switch (e.kind()) {
         case FORBIDDEN -> VmException.Kind.IMAGE_FORBIDDEN;
@@ -140,7 +149,19 @@ public final class VmManager {
 
   public Future<Void> delete(String vmId, boolean force) {
     rt.requireOnLoop();
-    return find(vmId).compose(s -> s.delete(force).andThen(ar -> dropIfForgotten(s)));
+    return find(vmId).compose(s -> s.delete(force).andThen(ar -> dropIfForgotten(s)))
+        .compose(v -> removeOverlays(vmId));
+  }
+
+  /** The VM's own disks over catalog bases go with it. */
+  private Future<Void> removeOverlays(String vmId) {
+    if (overlays == null) {
+      return Future.succeededFuture();
+    }
+    return rt.<Void>blocking(() -> {
+      overlays.remove(vmId);
+      return null;
+    }).onFailure(e -> LOG.warn("vm={} node={} its disks could not be removed: {}", vmId, rt.nodeId(), e.getMessage()));
   }
 
   public Future<AgentVm> get(String vmId) {
@@ -218,7 +239,24 @@ public final class VmManager {
           dropIfForgotten(sup);
         }));
       }
-      return Future.join(adoptions).mapEmpty();
+      return Future.join(adoptions).compose(v -> removeOrphanOverlays());
+    });
+  }
+
+  /** Disks of VMs this node no longer knows (an agent that died while deleting one): removed at start-up. */
+  private Future<Void> removeOrphanOverlays() {
+    if (overlays == null) {
+      return Future.succeededFuture();
+    }
+    return rt.blocking(overlays::vmIds).compose(ids -> {
+      List<Future<Void>> removals = new ArrayList<>();
+      for (String id : ids) {
+        if (live(id).isEmpty()) {
+          LOG.info("node={} removing the disks of VM {}, which this node no longer knows", rt.nodeId(), id);
+          removals.add(removeOverlays(id));
+        }
+      }
+      return Future.join(removals).mapEmpty();
     });
   }
 

@@ -1,5 +1,14 @@
 package io.mpqemu.agent.e2e;
 
+import com.google.protobuf.ByteString;
+import io.mpqemu.grpc.GrpcCallException;
+import io.mpqemu.grpc.StatusMessages;
+import io.mpqemu.v1.CatalogImage;
+import io.mpqemu.v1.ImageUpload;
+import io.mpqemu.v1.ImportImageChunk;
+import java.security.MessageDigest;
+import java.util.Arrays;
+import java.util.HexFormat;
 import io.mpqemu.agent.AgentConfig;
 import io.mpqemu.agent.NodeAgentVerticle;
 import io.mpqemu.agent.confine.Cgroups;
@@ -207,6 +216,27 @@ public final class AgentHarness implements AutoCloseable {
   public String console(String vmId) {
     return call(NodeAgentServiceGrpcClient.GetConsoleLog, AgentConsoleLogRequest.newBuilder().setVmId(vmId).build())
         .getData().toStringUtf8();
+  }
+
+  /** ImportImage as a client sends it: the declaration, then the bytes in chunks of {@code chunk}. */
+  public Future<CatalogImage> importImageAsync(ImageUpload declared, byte[] data, int chunk) {
+    return grpc.request(address(), NodeAgentServiceGrpcClient.ImportImage).compose(req -> {
+      req.write(ImportImageChunk.newBuilder().setUpload(declared).build());
+      for (int i = 0; i < data.length; i += chunk) {
+        req.write(ImportImageChunk.newBuilder()
+            .setData(ByteString.copyFrom(Arrays.copyOfRange(data, i, Math.min(data.length, i + chunk)))).build());
+      }
+      req.end();
+      return req.response().compose(resp -> resp.last().recover(e -> Future.failedFuture(resp.status() == null
+          ? e : new GrpcCallException(resp.status(), StatusMessages.of(resp)))));
+    });
+  }
+
+  /** Imports {@code data} as raw image {@code name} into the agent's catalog. */
+  public CatalogImage importImage(String name, byte[] data) throws Exception {
+    String sha256 = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
+    return result(importImageAsync(ImageUpload.newBuilder().setName(name).setFormat("raw").setSha256(sha256)
+        .setSizeBytes(data.length).build(), data, 256 * 1024));
   }
 
   /** Watches the agent's gRPC event stream; events land in the returned list. */

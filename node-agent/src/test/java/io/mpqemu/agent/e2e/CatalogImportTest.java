@@ -49,18 +49,8 @@ class CatalogImportTest {
     return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
   }
 
-  /** An upload as a client sends it: the declaration, then the bytes in chunks. */
   private Future<CatalogImage> upload(ImageUpload declared, byte[] data, int chunk) {
-    return agent.grpcClient().request(agent.address(), NodeAgentServiceGrpcClient.ImportImage).compose(req -> {
-      req.write(ImportImageChunk.newBuilder().setUpload(declared).build());
-      for (int i = 0; i < data.length; i += chunk) {
-        req.write(ImportImageChunk.newBuilder()
-            .setData(ByteString.copyFrom(Arrays.copyOfRange(data, i, Math.min(data.length, i + chunk)))).build());
-      }
-      req.end();
-      return req.response().compose(resp -> resp.last().recover(e -> Future.failedFuture(resp.status() == null
-          ? e : new GrpcCallException(resp.status(), StatusMessages.of(resp)))));
-    });
+    return agent.importImageAsync(declared, data, chunk);
   }
 
   private GrpcCallException refused(Future<?> call) {

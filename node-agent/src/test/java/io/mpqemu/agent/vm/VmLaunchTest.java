@@ -53,7 +53,8 @@ class VmLaunchTest {
     assertThat(device.marker()).contains("MPQEMU_VM=vm-1", "MPQEMU_PROCESS=lsi0");
     FakeProcesses.Given main = f.processes.given(f.processes.started().get(1));
     assertThat(main.marker()).contains("MPQEMU_PROCESS=main");
-    assertThat(main.descriptors()).as("stdin, log, log, QMP socket, console log").containsExactly(0, 1, 2, 3, 4);
+    assertThat(main.descriptors()).as("stdin, log, log, QMP socket, console log, console socket")
+        .containsExactly(0, 1, 2, 3, 4, 5);
     Path qmpSocket = f.store.paths("vm-1").qmpSocket();
     assertThat(Integer.toOctalString((Integer) Files.getAttribute(qmpSocket, "unix:mode", LinkOption.NOFOLLOW_LINKS)))
         .as("the agent made the QMP socket, for the agent alone").isEqualTo("140600");
