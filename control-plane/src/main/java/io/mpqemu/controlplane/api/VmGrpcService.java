@@ -23,7 +23,11 @@ import io.mpqemu.http.OnContext;
 import io.mpqemu.v1.CreateVmRequest;
 import io.mpqemu.v1.DeleteVmRequest;
 import io.mpqemu.v1.DeleteVmResponse;
+import io.mpqemu.v1.DeleteCatalogImageRequest;
+import io.mpqemu.v1.DeleteCatalogImageResponse;
 import io.mpqemu.v1.GetConsoleLogRequest;
+import io.mpqemu.v1.ListCatalogRequest;
+import io.mpqemu.v1.ListCatalogResponse;
 import io.mpqemu.v1.GetConsoleLogResponse;
 import io.mpqemu.v1.GetVmRequest;
 import io.mpqemu.v1.ListControlPlanesRequest;
@@ -75,7 +79,8 @@ public final class VmGrpcService extends VmServiceGrpcService {
       path(WatchEvents), Access.VIEWER,
       path(GetConsoleLog), Access.VIEWER,
       // a writer needs operator: checked when the stream opens (ConsoleStreams)
-      path(AttachConsole), Access.VIEWER);
+      path(AttachConsole), Access.VIEWER,
+      path(ListCatalog), Access.VIEWER);
 
   private static final Logger LOG = LoggerFactory.getLogger(VmGrpcService.class);
   static final int DEFAULT_PAGE = 100;
@@ -91,6 +96,7 @@ public final class VmGrpcService extends VmServiceGrpcService {
   private final VmIntents vms;
   private final ConsoleRelay consoles;
   private final ConsoleStreams consoleStreams;
+  private final CatalogRelay catalog;
   private final NodeRegistry nodes;
   private final EventLog log;
   private final AccessPolicy policy;
@@ -113,6 +119,7 @@ public final class VmGrpcService extends VmServiceGrpcService {
     this.vms = vms;
     this.consoles = new ConsoleRelay(vms, nodes, agents);
     this.consoleStreams = new ConsoleStreams(controlPlane, consoles, policy, streams, VmGrpcService::toStatus);
+    this.catalog = new CatalogRelay(controlPlane, nodes, agents);
     this.nodes = nodes;
     this.log = log;
     this.policy = policy;
@@ -222,6 +229,16 @@ public final class VmGrpcService extends VmServiceGrpcService {
   }
 
   @Override
+  public Future<ListCatalogResponse> listCatalog(ListCatalogRequest request) {
+    return catalog.list().recover(e -> Future.failedFuture(toStatus(e)));
+  }
+
+  @Override
+  public Future<DeleteCatalogImageResponse> deleteCatalogImage(DeleteCatalogImageRequest request) {
+    return catalog.delete(request).recover(e -> Future.failedFuture(toStatus(e)));
+  }
+
+  @Override
   public Future<GetConsoleLogResponse> getConsoleLog(GetConsoleLogRequest request) {
     return onControlPlane(() -> {
       long max = Integer.toUnsignedLong(request.getMaxBytes());
@@ -241,7 +258,7 @@ public final class VmGrpcService extends VmServiceGrpcService {
   @Override
   public void bind(GrpcServer server) {
     List<ServiceMethod<?, ?>> methods = new ArrayList<>(all());
-    methods.removeAll(List.of(WatchEvents, AttachConsole, CreateVm, StartVm, StopVm, DeleteVm, UpdateVm));
+    methods.removeAll(List.of(WatchEvents, AttachConsole, ImportImage, CreateVm, StartVm, StopVm, DeleteVm, UpdateVm));
     builder(this).bind(methods).build().bind(server);
     write(server, CreateVm, VmServiceGrpcClient.CreateVm, this::createVm);
     write(server, StartVm, VmServiceGrpcClient.StartVm, (msg, owner) -> startVm(msg));
@@ -250,6 +267,7 @@ public final class VmGrpcService extends VmServiceGrpcService {
     write(server, UpdateVm, VmServiceGrpcClient.UpdateVm, (msg, owner) -> updateVm(msg));
     server.callHandler(WatchEvents, request -> request.handler(msg -> watch(msg, request)));
     server.callHandler(AttachConsole, consoleStreams::handle);
+    server.callHandler(ImportImage, catalog::importImage);
   }
 
   /**

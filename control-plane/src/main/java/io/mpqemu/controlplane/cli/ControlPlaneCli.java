@@ -14,7 +14,7 @@ import picocli.CommandLine.Mixin;
     exitCodeListHeading = ExitCodes.HEADING,
     exitCodeList = {ExitCodes.OK_LINE, ExitCodes.REFUSED_LINE, ExitCodes.USAGE_LINE, ExitCodes.UNREACHABLE_LINE,
         ExitCodes.NOT_FOUND_LINE},
-    subcommands = {VmCommands.class, EventsCommand.class, NodeCommands.class, ConsoleCommand.class,
+    subcommands = {VmCommands.class, EventsCommand.class, NodeCommands.class, ConsoleCommand.class, ImageCommands.class,
         ControlPlanesCommand.class})
 public final class ControlPlaneCli {
 
@@ -36,6 +36,7 @@ public final class ControlPlaneCli {
     main.addSubcommand(new EventsCommand());
     main.addSubcommand(new NodeCommands());
     main.addSubcommand(new ConsoleCommand());
+    main.addSubcommand(new ImageCommands());
     main.addSubcommand(new ControlPlanesCommand());
     return main;
   }

@@ -22,6 +22,9 @@ import io.vertx.grpc.client.GrpcClientRequest;
 import io.vertx.grpc.common.GrpcStatus;
 import io.vertx.grpc.common.ServiceMethod;
 import io.mpqemu.v1.ConsoleInput;
+import io.mpqemu.v1.ImportImageRequest;
+import io.mpqemu.v1.ImportImageResponse;
+import io.mpqemu.v1.ImportTarget;
 import io.mpqemu.v1.ConsoleOpen;
 import io.mpqemu.v1.ConsoleOutput;
 import io.vertx.core.MultiMap;
@@ -88,6 +91,32 @@ final class ControlPlaneConnection implements AutoCloseable {
     return await(ConsoleCall.open(grpc, server, VmServiceGrpcClient.AttachConsole, MultiMap.caseInsensitiveMultiMap(),
         ConsoleInput.newBuilder().setOpen(open).build(),
         bytes -> ConsoleInput.newBuilder().setData(ByteString.copyFrom(bytes)).build(), output, null));
+  }
+
+  /**
+   * Streams {@code file} as the image {@code target} names, at most 1 MiB a message, waiting whenever the
+   * control plane has not taken the last ones; {@code sent} is told the bytes sent so far.
+   */
+  ImportImageResponse importImage(ImportTarget target, java.nio.file.Path file, java.util.function.LongConsumer sent)
+      throws java.io.IOException {
+    GrpcClientRequest<ImportImageRequest, ImportImageResponse> req = await(grpc.request(server, VmServiceGrpcClient.ImportImage));
+    Future<ImportImageResponse> answer = req.response().compose(resp -> resp.last().recover(e -> Future.failedFuture(
+        resp.status() == null ? e : new GrpcCallException(resp.status(), StatusMessages.of(resp)))));
+    req.write(ImportImageRequest.newBuilder().setTarget(target).build());
+    try (java.io.InputStream in = java.nio.file.Files.newInputStream(file)) {
+      byte[] buf = new byte[1024 * 1024];
+      long total = 0;
+      int n;
+      while ((n = in.readNBytes(buf, 0, buf.length)) > 0 && !answer.isComplete()) {
+        await(req.write(ImportImageRequest.newBuilder().setData(ByteString.copyFrom(buf, 0, n)).build()));
+        total += n;
+        sent.accept(total);
+      }
+    }
+    if (!answer.isComplete()) {
+      req.end();
+    }
+    return await(answer);
   }
 
   /** Waits for a console session to end: returns when it ended OK, throws as a call does otherwise. */

@@ -12,7 +12,14 @@ import io.mpqemu.v1.AgentConsoleInput;
 import io.mpqemu.v1.AgentConsoleLogRequest;
 import io.mpqemu.v1.AgentConsoleOpen;
 import io.mpqemu.v1.ConsoleAttachOptions;
+import io.mpqemu.v1.CatalogImage;
 import io.mpqemu.v1.ConsoleOutput;
+import io.mpqemu.v1.DeleteImageRequest;
+import io.mpqemu.v1.ImageUpload;
+import io.mpqemu.v1.ImportImageChunk;
+import io.mpqemu.v1.ListImagesRequest;
+import io.mpqemu.v1.ListImagesResponse;
+import io.vertx.grpc.client.GrpcClientRequest;
 import io.mpqemu.v1.AgentDeleteVmRequest;
 import io.mpqemu.v1.AgentStopVmRequest;
 import io.mpqemu.v1.AgentVm;
@@ -129,6 +136,39 @@ public final class AgentClients {
     return ConsoleCall.open(tls ? secure : grpc, address, NodeAgentServiceGrpcClient.AttachConsole, headers, open,
         bytes -> AgentConsoleInput.newBuilder().setData(ByteString.copyFrom(bytes)).build(), output,
         tls ? session -> wrongNode(target, session) : null);
+  }
+
+  /**
+   * An import stream to a node's catalog, its declaration sent; the caller writes the bytes and ends it.
+   * Not retried: the bytes are the caller's to send again.
+   */
+  public Future<GrpcClientRequest<ImportImageChunk, CatalogImage>> importImage(Target target, ImageUpload upload) {
+    SocketAddress address;
+    try {
+      address = address(target.endpoint());
+    } catch (IllegalArgumentException e) {
+      return Future.failedFuture(e);
+    }
+    boolean tls = secure != null && address.isInetSocket();
+    return (tls ? secure : grpc).request(address, NodeAgentServiceGrpcClient.ImportImage).compose(req -> {
+      String wrong = tls ? wrongNode(target, req.connection().sslSession()) : null;
+      if (wrong != null) {
+        req.cancel();
+        return Future.failedFuture(new UnaryCalls.WrongPeerException(wrong));
+      }
+      req.write(ImportImageChunk.newBuilder().setUpload(upload).build());
+      return Future.succeededFuture(req);
+    });
+  }
+
+  public Future<List<CatalogImage>> listImages(Target target) {
+    return call(target, NodeAgentServiceGrpcClient.ListImages, ListImagesRequest.getDefaultInstance())
+        .map(ListImagesResponse::getImagesList);
+  }
+
+  public Future<Void> deleteImage(Target target, String name) {
+    return call(target, NodeAgentServiceGrpcClient.DeleteImage, DeleteImageRequest.newBuilder().setName(name).build())
+        .mapEmpty();
   }
 
   /** The header that tells an agent whom a relayed console session is for (it shows it, and trusts it only from a peer). */

@@ -31,24 +31,12 @@ class CliEndToEndTest {
     fleet.close();
   }
 
-  private record Run(int code, String out, String err) {}
-
-  private Run cli(String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    CommandLine cl = ControlPlaneCli.commandLine();
-    cl.setOut(new PrintWriter(out, true));
-    cl.setErr(new PrintWriter(err, true));
-    String[] all = new String[args.length + 2];
-    all[0] = "--server";
-    all[1] = "unix:" + fleet.cpSocket;
-    System.arraycopy(args, 0, all, 2, args.length);
-    int code = cl.execute(all);
-    return new Run(code, out.toString(), err.toString());
+  private CliRun cli(String... args) {
+    return CliRun.of(fleet.cpSocket, args);
   }
 
-  private Run awaitOutput(String text, String... args) {
-    Run last = Await.atMost(Fleet.DEADLINE).every(Duration.ofMillis(100))
+  private CliRun awaitOutput(String text, String... args) {
+    CliRun last = Await.atMost(Fleet.DEADLINE).every(Duration.ofMillis(100))
         .poll(() -> cli(args), run -> run.out().contains(text));
     assertThat(last.out()).as("output of %s", String.join(" ", args)).contains(text);
     return last;
@@ -64,28 +52,28 @@ class CliEndToEndTest {
           {"id": "lsi0", "driver": "lsi53c895a", "disks": [{"id": "boot", "image": "boot.img"}]}]}
         """);
 
-    Run created = cli("vm", "create", "-f", spec.toString());
+    CliRun created = cli("vm", "create", "-f", spec.toString());
 
     assertThat(created.code()).as(created.err()).isZero();
     assertThat(created.out()).contains("cli-vm");
     awaitOutput("\"PHASE_RUNNING\"", "vm", "get", "cli-vm", "--output", "json");
     assertThat(awaitOutput("Hello CLI", "console", "cli-vm").code()).isZero();
-    Run list = cli("vm", "list", "--output", "json");
+    CliRun list = cli("vm", "list", "--output", "json");
     assertThat(list.out()).contains("\"name\":\"cli-vm\"").contains("PHASE_RUNNING");
     assertThat(cli("node", "list").out()).contains("node-a").contains("READY");
 
     assertThat(cli("vm", "stop", "cli-vm", "--timeout", "1").code()).isZero();
     awaitOutput("\"PHASE_STOPPED\"", "vm", "get", "cli-vm", "--output", "json");
-    Run again = cli("vm", "stop", "cli-vm");
+    CliRun again = cli("vm", "stop", "cli-vm");
     assertThat(again.code()).as("stopping a stopped VM is refused").isEqualTo(1);
     assertThat(again.err()).contains("FAILED_PRECONDITION").contains("already stopped");
     assertThat(cli("vm", "start", "cli-vm").code()).isZero();
     awaitOutput("\"PHASE_RUNNING\"", "vm", "get", "cli-vm", "--output", "json");
     assertThat(cli("vm", "delete", "cli-vm").code()).isZero();
 
-    Run gone = cli("vm", "get", "cli-vm");
+    CliRun gone = cli("vm", "get", "cli-vm");
     assertThat(gone.code()).as("no such VM").isEqualTo(4);
-    Run events = cli("events", "--from", "0");
+    CliRun events = cli("events", "--from", "0");
     assertThat(events.code()).isZero();
     assertThat(events.out()).contains("ACCEPTED").contains("LAUNCHED").contains("VM_STOPPED").contains("VM_DELETED");
     assertThat(fleet.qemuPids()).isEmpty();
