@@ -316,19 +316,32 @@ public final class AgentHarness implements AutoCloseable {
   /** The cgroups this harness's agents made, once their processes are gone (best effort). */
   private void removeCgroups() throws IOException {
     String name = "mpqemu-" + Cgroups.keyFor(stateDir);
-    List<Path> groups;
-    try (Stream<Path> found = Files.find(Path.of("/sys/fs/cgroup"), 8,
-        (p, a) -> a.isDirectory() && p.getFileName() != null && p.getFileName().toString().equals(name))) {
-      groups = found.toList();
+    List<Path> groups = List.of();
+    // the tree changes while it is walked (an agent's cgroups go as their processes exit): a directory
+    // that vanished under the walk is walked again
+    for (int attempt = 1; attempt <= 5; attempt++) {
+      try (Stream<Path> found = Files.find(Path.of("/sys/fs/cgroup"), 8,
+          (p, a) -> a.isDirectory() && p.getFileName() != null && p.getFileName().toString().equals(name))) {
+        groups = found.toList();
+        break;
+      } catch (java.io.UncheckedIOException e) {
+        if (!(e.getCause() instanceof java.nio.file.NoSuchFileException) || attempt == 5) {
+          throw e;
+        }
+      }
     }
     for (Path group : groups) {
+      List<Path> dirs;
       try (Stream<Path> tree = Files.walk(group)) {
-        for (Path dir : tree.filter(Files::isDirectory).sorted(Comparator.reverseOrder()).toList()) {
-          try {
-            Files.deleteIfExists(dir);
-          } catch (IOException e) {
-            // a zombie nobody reaped still counts in it
-          }
+        dirs = tree.filter(Files::isDirectory).sorted(Comparator.reverseOrder()).toList();
+      } catch (java.io.UncheckedIOException | java.nio.file.NoSuchFileException e) {
+        continue; // gone meanwhile
+      }
+      for (Path dir : dirs) {
+        try {
+          Files.deleteIfExists(dir);
+        } catch (IOException e) {
+          // a zombie nobody reaped still counts in it
         }
       }
     }
