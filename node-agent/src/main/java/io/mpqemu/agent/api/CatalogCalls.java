@@ -13,6 +13,9 @@ import io.mpqemu.v1.ListImagesRequest;
 import io.mpqemu.v1.ListImagesResponse;
 import io.mpqemu.wire.Timestamps;
 import io.vertx.core.Future;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
 import io.vertx.core.Vertx;
 import io.vertx.grpc.common.GrpcStatus;
 import io.vertx.grpc.server.GrpcServerRequest;
@@ -34,29 +37,43 @@ final class CatalogCalls {
   private final Vertx vertx;
   private final String nodeId;
   private final Catalog catalog;
+  private final Supplier<Future<Map<String, List<String>>>> usage;
 
-  CatalogCalls(Vertx vertx, String nodeId, Catalog catalog) {
+  /** @param usage which VMs of the node are based on each image (read on the agent's loop) */
+  CatalogCalls(Vertx vertx, String nodeId, Catalog catalog, Supplier<Future<Map<String, List<String>>>> usage) {
     this.vertx = vertx;
     this.nodeId = nodeId;
     this.catalog = catalog;
+    this.usage = usage;
   }
 
   Future<ListImagesResponse> list(ListImagesRequest request) {
-    return vertx.executeBlocking(() -> {
+    return usage.get().compose(users -> vertx.executeBlocking(() -> {
       ListImagesResponse.Builder b = ListImagesResponse.newBuilder();
       for (CatalogEntry e : catalog.list()) {
-        b.addImages(toProto(e));
+        b.addImages(toProto(e).toBuilder().addAllInUseBy(users.getOrDefault(e.name(), List.of())));
       }
       return b.build();
-    }, false).recover(e -> Future.failedFuture(status(e)));
+    }, false)).recover(e -> Future.failedFuture(status(e)));
   }
 
+  /**
+   * Removes an image no VM of the node is based on. A VM created on it between the check and the removal
+   * finds the base gone at its launch (FAILED_PRECONDITION), as if it had come a moment later.
+   */
   Future<DeleteImageResponse> delete(DeleteImageRequest request) {
-    return vertx.executeBlocking(() -> {
-      catalog.delete(request.getName());
-      LOG.info("node={} image {} deleted from the catalog", nodeId, request.getName());
-      return DeleteImageResponse.getDefaultInstance();
-    }, false).recover(e -> Future.failedFuture(status(e)));
+    return usage.get().compose(users -> {
+      List<String> by = users.getOrDefault(request.getName(), List.of());
+      if (!by.isEmpty()) {
+        return Future.failedFuture(new CatalogException(CatalogException.Kind.IN_USE, "image '" + request.getName()
+            + "' is the base of VM(s) " + String.join(", ", by) + " on this node: delete them first"));
+      }
+      return vertx.executeBlocking(() -> {
+        catalog.delete(request.getName());
+        LOG.info("node={} image {} deleted from the catalog", nodeId, request.getName());
+        return DeleteImageResponse.getDefaultInstance();
+      }, false);
+    }).recover(e -> Future.failedFuture(status(e)));
   }
 
   void importImage(GrpcServerRequest<ImportImageChunk, CatalogImage> call) {

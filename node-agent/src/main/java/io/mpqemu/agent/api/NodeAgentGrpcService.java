@@ -47,6 +47,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -99,7 +100,24 @@ public final class NodeAgentGrpcService extends NodeAgentServiceGrpcService {
     this.policy = policy;
     this.streams = streams;
     this.consoles = new ConsoleStreams(agent, consoles, policy, streams);
-    this.catalog = new CatalogCalls(agent.owner(), nodeId, catalog);
+    this.catalog = new CatalogCalls(agent.owner(), nodeId, catalog, this::baseUsers);
+  }
+
+  /** Which VMs of this node are based on each catalog image; read on the agent's loop. */
+  private Future<Map<String, List<String>>> baseUsers() {
+    return OnContext.call(agent, () -> {
+      Map<String, List<String>> users = new java.util.TreeMap<>();
+      for (AgentVm vm : vms.list()) {
+        for (io.mpqemu.v1.ProxiedDevice d : vm.getSpec().getDevicesList()) {
+          for (io.mpqemu.v1.Disk disk : d.getDisksList()) {
+            if (!disk.getBase().isEmpty()) {
+              users.computeIfAbsent(disk.getBase(), b -> new ArrayList<>()).add(vm.getVmId());
+            }
+          }
+        }
+      }
+      return Future.succeededFuture(users);
+    });
   }
 
   @Override

@@ -5,7 +5,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.mpqemu.grpc.GrpcCallException;
 import io.mpqemu.v1.CatalogImage;
+import io.mpqemu.v1.DeleteImageRequest;
 import io.mpqemu.v1.Disk;
+import io.mpqemu.v1.ListImagesRequest;
+import io.mpqemu.v1.NodeAgentServiceGrpcClient;
 import io.mpqemu.v1.ProxiedDevice;
 import io.mpqemu.v1.VmSpec;
 import io.vertx.grpc.common.GrpcStatus;
@@ -67,6 +70,14 @@ class BaseDiskTest {
     assertThat(overlayB).exists();
     assertThat(Files.readAllBytes(overlayB)).startsWith(0x51, 0x46, 0x49, 0xfb); // "QFI\xfb": qcow2
     assertThat(sha256(agent.stateDir.resolve("catalog/greeter.img"))).isEqualTo(base.getSha256());
+    assertThat(agent.call(NodeAgentServiceGrpcClient.ListImages, ListImagesRequest.getDefaultInstance()).getImages(0)
+        .getInUseByList()).containsExactly("vm-a", "vm-b");
+    assertThatThrownBy(() -> agent.call(NodeAgentServiceGrpcClient.DeleteImage,
+        DeleteImageRequest.newBuilder().setName("greeter").build()))
+        .isInstanceOfSatisfying(GrpcCallException.class, e -> {
+          assertThat(e.status()).isEqualTo(GrpcStatus.FAILED_PRECONDITION);
+          assertThat(e.serverMessage()).contains("is the base of VM(s) vm-a, vm-b");
+        });
 
     agent.stop("vm-a", 0, true);
     agent.launch("vm-a", overBase("a", "greeter", 0));
@@ -78,6 +89,8 @@ class BaseDiskTest {
     assertThat(agent.stateDir.resolve("disks/vm-b")).doesNotExist();
     assertThat(sha256(agent.stateDir.resolve("catalog/greeter.img"))).isEqualTo(base.getSha256());
     agent.awaitNoQemu(Duration.ofSeconds(10));
+    assertThat(agent.call(NodeAgentServiceGrpcClient.ListImages, ListImagesRequest.getDefaultInstance()).getImages(0)
+        .getInUseByList()).isEmpty();
   }
 
   @Test
