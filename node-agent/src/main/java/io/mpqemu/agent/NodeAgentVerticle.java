@@ -266,6 +266,7 @@ public final class NodeAgentVerticle extends VerticleBase {
         .setQemuVersion(probe.version())
         .setMultiprocessSupported(probe.multiprocess())
         .setAccelerator(probe.accelerator().qemuName()).setAcceleratorDetail(probe.kvmDetail())
+        .addAllCatalogImages(catalog.names())
         .putAllLabels(config.labels())
         .addAllAllowedDrivers(config.limits().allowedDrivers())
         .setCapacity(Capacity.newBuilder()

@@ -1,6 +1,7 @@
 package io.mpqemu.controlplane.scheduling;
 
 import io.mpqemu.v1.Capacity;
+import io.mpqemu.v1.Disk;
 import io.mpqemu.v1.NodeInfo;
 import io.mpqemu.v1.NodeState;
 import io.mpqemu.v1.ProxiedDevice;
@@ -15,8 +16,8 @@ import java.util.TreeMap;
 
 /**
  * Chooses a node for a VM. A node fits when it is ready, carries every label of the node selector,
- * runs multi-process QEMU, allows every device driver, has the memory free and a VM slot left, and
- * its per-VM limits admit the spec. Among fitting nodes the preferred one wins (where the VM ran
+ * runs multi-process QEMU, allows every device driver, holds every catalog image the disks name as their
+ * base, has the memory free and a VM slot left, and its per-VM limits admit the spec. Among fitting nodes the preferred one wins (where the VM ran
  * before); otherwise the VMs are spread: fewest VMs, then most free memory, then smallest id.
  */
 public final class Placement {
@@ -82,6 +83,14 @@ public final class Placement {
       if (!info.getAllowedDriversList().contains(device.getDriver())) {
         return Optional.of(new Misfit("does not allow driver " + device.getDriver(),
             "do not allow driver " + device.getDriver()));
+      }
+    }
+    for (ProxiedDevice device : spec.getDevicesList()) {
+      for (Disk disk : device.getDisksList()) {
+        if (!disk.getBase().isEmpty() && !info.getCatalogImagesList().contains(disk.getBase())) {
+          return Optional.of(new Misfit("lacks image " + disk.getBase() + " in its catalog",
+              "lack image " + disk.getBase() + " in their catalog"));
+        }
       }
     }
     Optional<Misfit> limit = perVmLimit(spec, info.getCapacity());

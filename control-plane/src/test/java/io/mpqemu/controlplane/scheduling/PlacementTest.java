@@ -65,6 +65,18 @@ class PlacementTest {
   }
 
   @Test
+  @DisplayName("a disk over a catalog base goes only to a node whose catalog holds it; the refusal counts the others")
+  void needsTheBase() {
+    VmSpec spec = SPEC.toBuilder().setDevices(0, SPEC.getDevices(0).toBuilder()
+        .setDisks(0, Disk.newBuilder().setId("root").setBase("debian-12"))).build();
+    List<NodeView> nodes = List.of(ready(info("a")), ready(info("b").addCatalogImages("debian-12")),
+        ready(info("c").addCatalogImages("other")));
+    assertThat(place(spec, nodes)).isEqualTo(new Decision.Placed("b"));
+    assertThat(unschedulable(place(spec, List.of(nodes.get(0), nodes.get(2)))))
+        .isEqualTo("no node fits: 2 nodes lack image debian-12 in their catalog");
+  }
+
+  @Test
   @DisplayName("every node_selector entry must equal a label of the node")
   void honoursNodeSelector() {
     VmSpec spec = SPEC.toBuilder().putNodeSelector("zone", "b").putNodeSelector("disk", "ssd").build();

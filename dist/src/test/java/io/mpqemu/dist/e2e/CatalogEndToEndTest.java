@@ -68,6 +68,12 @@ class CatalogEndToEndTest {
     Await.atMost(Fleet.DEADLINE).every(Duration.ofMillis(200)).until(() -> consoleOf(vm.getId()),
         c -> c.contains("Hello from the catalog"), c -> "console: " + c);
 
+    Vm nowhere = fleet.create(VmSpec.newBuilder().setName("nowhere").setMemoryMib(64)
+        .addDevices(ProxiedDevice.newBuilder().setId("lsi0").setDriver("lsi53c895a")
+            .addDisks(Disk.newBuilder().setId("boot").setBase("missing"))).build(), DesiredState.RUNNING);
+    Await.atMost(Fleet.DEADLINE).every(Duration.ofMillis(100)).until(() -> fleet.get(nowhere.getId()).getStatus(),
+        st -> st.getMessage().contains("2 nodes lack image missing in their catalog"), st -> "status: " + st);
+
     CliRun again = cli("image", "import", file.toString(), "--name", "greeter", "--node", "node-a");
     assertThat(again.code()).isEqualTo(1);
     assertThat(again.out()).contains("node-a").contains("ALREADY_EXISTS").doesNotContain("node-b");

@@ -43,6 +43,8 @@ public final class Catalog implements BaseImages {
   private final Path incoming;
   private final long maxBytes;
   private final Clock clock;
+  /** The names in the catalog, kept as imports and deletes change it: read by any thread without I/O. */
+  private final java.util.concurrent.ConcurrentSkipListSet<String> names = new java.util.concurrent.ConcurrentSkipListSet<>();
 
   /** @param maxBytes the largest image this node takes */
   public Catalog(Path dir, long maxBytes, Clock clock) throws IOException {
@@ -56,6 +58,12 @@ public final class Catalog implements BaseImages {
         Files.deleteIfExists(p); // imports an earlier agent did not finish
       }
     }
+    list().forEach(e -> names.add(e.name()));
+  }
+
+  /** The names of the images in the catalog now; no I/O. */
+  public List<String> names() {
+    return List.copyOf(names);
   }
 
   /** The image file of an entry: what the agent opens for a VM based on it. */
@@ -129,6 +137,7 @@ public final class Catalog implements BaseImages {
       throw new CatalogException(Kind.NOT_FOUND, "no image named " + quote(name) + " in this node's catalog");
     }
     Files.delete(imageOf(name));
+    names.remove(name);
     Files.deleteIfExists(dir.resolve(name + ".json"));
   }
 
@@ -217,6 +226,7 @@ public final class Catalog implements BaseImages {
       }
       Files.delete(temp);
       syncDirectory();
+      names.add(upload.name());
       done = true;
       return entry;
     }
