@@ -25,14 +25,17 @@ import org.slf4j.LoggerFactory;
 
 /**
  * ImportImage, ListImages and DeleteImage: the node's catalog at the gRPC edge. An import's bytes are
- * written on a worker one message at a time (the stream is paused meanwhile), so a fast sender waits for
- * the disk rather than filling the agent's memory.
+ * written on a worker in order, while the next messages arrive; the stream is paused once
+ * {@value #IN_FLIGHT} messages wait for the disk, so a fast sender waits for the disk rather than filling
+ * the agent's memory.
  */
 final class CatalogCalls {
 
   private static final Logger LOG = LoggerFactory.getLogger(CatalogCalls.class);
   /** The most bytes one message may carry. */
   static final int MAX_CHUNK = 1024 * 1024;
+  /** Messages received and not yet written before the stream is paused. */
+  static final int IN_FLIGHT = 8;
 
   private final Vertx vertx;
   private final String nodeId;
@@ -88,6 +91,9 @@ final class CatalogCalls {
   private final class Import {
     private final GrpcServerRequest<ImportImageChunk, CatalogImage> call;
     private Future<Catalog.Incoming> incoming;
+    private Future<Catalog.Incoming> last;
+    private int inFlight;
+    private boolean paused;
     private boolean over;
 
     Import(GrpcServerRequest<ImportImageChunk, CatalogImage> call) {
@@ -105,8 +111,10 @@ final class CatalogCalls {
           return;
         }
         ImageUpload u = chunk.getUpload();
-        step(incoming = vertx.executeBlocking(() -> catalog.begin(new Upload(u.getName(), u.getFormat(), u.getSha256(),
-            u.getSizeBytes())), true));
+        incoming = vertx.executeBlocking(() -> catalog.begin(new Upload(u.getName(), u.getFormat(), u.getSha256(),
+            u.getSizeBytes())), true);
+        last = incoming;
+        step(incoming);
         return;
       }
       if (chunk.hasUpload()) {
@@ -119,19 +127,26 @@ final class CatalogCalls {
         return;
       }
       byte[] data = chunk.getData().toByteArray();
-      step(incoming.compose(i -> vertx.executeBlocking(() -> {
+      // each write waits for the one before (ordered on one worker); a failed one fails those after it
+      last = last.compose(i -> vertx.executeBlocking(() -> {
         i.write(data);
         return i;
-      }, true)));
+      }, true));
+      step(last);
     }
 
-    /** Reads no more until {@code work} is done; a failure ends the import. */
+    /** Counts {@code work} in flight, pausing the stream while too much is; a failure ends the import. */
     private void step(Future<Catalog.Incoming> work) {
-      call.pause();
+      if (++inFlight >= IN_FLIGHT && !paused) {
+        paused = true;
+        call.pause();
+      }
       work.onComplete(ar -> {
+        inFlight--;
         if (ar.failed()) {
           fail(ar.cause());
-        } else if (!over) {
+        } else if (paused && inFlight <= IN_FLIGHT / 2 && !over) {
+          paused = false;
           call.resume();
         }
       });
@@ -146,7 +161,7 @@ final class CatalogCalls {
         return;
       }
       over = true;
-      incoming.compose(i -> vertx.executeBlocking(() -> {
+      last.compose(i -> vertx.executeBlocking(() -> {
         try (i) {
           return i.commit();
         }
@@ -179,10 +194,11 @@ final class CatalogCalls {
       over = true;
       if (incoming != null) {
         LOG.info("node={} import abandoned: {}", nodeId, why);
-        incoming.onSuccess(i -> vertx.executeBlocking(() -> {
+        // after every write queued: the file is removed once nothing writes to it
+        last.onComplete(ar -> incoming.onSuccess(i -> vertx.executeBlocking(() -> {
           i.close();
           return null;
-        }, true));
+        }, true)));
       }
     }
   }
