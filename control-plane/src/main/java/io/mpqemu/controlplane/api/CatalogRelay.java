@@ -88,9 +88,13 @@ final class CatalogRelay {
     call.response().exceptionHandler(e -> in.cancel());
   }
 
-  /** One import, fanned out; its handlers run on the client's loop. */
+  /**
+   * One import, fanned out. Its state lives on the client's loop: what the node streams report (drained,
+   * answered) is handed over to it.
+   */
   private final class Import {
     private final GrpcServerRequest<ImportImageRequest, ImportImageResponse> call;
+    private final Context caller = io.vertx.core.Vertx.currentContext();
     private final List<NodeStream> streams = new ArrayList<>();
     private boolean started;
     private boolean over;
@@ -122,8 +126,9 @@ final class CatalogRelay {
         if (s.live()) {
           s.request.write(chunk);
           if (s.request.writeQueueFull()) {
+            s.waiting = true;
             waitingFor++;
-            s.request.drainHandler(v -> drained());
+            s.request.drainHandler(v -> caller.runOnContext(x -> drained(s)));
           }
         }
       }
@@ -132,7 +137,12 @@ final class CatalogRelay {
       }
     }
 
-    private void drained() {
+    /** {@code s} takes bytes again, or answered (a node that fails while full must not hold the others). */
+    private void drained(NodeStream s) {
+      if (!s.waiting) {
+        return;
+      }
+      s.waiting = false;
       if (--waitingFor == 0 && !over) {
         call.resume();
       }
@@ -156,6 +166,7 @@ final class CatalogRelay {
         for (StoredNode n : targets) {
           NodeStream s = new NodeStream(n.id());
           streams.add(s);
+          s.result.future().onComplete(ar -> caller.runOnContext(x -> drained(s)));
           opened.add(agents.importImage(target(n), target.getUpload()).transform(ar -> {
             if (ar.failed()) {
               s.result.tryComplete(failed(n.id(), ar.cause()));
@@ -217,6 +228,8 @@ final class CatalogRelay {
     final String node;
     final Promise<NodeImageResult> result = Promise.promise();
     GrpcClientRequest<ImportImageChunk, CatalogImage> request;
+    /** Full: the import waits for it (client loop only). */
+    boolean waiting;
 
     NodeStream(String node) {
       this.node = node;
