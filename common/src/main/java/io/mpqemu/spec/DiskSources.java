@@ -15,6 +15,17 @@ public final class DiskSources {
 
   private DiskSources() {}
 
+  /** The catalog images the disks of {@code spec} name as their bases. */
+  public static java.util.Set<String> basesOf(io.mpqemu.v1.VmSpec spec) {
+    java.util.Set<String> bases = new java.util.TreeSet<>();
+    spec.getDevicesList().forEach(d -> d.getDisksList().forEach(disk -> {
+      if (!disk.getBase().isEmpty()) {
+        bases.add(disk.getBase());
+      }
+    }));
+    return bases;
+  }
+
   /** Checks the disk at {@code path} (e.g. {@code devices[0].disks[1]}). */
   static void validate(String path, Disk disk) {
     if (disk.getBase().isEmpty()) {

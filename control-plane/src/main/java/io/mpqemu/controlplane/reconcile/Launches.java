@@ -7,6 +7,7 @@ import io.mpqemu.controlplane.records.VmRecords;
 import io.mpqemu.controlplane.scheduling.Decision;
 import io.mpqemu.controlplane.scheduling.NodeView;
 import io.mpqemu.controlplane.scheduling.Placement;
+import io.mpqemu.spec.DiskSources;
 import io.mpqemu.controlplane.store.StoredNode;
 import io.mpqemu.controlplane.store.StoredVm;
 import io.mpqemu.controlplane.vm.Backoff;
@@ -108,7 +109,8 @@ final class Launches {
       memory.computeIfPresent(vm.status().getNode(), (n, m) -> m - vm.spec().getMemoryMib());
       count.computeIfPresent(vm.status().getNode(), (n, c) -> c - 1);
     }
-    return Placement.place(vm.spec(), views, memory, count, vm.status().getNode().isEmpty() ? null : vm.status().getNode());
+    return Placement.place(vm.spec(), DiskSources.basesOf(vm.spec()), views, memory, count,
+        vm.status().getNode().isEmpty() ? null : vm.status().getNode());
   }
 
   /** Sends the launch; its answer, or the agent's events meanwhile, move the VM on. */

@@ -1,7 +1,6 @@
 package io.mpqemu.controlplane.scheduling;
 
 import io.mpqemu.v1.Capacity;
-import io.mpqemu.v1.Disk;
 import io.mpqemu.v1.NodeInfo;
 import io.mpqemu.v1.NodeState;
 import io.mpqemu.v1.ProxiedDevice;
@@ -12,7 +11,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * Chooses a node for a VM. A node fits when it is ready, carries every label of the node selector,
@@ -33,12 +34,21 @@ public final class Placement {
    */
   public static Decision place(VmSpec spec, List<NodeView> nodes, Map<String, Long> memoryAllocatedByNode,
       Map<String, Integer> vmsByNode, String preferredNode) {
+    return place(spec, Set.of(), nodes, memoryAllocatedByNode, vmsByNode, preferredNode);
+  }
+
+  /**
+   * As above, for a VM whose disks name {@code baseImages} (catalog images) as their bases: only a node
+   * holding all of them fits.
+   */
+  public static Decision place(VmSpec spec, Set<String> baseImages, List<NodeView> nodes,
+      Map<String, Long> memoryAllocatedByNode, Map<String, Integer> vmsByNode, String preferredNode) {
     List<Candidate> fitting = new ArrayList<>();
     List<Misfit> misfits = new ArrayList<>();
     for (NodeView node : nodes.stream().sorted(Comparator.comparing(NodeView::id)).toList()) {
       long allocated = memoryAllocatedByNode.getOrDefault(node.id(), 0L);
       int vms = vmsByNode.getOrDefault(node.id(), 0);
-      Optional<Misfit> misfit = misfit(spec, node, allocated, vms);
+      Optional<Misfit> misfit = misfit(spec, baseImages, node, allocated, vms);
       if (misfit.isPresent()) {
         misfits.add(misfit.get());
       } else {
@@ -64,7 +74,7 @@ public final class Placement {
   /** Why one node does not fit, as the rest of a sentence after "1 node" or "2 nodes". */
   private record Misfit(String one, String many) {}
 
-  private static Optional<Misfit> misfit(VmSpec spec, NodeView node, long allocated, int vms) {
+  private static Optional<Misfit> misfit(VmSpec spec, Set<String> baseImages, NodeView node, long allocated, int vms) {
     if (node.state() != NodeState.NODE_STATE_READY) {
       String state = node.state().name().replaceFirst("^NODE_STATE_", "");
       return Optional.of(new Misfit("is " + state, "are " + state));
@@ -85,12 +95,9 @@ public final class Placement {
             "do not allow driver " + device.getDriver()));
       }
     }
-    for (ProxiedDevice device : spec.getDevicesList()) {
-      for (Disk disk : device.getDisksList()) {
-        if (!disk.getBase().isEmpty() && !info.getCatalogImagesList().contains(disk.getBase())) {
-          return Optional.of(new Misfit("lacks image " + disk.getBase() + " in its catalog",
-              "lack image " + disk.getBase() + " in their catalog"));
-        }
+    for (String base : new TreeSet<>(baseImages)) {
+      if (!info.getCatalogImagesList().contains(base)) {
+        return Optional.of(new Misfit("lacks image " + base + " in its catalog", "lack image " + base + " in their catalog"));
       }
     }
     Optional<Misfit> limit = perVmLimit(spec, info.getCapacity());

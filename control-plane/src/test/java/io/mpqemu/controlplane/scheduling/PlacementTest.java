@@ -71,8 +71,10 @@ class PlacementTest {
         .setDisks(0, Disk.newBuilder().setId("root").setBase("debian-12"))).build();
     List<NodeView> nodes = List.of(ready(info("a")), ready(info("b").addCatalogImages("debian-12")),
         ready(info("c").addCatalogImages("other")));
-    assertThat(place(spec, nodes)).isEqualTo(new Decision.Placed("b"));
-    assertThat(unschedulable(place(spec, List.of(nodes.get(0), nodes.get(2)))))
+    java.util.Set<String> bases = io.mpqemu.spec.DiskSources.basesOf(spec);
+    assertThat(bases).containsExactly("debian-12");
+    assertThat(Placement.place(spec, bases, nodes, Map.of(), Map.of(), null)).isEqualTo(new Decision.Placed("b"));
+    assertThat(unschedulable(Placement.place(spec, bases, List.of(nodes.get(0), nodes.get(2)), Map.of(), Map.of(), null)))
         .isEqualTo("no node fits: 2 nodes lack image debian-12 in their catalog");
   }
 
