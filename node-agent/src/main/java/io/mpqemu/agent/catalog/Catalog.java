@@ -3,6 +3,7 @@ package io.mpqemu.agent.catalog;
 import io.mpqemu.agent.catalog.CatalogException.Kind;
 import io.mpqemu.agent.images.BaseImages;
 import io.mpqemu.agent.images.Qcow2Header;
+import io.mpqemu.spec.DiskSources;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -35,7 +36,8 @@ import java.util.stream.Stream;
  */
 public final class Catalog implements BaseImages {
 
-  public static final Pattern NAME = Pattern.compile("^[a-z0-9][a-z0-9._-]{0,62}$");
+  /** The spec validator's rule for a base's name: one definition of what a catalog name is. */
+  public static final Pattern NAME = DiskSources.CATALOG_NAME;
   public static final Set<String> FORMATS = Set.of("raw", "qcow2");
   private static final Pattern SHA256 = Pattern.compile("^[0-9a-f]{64}$");
 

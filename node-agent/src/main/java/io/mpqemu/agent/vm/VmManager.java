@@ -47,11 +47,7 @@ public final class VmManager {
 
   private final OwnDisks overlays;
 
-  public VmManager(VmRuntime rt, ImageOpener images) {
-    this(rt, images, null);
-  }
-
-  /** @param overlays the VMs' own disks over catalog bases, removed with their VMs (null: no catalog) */
+  /** @param overlays the VMs' own disks over catalog bases, removed with their VMs */
   public VmManager(VmRuntime rt, ImageOpener images, OwnDisks overlays) {
     this.rt = rt;
     this.images = images;
@@ -155,9 +151,6 @@ public final class VmManager {
 
   /** The VM's own disks over catalog bases go with it. */
   private Future<Void> removeOverlays(String vmId) {
-    if (overlays == null) {
-      return Future.succeededFuture();
-    }
     return rt.<Void>blocking(() -> {
       overlays.remove(vmId);
       return null;
@@ -245,9 +238,6 @@ public final class VmManager {
 
   /** Disks of VMs this node no longer knows (an agent that died while deleting one): removed at start-up. */
   private Future<Void> removeOrphanOverlays() {
-    if (overlays == null) {
-      return Future.succeededFuture();
-    }
     return rt.blocking(overlays::vmIds).compose(ids -> {
       List<Future<Void>> removals = new ArrayList<>();
       for (String id : ids) {
