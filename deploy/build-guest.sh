@@ -4,9 +4,11 @@
 #                       cloud kernel lacks)
 #   OUTDIR/initrd.img   its initramfs (virtio-blk, nvme and SCSI drivers included)
 #   OUTDIR/root.img     an ext4 root file system labelled "root" (2 GiB, sparse), made without a loop mount
-# The guest: systemd, a root shell on the serial console (autologin on ttyS0), netcat-openbsd, pciutils and
-# iproute2; nothing that reaches out (no NTP, no apt timers). Boot it with the command line
-# "console=ttyS0 root=LABEL=root rw". About 2 minutes and 80 MB of downloads on a fresh machine.
+#   OUTDIR/VERSION      which build of the guest this is
+# The guest: systemd, a root shell on the serial console (autologin on ttyS0), netcat-openbsd, pciutils,
+# iproute2 and cloud-init (NoCloud only: it configures the guest at first boot from a "cidata" seed, and
+# stays off when there is none); nothing that reaches out (no NTP, no apt timers). Boot it with the command
+# line "console=ttyS0 root=LABEL=root rw". About 2 minutes and 100 MB of downloads on a fresh machine.
 #
 #   build-guest.sh OUTDIR       as root (debootstrap); installs debootstrap and e2fsprogs when missing
 #
@@ -59,6 +61,20 @@ debootstrap --variant=minbase \
     exit 1
   }
 
+# cloud-init with apt inside the guest: debootstrap cannot order its Python dependencies' configuration
+mount -t proc proc "$rootfs/proc"
+trap 'umount "$rootfs/proc" 2>/dev/null || true; rm -rf "$work"' EXIT
+# (the guest's own /tmp, not the host's TMPDIR, which does not exist inside it)
+in_guest() { env -u TMPDIR DEBIAN_FRONTEND=noninteractive chroot "$rootfs" "$@"; }
+{ in_guest apt-get update -q && in_guest apt-get install -y -q --no-install-recommends cloud-init; } \
+  >"$work/cloud-init.log" 2>&1 || {
+    grep -v '^Get:' "$work/cloud-init.log" | tail -n 30 >&2
+    echo "$prog: installing cloud-init in the guest failed" >&2
+    exit 1
+  }
+in_guest apt-get clean
+umount "$rootfs/proc"
+
 # a root shell on the serial console, without a password: the guest is for tests and demos
 mkdir -p "$rootfs/etc/systemd/system/serial-getty@ttyS0.service.d"
 cat >"$rootfs/etc/systemd/system/serial-getty@ttyS0.service.d/autologin.conf" <<'EOF'
@@ -68,6 +84,12 @@ ExecStart=-/sbin/agetty --autologin root --keep-baud 115200,57600,38400,9600 %I 
 EOF
 echo "LABEL=root / ext4 defaults 0 1" >"$rootfs/etc/fstab"
 echo "mpqemu-guest" >"$rootfs/etc/hostname"
+# cloud-init looks only for seeds on local disks (NoCloud: a volume labelled cidata; ConfigDrive: config-2),
+# so it needs no network to read one; without a seed its generator turns it off for the boot (a list of
+# one source would be taken as found without looking)
+cat >"$rootfs/etc/cloud/cloud.cfg.d/90-mpqemu.cfg" <<'EOF'
+datasource_list: [ NoCloud, ConfigDrive ]
+EOF
 # nothing reaches out on its own
 for unit in apt-daily.timer apt-daily-upgrade.timer systemd-timesyncd.service; do
   ln -sf /dev/null "$rootfs/etc/systemd/system/$unit"
@@ -78,4 +100,6 @@ install -m 0644 "$(readlink -f "$rootfs/initrd.img")" "$out/initrd.img"
 rm -f "$out/root.img"
 mke2fs -q -t ext4 -d "$rootfs" -L root "$out/root.img" 2G
 chmod 0644 "$out/root.img"
+# what this script builds, so that a guest built by an older one is known as such (test-fixtures' TestGuest)
+echo "mpqemu test guest 2: bookworm, serial autologin, cloud-init (NoCloud, ConfigDrive)" >"$out/VERSION"
 echo "$prog: $out/vmlinuz, $out/initrd.img, $out/root.img" >&2

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what mpqemu needs on a Debian host beyond a JDK 17 and Maven: QEMU with multi-process
-# support (Debian's qemu-system-x86 7.2+) and qemu-utils; openssl (deploy/make-certs.sh) and iproute2
-# (network namespaces: deploy/local-cluster.sh and the multi-host test).
+# support (Debian's qemu-system-x86 7.2+) and qemu-utils; genisoimage (the agent makes VMs' cloud-init
+# seeds with it); openssl (deploy/make-certs.sh) and iproute2 (network namespaces: deploy/local-cluster.sh
+# and the multi-host test).
 #   --tests   also what only the test suite needs: promtool (`promtool check metrics` on both
 #             services' /metrics), curl (the access tests' HTTP client), useradd (their users),
 #             PostgreSQL's server (the store tests start their own, as the postgres user the package makes),
@@ -21,6 +22,7 @@ done
 packages=()
 command -v qemu-system-x86_64 >/dev/null 2>&1 || packages+=(qemu-system-x86)
 command -v qemu-img >/dev/null 2>&1 || packages+=(qemu-utils)
+command -v genisoimage >/dev/null 2>&1 || packages+=(genisoimage)
 command -v setsid >/dev/null 2>&1 || packages+=(util-linux)
 command -v openssl >/dev/null 2>&1 || packages+=(openssl)
 command -v ip >/dev/null 2>&1 || packages+=(iproute2)

@@ -61,6 +61,7 @@ public final class SpecValidator {
     validateDevices(spec.getDevicesList(), limits);
     validateBoot(spec.getBoot());
     ReadyPattern.validate(spec.getReadyPattern());
+    CloudInitSeed.validate(spec, limits);
   }
 
   /** The longest kernel command line x86 Linux takes (COMMAND_LINE_SIZE). */

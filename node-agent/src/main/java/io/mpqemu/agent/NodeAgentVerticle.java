@@ -13,6 +13,7 @@ import io.mpqemu.agent.fence.LeaderFence;
 import io.mpqemu.agent.http.AgentHttp;
 import io.mpqemu.agent.http.AgentMetrics;
 import io.mpqemu.agent.http.AgentReadiness;
+import io.mpqemu.agent.images.CloudInitSeeds;
 import io.mpqemu.agent.images.ImageOpener;
 import io.mpqemu.agent.images.Overlays;
 import io.mpqemu.agent.node.QemuProbe;
@@ -157,7 +158,8 @@ public final class NodeAgentVerticle extends VerticleBase {
           (name, socket) -> QmpClient.connect(vertx, name, () -> UnixQmpTransport.connect(socket, QMP_CONNECT_TIMEOUT), QMP_CONNECT_TIMEOUT),
           SocketPairs::open, Clock.systemUTC(), new VertxTimers(vertx), confinement);
       Overlays overlays = new Overlays(config.stateDir().resolve("disks"), qemuImg(config.qemuBinary()));
-      vms = new VmManager(rt, new ImageOpener(config.imageRoot(), catalog, overlays), overlays);
+      CloudInitSeeds seeds = new CloudInitSeeds(overlays, "genisoimage");
+      vms = new VmManager(rt, new ImageOpener(config.imageRoot(), catalog, overlays, seeds), overlays);
       // watching before the adoptions, so that an adopted VM's console opens with it
       consoles = new Consoles(context, vms, store::paths, Clock.systemUTC());
       unwatchConsoles = events.listen(consoles::onEvent);

@@ -11,8 +11,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * The real Debian guest of the tests: {@code deploy/build-guest.sh} builds it once into
  * {@code node-agent/target/guest} (the first module whose tests boot it), where every module's tests and
- * re-runs find it. Its files: {@code vmlinuz}, {@code initrd.img}, {@code root.img} (ext4, 2 GiB sparse,
- * labelled root; a root shell on ttyS0).
+ * re-runs find it (a guest an older script built is built again). Its files: {@code vmlinuz},
+ * {@code initrd.img}, {@code root.img} (ext4, 2 GiB sparse, labelled root; a root shell on ttyS0; cloud-init,
+ * which reads a NoCloud seed when the VM has one), {@code VERSION}.
  */
 public final class TestGuest {
 
@@ -21,6 +22,9 @@ public final class TestGuest {
   /** The kernel command line it boots with (the agent adds what TCG needs). */
   public static final String CMDLINE = "console=ttyS0 root=LABEL=root rw";
 
+  /** The first line of the guest's VERSION file as today's build-guest.sh writes it. */
+  static final String VERSION = "mpqemu test guest 2: bookworm, serial autologin, cloud-init (NoCloud, ConfigDrive)";
+
   private TestGuest() {}
 
   /** The directory holding the guest, built first if it is not there (about 2 minutes, as root). */
@@ -28,7 +32,8 @@ public final class TestGuest {
     Path repo = repositoryRoot();
     Path guest = repo.resolve("node-agent/target/guest");
     if (Files.exists(guest.resolve("root.img")) && Files.exists(guest.resolve("vmlinuz"))
-        && Files.exists(guest.resolve("initrd.img"))) {
+        && Files.exists(guest.resolve("initrd.img")) && Files.exists(guest.resolve("VERSION"))
+        && Files.readAllLines(guest.resolve("VERSION")).get(0).equals(VERSION)) {
       return guest;
     }
     Process p = new ProcessBuilder(repo.resolve("deploy/build-guest.sh").toString(), guest.toString())
@@ -37,6 +42,13 @@ public final class TestGuest {
     assertThat(p.waitFor(15, TimeUnit.MINUTES)).as("build-guest.sh finished").isTrue();
     assertThat(p.exitValue()).as(out).isZero();
     return guest;
+  }
+
+  /** Copies the guest's kernel and initrd into an image root, as {@code vmlinuz} and {@code initrd.img}. */
+  public static void copyBootFiles(Path guest, Path imageRoot) throws IOException {
+    for (String f : java.util.List.of("vmlinuz", "initrd.img")) {
+      Files.copy(guest.resolve(f), imageRoot.resolve(f));
+    }
   }
 
   /** A copy of the root image that stays sparse (about 850 MB of data in 2 GiB). */

@@ -7,16 +7,18 @@ import io.mpqemu.controlplane.records.VmRecords;
 import io.mpqemu.controlplane.scheduling.Decision;
 import io.mpqemu.controlplane.scheduling.NodeView;
 import io.mpqemu.controlplane.scheduling.Placement;
-import io.mpqemu.spec.DiskSources;
 import io.mpqemu.controlplane.store.StoredNode;
 import io.mpqemu.controlplane.store.StoredVm;
 import io.mpqemu.controlplane.vm.Backoff;
 import io.mpqemu.errors.Failures;
+import io.mpqemu.spec.CloudInitSeed;
+import io.mpqemu.spec.DiskSources;
 import io.mpqemu.grpc.GrpcCallException;
 import io.mpqemu.v1.DesiredState;
 import io.mpqemu.v1.EventType;
 import io.mpqemu.v1.NodeState;
 import io.mpqemu.v1.Phase;
+import io.mpqemu.v1.VmSpec;
 import io.vertx.grpc.common.GrpcStatus;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -48,6 +50,8 @@ final class Launches {
   private final Duration maxBackoff;
   /** Launches in a row a node refused for want of what the spec names (an image), by VM: the back-off's step. */
   private final Map<String, Integer> refusedLaunches = new HashMap<>();
+  /** The nodes that refused a VM's launch for want of an image, by VM: it is placed elsewhere while it can be. */
+  private final Map<String, Set<String>> lackingImage = new HashMap<>();
 
   Launches(VmRecords records, NodeRegistry nodes, Agents agents, AgentReports reports, InFlight inFlight, Timers timers,
       Duration maxBackoff) {
@@ -86,18 +90,30 @@ final class Launches {
       }
       return;
     }
-    String node = ((Decision.Placed) decision).nodeId();
+    moveTo(vm, ((Decision.Placed) decision).nodeId(), null);
+  }
+
+  /** Records the VM SCHEDULED on {@code node} ({@code why} it moved there, if it did) and launches it there. */
+  private void moveTo(StoredVm vm, String node, String why) {
+    String message = "placed on node " + node + (why == null ? "" : ": " + why);
     StoredVm scheduled = vm.withStatus(vm.status().toBuilder().setPhase(Phase.PHASE_SCHEDULED).setNode(node)
-        .setReason("Scheduled").setMessage("placed on node " + node).build(), records.clock().instant());
-    records.update(scheduled, EventType.SCHEDULED, "Scheduled", "placed on node " + node);
+        .setReason("Scheduled").setMessage(message).build(), records.clock().instant());
+    records.update(scheduled, EventType.SCHEDULED, "Scheduled", message);
     launch(scheduled, nodes.get(node));
   }
 
   /** Where the VM goes, from what each node holds (the VM's own share left out): linear in the nodes. */
   private Decision place(StoredVm vm) {
+    return place(vm, Set.of());
+  }
+
+  /** The same among the nodes not in {@code avoid}. */
+  private Decision place(StoredVm vm, Set<String> avoid) {
     List<NodeView> views = new ArrayList<>();
     for (StoredNode n : nodes.all()) {
-      views.add(new NodeView(n.id(), n.state(), n.info()));
+      if (!avoid.contains(n.id())) {
+        views.add(new NodeView(n.id(), n.state(), n.info()));
+      }
     }
     Map<String, Long> memory = new HashMap<>();
     Map<String, Integer> count = new HashMap<>();
@@ -109,7 +125,9 @@ final class Launches {
       memory.computeIfPresent(vm.status().getNode(), (n, m) -> m - vm.spec().getMemoryMib());
       count.computeIfPresent(vm.status().getNode(), (n, c) -> c - 1);
     }
-    return Placement.place(vm.spec(), DiskSources.basesOf(vm.spec()), views, memory, count,
+    // placement counts and checks the drivers of every device the VM will run: the cloud-init seed's too
+    VmSpec runs = vm.spec().toBuilder().clearDevices().addAllDevices(CloudInitSeed.devicesOf(vm.spec())).build();
+    return Placement.place(runs, DiskSources.basesOf(vm.spec()), views, memory, count,
         vm.status().getNode().isEmpty() ? null : vm.status().getNode());
   }
 
@@ -119,6 +137,7 @@ final class Launches {
     agents.launch(node, vm)
         .onSuccess(view -> {
           refusedLaunches.remove(vm.id());
+          lackingImage.remove(vm.id());
           reports.onAnswer(vm.id(), node.id(), view);
         })
         .onFailure(e -> launchFailed(vm.id(), node, e))
@@ -153,7 +172,11 @@ final class Launches {
     }
     int attempt = refusedLaunches.merge(vmId, 1, Integer::sum);
     Duration delay = Backoff.after(attempt - 1, maxBackoff);
-    String reason = why.contains("does not exist") ? "ImageMissing" : "LaunchRefused";
+    String reason = why.contains("does not exist") || why.contains("is not in this node's catalog") ? "ImageMissing"
+        : "LaunchRefused";
+    if (reason.equals("ImageMissing")) {
+      lackingImage.computeIfAbsent(vmId, v -> new java.util.HashSet<>()).add(node.id());
+    }
     String cause = "node " + node.id() + " refused the launch: " + why;
     StoredVm pending = vm.withStatus(vm.status().toBuilder().setPhase(Phase.PHASE_PENDING).setNode(node.id())
         .setReason(reason).setMessage(cause + " (attempt " + attempt + "; next in " + delay.toMillis() + " ms)")
@@ -173,7 +196,11 @@ final class Launches {
         return;
       }
       StoredNode n = nodes.get(node.id());
-      if (n != null && n.state() == NodeState.NODE_STATE_READY && node.id().equals(now.status().getNode())) {
+      Set<String> lacking = lackingImage.getOrDefault(vmId, Set.of());
+      if (!lacking.isEmpty() && place(now, lacking) instanceof Decision.Placed elsewhere) {
+        LOG.info("vm={} node={} lacks its image; placing it on node {}", vmId, node.id(), elsewhere.nodeId());
+        moveTo(now, elsewhere.nodeId(), "node " + node.id() + " lacks its image");
+      } else if (n != null && n.state() == NodeState.NODE_STATE_READY && node.id().equals(now.status().getNode())) {
         launch(now, n); // quietly: no SCHEDULED event per attempt
       } else {
         schedule(vmId);
@@ -215,5 +242,6 @@ final class Launches {
   /** The VM is gone: no back-off step is kept for it. */
   void forget(String vmId) {
     refusedLaunches.remove(vmId);
+    lackingImage.remove(vmId);
   }
 }

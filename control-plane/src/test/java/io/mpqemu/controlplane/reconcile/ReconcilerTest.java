@@ -163,6 +163,39 @@ class ReconcilerTest {
   }
 
   @Test
+  @DisplayName("a VM whose image is missing on its node goes, after the back-off, to another node that may hold it; when every node lacks it, it waits on the last with back-off and one event per node")
+  void aMissingImageMovesTheVm() {
+    h.ready("node-a", 1024);
+    h.ready("node-b", 1024);
+    agents.launchAnswer = vm -> Future.failedFuture(new GrpcCallException(GrpcStatus.FAILED_PRECONDITION,
+        "devices[0].disks[0].base: 'debian-12' is not in this node's catalog (see ListImages)"));
+    StoredVm web = create("web", RestartPolicy.NEVER);
+    String first = h.vm("web").status().getNode();
+    String other = first.equals("node-a") ? "node-b" : "node-a";
+    agents.assertCommands("launch " + first + " web");
+    assertThat(h.vm("web").status().getReason()).isEqualTo("ImageMissing");
+
+    h.advance(Duration.ofSeconds(1));
+    agents.assertCommands("launch " + other + " web");
+    assertThat(h.vm("web").status().getNode()).isEqualTo(other);
+    assertThat(h.events()).filteredOn(e -> e.getVmId().equals(web.id()) && e.getType() == EventType.SCHEDULED)
+        .last().satisfies(e -> assertThat(e.getMessage()).isEqualTo("placed on node " + other + ": node " + first
+            + " lacks its image"));
+
+    // both lack it: it stays on the last one, tried with a growing back-off, and says so once per node
+    h.advance(Duration.ofSeconds(2));
+    agents.assertCommands("launch " + other + " web");
+    h.advance(Duration.ofSeconds(4));
+    agents.assertCommands("launch " + other + " web");
+    assertThat(types(web.id())).filteredOn(t -> t == EventType.DISPATCH_FAILED).hasSize(2);
+
+    agents.launchAnswer = vm -> Future.succeededFuture(RecordingAgents.view(vm.id(), vm, Phase.PHASE_RUNNING));
+    h.advance(Duration.ofSeconds(8));
+    agents.assertCommands("launch " + other + " web");
+    assertThat(h.vm("web").status().getPhase()).isEqualTo(Phase.PHASE_RUNNING);
+  }
+
+  @Test
   @DisplayName("a VM with restart_policy ON_FAILURE that fails is launched again after 1 s, and after 2 s when it fails again")
   void aFailedVmRestartsWithBackoff() {
     h.ready("node-a", 1024);

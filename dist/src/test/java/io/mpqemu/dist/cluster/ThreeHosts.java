@@ -39,7 +39,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Predicate;
 
 /**
- * A control plane and two agents, each a JVM of its own in a network namespace of its own, joined
+ * A control plane and two agents (or as many as a test names), each a JVM of its own in a network namespace of its own, joined
  * by the TLS membership (JGroups) and the TLS event bus, with certificates from {@code deploy/make-certs.sh}.
  * The test talks to the control plane as an operator would: gRPC under mutual TLS with a client
  * certificate.
@@ -78,18 +78,24 @@ final class ThreeHosts implements AutoCloseable {
    * {@link ClusterNet#selfIp} ({@link #selfClusterFile()}).
    */
   ThreeHosts(boolean selfMember) throws Exception {
+    this(selfMember, List.of("agent-a", "agent-b"));
+  }
+
+  /** The control plane and an agent on a host of its own for each of {@code agentNames}. */
+  ThreeHosts(boolean selfMember, List<String> agentNames) throws Exception {
     this.selfMember = selfMember;
     root = Files.createTempDirectory(Path.of("/tmp"), "mpqemu-cluster-");
-    net = ClusterNet.create(List.of("cp", "agent-a", "agent-b"));
+    List<String> hostNames = new ArrayList<>(List.of("cp"));
+    hostNames.addAll(agentNames);
+    net = ClusterNet.create(hostNames);
     basePort = net.namespaces ? 27000 : 21000 + ThreadLocalRandom.current().nextInt(400) * 10;
     cpHost = net.hosts.get(0);
-    agentHosts.put("agent-a", net.hosts.get(1));
-    agentHosts.put("agent-b", net.hosts.get(2));
-    pki = ClusterCerts.ca(root.resolve("pki"))
-        .make("control-plane", "cp", "--ip", cpHost.ip())
-        .make("node-agent", "agent-a", "--ip", agentHosts.get("agent-a").ip())
-        .make("node-agent", "agent-b", "--ip", agentHosts.get("agent-b").ip())
-        .make("client", "admin");
+    pki = ClusterCerts.ca(root.resolve("pki")).make("control-plane", "cp", "--ip", cpHost.ip());
+    for (int i = 0; i < agentNames.size(); i++) {
+      agentHosts.put(agentNames.get(i), net.hosts.get(i + 1));
+      pki.make("node-agent", agentNames.get(i), "--ip", net.hosts.get(i + 1).ip());
+    }
+    pki.make("client", "admin");
     if (selfMember) {
       pki.make("node-agent", "bench", "--ip", net.selfIp);
     }
@@ -218,6 +224,10 @@ final class ThreeHosts implements AutoCloseable {
 
   <Req, Resp> Resp call(ServiceMethod<Resp, Req> method, Req request) {
     return await(UnaryCalls.call(grpc, address(), method, request, DEADLINE));
+  }
+
+  GrpcClient grpcClient() {
+    return grpc;
   }
 
   SocketAddress address() {

@@ -108,6 +108,11 @@ class VmServiceBadRequestTest {
             "ready_pattern is not a valid regular expression"),
         row("ready_pattern with a back-reference", s -> s.setReadyPattern("(a)\\1"), GrpcStatus.INVALID_ARGUMENT,
             "back-reference"),
+        row("cloud-init user data over 64 KiB", s -> s.setCloudInit(io.mpqemu.v1.CloudInit.newBuilder()
+            .setUserData("#cloud-config\n" + "x".repeat(65536))), GrpcStatus.INVALID_ARGUMENT,
+            "cloud_init.user_data is 65550 bytes: keep it to 65536"),
+        row("cloud-init meta data as JSON", s -> s.setCloudInit(io.mpqemu.v1.CloudInit.newBuilder()
+            .setMetaData("{\"instance-id\": \"x\"}")), GrpcStatus.INVALID_ARGUMENT, "YAML block mapping"),
         row("initrd without a kernel", s -> s.setBoot(Boot.newBuilder().setInitrd("initrd.img")),
             GrpcStatus.INVALID_ARGUMENT, "boot.initrd is set without boot.kernel"),
         row("over-long kernel command line", s -> s.setBoot(Boot.newBuilder().setKernel("vmlinuz")

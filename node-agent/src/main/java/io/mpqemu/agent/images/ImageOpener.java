@@ -4,6 +4,7 @@ import io.mpqemu.agent.sys.Beneath;
 import io.mpqemu.agent.sys.Fd;
 import io.mpqemu.agent.sys.SysException;
 import io.mpqemu.errors.InternalErrors;
+import io.mpqemu.spec.CloudInitSeed;
 import io.mpqemu.spec.SpecValidator;
 import io.mpqemu.v1.Disk;
 import io.mpqemu.v1.ProxiedDevice;
@@ -31,21 +32,27 @@ public final class ImageOpener {
   private final Path root;
   private final BaseImages catalog;
   private final Overlays overlays;
+  private final CloudInitSeeds seeds;
 
-  /** An opener of image-root disks only (no disk may name a base). */
+  /** An opener of image-root disks only (no disk may name a base, no VM have cloud_init). */
   public ImageOpener(Path imageRoot) {
-    this(imageRoot, BaseImages.none(), null);
-  }
-
-  /** @param catalog where bases are; @param overlays where the VMs' own disks over them go */
-  public ImageOpener(Path imageRoot, BaseImages catalog, Overlays overlays) {
-    this.root = imageRoot.toAbsolutePath().normalize();
-    this.catalog = catalog;
-    this.overlays = overlays;
+    this(imageRoot, BaseImages.none(), null, null);
   }
 
   /**
-   * Opens the image of every disk of {@code spec}; the first that cannot be used fails the whole
+   * @param catalog where bases are; @param overlays where the VMs' own disks over them go; @param seeds
+   * who makes the VMs' cloud-init seeds
+   */
+  public ImageOpener(Path imageRoot, BaseImages catalog, Overlays overlays, CloudInitSeeds seeds) {
+    this.root = imageRoot.toAbsolutePath().normalize();
+    this.catalog = catalog;
+    this.overlays = overlays;
+    this.seeds = seeds;
+  }
+
+  /**
+   * Opens the image of every disk of {@code spec}, and its cloud-init seed (made here) as the disk
+   * {@link CloudInitSeed#ID}; the first that cannot be used fails the whole
    * (closing what was opened), its message naming the disk's field ({@code devices[0].disks[1].image}).
    */
   public OpenImages openAll(String vmId, VmSpec spec) throws ImageException {
@@ -64,6 +71,12 @@ public final class ImageOpener {
             openOverBase(vmId, disk, path, opened, bases);
           }
         }
+      }
+      if (CloudInitSeed.wanted(spec)) {
+        if (seeds == null) {
+          throw new ImageException(ImageException.Kind.UNAVAILABLE, "cloud_init: this node makes no seeds");
+        }
+        opened.put(CloudInitSeed.ID, seeds.open(vmId, spec));
       }
       if (!spec.getBoot().getKernel().isEmpty()) {
         opened.put(OpenImages.KERNEL, openBootFile("boot.kernel", spec.getBoot().getKernel()));

@@ -4,18 +4,17 @@ import io.mpqemu.agent.images.BaseImages.BaseImage;
 import io.mpqemu.agent.vm.OwnDisks;
 import io.mpqemu.v1.Disk;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Each VM's own disks over catalog bases: {@code <root>/<vmId>/<diskId>.qcow2}, empty qcow2 overlays
  * that name no backing file (QEMU is given the base by node name), made on a VM's first launch and kept
- * across its stops and restarts until it is deleted. Blocking.
+ * across its stops and restarts until it is deleted (with everything else in the VM's directory: its
+ * cloud-init seed). Blocking.
  */
 public final class Overlays implements OwnDisks {
 
@@ -51,20 +50,15 @@ public final class Overlays implements OwnDisks {
     }
     Files.createDirectories(dirOf(vmId), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
     Path temp = dirOf(vmId).resolve("." + disk.getId() + ".qcow2.new");
-    Process p = new ProcessBuilder(qemuImg, "create", "-q", "-f", "qcow2", temp.toString(), Long.toString(size))
-        .redirectErrorStream(true).start();
-    String said = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
     try {
-      if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
-        p.destroyForcibly();
-        Files.deleteIfExists(temp);
-        throw new ImageException(ImageException.Kind.UNAVAILABLE, field + ": the VM's disk over '" + base.name()
-            + "' could not be made: " + said);
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+      HostTool.run(List.of(qemuImg, "create", "-q", "-f", "qcow2", temp.toString(), Long.toString(size)), 60);
+    } catch (HostTool.ToolFailed e) {
       Files.deleteIfExists(temp);
-      throw new IOException("interrupted while making an overlay", e);
+      throw new ImageException(ImageException.Kind.UNAVAILABLE, field + ": the VM's disk over '" + base.name()
+          + "' could not be made: " + e.getMessage());
+    } catch (IOException e) {
+      Files.deleteIfExists(temp);
+      throw e;
     }
     Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("rw-------"));
     Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE);
@@ -74,7 +68,11 @@ public final class Overlays implements OwnDisks {
   /** Removes a VM's overlays: it was deleted, or its first launch failed. */
   @Override
   public void remove(String vmId) throws IOException {
-    Path dir = dirOf(vmId);
+    deleteFlat(dirOf(vmId));
+  }
+
+  /** Deletes {@code dir} and the files in it (it holds no directories), if it exists. */
+  static void deleteFlat(Path dir) throws IOException {
     if (!Files.isDirectory(dir)) {
       return;
     }

@@ -1,5 +1,6 @@
 package io.mpqemu.agent.qemu;
 
+import io.mpqemu.spec.CloudInitSeed;
 import io.mpqemu.spec.SpecValidator;
 import io.mpqemu.v1.Disk;
 import io.mpqemu.v1.ProxiedDevice;
@@ -92,6 +93,14 @@ public final class QemuCommandLine {
 
   public QemuCommandLine(Path qemuBinary) {
     this.qemuBinary = Objects.requireNonNull(qemuBinary, "qemuBinary");
+  }
+
+  /**
+   * The device processes a VM's command lines make, in order: the spec's devices, then the cloud-init
+   * seed's when it has {@code cloud_init}.
+   */
+  public static List<ProxiedDevice> deviceProcesses(VmSpec spec) {
+    return CloudInitSeed.devicesOf(spec);
   }
 
   /**

@@ -1,6 +1,7 @@
 package io.mpqemu.agent.vm;
 
 import io.mpqemu.agent.process.ExitStatus;
+import io.mpqemu.agent.qemu.QemuCommandLine;
 import io.mpqemu.errors.Failures;
 import io.mpqemu.v1.AgentVm;
 import io.mpqemu.v1.EventType;
@@ -39,7 +40,7 @@ final class Launch {
     vm.beginLaunch(command.spec(), command.revision(), command.images(), rt.accelerator().qemuName());
     long started = System.nanoTime();
     events.emit(EventType.LAUNCH_STARTED, "LaunchStarted",
-        "launching with " + vm.spec().getDevicesCount() + " proxied device(s) under " + vm.accelerator(), null);
+        "launching with " + QemuCommandLine.deviceProcesses(vm.spec()).size() + " proxied device(s) under " + vm.accelerator(), null);
     return step("create-state-dir", steps::createStateDir)
         .compose(v -> step("open-socketpairs", steps::openSocketPairs))
         .compose(v -> step("start-device-processes", steps::startDeviceProcesses))
@@ -84,7 +85,7 @@ final class Launch {
 
   private Future<AgentVm> markRunning(Duration took) {
     vm.launched(rt.now());
-    events.emit(EventType.LAUNCHED, "Launched", "running with " + vm.spec().getDevicesCount() + " device process(es) under "
+    events.emit(EventType.LAUNCHED, "Launched", "running with " + QemuCommandLine.deviceProcesses(vm.spec()).size() + " device process(es) under "
         + vm.accelerator() + ", launched in " + took.toMillis() + " ms", null);
     // answered only once launchComplete=true is on disk: a restarted agent then adopts, not undoes, it
     return writer.persist().map(v -> vm.toAgentVm());

@@ -46,7 +46,7 @@ final class LaunchSteps {
   Future<Void> createStateDir() {
     VmPaths paths = vm.paths();
     VmSpec spec = vm.spec();
-    List<String> deviceGroups = spec.getDevicesList().stream().map(d -> VmPaths.processGroup(d.getId())).toList();
+    List<String> deviceGroups = QemuCommandLine.deviceProcesses(spec).stream().map(d -> VmPaths.processGroup(d.getId())).toList();
     return rt.blocking(() -> {
       rt.store().createVmDir(paths);
       Files.deleteIfExists(paths.qmpSocket());
@@ -65,7 +65,7 @@ final class LaunchSteps {
   }
 
   Future<Void> openSocketPairs() {
-    List<ProxiedDevice> devices = vm.spec().getDevicesList();
+    List<ProxiedDevice> devices = QemuCommandLine.deviceProcesses(vm.spec());
     return rt.blocking(() -> {
       Map<String, DevicePair> opened = new LinkedHashMap<>();
       try {
@@ -89,7 +89,7 @@ final class LaunchSteps {
    */
   Future<Void> startDeviceProcesses() {
     List<Future<Void>> starts = new ArrayList<>();
-    List<ProxiedDevice> devices = vm.spec().getDevicesList();
+    List<ProxiedDevice> devices = QemuCommandLine.deviceProcesses(vm.spec());
     for (int index = 0; index < devices.size(); index++) {
       ProxiedDevice d = devices.get(index);
       Map<String, List<QemuCommandLine.Base>> bases = new HashMap<>();
@@ -202,7 +202,7 @@ final class LaunchSteps {
 
   Future<Void> addProxyDevices() {
     Future<Void> chain = Future.succeededFuture();
-    for (ProxiedDevice d : vm.spec().getDevicesList()) {
+    for (ProxiedDevice d : QemuCommandLine.deviceProcesses(vm.spec())) {
       String fdName = "fd-" + d.getId();
       chain = chain
           .compose(v -> qmp().getfd(fdName, vm.processes().pair(d.getId()).mainEnd(), Vm.QMP_TIMEOUT))

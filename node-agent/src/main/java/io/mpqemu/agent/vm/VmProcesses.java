@@ -62,7 +62,10 @@ final class VmProcesses {
     byName.clear();
   }
 
-  /** Device processes in the spec's order (they start in parallel), then the main QEMU. */
+  /**
+   * Device processes in the spec's order (they start in parallel), then those the spec does not list (the
+   * cloud-init seed's) by name, then the main QEMU.
+   */
   List<VmProcess> inSpecOrder(VmSpec spec) {
     List<VmProcess> ordered = new ArrayList<>();
     for (ProxiedDevice d : spec.getDevicesList()) {
@@ -71,6 +74,8 @@ final class VmProcesses {
         ordered.add(p);
       }
     }
+    devices().stream().filter(p -> !ordered.contains(p)).sorted(java.util.Comparator.comparing(VmProcess::name))
+        .forEach(ordered::add);
     VmProcess main = main();
     if (main != null) {
       ordered.add(main);

@@ -239,6 +239,44 @@ public final class AgentHarness implements AutoCloseable {
         .setSizeBytes(data.length).build(), data, 256 * 1024));
   }
 
+  /**
+   * Imports {@code file} as image {@code name} of {@code format}, streamed from disk in 256 KiB messages as
+   * fast as the agent takes them (the whole file never sits in memory).
+   */
+  public CatalogImage importFile(String name, String format, Path file) throws Exception {
+    MessageDigest digest = MessageDigest.getInstance("SHA-256");
+    try (java.io.InputStream in = Files.newInputStream(file)) {
+      byte[] buf = new byte[1 << 20];
+      for (int n; (n = in.read(buf)) > 0; ) {
+        digest.update(buf, 0, n);
+      }
+    }
+    ImageUpload declared = ImageUpload.newBuilder().setName(name).setFormat(format)
+        .setSha256(HexFormat.of().formatHex(digest.digest())).setSizeBytes(Files.size(file)).build();
+    var req = result(grpc.request(address(), NodeAgentServiceGrpcClient.ImportImage));
+    var answer = req.response().compose(resp -> resp.last().recover(e -> Future.failedFuture(resp.status() == null
+        ? e : new GrpcCallException(resp.status(), StatusMessages.of(resp)))));
+    req.write(ImportImageChunk.newBuilder().setUpload(declared).build());
+    try (java.io.InputStream in = Files.newInputStream(file)) {
+      byte[] buf = new byte[256 * 1024];
+      for (int n; (n = in.readNBytes(buf, 0, buf.length)) > 0; ) {
+        if (req.writeQueueFull()) {
+          io.vertx.core.Promise<Void> drained = io.vertx.core.Promise.promise();
+          req.drainHandler(v -> drained.tryComplete());
+          if (req.writeQueueFull()) {
+            Await.result(io.vertx.core.Future.any(drained.future(), answer).mapEmpty(), Duration.ofMinutes(2));
+          }
+        }
+        if (answer.isComplete()) {
+          break; // refused early: the answer says why
+        }
+        req.write(ImportImageChunk.newBuilder().setData(ByteString.copyFrom(buf, 0, n)).build());
+      }
+    }
+    req.end();
+    return Await.result(answer, Duration.ofMinutes(5));
+  }
+
   /** Watches the agent's gRPC event stream; events land in the returned list. */
   public List<VmEvent> watch(String vmId, boolean includeRecent) {
     List<VmEvent> seen = new CopyOnWriteArrayList<>();

@@ -20,7 +20,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
@@ -45,9 +44,7 @@ class RealGuestTest {
   void build() throws Exception {
     guest = TestGuest.ensureBuilt();
     agent = new AgentHarness().startInProcess();
-    for (String f : List.of("vmlinuz", "initrd.img")) {
-      Files.copy(guest.resolve(f), agent.imageRoot.resolve(f));
-    }
+    TestGuest.copyBootFiles(guest, agent.imageRoot);
   }
 
   @AfterAll
