@@ -7,7 +7,8 @@
 #   OUTDIR/VERSION      which build of the guest this is
 # The guest: systemd, a root shell on the serial console (autologin on ttyS0), netcat-openbsd, pciutils,
 # iproute2 and cloud-init (NoCloud only: it configures the guest at first boot from a "cidata" seed, and
-# stays off when there is none); nothing that reaches out (no NTP, no apt timers). Boot it with the command
+# stays off when there is none), DHCP on every Ethernet NIC (systemd-networkd); nothing that reaches out
+# on its own (no NTP, no apt timers). Boot it with the command
 # line "console=ttyS0 root=LABEL=root rw". About 2 minutes and 100 MB of downloads on a fresh machine.
 #
 #   build-guest.sh OUTDIR       as root (debootstrap); installs debootstrap and e2fsprogs when missing
@@ -90,6 +91,18 @@ echo "mpqemu-guest" >"$rootfs/etc/hostname"
 cat >"$rootfs/etc/cloud/cloud.cfg.d/90-mpqemu.cfg" <<'EOF'
 datasource_list: [ NoCloud, ConfigDrive ]
 EOF
+# every Ethernet NIC asks for an address by DHCP at boot (systemd-networkd); nothing waits for a network
+# that a VM without NICs never gets
+mkdir -p "$rootfs/etc/systemd/network"
+cat >"$rootfs/etc/systemd/network/80-dhcp.network" <<'EOF'
+[Match]
+Name=en* eth*
+
+[Network]
+DHCP=ipv4
+EOF
+in_guest systemctl enable -q systemd-networkd
+ln -sf /dev/null "$rootfs/etc/systemd/system/systemd-networkd-wait-online.service"
 # nothing reaches out on its own
 for unit in apt-daily.timer apt-daily-upgrade.timer systemd-timesyncd.service; do
   ln -sf /dev/null "$rootfs/etc/systemd/system/$unit"
@@ -101,5 +114,5 @@ rm -f "$out/root.img"
 mke2fs -q -t ext4 -d "$rootfs" -L root "$out/root.img" 2G
 chmod 0644 "$out/root.img"
 # what this script builds, so that a guest built by an older one is known as such (test-fixtures' TestGuest)
-echo "mpqemu test guest 2: bookworm, serial autologin, cloud-init (NoCloud, ConfigDrive)" >"$out/VERSION"
+echo "mpqemu test guest 3: bookworm, serial autologin, cloud-init (NoCloud, ConfigDrive), DHCP on every NIC" >"$out/VERSION"
 echo "$prog: $out/vmlinuz, $out/initrd.img, $out/root.img" >&2

@@ -62,6 +62,13 @@ public final class SpecValidator {
     validateBoot(spec.getBoot());
     ReadyPattern.validate(spec.getReadyPattern());
     CloudInitSeed.validate(spec, limits);
+    NicRules.validate(spec, limits);
+    int processes = spec.getDevicesCount() + (CloudInitSeed.wanted(spec) ? 1 : 0) + NicRules.deviceProcesses(spec);
+    if (processes > limits.maxDevicesPerVm()) {
+      throw new InvalidSpecException("nics", "the VM would run " + processes + " device processes (its devices"
+          + (CloudInitSeed.wanted(spec) ? ", its cloud-init seed" : "") + " and its NICs in device processes): this"
+          + " node allows at most " + limits.maxDevicesPerVm() + " per VM; drop one, or place a NIC in the main QEMU.");
+    }
   }
 
   /** The longest kernel command line x86 Linux takes (COMMAND_LINE_SIZE). */
@@ -385,6 +392,11 @@ public final class SpecValidator {
       throw new InvalidSpecException(
           field, field + " " + quote(format) + " is not supported: use \"raw\" (the default) or \"qcow2\".");
     }
+  }
+
+  /** A device's or a NIC's id: a qdev id and a process name. */
+  static void validateDeviceId(String field, String id) {
+    validateId(field, id);
   }
 
   private static void validateId(String field, String id) {

@@ -3,6 +3,7 @@ package io.mpqemu.agent;
 import io.mpqemu.access.AccessSettings;
 import io.mpqemu.agent.confine.ConfinementSettings;
 import io.mpqemu.agent.confine.UidRange;
+import io.mpqemu.agent.net.NodeNetworks;
 import io.mpqemu.agent.state.VmPaths;
 import io.mpqemu.net.Endpoint;
 import io.mpqemu.net.UnixSocketPaths;
@@ -35,6 +36,7 @@ import java.util.regex.Pattern;
  * @param httpListen the address of /healthz, /readyz and /metrics ({@code unix:/path} or
  *     {@code tcp:loopback:port}); "" serves no HTTP
  * @param access who may call the agent's API over its UNIX sockets, and its stream limit
+ * @param networks the networks the node defines for NICs ({@code "networks"}; "default" always)
  */
 public record AgentConfig(
     String nodeId,
@@ -54,7 +56,8 @@ public record AgentConfig(
     Duration heartbeatInterval,
     String httpListen,
     ConfinementSettings confinement,
-    AccessSettings access) {
+    AccessSettings access,
+    NodeNetworks networks) {
 
   /** Where the agent listens unless told otherwise, and where its client looks for it. */
   public static final String DEFAULT_LISTEN = "unix:/run/mpqemu/agent.sock";
@@ -83,28 +86,35 @@ public record AgentConfig(
       Duration stopTimeout, Duration exitDeadline, long consoleLogMaxBytes, String advertise, Duration heartbeatInterval) {
     this(nodeId, listen, stateDir, imageRoot, qemuBinary, accelerator, limits, memoryMib, maxVms, labels,
         stopTimeout, exitDeadline, consoleLogMaxBytes, advertise, heartbeatInterval, "", ConfinementSettings.DEFAULT,
-        AccessSettings.defaults());
+        AccessSettings.defaults(), NodeNetworks.defaults());
   }
 
   /** The same config serving HTTP on {@code address} ("" for none). */
   public AgentConfig withHttpListen(String address) {
     return new AgentConfig(nodeId, listen, stateDir, imageRoot, qemuBinary, accelerator, limits, memoryMib, maxVms,
         labels, stopTimeout, exitDeadline, consoleLogMaxBytes, advertise, heartbeatInterval, address, confinement,
-        access);
+        access, networks);
   }
 
   /** The same config confining QEMU processes as {@code settings} say. */
   public AgentConfig withConfinement(ConfinementSettings settings) {
     return new AgentConfig(nodeId, listen, stateDir, imageRoot, qemuBinary, accelerator, limits, memoryMib, maxVms,
         labels, stopTimeout, exitDeadline, consoleLogMaxBytes, advertise, heartbeatInterval, httpListen, settings,
-        access);
+        access, networks);
   }
 
   /** The same config with these access settings. */
   public AgentConfig withAccess(AccessSettings settings) {
     return new AgentConfig(nodeId, listen, stateDir, imageRoot, qemuBinary, accelerator, limits, memoryMib, maxVms,
         labels, stopTimeout, exitDeadline, consoleLogMaxBytes, advertise, heartbeatInterval, httpListen, confinement,
-        settings);
+        settings, networks);
+  }
+
+  /** The same config with these networks. */
+  public AgentConfig withNetworks(NodeNetworks defined) {
+    return new AgentConfig(nodeId, listen, stateDir, imageRoot, qemuBinary, accelerator, limits, memoryMib, maxVms,
+        labels, stopTimeout, exitDeadline, consoleLogMaxBytes, advertise, heartbeatInterval, httpListen, confinement,
+        access, defined);
   }
 
   /** Checks what a typo could break; the message says what to fix. */
@@ -160,7 +170,8 @@ public record AgentConfig(
   public AgentConfig merge(JsonObject json) {
     NodeLimits l = limits;
     if (json.containsKey("allowedDrivers") || json.containsKey("maxMemoryMibPerVm") || json.containsKey("maxVcpusPerVm")
-        || json.containsKey("maxDevicesPerVm") || json.containsKey("maxDisksPerDevice")) {
+        || json.containsKey("maxDevicesPerVm") || json.containsKey("maxDisksPerDevice")
+        || json.containsKey("maxNicsPerVm")) {
       Set<String> drivers = l.allowedDrivers();
       if (json.containsKey("allowedDrivers")) {
         drivers = new LinkedHashSet<>();
@@ -170,7 +181,7 @@ public record AgentConfig(
       }
       l = new NodeLimits(drivers, json.getInteger("maxMemoryMibPerVm", l.maxMemoryMibPerVm()),
           json.getInteger("maxVcpusPerVm", l.maxVcpusPerVm()), json.getInteger("maxDevicesPerVm", l.maxDevicesPerVm()),
-          json.getInteger("maxDisksPerDevice", l.maxDisksPerDevice()));
+          json.getInteger("maxDisksPerDevice", l.maxDisksPerDevice()), json.getInteger("maxNicsPerVm", l.maxNicsPerVm()));
     }
     List<String> lst = listen;
     if (json.containsKey("listen")) {
@@ -198,7 +209,8 @@ public record AgentConfig(
         json.getLong("consoleLogMaxBytes", consoleLogMaxBytes),
         json.getString("advertise", advertise),
         json.containsKey("heartbeatMillis") ? Duration.ofMillis(json.getLong("heartbeatMillis")) : heartbeatInterval,
-        json.getString("httpListen", httpListen), mergeConfinement(json), mergeAccess(json));
+        json.getString("httpListen", httpListen), mergeConfinement(json), mergeAccess(json),
+        json.containsKey("networks") ? networks.merge(json.getJsonObject("networks")) : networks);
   }
 
   /**

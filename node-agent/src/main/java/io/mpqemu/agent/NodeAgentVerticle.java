@@ -15,6 +15,7 @@ import io.mpqemu.agent.http.AgentMetrics;
 import io.mpqemu.agent.http.AgentReadiness;
 import io.mpqemu.agent.images.CloudInitSeeds;
 import io.mpqemu.agent.images.ImageOpener;
+import io.mpqemu.agent.net.NicPreparer;
 import io.mpqemu.agent.images.Overlays;
 import io.mpqemu.agent.node.QemuProbe;
 import io.mpqemu.agent.process.PosixSpawnLauncher;
@@ -159,7 +160,8 @@ public final class NodeAgentVerticle extends VerticleBase {
           SocketPairs::open, Clock.systemUTC(), new VertxTimers(vertx), confinement);
       Overlays overlays = new Overlays(config.stateDir().resolve("disks"), qemuImg(config.qemuBinary()));
       CloudInitSeeds seeds = new CloudInitSeeds(overlays, "genisoimage");
-      vms = new VmManager(rt, new ImageOpener(config.imageRoot(), catalog, overlays, seeds), overlays);
+      vms = new VmManager(rt, new ImageOpener(config.imageRoot(), catalog, overlays, seeds,
+          new NicPreparer(config.networks())), overlays);
       // watching before the adoptions, so that an adopted VM's console opens with it
       consoles = new Consoles(context, vms, store::paths, Clock.systemUTC());
       unwatchConsoles = events.listen(consoles::onEvent);
@@ -269,6 +271,7 @@ public final class NodeAgentVerticle extends VerticleBase {
         .setMultiprocessSupported(probe.multiprocess())
         .setAccelerator(probe.accelerator().qemuName()).setAcceleratorDetail(probe.kvmDetail())
         .addAllCatalogImages(catalog.names())
+        .addAllNetworks(config.networks().names())
         .putAllLabels(config.labels())
         .addAllAllowedDrivers(config.limits().allowedDrivers())
         .setCapacity(Capacity.newBuilder()
@@ -278,6 +281,7 @@ public final class NodeAgentVerticle extends VerticleBase {
             .setMaxDevicesPerVm(config.limits().maxDevicesPerVm())
             .setMaxDisksPerDevice(config.limits().maxDisksPerDevice())
             .setMaxVcpusPerVm(config.limits().maxVcpusPerVm())
+            .setMaxNicsPerVm(config.limits().maxNicsPerVm())
             .setHostCpus(Runtime.getRuntime().availableProcessors()))
         .setAllocatedMemoryMib(vms.allocatedMemoryMib())
         .setVmCount(vms.count())

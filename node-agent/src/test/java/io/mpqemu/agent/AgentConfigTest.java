@@ -25,7 +25,7 @@ class AgentConfigTest {
     return new AgentConfig("node-1", List.of(listen), stateDir, Path.of("/var/lib/mpqemu/images"),
         Path.of("qemu-system-x86_64"), "auto", NodeLimits.defaults(), 4096, 64, Map.of(), Duration.ofSeconds(30),
         Duration.ofSeconds(5), 1024 * 1024, "", Duration.ofSeconds(3), httpListen, ConfinementSettings.DEFAULT,
-        io.mpqemu.access.AccessSettings.defaults());
+        io.mpqemu.access.AccessSettings.defaults(), io.mpqemu.agent.net.NodeNetworks.defaults());
   }
 
   private static Path stateDir(int length) {

@@ -23,7 +23,8 @@ public final class TestGuest {
   public static final String CMDLINE = "console=ttyS0 root=LABEL=root rw";
 
   /** The first line of the guest's VERSION file as today's build-guest.sh writes it. */
-  static final String VERSION = "mpqemu test guest 2: bookworm, serial autologin, cloud-init (NoCloud, ConfigDrive)";
+  static final String VERSION =
+      "mpqemu test guest 3: bookworm, serial autologin, cloud-init (NoCloud, ConfigDrive), DHCP on every NIC";
 
   private TestGuest() {}
 

@@ -13,6 +13,7 @@ import io.mpqemu.controlplane.vm.Backoff;
 import io.mpqemu.errors.Failures;
 import io.mpqemu.spec.CloudInitSeed;
 import io.mpqemu.spec.DiskSources;
+import io.mpqemu.spec.NicRules;
 import io.mpqemu.grpc.GrpcCallException;
 import io.mpqemu.v1.DesiredState;
 import io.mpqemu.v1.EventType;
@@ -127,7 +128,7 @@ final class Launches {
     }
     // placement counts and checks the drivers of every device the VM will run: the cloud-init seed's too
     VmSpec runs = vm.spec().toBuilder().clearDevices().addAllDevices(CloudInitSeed.devicesOf(vm.spec())).build();
-    return Placement.place(runs, DiskSources.basesOf(vm.spec()), views, memory, count,
+    return Placement.place(runs, DiskSources.basesOf(vm.spec()), NicRules.networksOf(vm.spec()), views, memory, count,
         vm.status().getNode().isEmpty() ? null : vm.status().getNode());
   }
 

@@ -43,12 +43,18 @@ public final class Placement {
    */
   public static Decision place(VmSpec spec, Set<String> baseImages, List<NodeView> nodes,
       Map<String, Long> memoryAllocatedByNode, Map<String, Integer> vmsByNode, String preferredNode) {
+    return place(spec, baseImages, Set.of(), nodes, memoryAllocatedByNode, vmsByNode, preferredNode);
+  }
+
+  /** As above, for a VM whose NICs are on {@code networks}: only a node defining all of them fits. */
+  public static Decision place(VmSpec spec, Set<String> baseImages, Set<String> networks, List<NodeView> nodes,
+      Map<String, Long> memoryAllocatedByNode, Map<String, Integer> vmsByNode, String preferredNode) {
     List<Candidate> fitting = new ArrayList<>();
     List<Misfit> misfits = new ArrayList<>();
     for (NodeView node : nodes.stream().sorted(Comparator.comparing(NodeView::id)).toList()) {
       long allocated = memoryAllocatedByNode.getOrDefault(node.id(), 0L);
       int vms = vmsByNode.getOrDefault(node.id(), 0);
-      Optional<Misfit> misfit = misfit(spec, baseImages, node, allocated, vms);
+      Optional<Misfit> misfit = misfit(spec, baseImages, networks, node, allocated, vms);
       if (misfit.isPresent()) {
         misfits.add(misfit.get());
       } else {
@@ -74,7 +80,8 @@ public final class Placement {
   /** Why one node does not fit, as the rest of a sentence after "1 node" or "2 nodes". */
   private record Misfit(String one, String many) {}
 
-  private static Optional<Misfit> misfit(VmSpec spec, Set<String> baseImages, NodeView node, long allocated, int vms) {
+  private static Optional<Misfit> misfit(VmSpec spec, Set<String> baseImages, Set<String> networks, NodeView node,
+      long allocated, int vms) {
     if (node.state() != NodeState.NODE_STATE_READY) {
       String state = node.state().name().replaceFirst("^NODE_STATE_", "");
       return Optional.of(new Misfit("is " + state, "are " + state));
@@ -98,6 +105,11 @@ public final class Placement {
     for (String base : new TreeSet<>(baseImages)) {
       if (!info.getCatalogImagesList().contains(base)) {
         return Optional.of(new Misfit("lacks image " + base + " in its catalog", "lack image " + base + " in their catalog"));
+      }
+    }
+    for (String network : new TreeSet<>(networks)) {
+      if (!info.getNetworksList().contains(network)) {
+        return Optional.of(new Misfit("lacks network " + network, "lack network " + network));
       }
     }
     Optional<Misfit> limit = perVmLimit(spec, info.getCapacity());
@@ -132,6 +144,10 @@ public final class Placement {
     long maxDevices = Integer.toUnsignedLong(capacity.getMaxDevicesPerVm());
     if (spec.getDevicesCount() > maxDevices) {
       return Optional.of(allowsAtMost(maxDevices + " devices per VM"));
+    }
+    long maxNics = Integer.toUnsignedLong(capacity.getMaxNicsPerVm());
+    if (spec.getNicsCount() > maxNics) {
+      return Optional.of(allowsAtMost(maxNics + " NICs per VM"));
     }
     long maxDisks = Integer.toUnsignedLong(capacity.getMaxDisksPerDevice());
     if (spec.getDevicesList().stream().anyMatch(d -> d.getDisksCount() > maxDisks)) {

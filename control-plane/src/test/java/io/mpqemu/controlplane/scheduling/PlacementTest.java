@@ -26,7 +26,7 @@ class PlacementTest {
     return NodeInfo.newBuilder().setNodeId(id).setMultiprocessSupported(true)
         .addAllAllowedDrivers(List.of("lsi53c895a", "megasas", "nvme", "virtio-blk-pci"))
         .setCapacity(Capacity.newBuilder().setMemoryMib(8192).setMaxVms(10).setMaxMemoryMibPerVm(4096)
-            .setMaxDevicesPerVm(4).setMaxDisksPerDevice(4).setMaxVcpusPerVm(8));
+            .setMaxDevicesPerVm(4).setMaxDisksPerDevice(4).setMaxVcpusPerVm(8).setMaxNicsPerVm(4));
   }
 
   private static NodeView ready(String id) {
@@ -76,6 +76,25 @@ class PlacementTest {
     assertThat(Placement.place(spec, bases, nodes, Map.of(), Map.of(), null)).isEqualTo(new Decision.Placed("b"));
     assertThat(unschedulable(Placement.place(spec, bases, List.of(nodes.get(0), nodes.get(2)), Map.of(), Map.of(), null)))
         .isEqualTo("no node fits: 2 nodes lack image debian-12 in their catalog");
+  }
+
+  @Test
+  @DisplayName("a VM with NICs goes only to a node that defines their networks and allows that many NICs")
+  void needsTheNetworks() {
+    VmSpec spec = SPEC.toBuilder().addNics(io.mpqemu.v1.Nic.newBuilder().setId("net0"))
+        .addNics(io.mpqemu.v1.Nic.newBuilder().setId("net1").setNetwork("lan")).build();
+    java.util.Set<String> networks = io.mpqemu.spec.NicRules.networksOf(spec);
+    assertThat(networks).containsExactly("default", "lan");
+    List<NodeView> nodes = List.of(ready(info("a").addNetworks("default")),
+        ready(info("b").addNetworks("default").addNetworks("lan")), ready(info("c").addNetworks("lan")));
+    assertThat(Placement.place(spec, java.util.Set.of(), networks, nodes, Map.of(), Map.of(), null))
+        .isEqualTo(new Decision.Placed("b"));
+    assertThat(unschedulable(Placement.place(spec, java.util.Set.of(), networks, List.of(nodes.get(0), nodes.get(2)),
+        Map.of(), Map.of(), null))).isEqualTo("no node fits: 1 node lacks network lan, 1 node lacks network default");
+    NodeInfo.Builder oneNic = info("d").addNetworks("default").addNetworks("lan");
+    oneNic.setCapacity(oneNic.getCapacity().toBuilder().setMaxNicsPerVm(1));
+    assertThat(unschedulable(Placement.place(spec, java.util.Set.of(), networks, List.of(ready(oneNic)), Map.of(),
+        Map.of(), null))).isEqualTo("no node fits: 1 node allows at most 1 NICs per VM");
   }
 
   @Test

@@ -28,7 +28,10 @@ public final class Confinement implements ProcessConfinement, AutoCloseable {
   private static final long MIB = 1024 * 1024;
   /** What a device process needs besides guest RAM it may touch for DMA (its code, heap, buffers). */
   static final long DEVICE_OVERHEAD = 256 * MIB;
-  /** What the main QEMU needs besides guest RAM (code, heap, TCG's translation cache of 32 MiB and more). */
+  /**
+   * What the main QEMU needs besides guest RAM: code, heap, and under TCG its translation cache, bounded to
+   * {@code QemuCommandLine.TCG_TRANSLATION_CACHE_MIB} (QEMU's default of 1 GiB would not fit).
+   */
   static final long MAIN_OVERHEAD = 512 * MIB;
 
   private final ConfinementSettings settings;
@@ -214,7 +217,7 @@ public final class Confinement implements ProcessConfinement, AutoCloseable {
     if (!enabled()) {
       return argv;
     }
-    return VmJail.wrap(List.of(), view.enterPath(), settings.uids().first(), kvmGid, settings.nofile(), argv);
+    return VmJail.wrap(List.of(), view.enterPath(), settings.uids().first(), kvmGid, settings.nofile(), false, argv);
   }
 
   /** The uid of the agent: what an unconfined QEMU process runs as. */

@@ -13,7 +13,8 @@ import java.util.OptionalLong;
  *   <li>{@code sh} (root) joins the process's cgroups and sets its rlimits (no core dumps);
  *   <li>{@code nsenter} enters the agent's {@link ProcessView};
  *   <li>{@code unshare} gives it a mount, network, IPC and UTS namespace of its own; the network
- *       namespace is empty (a NIC's device process will instead enter its backend's);
+ *       namespace is empty, except for a process that runs a user-mode NIC backend, which stays in the
+ *       host's (its port forwards listen there, and its NAT reaches out from there: restricted);
  *   <li>{@code setpriv} drops to the process's uid and gid (the main QEMU keeps the kvm group), with
  *       no capability in any set and no_new_privs;
  * </ol>
@@ -57,12 +58,12 @@ public final class VmJail implements ConfinedVm {
    * under {@code uid}, with the kvm group when {@code kvm}.
    */
   @Override
-  public List<String> wrap(String process, long uid, boolean kvm, List<String> argv) {
+  public List<String> wrap(String process, long uid, boolean kvm, boolean hostNetwork, List<String> argv) {
     if (!uids.contains(uid)) {
       throw new IllegalArgumentException("uid " + uid + " is not one of this VM's " + uids);
     }
     return wrap(cgroup == null ? List.of() : cgroup.procsFiles(process), viewPath, uid,
-        kvm ? kvmGid : OptionalLong.empty(), uid == uids.first() ? mainNofile : deviceNofile, argv);
+        kvm ? kvmGid : OptionalLong.empty(), uid == uids.first() ? mainNofile : deviceNofile, hostNetwork, argv);
   }
 
   /** Removes the VM's cgroups (once its processes are gone); false if some still hold a process. */
@@ -71,12 +72,13 @@ public final class VmJail implements ConfinedVm {
   }
 
   static List<String> wrap(List<Path> procsFiles, String viewPath, long uid, OptionalLong group, long nofile,
-      List<String> argv) {
+      boolean hostNetwork, List<String> argv) {
     List<String> cmd = new ArrayList<>(List.of("/bin/sh", "-c", JOIN, "mpqemu-confine", Long.toString(nofile)));
     procsFiles.forEach(f -> cmd.add(f.toString()));
-    cmd.addAll(List.of("--",
-        "nsenter", "--mount=" + viewPath, "--",
-        "unshare", "--mount", "--net", "--ipc", "--uts", "--",
+    cmd.addAll(List.of("--", "nsenter", "--mount=" + viewPath, "--"));
+    cmd.addAll(hostNetwork ? List.of("unshare", "--mount", "--ipc", "--uts", "--")
+        : List.of("unshare", "--mount", "--net", "--ipc", "--uts", "--"));
+    cmd.addAll(List.of(
         "setpriv", "--reuid=" + uid, "--regid=" + uid,
         group.isPresent() ? "--groups=" + group.getAsLong() : "--clear-groups",
         "--inh-caps=-all", "--ambient-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"));

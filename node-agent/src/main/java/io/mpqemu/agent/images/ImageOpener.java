@@ -1,5 +1,8 @@
 package io.mpqemu.agent.images;
 
+import io.mpqemu.agent.net.NicPreparer;
+import io.mpqemu.agent.net.NodeNetworks;
+import io.mpqemu.agent.qemu.QemuCommandLine;
 import io.mpqemu.agent.sys.Beneath;
 import io.mpqemu.agent.sys.Fd;
 import io.mpqemu.agent.sys.SysException;
@@ -13,6 +16,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,21 +37,23 @@ public final class ImageOpener {
   private final BaseImages catalog;
   private final Overlays overlays;
   private final CloudInitSeeds seeds;
+  private final NicPreparer nics;
 
-  /** An opener of image-root disks only (no disk may name a base, no VM have cloud_init). */
+  /** An opener of image-root disks only (no disk may name a base, no VM have cloud_init), on the default network. */
   public ImageOpener(Path imageRoot) {
-    this(imageRoot, BaseImages.none(), null, null);
+    this(imageRoot, BaseImages.none(), null, null, new NicPreparer(NodeNetworks.defaults()));
   }
 
   /**
    * @param catalog where bases are; @param overlays where the VMs' own disks over them go; @param seeds
-   * who makes the VMs' cloud-init seeds
+   * who makes the VMs' cloud-init seeds; @param nics who checks the VMs' NICs against the node's networks
    */
-  public ImageOpener(Path imageRoot, BaseImages catalog, Overlays overlays, CloudInitSeeds seeds) {
+  public ImageOpener(Path imageRoot, BaseImages catalog, Overlays overlays, CloudInitSeeds seeds, NicPreparer nics) {
     this.root = imageRoot.toAbsolutePath().normalize();
     this.catalog = catalog;
     this.overlays = overlays;
     this.seeds = seeds;
+    this.nics = nics;
   }
 
   /**
@@ -56,6 +62,12 @@ public final class ImageOpener {
    * (closing what was opened), its message naming the disk's field ({@code devices[0].disks[1].image}).
    */
   public OpenImages openAll(String vmId, VmSpec spec) throws ImageException {
+    List<QemuCommandLine.Nic> ready;
+    try {
+      ready = nics.prepare(vmId, spec); // first: it opens nothing
+    } catch (NicPreparer.NicException e) {
+      throw new ImageException(ImageException.Kind.UNAVAILABLE, e.getMessage());
+    }
     Map<String, OpenImage> opened = new LinkedHashMap<>();
     Map<String, OpenImages.OpenBase> bases = new LinkedHashMap<>();
     try {
@@ -84,7 +96,7 @@ public final class ImageOpener {
       if (!spec.getBoot().getInitrd().isEmpty()) {
         opened.put(OpenImages.INITRD, openBootFile("boot.initrd", spec.getBoot().getInitrd()));
       }
-      return new OpenImages(opened, bases);
+      return new OpenImages(opened, bases, ready);
     } catch (ImageException | RuntimeException e) {
       opened.values().forEach(OpenImage::close);
       bases.values().forEach(b -> b.image().close());

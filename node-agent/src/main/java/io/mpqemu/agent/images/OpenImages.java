@@ -1,9 +1,14 @@
 package io.mpqemu.agent.images;
 
+import io.mpqemu.agent.qemu.QemuCommandLine;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
-/** The opened images of one VM's disks, by disk id; closing closes them all (QEMU holds its own copies). */
+/**
+ * What a launch takes from the host: the opened images of one VM's disks, by disk id, and its NICs as this
+ * node gives them; closing closes the images (QEMU holds its own copies).
+ */
 public final class OpenImages implements AutoCloseable {
 
   /** The keys of a directly booted VM's kernel and initrd (a disk id has no '.'). */
@@ -15,15 +20,27 @@ public final class OpenImages implements AutoCloseable {
 
   private final Map<String, OpenImage> byDisk;
   private final Map<String, OpenBase> bases;
+  private final List<QemuCommandLine.Nic> nics;
 
-  OpenImages(Map<String, OpenImage> byDisk, Map<String, OpenBase> bases) {
+  OpenImages(Map<String, OpenImage> byDisk, Map<String, OpenBase> bases, List<QemuCommandLine.Nic> nics) {
     this.byDisk = new LinkedHashMap<>(byDisk);
     this.bases = new LinkedHashMap<>(bases);
+    this.nics = List.copyOf(nics);
   }
 
   /** None: a VM without disks, or a test that passes no images. */
   public static OpenImages none() {
-    return new OpenImages(Map.of(), Map.of());
+    return new OpenImages(Map.of(), Map.of(), List.of());
+  }
+
+  /** The VM's NICs as this node gives them (network backends checked, MACs filled in), in the spec's order. */
+  public List<QemuCommandLine.Nic> nics() {
+    return nics;
+  }
+
+  /** The NICs that run in device processes of their own. */
+  public List<QemuCommandLine.Nic> nicProcesses() {
+    return nics.stream().filter(n -> !n.inMain()).toList();
   }
 
   /** The base under disk {@code diskId}'s own image (its overlay), if the disk names one. */

@@ -34,6 +34,13 @@ import java.util.Objects;
 public final class QemuCommandLine {
 
   /** How the main QEMU runs guest code. */
+  /**
+   * TCG's translation cache, in MiB. QEMU's default is 1 GiB, which a Linux guest fills as it runs more
+   * code: the main QEMU then outgrows its cgroup's allowance (guest RAM plus 512 MiB) and the kernel kills
+   * it. A bounded cache is flushed and refilled when full instead.
+   */
+  public static final int TCG_TRANSLATION_CACHE_MIB = 256;
+
   public enum Accelerator {
     KVM,
     TCG;
@@ -178,6 +185,57 @@ public final class QemuCommandLine {
   }
 
   /**
+   * A NIC as the command lines need it: its qdev id, model and MAC, whether it is in the main QEMU, and its
+   * backend: user-mode ({@code user}, {@code restrict}, {@code hostForwards} as QEMU's
+   * {@code tcp:127.0.0.1:8080-:80}) or a tap the agent opened.
+   */
+  public record Nic(String id, String model, String mac, boolean inMain, boolean user, boolean restrict,
+      List<String> hostForwards) {
+    public Nic {
+      hostForwards = List.copyOf(hostForwards);
+    }
+  }
+
+  /** In a NIC's device process, the tap the agent opened, after the socket end (fd 0) and the log (1, 2). */
+  public static final int NIC_TAP_DESCRIPTOR = 3;
+
+  /**
+   * The argv of the remote process that serves one NIC and its backend: its socket end is fd 0, its tap (on
+   * a bridge) {@value #NIC_TAP_DESCRIPTOR}.
+   */
+  public List<String> nicRemote(Nic nic) {
+    List<String> argv = new ArrayList<>();
+    argv.add(qemuBinary.toString());
+    argv.addAll(List.of("-machine", "x-remote", "-nodefaults", "-no-user-config", "-display", "none"));
+    argv.addAll(NicArgs.netdev(nic, NIC_TAP_DESCRIPTOR));
+    argv.addAll(NicArgs.device(nic));
+    argv.add("-object");
+    argv.add(new JsonObject().put("qom-type", "x-remote-object").put("id", "robj0").put("devid", nic.id())
+        .put("fd", "0").encode());
+    addCommonTail(argv);
+    return List.copyOf(argv);
+  }
+
+  /** The main QEMU's first tap descriptor: its NICs' taps follow its kernel and initrd. */
+  public static final int MAIN_FIRST_TAP_DESCRIPTOR = 8;
+
+  /** The main QEMU's argv with its own NICs ({@code inMain}), their taps numbered from {@value #MAIN_FIRST_TAP_DESCRIPTOR}. */
+  public List<String> main(VmSpec spec, Accelerator accel, List<Nic> nics) {
+    List<String> argv = new ArrayList<>(main(spec, accel));
+    int at = argv.indexOf("-S");
+    List<String> nicArgs = new ArrayList<>();
+    int tap = MAIN_FIRST_TAP_DESCRIPTOR;
+    for (Nic nic : nics) {
+      if (nic.inMain()) {
+        nicArgs.addAll(NicArgs.netdev(nic, nic.user() ? -1 : tap++));
+        nicArgs.addAll(NicArgs.device(nic));
+      }
+    }
+    argv.addAll(at, nicArgs);
+    return List.copyOf(argv);
+  }
+
+  /**
    * The argv of the main QEMU, started paused ({@code -S}); proxies are added later over QMP. It
    * names no file: it gets its QMP socket as {@value #MAIN_QMP_DESCRIPTOR}, its console log as
    * {@value #MAIN_CONSOLE_DESCRIPTOR} and its serial console's socket as {@value #MAIN_TTY_DESCRIPTOR}.
@@ -198,7 +256,8 @@ public final class QemuCommandLine {
     argv.add(qemuBinary.toString());
     argv.addAll(List.of(
         "-machine", machine + ",memory-backend=" + MEMORY_BACKEND,
-        "-accel", Objects.requireNonNull(accel, "accel").qemuName(),
+        "-accel", Objects.requireNonNull(accel, "accel") == Accelerator.TCG
+            ? "tcg,tb-size=" + TCG_TRANSLATION_CACHE_MIB : accel.qemuName(),
         "-smp", Integer.toString(SpecValidator.vcpusOrDefault(spec)),
         "-m", mib + "M"));
     argv.add("-object");
@@ -241,9 +300,14 @@ public final class QemuCommandLine {
    * {@link #main} built for {@code spec}: on q35 the proxy goes on {@value #PROXY_BRIDGE}.
    */
   public static JsonObject proxyDeviceArguments(VmSpec spec, ProxiedDevice device, String fdName) {
+    return proxyArguments(spec, device.getId(), fdName);
+  }
+
+  /** The same for the proxy of the device process named {@code id} (a device's or a NIC's). */
+  public static JsonObject proxyArguments(VmSpec spec, String id, String fdName) {
     JsonObject arguments = new JsonObject()
         .put("driver", "x-pci-proxy-dev")
-        .put("id", device.getId())
+        .put("id", id)
         .put("fd", Objects.requireNonNull(fdName, "fdName"));
     if (SpecValidator.machineOrDefault(spec).equals("q35")) {
       arguments.put("bus", PROXY_BRIDGE);

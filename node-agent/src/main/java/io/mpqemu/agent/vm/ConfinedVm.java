@@ -15,5 +15,13 @@ public interface ConfinedVm {
    * The command that runs {@code argv} confined in the cgroup {@code group} ("main", "dev-<id>")
    * under {@code uid}, with the kvm group when {@code kvm}.
    */
-  List<String> wrap(String group, long uid, boolean kvm, List<String> argv);
+  default List<String> wrap(String group, long uid, boolean kvm, List<String> argv) {
+    return wrap(group, uid, kvm, false, argv);
+  }
+
+  /**
+   * The same, in the host's network namespace when {@code hostNetwork} (a user-mode NIC's backend, whose
+   * port forwards listen on the host) instead of an empty one of its own.
+   */
+  List<String> wrap(String group, long uid, boolean kvm, boolean hostNetwork, List<String> argv);
 }

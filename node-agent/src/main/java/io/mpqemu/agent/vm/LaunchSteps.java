@@ -46,7 +46,7 @@ final class LaunchSteps {
   Future<Void> createStateDir() {
     VmPaths paths = vm.paths();
     VmSpec spec = vm.spec();
-    List<String> deviceGroups = QemuCommandLine.deviceProcesses(spec).stream().map(d -> VmPaths.processGroup(d.getId())).toList();
+    List<String> deviceGroups = processIds().stream().map(VmPaths::processGroup).toList();
     return rt.blocking(() -> {
       rt.store().createVmDir(paths);
       Files.deleteIfExists(paths.qmpSocket());
@@ -64,13 +64,21 @@ final class LaunchSteps {
     });
   }
 
+  /** The names of the VM's device processes: its devices', its cloud-init seed's, its proxied NICs'. */
+  private List<String> processIds() {
+    List<String> ids = new ArrayList<>();
+    QemuCommandLine.deviceProcesses(vm.spec()).forEach(d -> ids.add(d.getId()));
+    vm.images().nicProcesses().forEach(n -> ids.add(n.id()));
+    return ids;
+  }
+
   Future<Void> openSocketPairs() {
-    List<ProxiedDevice> devices = QemuCommandLine.deviceProcesses(vm.spec());
+    List<String> ids = processIds();
     return rt.blocking(() -> {
       Map<String, DevicePair> opened = new LinkedHashMap<>();
       try {
-        for (ProxiedDevice d : devices) {
-          opened.put(d.getId(), rt.socketPairs().open());
+        for (String id : ids) {
+          opened.put(id, rt.socketPairs().open());
         }
       } catch (IOException | RuntimeException e) {
         opened.values().forEach(DevicePair::close);
@@ -111,6 +119,16 @@ final class LaunchSteps {
       List<String> command = jail == null ? argv : jail.wrap(VmPaths.processGroup(d.getId()), uid, false, argv);
       starts.add(startProcess(d.getId(), ProcessRole.PROCESS_ROLE_DEVICE, command, given, uid));
     }
+    int index = devices.size();
+    for (QemuCommandLine.Nic nic : vm.images().nicProcesses()) {
+      ConfinedVm jail = vm.jail();
+      long uid = jail == null ? rt.confinement().agentUid() : jail.firstUid() + 1 + index++;
+      List<String> argv = rt.commandLine().nicRemote(nic);
+      // a user-mode backend stays in the host's network namespace: its forwards listen there
+      List<String> command = jail == null ? argv : jail.wrap(VmPaths.processGroup(nic.id()), uid, false, nic.user(), argv);
+      starts.add(startProcess(nic.id(), ProcessRole.PROCESS_ROLE_DEVICE, command,
+          Map.of(0, Fd.borrow(vm.processes().pair(nic.id()).remoteEnd())), uid));
+    }
     return Future.all(starts).mapEmpty();
   }
 
@@ -122,11 +140,14 @@ final class LaunchSteps {
    */
   Future<Void> startMainProcess() {
     VmPaths paths = vm.paths();
-    List<String> argv = rt.commandLine().main(vm.spec(), rt.accelerator());
+    List<String> argv = rt.commandLine().main(vm.spec(), rt.accelerator(), vm.images().nics());
     ConfinedVm jail = vm.jail();
     long uid = jail == null ? rt.confinement().agentUid() : jail.firstUid();
     boolean kvm = rt.accelerator() == QemuCommandLine.Accelerator.KVM;
-    List<String> command = jail == null ? argv : jail.wrap(VmPaths.processGroup(VmPaths.MAIN), uid, kvm, argv);
+    // with a user-mode NIC of its own (placement MAIN), the main QEMU runs that backend in the host's network
+    boolean hostNetwork = vm.images().nics().stream().anyMatch(n -> n.inMain() && n.user());
+    List<String> command = jail == null ? argv
+        : jail.wrap(VmPaths.processGroup(VmPaths.MAIN), uid, kvm, hostNetwork, argv);
     Map<Integer, Fd> given = new HashMap<>();
     vm.images().optional(OpenImages.KERNEL).ifPresent(k -> given.put(QemuCommandLine.MAIN_KERNEL_DESCRIPTOR, k.fd()));
     vm.images().optional(OpenImages.INITRD).ifPresent(i -> given.put(QemuCommandLine.MAIN_INITRD_DESCRIPTOR, i.fd()));
@@ -202,11 +223,11 @@ final class LaunchSteps {
 
   Future<Void> addProxyDevices() {
     Future<Void> chain = Future.succeededFuture();
-    for (ProxiedDevice d : QemuCommandLine.deviceProcesses(vm.spec())) {
-      String fdName = "fd-" + d.getId();
+    for (String id : processIds()) {
+      String fdName = "fd-" + id;
       chain = chain
-          .compose(v -> qmp().getfd(fdName, vm.processes().pair(d.getId()).mainEnd(), Vm.QMP_TIMEOUT))
-          .compose(v -> qmp().execute("device_add", QemuCommandLine.proxyDeviceArguments(vm.spec(), d, fdName), Vm.QMP_TIMEOUT))
+          .compose(v -> qmp().getfd(fdName, vm.processes().pair(id).mainEnd(), Vm.QMP_TIMEOUT))
+          .compose(v -> qmp().execute("device_add", QemuCommandLine.proxyArguments(vm.spec(), id, fdName), Vm.QMP_TIMEOUT))
           .mapEmpty();
     }
     return chain;

@@ -22,11 +22,11 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -41,20 +41,13 @@ class CloudInitGuestTest {
   private static final Duration ANSWER_WITHIN = Duration.ofSeconds(60);
 
   @TempDir Path work;
+  @RegisterExtension
+  static final GuestAgent GUEST = new GuestAgent();
   private AgentHarness agent;
 
-  @BeforeAll
-  void start() throws Exception {
-    Path guest = TestGuest.ensureBuilt();
-    agent = new AgentHarness().startInProcess();
-    TestGuest.copyBootFiles(guest, agent.imageRoot);
-  }
-
-  @AfterAll
-  void stop() throws Exception {
-    if (agent != null) {
-      agent.close();
-    }
+  @BeforeEach
+  void useTheGuest() {
+    agent = GUEST.agent();
   }
 
   private static VmSpec spec(String name, String hostname) {
@@ -78,7 +71,7 @@ class CloudInitGuestTest {
       + " removes their disks and leaves the base as imported")
   void twoGuestsFromOneBase() throws Exception {
     Path qcow2 = work.resolve("debian-12.qcow2");
-    run("qemu-img", "convert", "-O", "qcow2", TestGuest.ensureBuilt().resolve("root.img").toString(), qcow2.toString());
+    run("qemu-img", "convert", "-O", "qcow2", GUEST.guest().resolve("root.img").toString(), qcow2.toString());
     CatalogImage base = agent.importFile("debian-12", "qcow2", qcow2);
     assertThat(base.getFormat()).isEqualTo("qcow2");
 

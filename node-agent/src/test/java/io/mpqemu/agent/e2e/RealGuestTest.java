@@ -20,11 +20,11 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A real Linux: the Debian guest of {@link TestGuest}, booted directly (kernel and initrd handed over by the agent) by a confined
@@ -38,20 +38,14 @@ class RealGuestTest {
   private static final Duration SHELL_WITHIN = Duration.ofSeconds(240);
   private static final String PROMPT = TestGuest.PROMPT;
 
+  @RegisterExtension
+  static final GuestAgent GUEST = new GuestAgent();
   private AgentHarness agent;
 
-  @BeforeAll
-  void build() throws Exception {
-    guest = TestGuest.ensureBuilt();
-    agent = new AgentHarness().startInProcess();
-    TestGuest.copyBootFiles(guest, agent.imageRoot);
-  }
-
-  @AfterAll
-  void stop() throws Exception {
-    if (agent != null) {
-      agent.close();
-    }
+  @BeforeEach
+  void useTheGuest() {
+    agent = GUEST.agent();
+    guest = GUEST.guest();
   }
 
   @Test

@@ -206,7 +206,7 @@ class QemuCommandLineTest {
 
     List<String> expected = new ArrayList<>(List.of(
         "/usr/bin/qemu-system-x86_64",
-        "-machine", "pc,memory-backend=mem", "-accel", "tcg", "-smp", "1", "-m", "128M",
+        "-machine", "pc,memory-backend=mem", "-accel", "tcg,tb-size=256", "-smp", "1", "-m", "128M",
         "-object", "{\"qom-type\":\"memory-backend-memfd\",\"id\":\"mem\",\"size\":134217728,\"share\":true}",
         "-nodefaults", "-no-user-config", "-display", "none",
         "-add-fd", "fd=4,set=1",

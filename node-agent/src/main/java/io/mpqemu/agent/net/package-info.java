@@ -1,0 +1,2 @@
+/** The networks a node defines for its VMs' NICs: user-mode NAT and host bridges. */
+package io.mpqemu.agent.net;
