@@ -65,12 +65,13 @@ public final class StatusFold {
   }
 
   /**
-   * The status after a node answered with its view of the VM: that node, its processes, confinement and conditions,
+   * The status after a node answered with its view of the VM: that node, its processes, confinement, conditions and NICs,
    * and its phase, reason and message when the phase differs (otherwise ours, which may say more).
    */
   public static VmStatus ofAgentView(VmStatus status, String node, AgentVm view) {
     VmStatus.Builder next = status.toBuilder().setNode(node).clearProcesses().addAllProcesses(view.getProcessesList())
-        .setConfinement(view.getConfinement()).clearConditions().addAllConditions(view.getConditionsList());
+        .setConfinement(view.getConfinement()).clearConditions().addAllConditions(view.getConditionsList())
+        .clearNics().addAllNics(view.getNicsList());
     if (view.getPhase() != status.getPhase()) {
       next.setPhase(view.getPhase()).setReason(view.getReason()).setMessage(view.getMessage());
     }

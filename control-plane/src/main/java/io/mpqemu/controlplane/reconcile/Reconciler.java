@@ -235,7 +235,8 @@ public final class Reconciler implements Convergence {
    */
   private void refreshFigures(StoredVm vm, AgentVm actual, Change.Builder figures) {
     VmStatus fresh = vm.status().toBuilder().clearProcesses().addAllProcesses(actual.getProcessesList())
-        .setConfinement(actual.getConfinement()).clearConditions().addAllConditions(actual.getConditionsList()).build();
+        .setConfinement(actual.getConfinement()).clearConditions().addAllConditions(actual.getConditionsList())
+        .clearNics().addAllNics(actual.getNicsList()).build();
     if (!fresh.equals(vm.status())) {
       StoredVm next = new StoredVm(vm.id(), vm.spec(), vm.desiredState(), vm.revision(), fresh, vm.createdAt(),
           vm.updatedAt(), vm.owner());

@@ -137,8 +137,13 @@ public final class NodeAgentGrpcService extends NodeAgentServiceGrpcService {
       if (!request.hasSpec()) {
         throw Statuses.invalid("spec is required");
       }
-      return fenced("LaunchVm", request.getVmId(), request.getLeaderEpoch(),
-          () -> vms.launch(request.getVmId(), request.getSpec(), request.getSpecRevision()).map(VmConditions::with));
+      return fenced("LaunchVm", request.getVmId(), request.getLeaderEpoch(), () -> {
+        var clash = NicConflicts.of(request.getVmId(), request.getSpec(), vms.list());
+        if (clash.isPresent()) {
+          return Future.failedFuture(new StatusException(GrpcStatus.FAILED_PRECONDITION, clash.get()));
+        }
+        return vms.launch(request.getVmId(), request.getSpec(), request.getSpecRevision()).map(VmViews::with);
+      });
     });
   }
 
@@ -152,7 +157,7 @@ public final class NodeAgentGrpcService extends NodeAgentServiceGrpcService {
         throw Statuses.invalid("timeout_seconds must be at most " + MAX_STOP_TIMEOUT_SECONDS + ", was " + timeout);
       }
       return fenced("StopVm", request.getVmId(), request.getLeaderEpoch(),
-          () -> vms.stop(request.getVmId(), Duration.ofSeconds(timeout), request.getForce()).map(VmConditions::with));
+          () -> vms.stop(request.getVmId(), Duration.ofSeconds(timeout), request.getForce()).map(VmViews::with));
     });
   }
 
@@ -169,14 +174,14 @@ public final class NodeAgentGrpcService extends NodeAgentServiceGrpcService {
   public Future<AgentVm> getVm(AgentGetVmRequest request) {
     return checked(() -> {
       requireVmId(request.getVmId());
-      return vms.get(request.getVmId()).map(figures::withFigures).map(VmConditions::with);
+      return vms.get(request.getVmId()).map(figures::withFigures).map(VmViews::with);
     });
   }
 
   @Override
   public Future<ListAgentVmsResponse> listVms(ListAgentVmsRequest request) {
     return checked(() -> Future.succeededFuture(ListAgentVmsResponse.newBuilder()
-        .addAllVms(vms.list().stream().map(figures::withFigures).map(VmConditions::with).toList()).build()));
+        .addAllVms(vms.list().stream().map(figures::withFigures).map(VmViews::with).toList()).build()));
   }
 
   @Override

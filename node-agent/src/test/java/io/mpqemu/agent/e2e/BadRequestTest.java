@@ -225,6 +225,27 @@ class BadRequestTest {
       rows.add(launch("vm_id " + shown, evil, ok, GrpcStatus.INVALID_ARGUMENT, "vm_id"));
     }
 
+    // NICs
+    rows.add(bad("NIC of an unknown model", ok.toBuilder().addNics(io.mpqemu.v1.Nic.newBuilder().setId("net0")
+        .setModel("rtl8139")), GrpcStatus.INVALID_ARGUMENT, "nics[0].model \"rtl8139\" cannot run in a device process"));
+    rows.add(bad("NIC on a network the node lacks", ok.toBuilder().addNics(io.mpqemu.v1.Nic.newBuilder().setId("net0")
+        .setNetwork("lan")), GrpcStatus.FAILED_PRECONDITION, "nics[0].network 'lan' is not a network of this node",
+        "it defines default"));
+    rows.add(bad("NIC with a multicast MAC", ok.toBuilder().addNics(io.mpqemu.v1.Nic.newBuilder().setId("net0")
+        .setMac("01:00:5e:00:00:01")), GrpcStatus.INVALID_ARGUMENT, "nics[0].mac 01:00:5e:00:00:01 is a multicast address"));
+    rows.add(bad("two NICs with one MAC", ok.toBuilder().addNics(io.mpqemu.v1.Nic.newBuilder().setId("a")
+        .setMac("52:54:00:00:00:01")).addNics(io.mpqemu.v1.Nic.newBuilder().setId("b").setMac("52:54:00:00:00:01")),
+        GrpcStatus.INVALID_ARGUMENT, "nics[1].mac 52:54:00:00:00:01 is an earlier NIC's"));
+    VmSpec.Builder fiveNics = ok.toBuilder();
+    for (int i = 0; i < 5; i++) {
+      fiveNics.addNics(io.mpqemu.v1.Nic.newBuilder().setId("net" + i).setPlacement(io.mpqemu.v1.NicPlacement.MAIN));
+    }
+    rows.add(bad("five NICs", fiveNics, GrpcStatus.INVALID_ARGUMENT, "nics lists 5 NICs: this node allows at most 4"));
+    rows.add(bad("a forward from an address the network does not allow", ok.toBuilder().addNics(io.mpqemu.v1.Nic
+        .newBuilder().setId("net0").addPortForwards(io.mpqemu.v1.PortForward.newBuilder().setHostAddress("0.0.0.0")
+            .setHostPort(18080).setGuestPort(80))), GrpcStatus.FAILED_PRECONDITION,
+        "nics[0].port_forwards[0].host_address 0.0.0.0 is not one network 'default' forwards from (it allows 127.0.0.1)"));
+
     // the other calls
     rows.add(new BadRequest("StopVm of an unknown id", a -> a.stop("vm-nope", 1, false), GrpcStatus.NOT_FOUND,
         List.of("VM vm-nope does not exist on this node")));
@@ -254,6 +275,37 @@ class BadRequestTest {
   }
 
   // ------------------------------------------------------------------ rows that need a VM or another config
+
+  @Test
+  @DisplayName("a forward from a host port in use is FAILED_PRECONDITION; so is a MAC another VM of the node has;"
+      + " neither starts anything")
+  void nicConflicts() throws Exception {
+    try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      int port = taken.getLocalPort();
+      assertRefused(agent, bad("a forward from a port in use", Specs.lsi("busy", BOOT).toBuilder()
+          .addNics(io.mpqemu.v1.Nic.newBuilder().setId("net0").addPortForwards(io.mpqemu.v1.PortForward.newBuilder()
+              .setHostPort(port).setGuestPort(80))), GrpcStatus.FAILED_PRECONDITION,
+          "nics[0].port_forwards[0]: host port tcp 127.0.0.1:" + port + " is in use on this node"));
+    }
+    io.mpqemu.v1.Nic mac = io.mpqemu.v1.Nic.newBuilder().setId("net0").setMac("52:54:00:aa:bb:cc").build();
+    AgentVm first = agent.launch("vm-mac", Specs.lsi("mac", BOOT).toBuilder().addNics(mac).build());
+    List<Long> firstPids = first.getProcessesList().stream().map(ProcessStatus::getPid).toList();
+    assertThat(first.getProcessesList()).extracting(ProcessStatus::getName).contains("net0");
+    assertThat(agent.get("vm-mac").getNicsList()).singleElement().satisfies(n -> {
+      assertThat(n.getMac()).isEqualTo("52:54:00:aa:bb:cc");
+      assertThat(n.getModel()).isEqualTo("e1000e");
+    });
+    assertThatThrownBy(() -> agent.launch("vm-mac-2", Specs.lsi("mac-2", BOOT).toBuilder()
+        .addNics(mac.toBuilder().setId("eth0")).build()))
+        .isInstanceOfSatisfying(GrpcCallException.class, e -> {
+          assertThat(e.status()).isEqualTo(GrpcStatus.FAILED_PRECONDITION);
+          assertThat(e.serverMessage()).contains("nics[0] would have MAC 52:54:00:aa:bb:cc, which NIC net0 of VM vm-mac"
+              + " on this node has");
+        });
+    assertThat(agent.qemuPids()).containsExactlyInAnyOrderElementsOf(firstPids);
+    agent.delete("vm-mac", true);
+    assertNothingLeft(agent);
+  }
 
   @Test
   @DisplayName("a second VM with another id but the same name is ALREADY_EXISTS, and starts nothing")
