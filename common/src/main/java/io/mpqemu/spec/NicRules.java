@@ -139,9 +139,10 @@ public final class NicRules {
           + " run in a device process: use " + String.join(" or ", PROXIED_MODELS) + " (or placement MAIN for "
           + MAIN_MODEL + ").");
     }
-    if (!inDeviceProcess(nic) && !nic.getModel().equals(MAIN_MODEL)) {
+    if (!inDeviceProcess(nic) && !nic.getModel().equals(MAIN_MODEL) && !PROXIED_MODELS.contains(nic.getModel())) {
       throw new InvalidSpecException(at + ".model", at + ".model " + SpecValidator.quote(nic.getModel()) + " is not"
-          + " offered in the main QEMU: use " + MAIN_MODEL + " with placement MAIN.");
+          + " offered in the main QEMU: use " + MAIN_MODEL + " (the default there), " + String.join(" or ",
+          PROXIED_MODELS) + ".");
     }
   }
 

@@ -65,8 +65,9 @@ class NicRulesTest {
   @DisplayName("an unknown model, a model the placement cannot run, a bad network name, a bad, multicast, zero or repeated MAC: refused naming the field")
   void badNics() {
     refused(withNic(n -> n.setModel("rtl8139")), "nics[0].model", "cannot run in a device process: use e1000e or e1000");
-    refused(withNic(n -> n.setModel("e1000e").setPlacement(NicPlacement.MAIN)), "nics[0].model",
-        "use virtio-net-pci with placement MAIN");
+    refused(withNic(n -> n.setModel("rtl8139").setPlacement(NicPlacement.MAIN)), "nics[0].model",
+        "is not offered in the main QEMU: use virtio-net-pci (the default there), e1000e or e1000");
+    refused(withNic(n -> n.setModel("virtio-net-pci")), "nics[0].model", "cannot run in a device process");
     refused(withNic(n -> n.setNetwork("Lan 1")), "nics[0].network", "is not a network name");
     refused(withNic(n -> n.setMac("52:54:00:12:34")), "nics[0].mac", "is not a MAC address");
     refused(withNic(n -> n.setMac("01:00:5e:00:00:01")), "nics[0].mac", "is a multicast address");
