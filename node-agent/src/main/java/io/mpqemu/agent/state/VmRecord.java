@@ -101,4 +101,9 @@ public record VmRecord(
         uids == null ? 0 : uids.getLong("first"),
         uids == null ? 0 : uids.getInteger("size"));
   }
+
+  /** Whether the process named {@code name} serves one of the spec's NICs (a device process of its own). */
+  public boolean nicProcess(String name) {
+    return spec.getNicsList().stream().anyMatch(n -> n.getId().equals(name) && io.mpqemu.spec.NicRules.inDeviceProcess(n));
+  }
 }

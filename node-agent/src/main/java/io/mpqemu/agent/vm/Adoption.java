@@ -64,7 +64,8 @@ final class Adoption {
       List<Optional<VmProcess>> found = new ArrayList<>();
       if (rec.launchComplete()) {
         for (ProcessRecord pr : rec.processes()) {
-          ProcessRole role = pr.isMain() ? ProcessRole.PROCESS_ROLE_MAIN : ProcessRole.PROCESS_ROLE_DEVICE;
+          ProcessRole role = pr.isMain() ? ProcessRole.PROCESS_ROLE_MAIN
+              : rec.nicProcess(pr.name()) ? ProcessRole.PROCESS_ROLE_NIC : ProcessRole.PROCESS_ROLE_DEVICE;
           found.add(ours.test(pr.uid())
               ? rt.launcher().adopt(pr.pid(), pr.startedAt(), pr.uid()).map(rp -> new VmProcess(pr.name(), role, rp, pr.uid()))
               : Optional.empty());

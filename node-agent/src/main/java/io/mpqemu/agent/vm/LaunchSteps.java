@@ -126,7 +126,7 @@ final class LaunchSteps {
       List<String> argv = rt.commandLine().nicRemote(nic);
       // a user-mode backend stays in the host's network namespace: its forwards listen there
       List<String> command = jail == null ? argv : jail.wrap(VmPaths.processGroup(nic.id()), uid, false, nic.user(), argv);
-      starts.add(startProcess(nic.id(), ProcessRole.PROCESS_ROLE_DEVICE, command,
+      starts.add(startProcess(nic.id(), ProcessRole.PROCESS_ROLE_NIC, command,
           Map.of(0, Fd.borrow(vm.processes().pair(nic.id()).remoteEnd())), uid));
     }
     return Future.all(starts).mapEmpty();
@@ -230,7 +230,12 @@ final class LaunchSteps {
           .compose(v -> qmp().execute("device_add", QemuCommandLine.proxyArguments(vm.spec(), id, fdName), Vm.QMP_TIMEOUT))
           .mapEmpty();
     }
-    return chain;
+    return chain.onSuccess(v -> {
+      for (QemuCommandLine.Nic nic : vm.images().nics()) {
+        events.emit(EventType.NIC_ATTACHED, "NicAttached", "NIC " + nic.id() + " (" + nic.model() + ", " + nic.mac()
+            + (nic.inMain() ? ", in the main QEMU" : ", in its own process") + ") attached", null);
+      }
+    });
   }
 
   Future<Void> startGuest() {

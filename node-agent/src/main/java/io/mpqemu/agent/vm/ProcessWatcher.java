@@ -33,7 +33,8 @@ final class ProcessWatcher {
     }
     p.exitedWith(status);
     vm.processes().closePairOf(p);
-    events.emit(EventType.PROCESS_EXITED, p.isMain() ? "MainProcessExited" : "DeviceProcessExited",
+    events.emit(p.isNic() ? EventType.NIC_PROCESS_EXITED : EventType.PROCESS_EXITED,
+        p.isMain() ? "MainProcessExited" : p.isNic() ? "NicProcessExited" : "DeviceProcessExited",
         p.title() + " (pid " + p.pid() + ") " + status.describe(), p);
     p.exitSeen();
     afterExit.accept(p, status);

@@ -37,7 +37,7 @@ final class UnexpectedExit {
   }
 
   private Future<Void> deviceExited(VmProcess p, ExitStatus status) {
-    String msg = "device " + p.name() + " process (pid " + p.pid() + ") " + status.describe();
+    String msg = p.title() + " (pid " + p.pid() + ") " + status.describe();
     return rt.blocking(() -> ProcessLogs.lastLines(vm.paths(), List.of(p.name()), 2)).otherwise("")
         .compose(said -> teardown.endMainProcess().map(how -> (said.isEmpty() ? "" : "QEMU said: " + said + "; ") + how))
         .compose(how -> teardown.endDeviceProcesses().map(summary -> how + "; " + summary))

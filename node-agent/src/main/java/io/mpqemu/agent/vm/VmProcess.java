@@ -45,9 +45,14 @@ final class VmProcess {
     return role == ProcessRole.PROCESS_ROLE_MAIN;
   }
 
+  /** A NIC's device process. */
+  boolean isNic() {
+    return role == ProcessRole.PROCESS_ROLE_NIC;
+  }
+
   /** "main QEMU" or "device lsi0 process", as messages name it. */
   String title() {
-    return isMain() ? "main QEMU" : "device " + name + " process";
+    return isMain() ? "main QEMU" : (isNic() ? "NIC " : "device ") + name + " process";
   }
 
   boolean hasExited() {

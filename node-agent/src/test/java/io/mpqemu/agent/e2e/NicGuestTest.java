@@ -120,7 +120,12 @@ class NicGuestTest {
     AgentVm failed = Await.atMost(Duration.ofSeconds(30)).every(Duration.ofMillis(100)).until(() -> agent.get("vm-prox"),
         v -> v.getPhase() == Phase.PHASE_FAILED, v -> "vm-prox is " + v.getPhase());
     assertThat(failed.getReason()).isEqualTo("DeviceProcessExited");
-    assertThat(failed.getMessage()).contains("device net0 process");
+    assertThat(failed.getMessage()).contains("NIC net0 process");
+    assertThat(nicProcess.getRole()).isEqualTo(io.mpqemu.v1.ProcessRole.PROCESS_ROLE_NIC);
+    agent.awaitBusEvent(e -> e.getVmId().equals("vm-prox") && e.getType() == EventType.NIC_PROCESS_EXITED
+        && e.getMessage().contains("NIC net0 process"), Duration.ofSeconds(5));
+    agent.awaitBusEvent(e -> e.getVmId().equals("vm-main") && e.getType() == EventType.NIC_ATTACHED
+        && e.getMessage().contains("NIC net0 (virtio-net-pci"), Duration.ofSeconds(5));
 
     for (String vmId : List.of("vm-prox", "vm-main")) {
       agent.delete(vmId, true);
