@@ -34,16 +34,22 @@ import org.junit.jupiter.api.Test;
  *
  * <p>In each guest, cloud-init starts a Python server: on port 5001 it sends the number of bytes the host
  * asks for, on 5002 it echoes. The host reaches both through the VM's port forwards on loopback: a
- * transfer is timed from the request to the last byte (median of {@code bench.transfers}, 32 MiB each), a
- * round trip is one byte there and back ({@code bench.pings} after 20 unmeasured, median and p95).
+ * transfer is timed from the request to the last byte (median of {@code bench.transfers}, {@code bench.mib}
+ * MiB each, 3 of 8 MiB by default), a
+ * round trip is one byte there and back ({@code bench.pings} after 20 unmeasured, median and p95); the other
+ * way, the host sends the same amount to a sink on port 5003, timed from its go to its ok.
  *
  * <p>Run: {@code mvn -B -o verify -Pbench -pl test-fixtures,proto,common,node-agent -Dtest=NicThroughputBenchmark}.
  */
 class NicThroughputBenchmark {
 
-  private static final int TRANSFERS = Integer.getInteger("bench.transfers", 5);
+  private static final int TRANSFERS = Integer.getInteger("bench.transfers", 3);
   private static final int PINGS = Integer.getInteger("bench.pings", 300);
-  private static final int BYTES = 32 << 20;
+  private static final int BYTES = Integer.getInteger("bench.mib", 8) << 20;
+  /** Which of the three to run (their names' first words: e1000e-process, e1000e-main, virtio-main); all by default. */
+  private static final String ONLY = System.getProperty("bench.only", "");
+  /** Added to the guest's kernel command line (an experiment such as pci=nomsi). */
+  private static final String CMDLINE_EXTRA = System.getProperty("bench.cmdline", "");
   private static final Duration READY_WITHIN = Duration.ofSeconds(420);
 
   private static final String SERVER = String.join("\n",
@@ -66,6 +72,15 @@ class NicThroughputBenchmark {
       "    chunk = bytes(65536)",
       "    while left > 0:",
       "        left -= c.send(chunk[:min(left, len(chunk))])",
+      "def take(c):",
+      "    left = int(c.recv(32).decode().strip())",
+      "    c.sendall(b'go')",
+      "    while left > 0:",
+      "        d = c.recv(65536)",
+      "        if not d:",
+      "            return",
+      "        left -= len(d)",
+      "    c.sendall(b'ok')",
       "def echo(c):",
       "    while True:",
       "        d = c.recv(64)",
@@ -73,18 +88,25 @@ class NicThroughputBenchmark {
       "            return",
       "        c.sendall(d)",
       "threading.Thread(target=serve, args=(5001, send), daemon=True).start()",
+      "threading.Thread(target=serve, args=(5003, take), daemon=True).start()",
       "serve(5002, echo)",
       "");
 
-  private record Variant(String name, String model, NicPlacement placement) {}
+  private record Variant(String name, String model, NicPlacement placement) {
+    String key() {
+      return (model.equals("e1000e") ? "e1000e" : "virtio") + (placement == NicPlacement.MAIN ? "-main" : "-process");
+    }
+  }
 
-  private record Result(Variant variant, double mibPerSecond, double rttMedianMs, double rttP95Ms) {}
+  private record Result(Variant variant, double mibPerSecond, double inMibPerSecond, double rttMedianMs,
+      double rttP95Ms) {}
 
   @Test
   void nicPlacements() throws Exception {
     List<Variant> variants = List.of(new Variant("e1000e in a device process", "e1000e", NicPlacement.DEVICE_PROCESS),
         new Variant("e1000e in the main QEMU", "e1000e", NicPlacement.MAIN),
-        new Variant("virtio-net-pci in the main QEMU", "virtio-net-pci", NicPlacement.MAIN));
+        new Variant("virtio-net-pci in the main QEMU", "virtio-net-pci", NicPlacement.MAIN)).stream()
+        .filter(v -> ONLY.isEmpty() || List.of(ONLY.split(",")).contains(v.key())).toList();
     var guest = TestGuest.ensureBuilt();
     List<Result> results = new ArrayList<>();
     try (AgentHarness agent = new AgentHarness().startInProcess()) {
@@ -95,10 +117,11 @@ class NicThroughputBenchmark {
         TestGuest.copyRoot(guest, agent.imageRoot.resolve(vmId + ".img"));
         int bulk = freePort();
         int echo = freePort();
-        agent.launch(vmId, spec(vmId, v, bulk, echo));
+        int sink = freePort();
+        agent.launch(vmId, spec(vmId, v, bulk, echo, sink));
         agent.awaitBusEvent(e -> e.getVmId().equals(vmId) && e.getType() == EventType.GUEST_READY, READY_WITHIN);
         awaitEcho(echo);
-        results.add(measure(v, bulk, echo));
+        results.add(measure(v, bulk, echo, sink));
         agent.delete(vmId, true);
         agent.awaitNoQemu(Duration.ofSeconds(20));
       }
@@ -106,7 +129,7 @@ class NicThroughputBenchmark {
     report(results);
   }
 
-  private static VmSpec spec(String vmId, Variant v, int bulk, int echo) {
+  private static VmSpec spec(String vmId, Variant v, int bulk, int echo, int sink) {
     String userData = "#cloud-config\nwrite_files:\n"
         + "  - path: /usr/local/bin/mpqemu-bench.py\n    content: |\n"
         + SERVER.lines().map(l -> "      " + l + "\n").reduce("", String::concat)
@@ -119,8 +142,9 @@ class NicThroughputBenchmark {
             .addDisks(Disk.newBuilder().setId("root").setImage(vmId + ".img")))
         .addNics(Nic.newBuilder().setId("net0").setModel(v.model()).setPlacement(v.placement())
             .addPortForwards(PortForward.newBuilder().setHostPort(bulk).setGuestPort(5001))
-            .addPortForwards(PortForward.newBuilder().setHostPort(echo).setGuestPort(5002)))
-        .setBoot(Boot.newBuilder().setKernel("vmlinuz").setInitrd("initrd.img").setCmdline(TestGuest.CMDLINE))
+            .addPortForwards(PortForward.newBuilder().setHostPort(echo).setGuestPort(5002))
+            .addPortForwards(PortForward.newBuilder().setHostPort(sink).setGuestPort(5003)))
+        .setBoot(Boot.newBuilder().setKernel("vmlinuz").setInitrd("initrd.img").setCmdline((TestGuest.CMDLINE + " " + CMDLINE_EXTRA).strip()))
         .setCloudInit(CloudInit.newBuilder().setUserData(userData))
         .setReadyPattern(Pattern.quote("root@" + name + ":~#"))
         .build();
@@ -152,7 +176,28 @@ class NicThroughputBenchmark {
     return s;
   }
 
-  private static Result measure(Variant v, int bulk, int echo) throws IOException {
+  private static Result measure(Variant v, int bulk, int echo, int sink) throws IOException {
+    double[] inRates = new double[TRANSFERS];
+    byte[] zeros = new byte[1 << 16];
+    for (int t = 0; t < TRANSFERS; t++) {
+      try (Socket s = connect(sink)) {
+        OutputStream out = s.getOutputStream();
+        InputStream in = s.getInputStream();
+        out.write((BYTES + "\n").getBytes(StandardCharsets.US_ASCII));
+        if (in.read() != 'g' || in.read() != 'o') {
+          throw new IOException(v.name() + ": the guest's sink did not say go");
+        }
+        long start = System.nanoTime();
+        for (int left = BYTES; left > 0; left -= zeros.length) {
+          out.write(zeros, 0, Math.min(left, zeros.length));
+        }
+        if (in.read() != 'o' || in.read() != 'k') {
+          throw new IOException(v.name() + ": the guest's sink did not take all " + BYTES + " bytes");
+        }
+        inRates[t] = (double) BYTES / (1 << 20) / ((System.nanoTime() - start) / 1e9);
+      }
+    }
+    Arrays.sort(inRates);
     double[] rates = new double[TRANSFERS];
     byte[] buf = new byte[1 << 16];
     for (int t = 0; t < TRANSFERS; t++) {
@@ -168,7 +213,7 @@ class NicThroughputBenchmark {
         if (got != BYTES) {
           throw new IOException(v.name() + ": received " + got + " of " + BYTES + " bytes");
         }
-        rates[t] = BYTES / (1 << 20) / seconds;
+        rates[t] = (double) BYTES / (1 << 20) / seconds;
       }
     }
     double[] rtts = new double[PINGS];
@@ -188,20 +233,26 @@ class NicThroughputBenchmark {
     }
     Arrays.sort(rates);
     Arrays.sort(rtts);
-    return new Result(v, rates[TRANSFERS / 2], rtts[PINGS / 2], rtts[(int) Math.ceil(PINGS * 0.95) - 1]);
+    return new Result(v, rates[TRANSFERS / 2], inRates[TRANSFERS / 2], rtts[PINGS / 2],
+        rtts[(int) Math.ceil(PINGS * 0.95) - 1]);
   }
 
   private static void report(List<Result> results) {
     StringBuilder out = new StringBuilder("\nNIC throughput and latency, guest to host through a user-mode forward, "
         + java.time.LocalDate.now() + ", " + Runtime.getRuntime().availableProcessors() + " CPUs, TCG\n");
     for (Result r : results) {
-      out.append(String.format("%-34s %7.1f MiB/s   rtt median %6.2f ms, p95 %6.2f ms%n", r.variant().name(),
-          r.mibPerSecond(), r.rttMedianMs(), r.rttP95Ms()));
+      out.append(String.format("%-34s guest->host %7.1f MiB/s, host->guest %7.1f MiB/s, rtt median %6.2f ms,"
+          + " p95 %6.2f ms%n", r.variant().name(), r.mibPerSecond(), r.inMibPerSecond(), r.rttMedianMs(), r.rttP95Ms()));
+    }
+    if (results.size() < 2) {
+      System.out.println(out);
+      return;
     }
     Result proxied = results.get(0);
     Result inMain = results.get(1);
-    out.append(String.format("proxied / in-process (same e1000e): throughput %.2fx, round trip %.2fx%n",
-        proxied.mibPerSecond() / inMain.mibPerSecond(), proxied.rttMedianMs() / inMain.rttMedianMs()));
+    out.append(String.format("proxied / in-process (same e1000e): guest->host %.3fx, host->guest %.3fx, round trip"
+        + " %.1fx%n", proxied.mibPerSecond() / inMain.mibPerSecond(), proxied.inMibPerSecond() / inMain.inMibPerSecond(),
+        proxied.rttMedianMs() / inMain.rttMedianMs()));
     System.out.println(out);
   }
 }
