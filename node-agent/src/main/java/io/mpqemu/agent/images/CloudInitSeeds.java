@@ -1,6 +1,7 @@
 package io.mpqemu.agent.images;
 
 import io.mpqemu.agent.sys.Fd;
+import io.mpqemu.agent.sys.HostTool;
 import io.mpqemu.spec.CloudInitSeed;
 import io.mpqemu.v1.VmSpec;
 import java.io.IOException;

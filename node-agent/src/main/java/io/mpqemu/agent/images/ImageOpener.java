@@ -100,6 +100,7 @@ public final class ImageOpener {
     } catch (ImageException | RuntimeException e) {
       opened.values().forEach(OpenImage::close);
       bases.values().forEach(b -> b.image().close());
+      ready.stream().filter(n -> n.tap() != null).forEach(n -> n.tap().close());
       throw e;
     }
   }

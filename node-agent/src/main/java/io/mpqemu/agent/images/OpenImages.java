@@ -7,7 +7,8 @@ import java.util.Map;
 
 /**
  * What a launch takes from the host: the opened images of one VM's disks, by disk id, and its NICs as this
- * node gives them; closing closes the images (QEMU holds its own copies).
+ * node gives them; closing closes the images and the NICs' taps (QEMU holds its own copies; a tap nobody
+ * holds goes away).
  */
 public final class OpenImages implements AutoCloseable {
 
@@ -66,5 +67,6 @@ public final class OpenImages implements AutoCloseable {
   public void close() {
     byDisk.values().forEach(OpenImage::close);
     bases.values().forEach(b -> b.image().close());
+    nics.stream().filter(n -> n.tap() != null).forEach(n -> n.tap().close());
   }
 }

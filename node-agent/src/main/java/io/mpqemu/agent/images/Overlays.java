@@ -1,6 +1,7 @@
 package io.mpqemu.agent.images;
 
 import io.mpqemu.agent.images.BaseImages.BaseImage;
+import io.mpqemu.agent.sys.HostTool;
 import io.mpqemu.agent.vm.OwnDisks;
 import io.mpqemu.v1.Disk;
 import java.io.IOException;

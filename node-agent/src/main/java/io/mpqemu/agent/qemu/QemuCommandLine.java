@@ -187,10 +187,10 @@ public final class QemuCommandLine {
   /**
    * A NIC as the command lines need it: its qdev id, model and MAC, whether it is in the main QEMU, and its
    * backend: user-mode ({@code user}, {@code restrict}, {@code hostForwards} as QEMU's
-   * {@code tcp:127.0.0.1:8080-:80}) or a tap the agent opened.
+   * {@code tcp:127.0.0.1:8080-:80}) or {@code tap}, the descriptor of the tap the agent made (null for user-mode).
    */
   public record Nic(String id, String model, String mac, boolean inMain, boolean user, boolean restrict,
-      List<String> hostForwards) {
+      List<String> hostForwards, io.mpqemu.agent.sys.Fd tap) {
     public Nic {
       hostForwards = List.copyOf(hostForwards);
     }
@@ -216,15 +216,21 @@ public final class QemuCommandLine {
     return List.copyOf(argv);
   }
 
-  /** The main QEMU's first tap descriptor: its NICs' taps follow its kernel and initrd. */
-  public static final int MAIN_FIRST_TAP_DESCRIPTOR = 8;
+  /**
+   * The main QEMU's first tap descriptor: its NICs' taps follow its console's socket and its kernel and
+   * initrd, if it has them, with no gap (a spawn hands over consecutive descriptors).
+   */
+  public static int mainFirstTapDescriptor(VmSpec spec) {
+    return spec.getBoot().getKernel().isEmpty() ? MAIN_KERNEL_DESCRIPTOR
+        : spec.getBoot().getInitrd().isEmpty() ? MAIN_INITRD_DESCRIPTOR : MAIN_INITRD_DESCRIPTOR + 1;
+  }
 
-  /** The main QEMU's argv with its own NICs ({@code inMain}), their taps numbered from {@value #MAIN_FIRST_TAP_DESCRIPTOR}. */
+  /** The main QEMU's argv with its own NICs ({@code inMain}), their taps numbered from {@link #mainFirstTapDescriptor}. */
   public List<String> main(VmSpec spec, Accelerator accel, List<Nic> nics) {
     List<String> argv = new ArrayList<>(main(spec, accel));
     int at = argv.indexOf("-S");
     List<String> nicArgs = new ArrayList<>();
-    int tap = MAIN_FIRST_TAP_DESCRIPTOR;
+    int tap = mainFirstTapDescriptor(spec);
     for (Nic nic : nics) {
       if (nic.inMain()) {
         nicArgs.addAll(NicArgs.netdev(nic, nic.user() ? -1 : tap++));

@@ -42,6 +42,9 @@ interface Libc extends Library {
 
   int open(String path, int flags, int mode) throws LastErrorException;
 
+  /** ioctl with a pointer argument (a struct the caller lays out). */
+  int ioctl(int fd, com.sun.jna.NativeLong request, byte[] arg) throws LastErrorException;
+
   int openat(int dirfd, String path, int flags, int mode) throws LastErrorException;
 
   int close(int fd) throws LastErrorException;

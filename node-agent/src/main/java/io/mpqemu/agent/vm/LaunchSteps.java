@@ -126,8 +126,12 @@ final class LaunchSteps {
       List<String> argv = rt.commandLine().nicRemote(nic);
       // a user-mode backend stays in the host's network namespace: its forwards listen there
       List<String> command = jail == null ? argv : jail.wrap(VmPaths.processGroup(nic.id()), uid, false, nic.user(), argv);
-      starts.add(startProcess(nic.id(), ProcessRole.PROCESS_ROLE_NIC, command,
-          Map.of(0, Fd.borrow(vm.processes().pair(nic.id()).remoteEnd())), uid));
+      Map<Integer, Fd> given = new HashMap<>();
+      given.put(0, Fd.borrow(vm.processes().pair(nic.id()).remoteEnd()));
+      if (nic.tap() != null) {
+        given.put(QemuCommandLine.NIC_TAP_DESCRIPTOR, nic.tap());
+      }
+      starts.add(startProcess(nic.id(), ProcessRole.PROCESS_ROLE_NIC, command, given, uid));
     }
     return Future.all(starts).mapEmpty();
   }
@@ -151,6 +155,12 @@ final class LaunchSteps {
     Map<Integer, Fd> given = new HashMap<>();
     vm.images().optional(OpenImages.KERNEL).ifPresent(k -> given.put(QemuCommandLine.MAIN_KERNEL_DESCRIPTOR, k.fd()));
     vm.images().optional(OpenImages.INITRD).ifPresent(i -> given.put(QemuCommandLine.MAIN_INITRD_DESCRIPTOR, i.fd()));
+    int tap = QemuCommandLine.mainFirstTapDescriptor(vm.spec()); // in the order main() numbers them
+    for (QemuCommandLine.Nic nic : vm.images().nics()) {
+      if (nic.inMain() && nic.tap() != null) {
+        given.put(tap++, nic.tap());
+      }
+    }
     return startProcess(VmPaths.MAIN, ProcessRole.PROCESS_ROLE_MAIN, command, given, uid, () -> mainDescriptors(paths));
   }
 

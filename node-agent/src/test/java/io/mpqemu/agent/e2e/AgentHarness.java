@@ -143,7 +143,18 @@ public final class AgentHarness implements AutoCloseable {
 
   /** The same from {@code classpath} (an earlier build's jar, for a before-and-after benchmark); null: the test's. */
   public ServiceJvm startJvm(String classpath, List<String> jvmOptions, String... extraArgs) throws IOException {
-    ServiceJvm.Command command = ServiceJvm.command("the agent", "io.mpqemu.agent.NodeAgentMain", root.resolve("agent.log"));
+    return startJvm(List.of(), classpath, jvmOptions, extraArgs);
+  }
+
+  /** The agent in a JVM started behind {@code prefix} (such as {@code ip netns exec NS}). */
+  public ServiceJvm startJvmBehind(List<String> prefix, String... extraArgs) throws IOException {
+    return startJvm(prefix, null, List.of(), extraArgs);
+  }
+
+  private ServiceJvm startJvm(List<String> prefix, String classpath, List<String> jvmOptions, String... extraArgs)
+      throws IOException {
+    ServiceJvm.Command command = ServiceJvm.command("the agent", "io.mpqemu.agent.NodeAgentMain", root.resolve("agent.log"))
+        .prefix(prefix);
     ServiceJvm jvm = (classpath == null ? command : command.classpath(classpath))
         .jvm(jvmOptions)
         .args("serve", "--node-id", "test-node", "--state-dir", stateDir.toString(), "--image-root",

@@ -1,4 +1,4 @@
-package io.mpqemu.agent.images;
+package io.mpqemu.agent.sys;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -6,13 +6,13 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Runs one of the host's tools (qemu-img, genisoimage) with a fixed argument list the agent builds, never
+ * Runs one of the host's tools (qemu-img, genisoimage, ip) with a fixed argument list the agent builds, never
  * through a shell, and waits for it with a deadline. Blocking: run it off the event loop.
  */
-final class HostTool {
+public final class HostTool {
 
   /** What the tool said (stdout and stderr together) when it exited 0. */
-  record Done(String output) {}
+  public record Done(String output) {}
 
   private HostTool() {}
 
@@ -20,7 +20,7 @@ final class HostTool {
    * @throws ToolFailed when it exits non-zero or outlives {@code seconds} (it is killed), with what it said
    * @throws IOException when it cannot be started (not installed)
    */
-  static Done run(List<String> argv, int seconds) throws IOException, ToolFailed {
+  public static Done run(List<String> argv, int seconds) throws IOException, ToolFailed {
     Process p = new ProcessBuilder(argv).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(
         new java.io.File("/dev/null"))).start();
     try {
@@ -41,7 +41,7 @@ final class HostTool {
   }
 
   /** The tool ran and failed; the message is what it said. */
-  static final class ToolFailed extends Exception {
+  public static final class ToolFailed extends Exception {
     private static final long serialVersionUID = 1L;
 
     ToolFailed(String message) {
