@@ -15,6 +15,7 @@ import io.mpqemu.agent.http.AgentMetrics;
 import io.mpqemu.agent.http.AgentReadiness;
 import io.mpqemu.agent.images.CloudInitSeeds;
 import io.mpqemu.agent.images.ImageOpener;
+import io.mpqemu.agent.net.NeighbourTable;
 import io.mpqemu.agent.net.NicPreparer;
 import io.mpqemu.agent.images.Overlays;
 import io.mpqemu.agent.node.QemuProbe;
@@ -81,6 +82,9 @@ public final class NodeAgentVerticle extends VerticleBase {
   private LeaderFence fence;
   private EventHub events;
   private ProcessSampler sampler;
+  /** The node's neighbour table, read every 2 s off the loop: the addresses of guests on bridges. */
+  private final NeighbourTable neighbours = new NeighbourTable();
+  private long neighbourTimer = -1;
   private QemuProbe.Result probe;
   private Confinement confinement;
   private Path qemuExecutable;
@@ -179,6 +183,10 @@ public final class NodeAgentVerticle extends VerticleBase {
       // this callback may run on another context than the agent's: VM state is read on the agent's loop
       rotationTimer = vertx.setPeriodic(5000, id -> context.runOnContext(ignored -> vms.rotateLogs()));
       sampler.start();
+      neighbourTimer = vertx.setPeriodic(0, 2000, id -> vertx.executeBlocking(() -> {
+        neighbours.refresh();
+        return null;
+      }, false));
       String endpoint = config.advertise().isEmpty() ? listeners.grpcAddresses().get(0) : config.advertise();
       if (tls != null && !Endpoint.isTcp(endpoint)) {
         LOG.warn("node={} announces {} to the cluster: a control plane on another host cannot call it; listen on"
@@ -212,6 +220,9 @@ public final class NodeAgentVerticle extends VerticleBase {
     }
     if (heartbeatTimer >= 0) {
       vertx.cancelTimer(heartbeatTimer);
+    }
+    if (neighbourTimer >= 0) {
+      vertx.cancelTimer(neighbourTimer);
     }
     if (sampler != null) {
       sampler.stop();
@@ -297,7 +308,7 @@ public final class NodeAgentVerticle extends VerticleBase {
     listeners = new ServiceListeners(vertx, "node-agent gRPC", policy);
     StreamLimit streams = new StreamLimit(config.access().maxStreamsPerCaller());
     return listeners.serveGrpc(new NodeAgentGrpcService(context, config.nodeId(), fence, vms, events, sampler,
-        this::nodeInfo, policy, streams, consoles, catalog),
+        this::nodeInfo, policy, streams, consoles, catalog, neighbours),
         NodeAgentServiceGrpcService.SERVICE_NAME, config.listen(), tls, EnumSet.of(Role.CONTROL_PLANE),
         AgentAccess.METHODS);
   }

@@ -180,9 +180,10 @@ final class VmCommands {
         text.append(System.lineSeparator()).append(processes.render());
       }
       if (vm.getStatus().getNicsCount() > 0) {
-        Table nics = new Table("NIC", "MODEL", "MAC", "NETWORK", "PLACEMENT", "FORWARDS");
+        Table nics = new Table("NIC", "MODEL", "MAC", "NETWORK", "PLACEMENT", "ADDRESSES", "FORWARDS");
         for (io.mpqemu.v1.NicStatus n : vm.getStatus().getNicsList()) {
           nics.row(n.getId(), n.getModel(), n.getMac(), n.getNetwork(), n.getPlacement().name(),
+              n.getAddressesCount() == 0 ? "-" : String.join(", ", n.getAddressesList()),
               n.getForwardsCount() == 0 ? "-" : String.join(", ", n.getForwardsList()));
         }
         text.append(System.lineSeparator()).append(nics.render());

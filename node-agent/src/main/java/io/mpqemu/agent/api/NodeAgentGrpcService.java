@@ -12,6 +12,7 @@ import io.mpqemu.agent.fence.FenceException;
 import io.mpqemu.agent.fence.LeaderFence;
 import io.mpqemu.agent.stats.ProcessSampler;
 import io.mpqemu.agent.vm.VmManager;
+import io.mpqemu.agent.net.NeighbourTable;
 import io.mpqemu.http.OnContext;
 import io.mpqemu.spec.InvalidSpecException;
 import io.mpqemu.spec.SpecValidator;
@@ -75,6 +76,7 @@ public final class NodeAgentGrpcService extends NodeAgentServiceGrpcService {
   private final StreamLimit streams;
   private final ConsoleStreams consoles;
   private final CatalogCalls catalog;
+  private final NeighbourTable neighbours;
 
   /**
    * @param agent the context that owns all VM state; gRPC requests arrive on other event loops and
@@ -89,8 +91,9 @@ public final class NodeAgentGrpcService extends NodeAgentServiceGrpcService {
    */
   public NodeAgentGrpcService(Context agent, String nodeId, LeaderFence fence, VmManager vms, EventHub events,
       ProcessSampler figures, Supplier<NodeInfo> nodeInfo, AccessPolicy policy, StreamLimit streams, Consoles consoles,
-      Catalog catalog) {
+      Catalog catalog, NeighbourTable neighbours) {
     this.agent = agent;
+    this.neighbours = neighbours;
     this.nodeId = nodeId;
     this.fence = fence;
     this.vms = vms;
@@ -174,14 +177,14 @@ public final class NodeAgentGrpcService extends NodeAgentServiceGrpcService {
   public Future<AgentVm> getVm(AgentGetVmRequest request) {
     return checked(() -> {
       requireVmId(request.getVmId());
-      return vms.get(request.getVmId()).map(figures::withFigures).map(VmViews::with);
+      return vms.get(request.getVmId()).map(figures::withFigures).map(this::view);
     });
   }
 
   @Override
   public Future<ListAgentVmsResponse> listVms(ListAgentVmsRequest request) {
     return checked(() -> Future.succeededFuture(ListAgentVmsResponse.newBuilder()
-        .addAllVms(vms.list().stream().map(figures::withFigures).map(VmViews::with).toList()).build()));
+        .addAllVms(vms.list().stream().map(figures::withFigures).map(this::view).toList()).build()));
   }
 
   @Override
@@ -347,6 +350,11 @@ public final class NodeAgentGrpcService extends NodeAgentServiceGrpcService {
         refusals.refused(nodeId, method, vmId, refused);
       }
     }).compose(admitted -> command.get());
+  }
+
+  /** A VM as GetVm and ListVms answer it: with its NICs' addresses from the node's neighbour table. */
+  private AgentVm view(AgentVm vm) {
+    return VmViews.with(vm, neighbours::addressesOf);
   }
 
   /** Runs the call on the agent's loop; answers on the caller's, with errors mapped to statuses. */

@@ -1,0 +1,167 @@
+package io.mpqemu.agent.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.mpqemu.testing.Await;
+import io.mpqemu.testing.ServiceJvm;
+import io.mpqemu.testing.TestGuest;
+import io.mpqemu.v1.Boot;
+import io.mpqemu.v1.CloudInit;
+import io.mpqemu.v1.Disk;
+import io.mpqemu.v1.Nic;
+import io.mpqemu.v1.ProxiedDevice;
+import io.mpqemu.v1.VmSpec;
+import io.vertx.core.json.JsonObject;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * Two real guests on one bridge, each NIC an e1000e in its own device process on a tap the agent made: the
+ * agent runs in a network namespace of the test's own, whose bridge has the address 10.77.0.1/24; cloud-init
+ * gives the guests 10.77.0.2 and 10.77.0.3 (network_config).
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class BridgeGuestTest {
+
+  private static final Duration READY_WITHIN = Duration.ofSeconds(420);
+  private static final String BRIDGE = "br-lan";
+
+  private final String ns = "mpq-bg-" + Integer.toHexString(ThreadLocalRandom.current().nextInt(1 << 20));
+  private AgentHarness agent;
+  private ServiceJvm jvm;
+  private Path guest;
+
+  @BeforeAll
+  void start() throws Exception {
+    guest = TestGuest.ensureBuilt();
+    run("ip", "netns", "add", ns);
+    inNs("ip", "link", "set", "lo", "up");
+    inNs("ip", "link", "add", BRIDGE, "type", "bridge");
+    inNs("ip", "addr", "add", "10.77.0.1/24", "dev", BRIDGE);
+    inNs("ip", "link", "set", BRIDGE, "up");
+    agent = new AgentHarness();
+    TestGuest.copyBootFiles(guest, agent.imageRoot);
+    Path config = agent.root.resolve("agent.json");
+    Files.writeString(config, new JsonObject().put("networks", new JsonObject()
+        .put("lan", new JsonObject().put("type", "bridge").put("bridge", BRIDGE))).encode());
+    jvm = agent.startJvmBehind(List.of("ip", "netns", "exec", ns), "--config", config.toString(), "--accelerator", "tcg");
+  }
+
+  @AfterAll
+  void stop() throws Exception {
+    try {
+      if (jvm != null) {
+        jvm.close();
+      }
+      if (agent != null) {
+        agent.close();
+      }
+    } finally {
+      run("ip", "netns", "del", ns);
+    }
+  }
+
+  private VmSpec spec(String name, String mac, String address) throws Exception {
+    TestGuest.copyRoot(guest, agent.imageRoot.resolve(name + ".img"));
+    String userData = "#cloud-config\n"
+        + "write_files:\n"
+        + "  - path: /etc/systemd/system/guest-hello.service\n"
+        + "    content: |\n"
+        + "      [Service]\n"
+        + "      ExecStart=/bin/sh -c 'while true; do echo hello from " + name + " | nc -N -l 8080; done'\n"
+        + "runcmd:\n"
+        + "  - [systemctl, start, --no-block, guest-hello.service]\n";
+    String network = "version: 2\n"
+        + "ethernets:\n"
+        + "  lan0:\n"
+        + "    match:\n"
+        + "      macaddress: \"" + mac + "\"\n"
+        + "    addresses: [" + address + "/24]\n";
+    return VmSpec.newBuilder().setName(name).setMemoryMib(512)
+        .addDevices(ProxiedDevice.newBuilder().setId("root0").setDriver("virtio-blk-pci")
+            .addDisks(Disk.newBuilder().setId("root").setImage(name + ".img")))
+        .addNics(Nic.newBuilder().setId("net0").setNetwork("lan").setMac(mac))
+        .setBoot(Boot.newBuilder().setKernel("vmlinuz").setInitrd("initrd.img").setCmdline(TestGuest.CMDLINE))
+        .setCloudInit(CloudInit.newBuilder().setUserData(userData).setNetworkConfig(network))
+        .setReadyPattern(Pattern.quote("root@" + name + ":~#"))
+        .build();
+  }
+
+  @Test
+  @DisplayName("two guests on one bridge reach each other; the node learns their addresses from its neighbour table")
+  void twoGuestsOnABridge() throws Exception {
+    agent.launch("vm-a", spec("a", "52:54:00:77:00:02", "10.77.0.2"));
+    agent.launch("vm-b", spec("b", "52:54:00:77:00:03", "10.77.0.3"));
+    for (String vmId : List.of("vm-a", "vm-b")) { // the agent is in another JVM: its events are not on this bus
+      Await.atMost(READY_WITHIN).every(Duration.ofSeconds(1)).until(() -> agent.get(vmId),
+          vm -> vm.hasGuestReadyAt(), vm -> vmId + " never got ready: " + vm.getPhase() + " " + vm.getMessage());
+    }
+
+    ConsoleProbe a = ConsoleProbe.attach(agent, "vm-a", true, false);
+    try {
+      String said = Await.atMost(Duration.ofSeconds(120)).every(Duration.ofSeconds(3)).until(() -> {
+        int from = a.output.length();
+        a.type("nc -N -w 5 10.77.0.3 8080 </dev/null; echo done-$((40+2))\n");
+        return a.awaitOutput(from, "done-42", Duration.ofSeconds(60));
+      }, out -> out.contains("hello from b"), out -> "vm-a never reached vm-b's server; its console: " + out);
+      assertThat(said).contains("hello from b");
+    } finally {
+      a.leave();
+    }
+
+    // the node talks to each guest (from the namespace, where the bridge has its address): it learns them
+    for (String guestName : List.of("a", "b")) { // its server starts late in its boot: retried until it answers
+      String address = guestName.equals("a") ? "10.77.0.2" : "10.77.0.3";
+      Await.atMost(Duration.ofSeconds(120)).every(Duration.ofSeconds(2)).until(() -> inNsQuiet("bash", "-c",
+          "exec 3<>/dev/tcp/" + address + "/8080; timeout 30 cat <&3"), out -> out.equals("hello from " + guestName + "\n"),
+          out -> "the node could not reach " + address + ": " + out);
+    }
+    // the agent reads its neighbour table every 2 s
+    for (String vmId : List.of("vm-a", "vm-b")) {
+      String address = vmId.equals("vm-a") ? "10.77.0.2" : "10.77.0.3";
+      Await.atMost(Duration.ofSeconds(20)).every(Duration.ofMillis(500)).until(() -> agent.get(vmId).getNics(0),
+          n -> n.getAddressesList().equals(List.of(address)), n -> vmId + "'s NIC: " + n);
+    }
+
+    for (String vmId : List.of("vm-a", "vm-b")) {
+      agent.delete(vmId, true);
+    }
+    agent.awaitNoQemu(Duration.ofSeconds(20));
+    Await.atMost(Duration.ofSeconds(20)).every(Duration.ofMillis(200)).until(() -> inNs("ip", "-o", "link", "show",
+        "master", BRIDGE), out -> !out.contains("mpq"), out -> "taps left on the bridge: " + out);
+  }
+
+  private String inNs(String... argv) throws Exception {
+    List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", ns));
+    full.addAll(List.of(argv));
+    return run(full.toArray(String[]::new));
+  }
+
+  private String inNsQuiet(String... argv) {
+    try {
+      return inNs(argv);
+    } catch (Exception | AssertionError e) {
+      return e.getMessage();
+    }
+  }
+
+  private static String run(String... argv) throws Exception {
+    Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    assertThat(p.exitValue()).as(String.join(" ", argv) + ": " + out).isZero();
+    return out;
+  }
+}
