@@ -15,7 +15,7 @@ import io.mpqemu.agent.http.AgentMetrics;
 import io.mpqemu.agent.http.AgentReadiness;
 import io.mpqemu.agent.images.CloudInitSeeds;
 import io.mpqemu.agent.images.ImageOpener;
-import io.mpqemu.agent.net.NeighbourTable;
+import io.mpqemu.agent.net.BridgeSampler;
 import io.mpqemu.agent.net.NicPreparer;
 import io.mpqemu.agent.images.Overlays;
 import io.mpqemu.agent.node.QemuProbe;
@@ -82,9 +82,8 @@ public final class NodeAgentVerticle extends VerticleBase {
   private LeaderFence fence;
   private EventHub events;
   private ProcessSampler sampler;
-  /** The node's neighbour table, read every 2 s off the loop: the addresses of guests on bridges. */
-  private final NeighbourTable neighbours = new NeighbourTable();
-  private long neighbourTimer = -1;
+  /** Guests' addresses and taps' counters on bridges, read every 2 s off the loop. */
+  private BridgeSampler bridges;
   private QemuProbe.Result probe;
   private Confinement confinement;
   private Path qemuExecutable;
@@ -170,6 +169,7 @@ public final class NodeAgentVerticle extends VerticleBase {
       consoles = new Consoles(context, vms, store::paths, Clock.systemUTC());
       unwatchConsoles = events.listen(consoles::onEvent);
       sampler = new ProcessSampler(context, vms::list, new ProcReader().withCgroupMemory(Cgroups::memoryOf));
+      bridges = new BridgeSampler(context, vms::list, config.networks());
       return vms.adoptAll();
     }).compose(v -> startServers()).compose(v -> startHttp()).onFailure(e -> {
       if (confinement != null) {
@@ -183,10 +183,7 @@ public final class NodeAgentVerticle extends VerticleBase {
       // this callback may run on another context than the agent's: VM state is read on the agent's loop
       rotationTimer = vertx.setPeriodic(5000, id -> context.runOnContext(ignored -> vms.rotateLogs()));
       sampler.start();
-      neighbourTimer = vertx.setPeriodic(0, 2000, id -> vertx.executeBlocking(() -> {
-        neighbours.refresh();
-        return null;
-      }, false));
+      bridges.start();
       String endpoint = config.advertise().isEmpty() ? listeners.grpcAddresses().get(0) : config.advertise();
       if (tls != null && !Endpoint.isTcp(endpoint)) {
         LOG.warn("node={} announces {} to the cluster: a control plane on another host cannot call it; listen on"
@@ -221,8 +218,8 @@ public final class NodeAgentVerticle extends VerticleBase {
     if (heartbeatTimer >= 0) {
       vertx.cancelTimer(heartbeatTimer);
     }
-    if (neighbourTimer >= 0) {
-      vertx.cancelTimer(neighbourTimer);
+    if (bridges != null) {
+      bridges.stop();
     }
     if (sampler != null) {
       sampler.stop();
@@ -308,7 +305,7 @@ public final class NodeAgentVerticle extends VerticleBase {
     listeners = new ServiceListeners(vertx, "node-agent gRPC", policy);
     StreamLimit streams = new StreamLimit(config.access().maxStreamsPerCaller());
     return listeners.serveGrpc(new NodeAgentGrpcService(context, config.nodeId(), fence, vms, events, sampler,
-        this::nodeInfo, policy, streams, consoles, catalog, neighbours),
+        this::nodeInfo, policy, streams, consoles, catalog, bridges.neighbours()),
         NodeAgentServiceGrpcService.SERVICE_NAME, config.listen(), tls, EnumSet.of(Role.CONTROL_PLANE),
         AgentAccess.METHODS);
   }
@@ -319,7 +316,7 @@ public final class NodeAgentVerticle extends VerticleBase {
       return Future.succeededFuture();
     }
     ServiceRegistry registry = givenRegistry != null ? givenRegistry : (ownRegistry = new ServiceRegistry());
-    metrics = new AgentMetrics(registry, context, vms, events, sampler, () -> heartbeatsSent, Clock.systemUTC());
+    metrics = new AgentMetrics(registry, context, vms, events, sampler, bridges, () -> heartbeatsSent, Clock.systemUTC());
     metrics.start();
     AgentReadiness readiness = new AgentReadiness(vertx, () -> probe, config.stateDir(), () -> started);
     return listeners.serveHttp(AgentHttp.router(vertx, context, metrics, readiness), config.httpListen(),

@@ -2,6 +2,7 @@ package io.mpqemu.agent.http;
 
 import io.micrometer.core.instrument.Counter;
 import io.mpqemu.agent.events.EventHub;
+import io.mpqemu.agent.net.BridgeSampler;
 import io.mpqemu.agent.stats.ProcessSampler;
 import io.mpqemu.agent.vm.VmManager;
 import io.mpqemu.http.OnContext;
@@ -24,7 +25,8 @@ import java.util.function.LongSupplier;
 
 /**
  * The agent's metrics: VMs by phase and memory from the VM manager at each scrape, and each running
- * QEMU process's figures from the sampler's last sample ({@link ProcessSeries}); launches, failures,
+ * QEMU process's figures from the sampler's last sample ({@link ProcessSeries}) and each tap NIC's counters
+ * from the bridge sampler's ({@link NicSeries}); launches, failures,
  * latency and event counts from the agent's own event stream, watched live. They go into the agent's
  * registry, which /metrics renders with the JVM's, the process's and Vert.x's.
  */
@@ -34,6 +36,7 @@ public final class AgentMetrics {
   private final VmManager vms;
   private final EventHub events;
   private final ProcessSampler sampler;
+  private final BridgeSampler bridges;
   private final LongSupplier heartbeatsSent;
   private final ServiceRegistry registry;
   private final ServiceMeters meters;
@@ -44,15 +47,17 @@ public final class AgentMetrics {
   private final AtomicLong subscribers;
   private final AtomicLong heartbeats;
   private final ProcessSeries processes;
+  private final NicSeries nics;
   private Runnable unwatch = () -> { };
   private boolean watching;
 
   public AgentMetrics(ServiceRegistry registry, Context agent, VmManager vms, EventHub events, ProcessSampler sampler,
-      LongSupplier heartbeatsSent, Clock clock) {
+      BridgeSampler bridges, LongSupplier heartbeatsSent, Clock clock) {
     this.agent = agent;
     this.vms = vms;
     this.events = events;
     this.sampler = sampler;
+    this.bridges = bridges;
     this.heartbeatsSent = heartbeatsSent;
     this.registry = registry;
     this.meters = new ServiceMeters(registry.meters());
@@ -63,6 +68,7 @@ public final class AgentMetrics {
     this.subscribers = meters.gauge("mpqemu_event_subscribers", "WatchEvents streams open on this agent.");
     this.heartbeats = meters.total("mpqemu_node_heartbeats_total", "Node heartbeats this agent published since it started.");
     this.processes = new ProcessSeries(registry.meters());
+    this.nics = new NicSeries(registry.meters());
   }
 
   /** Starts watching events from now on. Call on the agent's context. */
@@ -77,6 +83,7 @@ public final class AgentMetrics {
     watching = false;
     meters.removeAll();
     processes.removeAll();
+    nics.removeAll();
   }
 
   void onEvent(VmEvent e) {
@@ -95,6 +102,7 @@ public final class AgentMetrics {
       vmsByPhase.set(counts);
       memory.set(vms.allocatedMemoryMib());
       processes.update(sampler.running(all));
+      nics.update(bridges.taps(all));
       // the watcher that feeds these metrics is not a subscriber
       subscribers.set(events.watcherCount() - (watching ? 1 : 0));
       ServiceMeters.copyTotal(heartbeats, heartbeatsSent.getAsLong());

@@ -8,7 +8,6 @@ import io.micrometer.core.instrument.Tags;
 import io.mpqemu.agent.stats.ProcessFigures;
 import io.mpqemu.agent.stats.ProcessSampler;
 import io.mpqemu.v1.ProcessRole;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,10 +29,11 @@ final class ProcessSeries {
   private static final String LABELS = " Labels: vm (VM id), device (device id, \"\" for the main QEMU), role (main or device).";
 
   private final MeterRegistry registry;
-  private final Map<Labels, Series> series = new HashMap<>();
+  private final LiveSeries<Labels, ProcessFigures> series;
 
   ProcessSeries(MeterRegistry registry) {
     this.registry = registry;
+    this.series = new LiveSeries<>(registry, new ProcessFigures(0, 0, 0), this::register);
   }
 
   private record Labels(String vm, String device, String role) {
@@ -48,39 +48,28 @@ final class ProcessSeries {
     }
   }
 
-  /** A process's meters, reading the figures its last sample found. */
-  private record Series(AtomicReference<ProcessFigures> figures, List<Meter> meters) {}
-
   /** Series for exactly these processes: new ones registered, gone ones removed, the rest updated. */
   void update(List<ProcessSampler.Sample> running) {
     Map<Labels, ProcessFigures> now = new LinkedHashMap<>();
     for (ProcessSampler.Sample s : running) {
       now.put(Labels.of(s), s.figures());
     }
-    series.entrySet().removeIf(e -> {
-      boolean gone = !now.containsKey(e.getKey());
-      if (gone) {
-        e.getValue().meters().forEach(registry::remove);
-      }
-      return gone;
-    });
-    now.forEach((labels, figures) -> series.computeIfAbsent(labels, this::register).figures().set(figures));
+    series.update(now);
   }
 
   void removeAll() {
-    update(List.of());
+    series.removeAll();
   }
 
-  private Series register(Labels labels) {
-    AtomicReference<ProcessFigures> figures = new AtomicReference<>(new ProcessFigures(0, 0, 0));
-    return new Series(figures, List.of(
+  private List<Meter> register(Labels labels, AtomicReference<ProcessFigures> figures) {
+    return List.of(
         FunctionCounter.builder(CPU, figures, value(ProcessFigures::cpuSeconds)).tags(labels.tags())
             .description("CPU time (user + system) a QEMU process of a VM used, in seconds." + LABELS)
             .register(registry),
         gauge(RSS, "Resident set size (VmRSS) of a QEMU process of a VM, guest RAM it touched included.", labels, figures,
             value(f -> f.rssBytes())),
         gauge(CGROUP, "Memory charged to the cgroup of a QEMU process of a VM; 0 where the host offers no memory"
-            + " controller.", labels, figures, value(f -> f.cgroupMemoryBytes()))));
+            + " controller.", labels, figures, value(f -> f.cgroupMemoryBytes())));
   }
 
   private Gauge gauge(String name, String help, Labels labels, AtomicReference<ProcessFigures> figures,

@@ -9,7 +9,7 @@ import java.util.List;
  * @param kind how the NIC reaches it
  * @param bridge for {@link Kind#BRIDGE}: the host bridge the NICs' taps join
  * @param restrict for {@link Kind#USER}: QEMU's {@code restrict=on}, so that the guest reaches nothing beyond
- *     the host's answers to DHCP and DNS inside the NAT and the forwards declared into it
+ *     the NAT's DHCP server (libslirp drops every other datagram, DNS included) and the forwards declared into it
  * @param forwardAddresses for {@link Kind#USER}: host addresses a port forward may listen on
  */
 public record Network(String name, Kind kind, String bridge, boolean restrict, List<String> forwardAddresses) {

@@ -40,6 +40,11 @@ public final class NodeNetworks {
     return Optional.ofNullable(byName.get(name));
   }
 
+  /** Whether any network is a host bridge: only those have taps to count and guests' addresses to learn. */
+  public boolean anyBridge() {
+    return byName.values().stream().anyMatch(n -> n.kind() == Network.Kind.BRIDGE);
+  }
+
   /** The names, sorted. */
   public List<String> names() {
     return List.copyOf(new TreeMap<>(byName).keySet());

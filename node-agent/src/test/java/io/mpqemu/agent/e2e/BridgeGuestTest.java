@@ -37,6 +37,8 @@ class BridgeGuestTest {
 
   private static final Duration READY_WITHIN = Duration.ofSeconds(420);
   private static final String BRIDGE = "br-lan";
+  private static final String METRICS = "http://127.0.0.1:9464/metrics";
+  private static final int SENT = 2 << 20;
 
   private final String ns = "mpq-bg-" + Integer.toHexString(ThreadLocalRandom.current().nextInt(1 << 20));
   private AgentHarness agent;
@@ -56,7 +58,8 @@ class BridgeGuestTest {
     Path config = agent.root.resolve("agent.json");
     Files.writeString(config, new JsonObject().put("networks", new JsonObject()
         .put("lan", new JsonObject().put("type", "bridge").put("bridge", BRIDGE))).encode());
-    jvm = agent.startJvmBehind(List.of("ip", "netns", "exec", ns), "--config", config.toString(), "--accelerator", "tcg");
+    jvm = agent.startJvmBehind(List.of("ip", "netns", "exec", ns), "--config", config.toString(), "--accelerator", "tcg",
+        "--http-listen", "tcp:127.0.0.1:9464");
   }
 
   @AfterAll
@@ -81,8 +84,12 @@ class BridgeGuestTest {
         + "    content: |\n"
         + "      [Service]\n"
         + "      ExecStart=/bin/sh -c 'while true; do echo hello from " + name + " | nc -N -l 8080; done'\n"
+        + "  - path: /etc/systemd/system/guest-sink.service\n"
+        + "    content: |\n"
+        + "      [Service]\n"
+        + "      ExecStart=/bin/sh -c 'while true; do nc -l 9090 >/dev/null; done'\n"
         + "runcmd:\n"
-        + "  - [systemctl, start, --no-block, guest-hello.service]\n";
+        + "  - [systemctl, start, --no-block, guest-hello.service, guest-sink.service]\n";
     String network = "version: 2\n"
         + "ethernets:\n"
         + "  lan0:\n"
@@ -100,7 +107,8 @@ class BridgeGuestTest {
   }
 
   @Test
-  @DisplayName("two guests on one bridge reach each other; the node learns their addresses from its neighbour table")
+  @DisplayName("two guests on one bridge reach each other; the node learns their addresses from its neighbour table;"
+      + " each tap's counters show on /metrics")
   void twoGuestsOnABridge() throws Exception {
     agent.launch("vm-a", spec("a", "52:54:00:77:00:02", "10.77.0.2"));
     agent.launch("vm-b", spec("b", "52:54:00:77:00:03", "10.77.0.3"));
@@ -135,12 +143,33 @@ class BridgeGuestTest {
           n -> n.getAddressesList().equals(List.of(address)), n -> vmId + "'s NIC: " + n);
     }
 
+    // each tap's counters on /metrics, in the guest's direction: 2 MiB sent to a's sink reach a's NIC, not b's
+    inNs("bash", "-c", "exec 3<>/dev/tcp/10.77.0.2/9090; head -c " + SENT + " /dev/zero >&3; exec 3>&-");
+    Await.atMost(Duration.ofSeconds(20)).every(Duration.ofMillis(500)).until(() -> inNs("curl", "-sf", METRICS),
+        page -> counter(page, "receive_bytes", "vm-a") >= SENT,
+        page -> "vm-a's NIC counters never showed the " + SENT + " bytes sent to it: " + nicLines(page));
+    String page = inNs("curl", "-sf", METRICS);
+    assertThat(counter(page, "receive_bytes", "vm-b")).as(nicLines(page)).isPositive().isLessThan(SENT / 2);
+    assertThat(counter(page, "transmit_packets", "vm-a")).as("a's ACKs: " + nicLines(page)).isPositive();
+    assertThat(counter(page, "transmit_bytes", "vm-b")).as("b's hello: " + nicLines(page)).isPositive();
+
     for (String vmId : List.of("vm-a", "vm-b")) {
       agent.delete(vmId, true);
     }
     agent.awaitNoQemu(Duration.ofSeconds(20));
     Await.atMost(Duration.ofSeconds(20)).every(Duration.ofMillis(200)).until(() -> inNs("ip", "-o", "link", "show",
         "master", BRIDGE), out -> !out.contains("mpq"), out -> "taps left on the bridge: " + out);
+  }
+
+  /** One NIC counter of net0 on the lan network, from a Prometheus page; -1 when absent. */
+  private static double counter(String page, String what, String vmId) {
+    String prefix = "mpqemu_nic_" + what + "_total{network=\"lan\",nic=\"net0\",vm=\"" + vmId + "\"} ";
+    return page.lines().filter(l -> l.startsWith(prefix)).mapToDouble(l -> Double.parseDouble(l.substring(prefix.length())))
+        .findFirst().orElse(-1);
+  }
+
+  private static String nicLines(String page) {
+    return String.join("\n", page.lines().filter(l -> l.startsWith("mpqemu_nic_")).toList());
   }
 
   private String inNs(String... argv) throws Exception {
