@@ -41,6 +41,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Predicate;
+import java.util.function.UnaryOperator;
 
 /**
  * A control plane and node agents in one Vert.x (the embedded mode's shape: local event bus, agents'
@@ -96,13 +97,18 @@ final class Fleet implements AutoCloseable {
 
   /** A node agent named {@code nodeId} with these labels, heartbeating every 500 ms. */
   Fleet startAgent(String nodeId, Map<String, String> labels) {
+    return startAgent(nodeId, labels, UnaryOperator.identity());
+  }
+
+  /** The same, its config changed by {@code adjust} (networks, say). */
+  Fleet startAgent(String nodeId, Map<String, String> labels, UnaryOperator<AgentConfig> adjust) {
     Path dir = root.resolve("agent-" + nodeId);
     AgentConfig config = new AgentConfig(nodeId, List.of("unix:" + agentSocket(nodeId)), dir.resolve("state"),
         images, Path.of("qemu-system-x86_64"), "tcg", NodeLimits.defaults(), 4096, 16, labels, Duration.ofSeconds(30),
         Duration.ofSeconds(5), 1024 * 1024, "", Duration.ofMillis(500))
         .withConfinement(ConfinementSettings.DEFAULT.withUids(UidRange.parse(
             uidRanges.computeIfAbsent(nodeId, n -> UidRanges.next())))); // the same across restarts
-    agentDeployments.put(nodeId, await(host.vertx().deployVerticle(new NodeAgentVerticle(config))));
+    agentDeployments.put(nodeId, await(host.vertx().deployVerticle(new NodeAgentVerticle(adjust.apply(config)))));
     return this;
   }
 

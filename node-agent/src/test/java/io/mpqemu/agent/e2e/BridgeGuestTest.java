@@ -12,14 +12,10 @@ import io.mpqemu.v1.Nic;
 import io.mpqemu.v1.ProxiedDevice;
 import io.mpqemu.v1.VmSpec;
 import io.vertx.core.json.JsonObject;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -40,7 +36,7 @@ class BridgeGuestTest {
   private static final String METRICS = "http://127.0.0.1:9464/metrics";
   private static final int SENT = 2 << 20;
 
-  private final String ns = "mpq-bg-" + Integer.toHexString(ThreadLocalRandom.current().nextInt(1 << 20));
+  private TestNetns ns;
   private AgentHarness agent;
   private ServiceJvm jvm;
   private Path guest;
@@ -48,17 +44,13 @@ class BridgeGuestTest {
   @BeforeAll
   void start() throws Exception {
     guest = TestGuest.ensureBuilt();
-    run("ip", "netns", "add", ns);
-    inNs("ip", "link", "set", "lo", "up");
-    inNs("ip", "link", "add", BRIDGE, "type", "bridge");
-    inNs("ip", "addr", "add", "10.77.0.1/24", "dev", BRIDGE);
-    inNs("ip", "link", "set", BRIDGE, "up");
+    ns = TestNetns.withBridge("mpq-bg-", BRIDGE, "10.77.0.1/24");
     agent = new AgentHarness();
     TestGuest.copyBootFiles(guest, agent.imageRoot);
     Path config = agent.root.resolve("agent.json");
     Files.writeString(config, new JsonObject().put("networks", new JsonObject()
         .put("lan", new JsonObject().put("type", "bridge").put("bridge", BRIDGE))).encode());
-    jvm = agent.startJvmBehind(List.of("ip", "netns", "exec", ns), "--config", config.toString(), "--accelerator", "tcg",
+    jvm = agent.startJvmBehind(ns.prefix(), "--config", config.toString(), "--accelerator", "tcg",
         "--http-listen", "tcp:127.0.0.1:9464");
   }
 
@@ -72,24 +64,15 @@ class BridgeGuestTest {
         agent.close();
       }
     } finally {
-      run("ip", "netns", "del", ns);
+      if (ns != null) {
+        ns.close();
+      }
     }
   }
 
   private VmSpec spec(String name, String mac, String address) throws Exception {
     TestGuest.copyRoot(guest, agent.imageRoot.resolve(name + ".img"));
-    String userData = "#cloud-config\n"
-        + "write_files:\n"
-        + "  - path: /etc/systemd/system/guest-hello.service\n"
-        + "    content: |\n"
-        + "      [Service]\n"
-        + "      ExecStart=/bin/sh -c 'while true; do echo hello from " + name + " | nc -N -l 8080; done'\n"
-        + "  - path: /etc/systemd/system/guest-sink.service\n"
-        + "    content: |\n"
-        + "      [Service]\n"
-        + "      ExecStart=/bin/sh -c 'while true; do nc -l 9090 >/dev/null; done'\n"
-        + "runcmd:\n"
-        + "  - [systemctl, start, --no-block, guest-hello.service, guest-sink.service]\n";
+    String userData = GuestServers.userData(name, true);
     String network = "version: 2\n"
         + "ethernets:\n"
         + "  lan0:\n"
@@ -132,7 +115,7 @@ class BridgeGuestTest {
     // the node talks to each guest (from the namespace, where the bridge has its address): it learns them
     for (String guestName : List.of("a", "b")) { // its server starts late in its boot: retried until it answers
       String address = guestName.equals("a") ? "10.77.0.2" : "10.77.0.3";
-      Await.atMost(Duration.ofSeconds(120)).every(Duration.ofSeconds(2)).until(() -> inNsQuiet("bash", "-c",
+      Await.atMost(Duration.ofSeconds(120)).every(Duration.ofSeconds(2)).until(() -> ns.runQuietly("bash", "-c",
           "exec 3<>/dev/tcp/" + address + "/8080; timeout 30 cat <&3"), out -> out.equals("hello from " + guestName + "\n"),
           out -> "the node could not reach " + address + ": " + out);
     }
@@ -144,11 +127,11 @@ class BridgeGuestTest {
     }
 
     // each tap's counters on /metrics, in the guest's direction: 2 MiB sent to a's sink reach a's NIC, not b's
-    inNs("bash", "-c", "exec 3<>/dev/tcp/10.77.0.2/9090; head -c " + SENT + " /dev/zero >&3; exec 3>&-");
-    Await.atMost(Duration.ofSeconds(20)).every(Duration.ofMillis(500)).until(() -> inNs("curl", "-sf", METRICS),
+    ns.run("bash", "-c", "exec 3<>/dev/tcp/10.77.0.2/9090; head -c " + SENT + " /dev/zero >&3; exec 3>&-");
+    Await.atMost(Duration.ofSeconds(20)).every(Duration.ofMillis(500)).until(() -> ns.run("curl", "-sf", METRICS),
         page -> counter(page, "receive_bytes", "vm-a") >= SENT,
         page -> "vm-a's NIC counters never showed the " + SENT + " bytes sent to it: " + nicLines(page));
-    String page = inNs("curl", "-sf", METRICS);
+    String page = ns.run("curl", "-sf", METRICS);
     assertThat(counter(page, "receive_bytes", "vm-b")).as(nicLines(page)).isPositive().isLessThan(SENT / 2);
     assertThat(counter(page, "transmit_packets", "vm-a")).as("a's ACKs: " + nicLines(page)).isPositive();
     assertThat(counter(page, "transmit_bytes", "vm-b")).as("b's hello: " + nicLines(page)).isPositive();
@@ -157,7 +140,7 @@ class BridgeGuestTest {
       agent.delete(vmId, true);
     }
     agent.awaitNoQemu(Duration.ofSeconds(20));
-    Await.atMost(Duration.ofSeconds(20)).every(Duration.ofMillis(200)).until(() -> inNs("ip", "-o", "link", "show",
+    Await.atMost(Duration.ofSeconds(20)).every(Duration.ofMillis(200)).until(() -> ns.run("ip", "-o", "link", "show",
         "master", BRIDGE), out -> !out.contains("mpq"), out -> "taps left on the bridge: " + out);
   }
 
@@ -170,27 +153,5 @@ class BridgeGuestTest {
 
   private static String nicLines(String page) {
     return String.join("\n", page.lines().filter(l -> l.startsWith("mpqemu_nic_")).toList());
-  }
-
-  private String inNs(String... argv) throws Exception {
-    List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", ns));
-    full.addAll(List.of(argv));
-    return run(full.toArray(String[]::new));
-  }
-
-  private String inNsQuiet(String... argv) {
-    try {
-      return inNs(argv);
-    } catch (Exception | AssertionError e) {
-      return e.getMessage();
-    }
-  }
-
-  private static String run(String... argv) throws Exception {
-    Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-    assertThat(p.exitValue()).as(String.join(" ", argv) + ": " + out).isZero();
-    return out;
   }
 }

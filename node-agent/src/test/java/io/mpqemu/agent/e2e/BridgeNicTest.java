@@ -14,14 +14,10 @@ import io.mpqemu.v1.ProcessRole;
 import io.mpqemu.v1.ProcessStatus;
 import io.vertx.core.json.JsonObject;
 import io.vertx.grpc.common.GrpcStatus;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
@@ -37,23 +33,20 @@ class BridgeNicTest {
 
   private static final String BRIDGE = "br-lan";
 
-  private final String ns = "mpq-br-" + Integer.toHexString(ThreadLocalRandom.current().nextInt(1 << 20));
+  private TestNetns ns;
   private AgentHarness agent;
   private ServiceJvm jvm;
 
   @BeforeAll
   void start() throws Exception {
-    run("ip", "netns", "add", ns);
-    inNs("ip", "link", "set", "lo", "up");
-    inNs("ip", "link", "add", BRIDGE, "type", "bridge");
-    inNs("ip", "link", "set", BRIDGE, "up");
+    ns = TestNetns.withBridge("mpq-br-", BRIDGE, "");
     agent = new AgentHarness();
     agent.bootImage("boot.img", "on a bridge", false);
     Path config = agent.root.resolve("agent.json");
     Files.writeString(config, new JsonObject().put("networks", new JsonObject()
         .put("lan", new JsonObject().put("type", "bridge").put("bridge", BRIDGE))
         .put("gone", new JsonObject().put("type", "bridge").put("bridge", "br-none"))).encode());
-    jvm = agent.startJvmBehind(List.of("ip", "netns", "exec", ns), "--config", config.toString());
+    jvm = agent.startJvmBehind(ns.prefix(), "--config", config.toString());
   }
 
   @AfterAll
@@ -66,7 +59,9 @@ class BridgeNicTest {
         agent.close();
       }
     } finally {
-      run("ip", "netns", "del", ns);
+      if (ns != null) {
+        ns.close();
+      }
     }
   }
 
@@ -81,16 +76,16 @@ class BridgeNicTest {
 
     String tap0 = NicPreparer.tapName("vm-br", "net0");
     String tap1 = NicPreparer.tapName("vm-br", "net1");
-    String onBridge = inNs("ip", "-o", "link", "show", "master", BRIDGE);
+    String onBridge = ns.run("ip", "-o", "link", "show", "master", BRIDGE);
     assertThat(onBridge).contains(tap0 + ":").contains(tap1 + ":").doesNotContain("state DOWN");
     assertThat(vm.getProcessesList()).filteredOn(p -> p.getRole() == ProcessRole.PROCESS_ROLE_NIC)
         .extracting(ProcessStatus::getName).containsExactly("net0");
     assertThat(agent.get("vm-br").getNicsList()).allSatisfy(n -> assertThat(n.getNetwork()).isEqualTo("lan"));
-    assertThat(inNs("ip", "link", "show", tap0)).as("outside the agent's namespace there is no such tap")
+    assertThat(ns.run("ip", "link", "show", tap0)).as("outside the agent's namespace there is no such tap")
         .contains(tap0);
 
     agent.delete("vm-br", true);
-    Await.atMost(Duration.ofSeconds(20)).every(Duration.ofMillis(100)).until(() -> inNsQuiet("ip", "-o", "link", "show",
+    Await.atMost(Duration.ofSeconds(20)).every(Duration.ofMillis(100)).until(() -> ns.runQuietly("ip", "-o", "link", "show",
         "master", BRIDGE), out -> !out.contains("mpq"), out -> "taps left on the bridge: " + out);
 
     assertThatThrownBy(() -> agent.launch("vm-gone", Specs.lsi("gone", "boot.img").toBuilder()
@@ -100,28 +95,6 @@ class BridgeNicTest {
           assertThat(e.serverMessage()).contains("nics[0].network 'gone': its bridge br-none is not a bridge of this node");
         });
     assertThat(agent.qemuPids()).isEmpty();
-    assertThat(inNsQuiet("ip", "-o", "link", "show")).doesNotContain("mpq");
-  }
-
-  private String inNs(String... argv) throws Exception {
-    List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", ns));
-    full.addAll(List.of(argv));
-    return run(full.toArray(String[]::new));
-  }
-
-  private String inNsQuiet(String... argv) {
-    try {
-      return inNs(argv);
-    } catch (Exception e) {
-      return e.getMessage();
-    }
-  }
-
-  private static String run(String... argv) throws Exception {
-    Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
-    assertThat(p.exitValue()).as(String.join(" ", argv) + ": " + out).isZero();
-    return out;
+    assertThat(ns.runQuietly("ip", "-o", "link", "show")).doesNotContain("mpq");
   }
 }

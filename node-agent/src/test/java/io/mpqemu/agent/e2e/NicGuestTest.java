@@ -65,14 +65,7 @@ class NicGuestTest {
   private VmSpec spec(String name, Nic nic) throws Exception {
     String image = name + "-root.img";
     TestGuest.copyRoot(guest, agent.imageRoot.resolve(image));
-    String userData = "#cloud-config\n"
-        + "write_files:\n"
-        + "  - path: /etc/systemd/system/guest-hello.service\n"
-        + "    content: |\n"
-        + "      [Service]\n"
-        + "      ExecStart=/bin/sh -c 'while true; do echo hello from " + name + " | nc -N -l 8080; done'\n"
-        + "runcmd:\n"
-        + "  - [systemctl, start, --no-block, guest-hello.service]\n";
+    String userData = GuestServers.userData(name, false);
     return VmSpec.newBuilder().setName(name).setMemoryMib(512)
         .addDevices(ProxiedDevice.newBuilder().setId("root0").setDriver("virtio-blk-pci")
             .addDisks(Disk.newBuilder().setId("root").setImage(image)))
