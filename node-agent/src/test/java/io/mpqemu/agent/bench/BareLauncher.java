@@ -1,5 +1,6 @@
 package io.mpqemu.agent.bench;
 
+import io.mpqemu.agent.confine.Confinement;
 import io.mpqemu.agent.e2e.AgentHarness;
 import io.mpqemu.agent.process.PosixSpawnLauncher;
 import io.mpqemu.agent.process.RunningProcess;
@@ -12,6 +13,7 @@ import io.mpqemu.agent.sys.Fd;
 import io.mpqemu.agent.unix.DevicePair;
 import io.mpqemu.agent.unix.SocketPairs;
 import io.mpqemu.agent.unix.UnixQmpTransport;
+import io.mpqemu.agent.vm.ConfinedVm;
 import io.mpqemu.v1.ProxiedDevice;
 import io.mpqemu.v1.VmSpec;
 import io.vertx.core.Future;
@@ -37,8 +39,14 @@ import java.util.stream.Stream;
  * the same way ({@link SocketPairs}, the device's pair end as its stdin and its images as descriptors, spawned the same way, the main
  * QEMU paused, {@link QmpClient}: getfd, device_add, cont), and nothing else: no gRPC, no events, no
  * state file. Each step's end is stamped with {@link System#nanoTime()}.
+ *
+ * <p>Given a {@link Confinement}, it confines the processes as the agent does, with the same calls:
+ * {@link Confinement#prepare} (a uid block, the VM's cgroups) and {@link ConfinedVm#wrap} (the jail's
+ * command in front of each argv), released with the VM. The QMP socket is made listening by the launcher
+ * and handed to QEMU, as the agent does, so connecting never polls: it waits for QEMU's greeting.
+ * Thread-safe: launches may run at once from several threads.
  */
-final class BareLauncher {
+public final class BareLauncher {
 
   private static final Duration QMP_TIMEOUT = Duration.ofSeconds(10);
 
@@ -46,31 +54,42 @@ final class BareLauncher {
   private final Path stateRoot;
   private final QemuCommandLine commandLine = new QemuCommandLine(Path.of("qemu-system-x86_64"));
   private final PosixSpawnLauncher launcher = new PosixSpawnLauncher(java.nio.file.Path.of("/usr/bin/qemu-system-x86_64"));
+  private final Confinement confinement;
 
-  BareLauncher(Vertx vertx, Path stateRoot) {
-    this.vertx = vertx;
-    this.stateRoot = stateRoot;
+  /** Unconfined. */
+  public BareLauncher(Vertx vertx, Path stateRoot) {
+    this(vertx, stateRoot, null);
   }
 
-  VmPaths paths(String vmId) {
+  /** Confined by {@code confinement} (null: unconfined), which the caller closes. */
+  public BareLauncher(Vertx vertx, Path stateRoot, Confinement confinement) {
+    this.vertx = vertx;
+    this.stateRoot = stateRoot;
+    this.confinement = confinement;
+  }
+
+  public VmPaths paths(String vmId) {
     return VmPaths.of(stateRoot, vmId);
   }
 
   /** A launched VM and when each step ended (System.nanoTime()). */
-  static final class Vm {
+  public static final class Vm {
+    final String id;
     final VmPaths paths;
     final Map<String, DevicePair> pairs = new LinkedHashMap<>();
     final List<RunningProcess> processes = new ArrayList<>();
     Qmp qmp;
-    long dirAt;
-    long pairsAt;
-    long devicesStartedAt;
-    long mainStartedAt;
-    volatile long qmpConnectedAt;
-    volatile long proxiesAddedAt;
-    volatile long runningAt;
+    ConfinedVm jail;
+    public long dirAt;
+    public long pairsAt;
+    public long devicesStartedAt;
+    public long mainStartedAt;
+    public volatile long qmpConnectedAt;
+    public volatile long proxiesAddedAt;
+    public volatile long runningAt;
 
-    Vm(VmPaths paths) {
+    Vm(String id, VmPaths paths) {
+      this.id = id;
       this.paths = paths;
     }
   }
@@ -79,17 +98,24 @@ final class BareLauncher {
    * Launches; returns once cont has answered. {@code images} maps each disk id to its image, and
    * "boot.kernel" and "boot.initrd" to a directly booted VM's files.
    */
-  Vm launch(String vmId, VmSpec spec, Map<String, Path> images, Accelerator accel) throws Exception {
-    Vm vm = new Vm(paths(vmId));
+  public Vm launch(String vmId, VmSpec spec, Map<String, Path> images, Accelerator accel) throws Exception {
+    Vm vm = new Vm(vmId, paths(vmId));
     try {
       Files.createDirectories(vm.paths.dir());
       Files.setPosixFilePermissions(vm.paths.dir(), PosixFilePermissions.fromString("rwx------"));
+      if (confinement != null) {
+        List<String> groups = new ArrayList<>();
+        spec.getDevicesList().forEach(d -> groups.add(VmPaths.processGroup(d.getId())));
+        groups.add(VmPaths.processGroup(VmPaths.MAIN));
+        vm.jail = confinement.prepare(vmId, groups, spec.getMemoryMib(), spec.getVcpus()).orElse(null);
+      }
       vm.dirAt = System.nanoTime();
       for (ProxiedDevice d : spec.getDevicesList()) {
         vm.pairs.put(d.getId(), SocketPairs.open());
       }
       vm.pairsAt = System.nanoTime();
-      for (ProxiedDevice d : spec.getDevicesList()) {
+      for (int index = 0; index < spec.getDevicesCount(); index++) {
+        ProxiedDevice d = spec.getDevices(index);
         Map<Integer, Fd> fds = new HashMap<>();
         fds.put(0, Fd.borrow(vm.pairs.get(d.getId()).remoteEnd()));
         List<Fd> opened = new ArrayList<>();
@@ -99,7 +125,11 @@ final class BareLauncher {
             opened.add(image);
             fds.put(QemuCommandLine.diskDescriptor(i), image);
           }
-          vm.processes.add(start(commandLine.remote(d), fds, vm.paths.processLog(d.getId())));
+          List<String> argv = commandLine.remote(d);
+          if (vm.jail != null) {
+            argv = vm.jail.wrap(VmPaths.processGroup(d.getId()), vm.jail.firstUid() + 1 + index, false, argv);
+          }
+          vm.processes.add(start(argv, fds, vm.paths.processLog(d.getId())));
         } finally {
           opened.forEach(Fd::close);
         }
@@ -117,7 +147,11 @@ final class BareLauncher {
         if (initrd != null) {
           fds.put(QemuCommandLine.MAIN_INITRD_DESCRIPTOR, initrd);
         }
-        vm.processes.add(start(commandLine.main(spec, accel), fds, vm.paths.processLog(VmPaths.MAIN)));
+        List<String> argv = commandLine.main(spec, accel);
+        if (vm.jail != null) {
+          argv = vm.jail.wrap(VmPaths.processGroup(VmPaths.MAIN), vm.jail.firstUid(), accel == Accelerator.KVM, argv);
+        }
+        vm.processes.add(start(argv, fds, vm.paths.processLog(VmPaths.MAIN)));
       }
       vm.mainStartedAt = System.nanoTime();
       Future<Void> running = QmpClient.connect(vertx, vmId,
@@ -146,9 +180,22 @@ final class BareLauncher {
       AgentHarness.result(running);
       return vm;
     } catch (Exception | Error e) {
+      String logs = logsOf(vm);
       destroy(vm);
-      throw e;
+      throw new IllegalStateException("bare launch of " + vmId + " failed: " + e + "; its processes said: " + logs, e);
     }
+  }
+
+  private static String logsOf(Vm vm) {
+    StringBuilder said = new StringBuilder();
+    try (Stream<Path> logs = Files.exists(vm.paths.dir()) ? Files.list(vm.paths.dir()) : Stream.empty()) {
+      for (Path log : logs.filter(p -> p.toString().endsWith(".log")).toList()) {
+        said.append("\n[").append(log.getFileName()).append("] ").append(Files.readString(log).strip());
+      }
+    } catch (IOException e) {
+      said.append(" (unreadable: ").append(e).append(')');
+    }
+    return said.toString();
   }
 
   private RunningProcess start(List<String> argv, Map<Integer, Fd> fds, Path log) throws IOException {
@@ -160,8 +207,8 @@ final class BareLauncher {
     }
   }
 
-  /** SIGKILL to every process, waits for each, closes the pairs and QMP, removes the directory. */
-  void destroy(Vm vm) throws IOException, InterruptedException {
+  /** SIGKILL to every process, waits for each, closes the pairs and QMP, removes the directory and the jail. */
+  public void destroy(Vm vm) throws IOException, InterruptedException {
     if (vm.qmp != null) {
       vm.qmp.close();
     }
@@ -176,6 +223,9 @@ final class BareLauncher {
       }
     }
     vm.pairs.values().forEach(DevicePair::close);
+    if (confinement != null) {
+      confinement.release(vm.id);
+    }
     if (Files.exists(vm.paths.dir())) {
       try (Stream<Path> walk = Files.walk(vm.paths.dir())) {
         for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
