@@ -199,7 +199,7 @@ class CreateToRunningBenchmark {
         .until(() -> stamps.get(key), Objects::nonNull, none -> "no LAUNCHED for " + what);
   }
 
-  private static Node awaitReady(Clients cl, SocketAddress cp) {
+  static Node awaitReady(Clients cl, SocketAddress cp) {
     return Await.atMost(Duration.ofSeconds(30)).every(Duration.ofMillis(50)).until(() -> cl.callSync(cp,
             VmServiceGrpcClient.ListNodes, ListNodesRequest.getDefaultInstance()).getNodesList().stream()
             .filter(n -> n.getState() == NodeState.NODE_STATE_READY).findFirst().orElse(null),

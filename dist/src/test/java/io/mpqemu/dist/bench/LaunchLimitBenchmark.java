@@ -27,10 +27,8 @@ import io.mpqemu.v1.DeleteVmRequest;
 import io.mpqemu.v1.DesiredState;
 import io.mpqemu.v1.EventType;
 import io.mpqemu.v1.LaunchVmRequest;
-import io.mpqemu.v1.ListNodesRequest;
 import io.mpqemu.v1.Node;
 import io.mpqemu.v1.NodeAgentServiceGrpcClient;
-import io.mpqemu.v1.NodeState;
 import io.mpqemu.v1.Phase;
 import io.mpqemu.v1.Vm;
 import io.mpqemu.v1.VmEvent;
@@ -126,7 +124,7 @@ class LaunchLimitBenchmark {
           .withConfinement(ConfinementSettings.DEFAULT.withUids(UidRange.parse(UidRanges.next())));
       Await.result(vertx.deployVerticle(new NodeAgentVerticle(config)), Bench.WAIT);
       SocketAddress agent = SocketAddress.domainSocketAddress(agentSocket.toString());
-      Node node = awaitReady(cl, cp.address());
+      Node node = CreateToRunningBenchmark.awaitReady(cl, cp.address());
       Accelerator accel = Accelerator.valueOf(node.getInfo().getAccelerator().toUpperCase(java.util.Locale.ROOT));
       report.f("node %s READY: accelerator %s (asked: %s), %s; confinement: %s", node.getId(), accel, ACCELERATOR,
           node.getInfo().getQemuVersion(), bareJail.detail());
@@ -371,13 +369,6 @@ class LaunchLimitBenchmark {
   private static long await(Map<String, Long> stamps, String key) {
     return Await.atMost(Duration.ofSeconds(60)).every(Duration.ofMillis(1))
         .until(() -> stamps.get(key), Objects::nonNull, none -> "never arrived: " + key);
-  }
-
-  private static Node awaitReady(Clients cl, SocketAddress cp) {
-    return Await.atMost(Duration.ofSeconds(30)).every(Duration.ofMillis(50)).until(() -> cl.callSync(cp,
-            VmServiceGrpcClient.ListNodes, ListNodesRequest.getDefaultInstance()).getNodesList().stream()
-            .filter(n -> n.getState() == NodeState.NODE_STATE_READY).findFirst().orElse(null),
-        Objects::nonNull, none -> "the agent's node did not become READY");
   }
 
   private void stat(String what, double[] v) {
