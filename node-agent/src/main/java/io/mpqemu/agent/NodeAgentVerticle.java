@@ -169,7 +169,7 @@ public final class NodeAgentVerticle extends VerticleBase {
       consoles = new Consoles(context, vms, store::paths, Clock.systemUTC());
       unwatchConsoles = events.listen(consoles::onEvent);
       sampler = new ProcessSampler(context, vms::list, new ProcReader().withCgroupMemory(Cgroups::memoryOf));
-      bridges = new BridgeSampler(context, vms::list, config.networks());
+      bridges = new BridgeSampler(context, vms::list, config.networks(), vms::nicAddressLearnt);
       return vms.adoptAll();
     }).compose(v -> startServers()).compose(v -> startHttp()).onFailure(e -> {
       if (confinement != null) {

@@ -10,8 +10,10 @@ import io.vertx.core.Future;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -21,7 +23,9 @@ import org.slf4j.LoggerFactory;
  * What the node sees of its guests on bridges, read on a worker every {@link #INTERVAL}: the neighbour table
  * (the guests' addresses) and each tap's counters. It runs only on a node that defines a bridge network:
  * user-mode NICs have neither (QEMU 7.2 exposes no netdev counters, and every user-mode guest is 10.0.2.15).
- * The API and /metrics read the last sample on the event loop. Started and sampled on the agent's context.
+ * The API and /metrics read the last sample on the event loop; an address a NIC shows for the first time while
+ * its VM runs is told to an {@link AddressListener} (the VM's NIC_ADDRESS_LEARNT event). Started and sampled on
+ * the agent's context.
  */
 public final class BridgeSampler {
 
@@ -34,19 +38,29 @@ public final class BridgeSampler {
   private final NodeNetworks networks;
   private final NeighbourTable neighbours;
   private final TapCounters counters;
+  private final AddressListener learnt;
+  /** The addresses announced so far, by VM and NIC, while the VM runs: each is announced once per run. */
+  private final Map<String, Set<String>> announced = new HashMap<>();
   private volatile List<TapSample> latest = List.of();
   private boolean sampling;
   private long timer = -1;
 
-  public BridgeSampler(Context agent, Supplier<List<AgentVm>> vms, NodeNetworks networks) {
-    this(agent, vms, networks, new NeighbourTable(), new TapCounters());
+  /** Told on the agent's context of each address a NIC on a bridge shows for the first time in a run. */
+  @FunctionalInterface
+  public interface AddressListener {
+    void learnt(String vmId, String nicId, String mac, String address);
   }
 
-  BridgeSampler(Context agent, Supplier<List<AgentVm>> vms, NodeNetworks networks, NeighbourTable neighbours,
-      TapCounters counters) {
+  public BridgeSampler(Context agent, Supplier<List<AgentVm>> vms, NodeNetworks networks, AddressListener learnt) {
+    this(agent, vms, networks, learnt, new NeighbourTable(), new TapCounters());
+  }
+
+  BridgeSampler(Context agent, Supplier<List<AgentVm>> vms, NodeNetworks networks, AddressListener learnt,
+      NeighbourTable neighbours, TapCounters counters) {
     this.agent = agent;
     this.vms = vms;
     this.networks = networks;
+    this.learnt = learnt;
     this.neighbours = neighbours;
     this.counters = counters;
   }
@@ -54,7 +68,7 @@ public final class BridgeSampler {
   /** A NIC on a bridge, with what its tap had carried at the last sample. */
   public record TapSample(String vmId, String nicId, String network, TapCounters.Counters counters) {}
 
-  private record TapNic(String vmId, String nicId, String network, String tap) {}
+  private record TapNic(String vmId, String nicId, String network, String tap, String mac) {}
 
   /** Samples now and then every {@link #INTERVAL}; nothing on a node without a bridge network. */
   public void start() {
@@ -97,7 +111,10 @@ public final class BridgeSampler {
       return read(taps);
     }, false)
         .onComplete(ar -> sampling = false)
-        .onSuccess(read -> latest = read)
+        .onSuccess(read -> {
+          latest = read;
+          announce(taps);
+        })
         .onFailure(e -> LOG.warn("cannot read the neighbour table or the taps' counters: {}", Failures.describe(e)))
         .mapEmpty();
   }
@@ -111,11 +128,28 @@ public final class BridgeSampler {
       for (Nic nic : vm.getSpec().getNicsList()) {
         String network = NicRules.networkOf(nic);
         if (networks.get(network).filter(n -> n.kind() == Network.Kind.BRIDGE).isPresent()) {
-          taps.add(new TapNic(vm.getVmId(), nic.getId(), network, NicPreparer.tapName(vm.getVmId(), nic.getId())));
+          taps.add(new TapNic(vm.getVmId(), nic.getId(), network, NicPreparer.tapName(vm.getVmId(), nic.getId()),
+              NicRules.macOf(vm.getVmId(), nic)));
         }
       }
     }
     return taps;
+  }
+
+  /** Tells of every address of these NICs not told before in this run; forgets the NICs no longer running. */
+  private void announce(List<TapNic> taps) {
+    Set<String> running = new HashSet<>();
+    for (TapNic t : taps) {
+      String key = t.vmId() + "/" + t.nicId();
+      running.add(key);
+      Set<String> told = announced.computeIfAbsent(key, k -> new HashSet<>());
+      for (String address : neighbours.addressesOf(t.mac())) {
+        if (told.add(address)) {
+          learnt.learnt(t.vmId(), t.nicId(), t.mac(), address);
+        }
+      }
+    }
+    announced.keySet().retainAll(running);
   }
 
   private List<TapSample> read(List<TapNic> taps) throws IOException {

@@ -23,6 +23,12 @@ final class VmEvents {
         + vm.spec().getReadyPattern() + "'", null);
   }
 
+  /** NIC_ADDRESS_LEARNT: the node's neighbour table shows a new address for one of the VM's NICs. */
+  void nicAddressLearnt(String nicId, String mac, String address) {
+    emit(EventType.NIC_ADDRESS_LEARNT, "NicAddressLearnt", "NIC " + nicId + " (" + mac + ") has address " + address
+        + " (the node's neighbour table)", null);
+  }
+
   /** An event in the VM's current phase; {@code process} (or null) is the process it is about. */
   void emit(EventType type, String reason, String message, VmProcess process) {
     if (vm.state().detached()) {

@@ -179,6 +179,12 @@ public final class VmManager {
     live(vmId).ifPresent(s -> s.guestReady(at));
   }
 
+  /** See {@link VmSupervisor#nicAddressLearnt}; nothing when the VM is gone. */
+  public void nicAddressLearnt(String vmId, String nicId, String mac, String address) {
+    rt.requireOnLoop();
+    live(vmId).ifPresent(s -> s.nicAddressLearnt(nicId, mac, address));
+  }
+
   /** The agent stops: every VM keeps running, untouched; see {@link VmSupervisor#detach}. */
   public void detachAll() {
     rt.requireOnLoop();

@@ -109,6 +109,13 @@ public final class VmSupervisor {
     events.guestReady();
   }
 
+  /** A NIC of the running VM has a new address (from the node's neighbour table): one event; ignored once it stops. */
+  public void nicAddressLearnt(String nicId, String mac, String address) {
+    if (vm.state().isActive()) {
+      events.nicAddressLearnt(nicId, mac, address);
+    }
+  }
+
   /** Takes over a VM found in its state directory when the agent starts. */
   Future<Void> adopt(VmRecord rec, List<Long> pidsFound) {
     vm.restore(rec);

@@ -126,6 +126,19 @@ class BridgeGuestTest {
           n -> n.getAddressesList().equals(List.of(address)), n -> vmId + "'s NIC: " + n);
     }
 
+    // and says so once per address, in the VM's events
+    for (String vmId : List.of("vm-a", "vm-b")) {
+      String address = vmId.equals("vm-a") ? "10.77.0.2" : "10.77.0.3";
+      long last = agent.get(vmId).getLastVmSeq();
+      List<io.mpqemu.v1.VmEvent> replayed = agent.watch(vmId, true);
+      Await.atMost(Duration.ofSeconds(10)).every(Duration.ofMillis(50)).until(() -> replayed.stream()
+          .anyMatch(e -> e.getVmSeq() >= last), found -> found, found -> "no replay up to " + last + ": " + replayed);
+      List<io.mpqemu.v1.VmEvent> learnt = replayed.stream()
+          .filter(e -> e.getType() == io.mpqemu.v1.EventType.NIC_ADDRESS_LEARNT).toList();
+      assertThat(learnt).as(vmId + "'s NIC_ADDRESS_LEARNT events").singleElement()
+          .satisfies(e -> assertThat(e.getMessage()).contains("NIC net0").contains("has address " + address));
+    }
+
     // each tap's counters on /metrics, in the guest's direction: 2 MiB sent to a's sink reach a's NIC, not b's
     ns.run("bash", "-c", "exec 3<>/dev/tcp/10.77.0.2/9090; head -c " + SENT + " /dev/zero >&3; exec 3>&-");
     Await.atMost(Duration.ofSeconds(20)).every(Duration.ofMillis(500)).until(() -> ns.run("curl", "-sf", METRICS),
