@@ -284,29 +284,31 @@ class LaunchLimitBenchmark {
   /** {@link #BURST} bare launches at once, each on a thread of its own; ms until the last cont answered. */
   private double burstBare(BareLauncher bare, Accelerator accel, String tag) throws Exception {
     ExecutorService threads = Executors.newFixedThreadPool(BURST);
-    List<BareLauncher.Vm> vms = new ArrayList<>();
+    List<java.util.concurrent.Future<BareLauncher.Vm>> launches = new ArrayList<>();
     Usage usage = Usage.start();
     long t0 = System.nanoTime();
     try {
-      List<java.util.concurrent.Future<BareLauncher.Vm>> launches = new ArrayList<>();
       for (int i = 0; i < BURST; i++) {
         String id = tag + "-" + i;
         launches.add(threads.submit(() -> bare.launch(id, spec(id), Map.of("boot", images.resolve("boot.img")), accel)));
       }
       long last = t0;
       for (java.util.concurrent.Future<BareLauncher.Vm> f : launches) {
-        BareLauncher.Vm vm = f.get();
-        vms.add(vm);
-        last = Math.max(last, vm.runningAt);
+        last = Math.max(last, f.get().runningAt);
       }
       double ms = Bench.ms(t0, last);
       report.f("  %s: bare, %d at once: all running in %.0f ms; %s", tag, BURST, ms, usage.since());
       return ms;
     } finally {
-      threads.shutdown();
-      for (BareLauncher.Vm vm : vms) {
-        bare.destroy(vm);
+      // every VM that launched goes, also when another launch of the burst failed
+      for (java.util.concurrent.Future<BareLauncher.Vm> f : launches) {
+        try {
+          bare.destroy(f.get());
+        } catch (java.util.concurrent.ExecutionException failed) {
+          // its launch cleaned up after itself
+        }
       }
+      threads.shutdown();
     }
   }
 

@@ -3,6 +3,7 @@ package io.mpqemu.agent.bench;
 import io.mpqemu.agent.confine.Confinement;
 import io.mpqemu.agent.e2e.AgentHarness;
 import io.mpqemu.agent.process.PosixSpawnLauncher;
+import io.mpqemu.agent.process.ProcessMarker;
 import io.mpqemu.agent.process.RunningProcess;
 import io.mpqemu.agent.qemu.QemuCommandLine.Accelerator;
 import io.mpqemu.agent.qemu.QemuCommandLine;
@@ -129,7 +130,8 @@ public final class BareLauncher {
           if (vm.jail != null) {
             argv = vm.jail.wrap(VmPaths.processGroup(d.getId()), vm.jail.firstUid() + 1 + index, false, argv);
           }
-          vm.processes.add(start(argv, fds, vm.paths.processLog(d.getId())));
+          vm.processes.add(start(argv, fds, vm.paths.processLog(d.getId()), ProcessMarker.process(stateRoot, vmId,
+              d.getId())));
         } finally {
           opened.forEach(Fd::close);
         }
@@ -151,7 +153,8 @@ public final class BareLauncher {
         if (vm.jail != null) {
           argv = vm.jail.wrap(VmPaths.processGroup(VmPaths.MAIN), vm.jail.firstUid(), accel == Accelerator.KVM, argv);
         }
-        vm.processes.add(start(argv, fds, vm.paths.processLog(VmPaths.MAIN)));
+        vm.processes.add(start(argv, fds, vm.paths.processLog(VmPaths.MAIN), ProcessMarker.process(stateRoot, vmId,
+            VmPaths.MAIN)));
       }
       vm.mainStartedAt = System.nanoTime();
       Future<Void> running = QmpClient.connect(vertx, vmId,
@@ -198,12 +201,13 @@ public final class BareLauncher {
     return said.toString();
   }
 
-  private RunningProcess start(List<String> argv, Map<Integer, Fd> fds, Path log) throws IOException {
+  /** Spawns {@code argv} marked as the agent marks its processes, so that a scan of the state root finds it. */
+  private RunningProcess start(List<String> argv, Map<Integer, Fd> fds, Path log, List<String> marker) throws IOException {
     try (Fd out = Fd.appendTo(log); Fd in = Fd.devNull()) {
       fds.putIfAbsent(0, in);
       fds.put(1, out);
       fds.put(2, out);
-      return launcher.start(argv, fds, List.of());
+      return launcher.start(argv, fds, marker);
     }
   }
 
