@@ -61,6 +61,12 @@ class CatalogClusterTest {
       }
     } finally {
       run("umount", "-l", smallCatalog.toString());
+      // the hosts' root could not go while the tmpfs was mounted in it: what is left goes now
+      if (c != null && Files.exists(c.root)) {
+        try (var files = Files.walk(c.root)) {
+          files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+      }
     }
   }
 
