@@ -3,6 +3,9 @@ package io.mpqemu.agent.bench;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mpqemu.agent.AgentConfig;
+import io.mpqemu.agent.confine.Confinement;
+import io.mpqemu.agent.confine.ConfinementSettings;
+import io.mpqemu.agent.confine.UidRange;
 import io.mpqemu.agent.e2e.AgentHarness;
 import io.mpqemu.agent.process.ProcessScanner;
 import io.mpqemu.agent.process.ProcessTable;
@@ -11,6 +14,7 @@ import io.mpqemu.agent.qemu.QemuCommandLine.Accelerator;
 import io.mpqemu.agent.state.VmPaths;
 import io.mpqemu.testing.Await;
 import io.mpqemu.testing.ServiceJvm;
+import io.mpqemu.testing.UidRanges;
 import io.mpqemu.v1.AgentVm;
 import io.mpqemu.v1.Disk;
 import io.mpqemu.v1.NodeInfo;
@@ -117,7 +121,9 @@ class LaunchLatencyBenchmark {
     List<AgentRun> agentRuns = new ArrayList<>();
     List<BareRun> bareRuns = new ArrayList<>();
     Vertx bareVertx = Vertx.builder().with(new VertxOptions().setPreferNativeTransport(true)).build();
-    try (AgentHarness agent = new AgentHarness(root).startInProcess(LaunchLatencyBenchmark::accelerator)) {
+    Confinement bareJail = null;
+    // the agent's root straight under bench.dir: a deeper one makes its VMs' QMP socket paths too long
+    try (AgentHarness agent = new AgentHarness(root.getParent()).startInProcess(LaunchLatencyBenchmark::accelerator)) {
       BusArrivals arrivals = new BusArrivals(agent.vertx());
       NodeInfo info = agent.nodeInfo();
       Accelerator accel = Accelerator.valueOf(info.getAccelerator().toUpperCase(Locale.ROOT));
@@ -128,7 +134,13 @@ class LaunchLatencyBenchmark {
       BootImage.writeRaw(agent.imageRoot.resolve("agent.img"), MESSAGE, false);
       Path bareImage = agent.imageRoot.resolve("bare.img");
       BootImage.writeRaw(bareImage, MESSAGE, false);
-      BareLauncher bare = new BareLauncher(bareVertx, root.resolve("bare-state"));
+      // the bare launcher confines as the agent does (its own uid range), so that both pay for the jail
+      bareJail = info.getConfinement() == io.mpqemu.v1.Confinement.CONFINEMENT_ON
+          ? Confinement.forAgent(ConfinementSettings.DEFAULT.withUids(UidRange.parse(UidRanges.next())),
+              Files.createDirectories(agent.root.resolve("bare-jail")), Path.of("qemu-system-x86_64"), 8)
+          : null;
+      line("bare launcher: " + (bareJail == null ? "unconfined, as the agent" : "confined as the agent: " + bareJail.detail()));
+      BareLauncher bare = new BareLauncher(bareVertx, agent.root.resolve("bare-state"), bareJail);
       line(String.format(Locale.ROOT, "%-8s %10s %10s %10s | %10s %10s", "run", "agent run", "agent con",
           "agent rply", "bare run", "bare con"));
       for (int i = 0; i < WARMUP + RUNS; i++) {
@@ -152,6 +164,9 @@ class LaunchLatencyBenchmark {
       grpcRoundTrip = quantile(rtt, 0.5);
     } finally {
       AgentHarness.result(bareVertx.close());
+      if (bareJail != null) {
+        bareJail.close();
+      }
     }
     summarize(agentRuns, bareRuns);
   }
@@ -288,7 +303,7 @@ class LaunchLatencyBenchmark {
   private void heap(Path root) throws Exception {
     line("");
     line("heap: an agent in its own JVM (-Xmx" + HEAP_XMX + "), " + HEAP_VMS + " VMs launched through gRPC, one after the other");
-    try (AgentHarness agent = new AgentHarness(root);
+    try (AgentHarness agent = new AgentHarness(root.getParent());
         ServiceJvm jvm = agent.startJvm(List.of("-Xmx" + HEAP_XMX), "--accelerator", ACCELERATOR)) {
       NodeInfo info = agent.nodeInfo();
       line("agent pid " + jvm.pid() + ", accelerator " + info.getAccelerator() + ", " + maxHeap(jvm.pid()));
