@@ -37,7 +37,7 @@ class NicPlacementEndToEndTest {
     fleet = new Fleet()
         .startAgent("node-a", Map.of())
         .startAgent("node-b", Map.of(), c -> c.withNetworks(NodeNetworks.defaults().merge(new JsonObject()
-            .put("lab", new JsonObject().put("type", "user")))))
+            .put("lab", new JsonObject().put("type", "user").put("restrict", true)))))
         .startControlPlane();
     fleet.bootImage("boot.img", "a VM with a NIC");
   }

@@ -64,7 +64,7 @@ public final class ImageOpener {
   public OpenImages openAll(String vmId, VmSpec spec) throws ImageException {
     List<QemuCommandLine.Nic> ready;
     try {
-      ready = nics.prepare(vmId, spec); // first: it opens nothing
+      ready = nics.prepare(vmId, spec); // first: it opens only taps, closed with the rest below on failure
     } catch (NicPreparer.NicException e) {
       throw new ImageException(ImageException.Kind.UNAVAILABLE, e.getMessage());
     }
@@ -98,9 +98,7 @@ public final class ImageOpener {
       }
       return new OpenImages(opened, bases, ready);
     } catch (ImageException | RuntimeException e) {
-      opened.values().forEach(OpenImage::close);
-      bases.values().forEach(b -> b.image().close());
-      ready.stream().filter(n -> n.tap() != null).forEach(n -> n.tap().close());
+      new OpenImages(opened, bases, ready).close(); // what was opened so far
       throw e;
     }
   }

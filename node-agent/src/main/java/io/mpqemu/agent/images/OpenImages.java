@@ -67,6 +67,6 @@ public final class OpenImages implements AutoCloseable {
   public void close() {
     byDisk.values().forEach(OpenImage::close);
     bases.values().forEach(b -> b.image().close());
-    nics.stream().filter(n -> n.tap() != null).forEach(n -> n.tap().close());
+    nics.forEach(QemuCommandLine.Nic::closeTap);
   }
 }

@@ -57,7 +57,7 @@ public final class NicPreparer {
       }
       return nics;
     } catch (NicException | RuntimeException e) {
-      nics.stream().filter(n -> n.tap() != null).forEach(n -> n.tap().close());
+      nics.forEach(QemuCommandLine.Nic::closeTap);
       throw e;
     }
   }

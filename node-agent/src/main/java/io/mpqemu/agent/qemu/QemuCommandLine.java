@@ -194,6 +194,13 @@ public final class QemuCommandLine {
     public Nic {
       hostForwards = List.copyOf(hostForwards);
     }
+
+    /** Closes the agent's copy of the tap, if it has one (a tap nobody holds goes away). */
+    public void closeTap() {
+      if (tap != null) {
+        tap.close();
+      }
+    }
   }
 
   /** In a NIC's device process, the tap the agent opened, after the socket end (fd 0) and the log (1, 2). */
