@@ -101,7 +101,8 @@ class DemoScriptTest {
     Path log = tmp.resolve("demo.log");
     Demo demo = start("deploy/demo.sh | tee " + log, "tee");
     demo.awaitServing();
-    assertThat(Files.readString(log)).contains(PROMPT).doesNotContain("attaching to its console");
+    assertThat(new String(Files.readAllBytes(log), StandardCharsets.UTF_8)).contains(PROMPT)
+        .doesNotContain("attaching to its console");
 
     demo.ctrlC(); // tee dies too: the cleanup's writes to the pipe fail
 
@@ -154,7 +155,9 @@ class DemoScriptTest {
 
     String output() {
       try {
-        return Files.exists(out) ? Files.readString(out, StandardCharsets.UTF_8) : "";
+        // read while the demo writes: the last character may be cut in the middle of its UTF-8 bytes, so decode
+        // leniently (readString would throw on it) rather than fail on a half-written line
+        return Files.exists(out) ? new String(Files.readAllBytes(out), StandardCharsets.UTF_8) : "";
       } catch (IOException e) {
         throw new AssertionError(e);
       }
