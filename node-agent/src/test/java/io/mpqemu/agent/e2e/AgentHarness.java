@@ -18,6 +18,7 @@ import io.mpqemu.agent.events.EventHub;
 import io.mpqemu.agent.process.ProcessScanner;
 import io.mpqemu.agent.process.ProcessTable;
 import io.mpqemu.agent.qemu.BootImage;
+import io.mpqemu.agent.state.VmPaths;
 import io.mpqemu.grpc.MessageLimits;
 import io.mpqemu.grpc.ServerStreams;
 import io.mpqemu.grpc.UnaryCalls;
@@ -32,6 +33,7 @@ import io.mpqemu.v1.AgentStopVmRequest;
 import io.mpqemu.v1.AgentVm;
 import io.mpqemu.v1.GetNodeInfoRequest;
 import io.mpqemu.v1.LaunchVmRequest;
+import io.mpqemu.v1.EventType;
 import io.mpqemu.v1.ListAgentVmsRequest;
 import io.mpqemu.v1.NodeAgentServiceGrpcClient;
 import io.mpqemu.v1.NodeInfo;
@@ -47,6 +49,7 @@ import io.vertx.core.net.SocketAddress;
 import io.vertx.grpc.client.GrpcClient;
 import io.vertx.grpc.common.ServiceMethod;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -319,6 +322,31 @@ public final class AgentHarness implements AutoCloseable {
 
   public VmEvent awaitBusEvent(Predicate<VmEvent> match, Duration within) {
     return awaitEvent(busEvents, match, within);
+  }
+
+  /**
+   * Waits for the VM's GUEST_READY; when it does not come, fails with the VM's events and the last lines
+   * of its console log, so that a guest stuck in its boot says where.
+   */
+  public VmEvent awaitGuestReady(String vmId, Duration within) {
+    try {
+      return awaitBusEvent(e -> e.getVmId().equals(vmId) && e.getType() == EventType.GUEST_READY, within);
+    } catch (AssertionError e) {
+      throw new AssertionError(vmId + " was not ready within " + within + "; its events: " + summary(busEventsOf(vmId))
+          + "; the end of its console:\n" + consoleTail(vmId, 40), e);
+    }
+  }
+
+  /** The last {@code lines} lines of the VM's console log, control characters shown as '?'. */
+  public String consoleTail(String vmId, int lines) {
+    Path log = VmPaths.of(stateDir, vmId).consoleLog();
+    try {
+      List<String> all = List.of(new String(Files.readAllBytes(log), StandardCharsets.ISO_8859_1)
+          .replaceAll("[\\x00-\\x09\\x0b-\\x1f\\x7f]", "?").split("\n"));
+      return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+    } catch (IOException e) {
+      return "(no console log at " + log + ": " + e + ")";
+    }
   }
 
   public List<VmEvent> busEventsOf(String vmId) {

@@ -78,7 +78,7 @@ class CloudInitGuestTest {
     agent.launch("vm-alpha", spec("alpha", "alpha-host"));
     agent.launch("vm-bravo", spec("bravo", "bravo-host"));
     for (String vmId : List.of("vm-alpha", "vm-bravo")) {
-      agent.awaitBusEvent(e -> e.getVmId().equals(vmId) && e.getType() == EventType.GUEST_READY, READY_WITHIN);
+      agent.awaitGuestReady(vmId, READY_WITHIN);
     }
 
     String alpha = inGuest("vm-alpha");

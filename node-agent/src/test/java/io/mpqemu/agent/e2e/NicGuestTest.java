@@ -91,7 +91,7 @@ class NicGuestTest {
     agent.launch("vm-prox", spec("prox", nic(proxiedPort).build()));
     agent.launch("vm-main", spec("main", nic(mainPort).setPlacement(NicPlacement.MAIN).build()));
     for (String vmId : List.of("vm-prox", "vm-main")) {
-      agent.awaitBusEvent(e -> e.getVmId().equals(vmId) && e.getType() == EventType.GUEST_READY, READY_WITHIN);
+      agent.awaitGuestReady(vmId, READY_WITHIN);
     }
 
     String prox = inGuest("vm-prox");
