@@ -41,10 +41,13 @@ final class Launch {
     long started = System.nanoTime();
     events.emit(EventType.LAUNCH_STARTED, "LaunchStarted",
         "launching with " + QemuCommandLine.deviceProcesses(vm.spec()).size() + " proxied device(s) under " + vm.accelerator(), null);
+    // the main QEMU first: its start-up (some 50 ms until its QMP greeting) is the launch's long pole, and
+    // it needs nothing of the device processes until device_add; the socketpairs and the device processes
+    // are made while it starts
     return step("create-state-dir", steps::createStateDir)
+        .compose(v -> step("start-main-process", steps::startMainProcess))
         .compose(v -> step("open-socketpairs", steps::openSocketPairs))
         .compose(v -> step("start-device-processes", steps::startDeviceProcesses))
-        .compose(v -> step("start-main-process", steps::startMainProcess))
         .compose(v -> step("connect-qmp", () -> steps.connectQmp(attempt)))
         .compose(v -> step("add-proxy-devices", steps::addProxyDevices))
         .compose(v -> step("start-guest", steps::startGuest))

@@ -72,6 +72,51 @@ final class LaunchSteps {
     return ids;
   }
 
+  /**
+   * The main QEMU opens no path of the state directory: the agent makes its listening QMP and console
+   * sockets at {@code qmp.sock} and {@code tty.sock} (0600) and opens its console log, hands them over
+   * as {@link QemuCommandLine#MAIN_QMP_DESCRIPTOR}, {@link QemuCommandLine#MAIN_TTY_DESCRIPTOR} and
+   * {@link QemuCommandLine#MAIN_CONSOLE_DESCRIPTOR}, and closes its own copies once QEMU is spawned.
+   */
+  Future<Void> startMainProcess() {
+    VmPaths paths = vm.paths();
+    List<String> argv = rt.commandLine().main(vm.spec(), rt.accelerator(), vm.images().nics());
+    ConfinedVm jail = vm.jail();
+    long uid = jail == null ? rt.confinement().agentUid() : jail.firstUid();
+    boolean kvm = rt.accelerator() == QemuCommandLine.Accelerator.KVM;
+    // with a user-mode NIC of its own (placement MAIN), the main QEMU runs that backend in the host's network
+    boolean hostNetwork = vm.images().nics().stream().anyMatch(n -> n.inMain() && n.user());
+    List<String> command = jail == null ? argv
+        : jail.wrap(VmPaths.processGroup(VmPaths.MAIN), uid, kvm, hostNetwork, argv);
+    Map<Integer, Fd> given = new HashMap<>();
+    vm.images().optional(OpenImages.KERNEL).ifPresent(k -> given.put(QemuCommandLine.MAIN_KERNEL_DESCRIPTOR, k.fd()));
+    vm.images().optional(OpenImages.INITRD).ifPresent(i -> given.put(QemuCommandLine.MAIN_INITRD_DESCRIPTOR, i.fd()));
+    int tap = QemuCommandLine.mainFirstTapDescriptor(vm.spec()); // in the order main() numbers them
+    for (QemuCommandLine.Nic nic : vm.images().nics()) {
+      if (nic.inMain() && nic.tap() != null) {
+        given.put(tap++, nic.tap());
+      }
+    }
+    return startProcess(VmPaths.MAIN, ProcessRole.PROCESS_ROLE_MAIN, command, given, uid, () -> mainDescriptors(paths));
+  }
+
+  /**
+   * The main QEMU's QMP socket, console socket and console log, opened on a worker; on failure nothing
+   * stays open.
+   */
+  private static Map<Integer, Fd> mainDescriptors(VmPaths paths) throws IOException {
+    Map<Integer, Fd> opened = new HashMap<>();
+    try {
+      opened.put(QemuCommandLine.MAIN_QMP_DESCRIPTOR, Fd.listeningUnixSocket(paths.qmpSocket()));
+      opened.put(QemuCommandLine.MAIN_TTY_DESCRIPTOR, Fd.listeningUnixSocket(paths.ttySocket()));
+      opened.put(QemuCommandLine.MAIN_CONSOLE_DESCRIPTOR, Fd.appendTo(paths.consoleLog()));
+      return opened;
+    } catch (IOException | RuntimeException e) {
+      opened.values().forEach(Fd::close);
+      throw e;
+    }
+  }
+
   Future<Void> openSocketPairs() {
     List<String> ids = processIds();
     return rt.blocking(() -> {
@@ -134,51 +179,6 @@ final class LaunchSteps {
       starts.add(startProcess(nic.id(), ProcessRole.PROCESS_ROLE_NIC, command, given, uid));
     }
     return Future.all(starts).mapEmpty();
-  }
-
-  /**
-   * The main QEMU opens no path of the state directory: the agent makes its listening QMP and console
-   * sockets at {@code qmp.sock} and {@code tty.sock} (0600) and opens its console log, hands them over
-   * as {@link QemuCommandLine#MAIN_QMP_DESCRIPTOR}, {@link QemuCommandLine#MAIN_TTY_DESCRIPTOR} and
-   * {@link QemuCommandLine#MAIN_CONSOLE_DESCRIPTOR}, and closes its own copies once QEMU is spawned.
-   */
-  Future<Void> startMainProcess() {
-    VmPaths paths = vm.paths();
-    List<String> argv = rt.commandLine().main(vm.spec(), rt.accelerator(), vm.images().nics());
-    ConfinedVm jail = vm.jail();
-    long uid = jail == null ? rt.confinement().agentUid() : jail.firstUid();
-    boolean kvm = rt.accelerator() == QemuCommandLine.Accelerator.KVM;
-    // with a user-mode NIC of its own (placement MAIN), the main QEMU runs that backend in the host's network
-    boolean hostNetwork = vm.images().nics().stream().anyMatch(n -> n.inMain() && n.user());
-    List<String> command = jail == null ? argv
-        : jail.wrap(VmPaths.processGroup(VmPaths.MAIN), uid, kvm, hostNetwork, argv);
-    Map<Integer, Fd> given = new HashMap<>();
-    vm.images().optional(OpenImages.KERNEL).ifPresent(k -> given.put(QemuCommandLine.MAIN_KERNEL_DESCRIPTOR, k.fd()));
-    vm.images().optional(OpenImages.INITRD).ifPresent(i -> given.put(QemuCommandLine.MAIN_INITRD_DESCRIPTOR, i.fd()));
-    int tap = QemuCommandLine.mainFirstTapDescriptor(vm.spec()); // in the order main() numbers them
-    for (QemuCommandLine.Nic nic : vm.images().nics()) {
-      if (nic.inMain() && nic.tap() != null) {
-        given.put(tap++, nic.tap());
-      }
-    }
-    return startProcess(VmPaths.MAIN, ProcessRole.PROCESS_ROLE_MAIN, command, given, uid, () -> mainDescriptors(paths));
-  }
-
-  /**
-   * The main QEMU's QMP socket, console socket and console log, opened on a worker; on failure nothing
-   * stays open.
-   */
-  private static Map<Integer, Fd> mainDescriptors(VmPaths paths) throws IOException {
-    Map<Integer, Fd> opened = new HashMap<>();
-    try {
-      opened.put(QemuCommandLine.MAIN_QMP_DESCRIPTOR, Fd.listeningUnixSocket(paths.qmpSocket()));
-      opened.put(QemuCommandLine.MAIN_TTY_DESCRIPTOR, Fd.listeningUnixSocket(paths.ttySocket()));
-      opened.put(QemuCommandLine.MAIN_CONSOLE_DESCRIPTOR, Fd.appendTo(paths.consoleLog()));
-      return opened;
-    } catch (IOException | RuntimeException e) {
-      opened.values().forEach(Fd::close);
-      throw e;
-    }
   }
 
   private Future<Void> startProcess(String name, ProcessRole role, List<String> argv, Map<Integer, Fd> given, long uid) {

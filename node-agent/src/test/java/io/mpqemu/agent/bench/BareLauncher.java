@@ -39,7 +39,8 @@ import java.util.stream.Stream;
  * The same processes the agent starts for a VM, with the same argv ({@link QemuCommandLine}), wired
  * the same way ({@link SocketPairs}, the device's pair end as its stdin and its images as descriptors, spawned the same way, the main
  * QEMU paused, {@link QmpClient}: getfd, device_add, cont), and nothing else: no gRPC, no events, no
- * state file. Each step's end is stamped with {@link System#nanoTime()}.
+ * state file; in the agent's order (the main QEMU first, then the socketpairs and the device processes while
+ * it starts). Each step's end is stamped with {@link System#nanoTime()}.
  *
  * <p>Given a {@link Confinement}, it confines the processes as the agent does, with the same calls:
  * {@link Confinement#prepare} (a uid block, the VM's cgroups) and {@link ConfinedVm#wrap} (the jail's
@@ -111,6 +112,27 @@ public final class BareLauncher {
         vm.jail = confinement.prepare(vmId, groups, spec.getMemoryMib(), spec.getVcpus()).orElse(null);
       }
       vm.dirAt = System.nanoTime();
+      // the main QEMU first, as the agent does: its start-up is the long pole; pairs and devices meanwhile
+      try (Fd qmp = Fd.listeningUnixSocket(vm.paths.qmpSocket()); Fd tty = Fd.listeningUnixSocket(vm.paths.ttySocket());
+          Fd console = Fd.appendTo(vm.paths.consoleLog());
+          Fd kernel = spec.getBoot().getKernel().isEmpty() ? null : Fd.open(images.get("boot.kernel"), false);
+          Fd initrd = spec.getBoot().getInitrd().isEmpty() ? null : Fd.open(images.get("boot.initrd"), false)) {
+        Map<Integer, Fd> fds = new HashMap<>(Map.of(QemuCommandLine.MAIN_QMP_DESCRIPTOR, qmp,
+            QemuCommandLine.MAIN_TTY_DESCRIPTOR, tty, QemuCommandLine.MAIN_CONSOLE_DESCRIPTOR, console));
+        if (kernel != null) {
+          fds.put(QemuCommandLine.MAIN_KERNEL_DESCRIPTOR, kernel);
+        }
+        if (initrd != null) {
+          fds.put(QemuCommandLine.MAIN_INITRD_DESCRIPTOR, initrd);
+        }
+        List<String> argv = commandLine.main(spec, accel);
+        if (vm.jail != null) {
+          argv = vm.jail.wrap(VmPaths.processGroup(VmPaths.MAIN), vm.jail.firstUid(), accel == Accelerator.KVM, argv);
+        }
+        vm.processes.add(start(argv, fds, vm.paths.processLog(VmPaths.MAIN), ProcessMarker.process(stateRoot, vmId,
+            VmPaths.MAIN)));
+      }
+      vm.mainStartedAt = System.nanoTime();
       for (ProxiedDevice d : spec.getDevicesList()) {
         vm.pairs.put(d.getId(), SocketPairs.open());
       }
@@ -137,26 +159,6 @@ public final class BareLauncher {
         }
       }
       vm.devicesStartedAt = System.nanoTime();
-      try (Fd qmp = Fd.listeningUnixSocket(vm.paths.qmpSocket()); Fd tty = Fd.listeningUnixSocket(vm.paths.ttySocket());
-          Fd console = Fd.appendTo(vm.paths.consoleLog());
-          Fd kernel = spec.getBoot().getKernel().isEmpty() ? null : Fd.open(images.get("boot.kernel"), false);
-          Fd initrd = spec.getBoot().getInitrd().isEmpty() ? null : Fd.open(images.get("boot.initrd"), false)) {
-        Map<Integer, Fd> fds = new HashMap<>(Map.of(QemuCommandLine.MAIN_QMP_DESCRIPTOR, qmp,
-            QemuCommandLine.MAIN_TTY_DESCRIPTOR, tty, QemuCommandLine.MAIN_CONSOLE_DESCRIPTOR, console));
-        if (kernel != null) {
-          fds.put(QemuCommandLine.MAIN_KERNEL_DESCRIPTOR, kernel);
-        }
-        if (initrd != null) {
-          fds.put(QemuCommandLine.MAIN_INITRD_DESCRIPTOR, initrd);
-        }
-        List<String> argv = commandLine.main(spec, accel);
-        if (vm.jail != null) {
-          argv = vm.jail.wrap(VmPaths.processGroup(VmPaths.MAIN), vm.jail.firstUid(), accel == Accelerator.KVM, argv);
-        }
-        vm.processes.add(start(argv, fds, vm.paths.processLog(VmPaths.MAIN), ProcessMarker.process(stateRoot, vmId,
-            VmPaths.MAIN)));
-      }
-      vm.mainStartedAt = System.nanoTime();
       Future<Void> running = QmpClient.connect(vertx, vmId,
               () -> UnixQmpTransport.connect(vm.paths.qmpSocket(), QMP_TIMEOUT), QMP_TIMEOUT)
           .compose(qmp -> {

@@ -96,9 +96,9 @@ class LaunchAndStopTest extends InProcessAgentTest {
             : java.util.stream.LongStream.rangeClosed(1, events.size()).boxed().toArray(Long[]::new));
     assertThat(events.subList(0, 4)).extracting(VmEvent::getType).containsExactly(
         EventType.LAUNCH_STARTED, EventType.PROCESS_STARTED, EventType.PROCESS_STARTED, EventType.LAUNCHED);
-    assertThat(events.get(1).getProcess().getRole()).isEqualTo(ProcessRole.PROCESS_ROLE_DEVICE);
-    assertThat(events.get(1).getProcess().getName()).isEqualTo("lsi0");
-    assertThat(events.get(2).getProcess().getRole()).isEqualTo(ProcessRole.PROCESS_ROLE_MAIN);
+    assertThat(events.get(1).getProcess().getRole()).as("the main QEMU starts first").isEqualTo(ProcessRole.PROCESS_ROLE_MAIN);
+    assertThat(events.get(2).getProcess().getRole()).isEqualTo(ProcessRole.PROCESS_ROLE_DEVICE);
+    assertThat(events.get(2).getProcess().getName()).isEqualTo("lsi0");
     assertThat(events.get(3).getPhase()).isEqualTo(Phase.PHASE_RUNNING);
     assertThat(events).allSatisfy(e -> {
       assertThat(e.getVmName()).isEqualTo("ev");

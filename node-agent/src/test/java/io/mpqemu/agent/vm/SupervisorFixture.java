@@ -18,6 +18,7 @@ import io.mpqemu.v1.VmEvent;
 import io.mpqemu.v1.VmSpec;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -61,6 +62,7 @@ final class SupervisorFixture implements AutoCloseable {
   private final Context context = vertx.getOrCreateContext();
   private volatile int failingPair = -1;
   private volatile String qmpUnreachable;
+  private volatile Promise<Void> qmpGreeting;
 
   SupervisorFixture() throws IOException {
     root = Files.createTempDirectory(Path.of("/tmp"), "mpqemu-vm-unit-");
@@ -100,6 +102,13 @@ final class SupervisorFixture implements AutoCloseable {
     qmpUnreachable = why;
   }
 
+  /** QMP connects, but its greeting waits until the returned promise completes (a QEMU still starting). */
+  Promise<Void> holdQmpGreeting() {
+    Promise<Void> greeting = Promise.promise();
+    qmpGreeting = greeting;
+    return greeting;
+  }
+
   int qmpConnects() {
     return qmpConnects.get();
   }
@@ -116,7 +125,8 @@ final class SupervisorFixture implements AutoCloseable {
     } catch (IOException e) {
       return Future.failedFuture(e);
     }
-    return Future.succeededFuture(qmp);
+    Promise<Void> greeting = qmpGreeting;
+    return greeting == null ? Future.succeededFuture(qmp) : greeting.future().map(v -> qmp);
   }
 
   VmSupervisor supervisor(String vmId, VmSpec spec) {

@@ -3,6 +3,7 @@ package io.mpqemu.agent.vm;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mpqemu.agent.images.OpenImages;
+import io.mpqemu.testing.Await;
 import io.mpqemu.v1.AgentVm;
 import io.mpqemu.v1.EventType;
 import io.mpqemu.v1.Phase;
@@ -37,7 +38,8 @@ class VmLaunchTest {
   }
 
   @Test
-  @DisplayName("a launch starts the device process, then the paused main QEMU, wires the proxy over QMP and runs the guest")
+  @DisplayName("a launch starts the paused main QEMU, then the device process while QEMU starts, wires the proxy over QMP"
+      + " and runs the guest")
   void launchInOrder() throws Exception {
     VmSupervisor sup = f.supervisor("vm-1", spec);
 
@@ -47,11 +49,11 @@ class VmLaunchTest {
     assertThat(vm.getProcessesList()).extracting(p -> p.getName()).containsExactly("lsi0", "main");
     assertThat(f.types()).containsExactly(EventType.LAUNCH_STARTED, EventType.PROCESS_STARTED,
         EventType.PROCESS_STARTED, EventType.LAUNCHED);
-    assertThat(f.processes.started().get(0).isDevice()).isTrue();
-    FakeProcesses.Given device = f.processes.given(f.processes.started().get(0));
+    assertThat(f.processes.started().get(0).isDevice()).as("the main QEMU starts first").isFalse();
+    FakeProcesses.Given device = f.processes.given(f.processes.started().get(1));
     assertThat(device.descriptors()).as("socket, log, log").containsExactly(0, 1, 2);
     assertThat(device.marker()).contains("MPQEMU_VM=vm-1", "MPQEMU_PROCESS=lsi0");
-    FakeProcesses.Given main = f.processes.given(f.processes.started().get(1));
+    FakeProcesses.Given main = f.processes.given(f.processes.started().get(0));
     assertThat(main.marker()).contains("MPQEMU_PROCESS=main");
     assertThat(main.descriptors()).as("stdin, log, log, QMP socket, console log, console socket")
         .containsExactly(0, 1, 2, 3, 4, 5);
@@ -81,8 +83,8 @@ class VmLaunchTest {
     switch (step) {
       case "create-state-dir" -> Files.createFile(f.vmDir("vm-1")); // a file where the directory goes
       case "open-socketpairs" -> f.failPair(1);
-      case "start-device-processes" -> f.processes.failStart(1);
-      case "start-main-process" -> f.processes.failStart(2);
+      case "start-main-process" -> f.processes.failStart(1);
+      case "start-device-processes" -> f.processes.failStart(2); // the main QEMU runs by then
       case "connect-qmp" -> f.qmpUnreachable("connection refused");
       case "add-proxy-devices" -> f.qmp.failing("device_add", "Bus 'pci.0' does not support hotplugging");
       case "start-guest" -> f.qmp.failing("cont", "resetting the virtual machine is required");
@@ -91,7 +93,7 @@ class VmLaunchTest {
   }
 
   @ParameterizedTest(name = "{0}")
-  @ValueSource(strings = {"create-state-dir", "open-socketpairs", "start-device-processes", "start-main-process",
+  @ValueSource(strings = {"create-state-dir", "start-main-process", "open-socketpairs", "start-device-processes",
       "connect-qmp", "add-proxy-devices", "start-guest"})
   @DisplayName("a failed step kills what the launch started, removes the state directory and names the step")
   void failedStepRollsBack(String step) throws Exception {
@@ -126,6 +128,31 @@ class VmLaunchTest {
     f.processes.assertNoneRunning();
     assertThat(f.processes.main().kills()).isEqualTo(1);
     assertThat(f.typesFrom(EventType.PROCESS_EXITED)).endsWith(EventType.LAUNCH_FAILED);
+  }
+
+  @Test
+  @DisplayName("a device process that exits while the main QEMU is still starting fails the launch at connect-qmp,"
+      + " and the main QEMU started before it is killed")
+  void deviceExitWhileMainStarts() throws Exception {
+    io.vertx.core.Promise<Void> greeting = f.holdQmpGreeting();
+    VmSupervisor sup = f.supervisor("vm-1", spec);
+
+    io.vertx.core.Future<AgentVm> launch = f.onLoop(() -> sup.launch(spec, 1, OpenImages.none()));
+    Await.atMost(java.time.Duration.ofSeconds(5)).until(() -> f.processes.started().size(), n -> n == 2,
+        n -> n + " process(es) started, not the main QEMU and the device");
+    f.processes.device().exit(1);
+    Throwable failure = f.awaitFailure(() -> launch);
+
+    long pid = f.processes.device().pid();
+    assertThat(failure).hasMessageContaining("launch failed at step connect-qmp: device lsi0 process (pid " + pid
+        + ") exited during launch, exit status 1").hasMessageEndingWith("nothing was left running");
+    assertThat(f.processes.main().kills()).isEqualTo(1);
+    f.processes.assertNoneRunning();
+    assertThat(f.vmDir("vm-1")).doesNotExist();
+    f.onLoop(() -> greeting.complete()); // QEMU's greeting after all: the launch that gave up closes that connection
+    Await.atMost(java.time.Duration.ofSeconds(5)).until(f.qmp::isClosed, closed -> closed, closed -> "QMP left open");
+    f.qmp.assertCommands();
+    assertThat(f.onLoop(sup::forgotten)).isTrue();
   }
 
   @Test
