@@ -1,6 +1,7 @@
 package io.mpqemu.controlplane.store;
 
 import io.mpqemu.v1.VmEvent;
+import io.mpqemu.wire.SpecJson;
 import io.mpqemu.v1.VmSpec;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -35,7 +36,7 @@ public record Change(List<StoredVm> inserts, List<StoredVm> updates, List<String
     Map<VmSpec, String> printed = new IdentityHashMap<>();
     for (List<StoredVm> vms : List.of(inserts, updates)) {
       for (StoredVm vm : vms) {
-        printed.computeIfAbsent(vm.spec(), ProtoJson::print);
+        printed.computeIfAbsent(vm.spec(), SpecJson::of);
       }
     }
     return new Change(inserts, updates, deletes, events, requestId, requestVmId, printed);
@@ -44,7 +45,7 @@ public record Change(List<StoredVm> inserts, List<StoredVm> updates, List<String
   /** The JSON of {@code spec}, printed ahead or now. */
   String specJson(VmSpec spec) {
     String printed = printedSpecs.get(spec);
-    return printed != null ? printed : ProtoJson.print(spec);
+    return printed != null ? printed : SpecJson.of(spec);
   }
 
   public static Builder builder() {

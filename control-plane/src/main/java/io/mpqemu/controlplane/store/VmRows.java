@@ -4,6 +4,7 @@ import io.mpqemu.v1.DesiredState;
 import io.mpqemu.v1.Phase;
 import io.mpqemu.v1.VmSpec;
 import io.mpqemu.v1.VmStatus;
+import io.mpqemu.wire.SpecJson;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -98,7 +99,7 @@ final class VmRows {
 
   /** Sets a VM row's eleven parameters, in the column order of {@link StoreSql#VM_UPSERT} and {@link StoreSql#VM_INSERT}. */
   static void bind(PreparedStatement row, StoredVm vm) throws SQLException {
-    bind(row, vm, ProtoJson.print(vm.spec()));
+    bind(row, vm, SpecJson.of(vm.spec()));
   }
 
   /** {@link #bind(PreparedStatement, StoredVm)} with the spec's JSON printed already. */

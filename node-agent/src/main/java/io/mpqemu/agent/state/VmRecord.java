@@ -4,6 +4,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.util.JsonFormat;
 import io.mpqemu.v1.Phase;
 import io.mpqemu.v1.VmSpec;
+import io.mpqemu.wire.SpecJson;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.time.Instant;
@@ -48,25 +49,21 @@ public record VmRecord(
           .put("startedAt", p.startedAt().toString())
           .put("uid", p.uid()));
     }
-    try {
-      return new JsonObject()
-          .put("version", 1)
-          .put("vmId", vmId)
-          .put("spec", new JsonObject(JsonFormat.printer().print(spec)))
-          .put("specRevision", specRevision)
-          .put("phase", phase.name())
-          .put("reason", reason)
-          .put("message", message)
-          .put("lastVmSeq", lastVmSeq)
-          .put("launchComplete", launchComplete)
-          .put("accelerator", accelerator)
-          .put("launchedAt", launchedAt == null ? null : launchedAt.toString())
-          .put("guestReadyAt", guestReadyAt == null ? null : guestReadyAt.toString())
-          .put("processes", procs)
-          .put("uids", uidCount == 0 ? null : new JsonObject().put("first", uidFirst).put("size", uidCount));
-    } catch (InvalidProtocolBufferException e) {
-      throw new IllegalStateException("cannot print spec of VM " + vmId, e);
-    }
+    return new JsonObject()
+        .put("version", 1)
+        .put("vmId", vmId)
+        .put("spec", new JsonObject(SpecJson.of(spec)))
+        .put("specRevision", specRevision)
+        .put("phase", phase.name())
+        .put("reason", reason)
+        .put("message", message)
+        .put("lastVmSeq", lastVmSeq)
+        .put("launchComplete", launchComplete)
+        .put("accelerator", accelerator)
+        .put("launchedAt", launchedAt == null ? null : launchedAt.toString())
+        .put("guestReadyAt", guestReadyAt == null ? null : guestReadyAt.toString())
+        .put("processes", procs)
+        .put("uids", uidCount == 0 ? null : new JsonObject().put("first", uidFirst).put("size", uidCount));
   }
 
   public static VmRecord fromJson(JsonObject json) {
