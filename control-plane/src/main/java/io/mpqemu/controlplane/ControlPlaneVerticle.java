@@ -33,6 +33,7 @@ import io.mpqemu.v1.NodeHeartbeat;
 import io.mpqemu.v1.VmEvent;
 import io.mpqemu.v1.VmServiceGrpcService;
 import io.mpqemu.wire.BusAddresses;
+import io.mpqemu.wire.EventJson;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.json.JsonObject;
@@ -195,7 +196,7 @@ public final class ControlPlaneVerticle extends VerticleBase {
       BusSignatures.Verifier verifier = tls == null ? null : new BusSignatures.Verifier(tls, replayWindow, Clock.systemUTC());
       busJoined = Future.all(
           vertx.eventBus().<JsonObject>consumer(BusAddresses.VM_EVENTS, m -> {
-            VmEvent e = parse(m.body(), VmEvent.newBuilder()).build();
+            VmEvent e = EventJson.fromJson(m.body());
             verified(verifier == null ? null : () -> verifier.event(e.getNode(), BusAddresses.VM_EVENTS, m.body(), m.headers()),
                 () -> {
                   if (leadership.leads()) { // the leader records agents' events; a standby reads them from the store

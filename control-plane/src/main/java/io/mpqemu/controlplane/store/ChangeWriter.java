@@ -1,6 +1,7 @@
 package io.mpqemu.controlplane.store;
 
 import io.mpqemu.v1.VmEvent;
+import io.mpqemu.wire.EventJson;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -53,11 +54,11 @@ final class ChangeWriter {
   }
 
   /** As above, also leaving out the events in {@code seen}, and adding the ones kept to it (a group's changes share it). */
-  static List<VmEvent> unrecorded(Statements statements, List<VmEvent> events, Set<String> seen) throws SQLException {
+  static List<VmEvent> unrecorded(Statements statements, List<VmEvent> events, Set<VmEvent> seen) throws SQLException {
     List<VmEvent> fresh = new ArrayList<>(events.size());
     for (VmEvent e : events) {
       if (e.getVmSeq() > 0) {
-        if (!seen.add(ProtoJson.print(e.toBuilder().setSeq(0).build())) || recorded(statements, e)) {
+        if (!seen.add(e.toBuilder().setSeq(0).build()) || recorded(statements, e)) {
           continue;
         }
       }
@@ -126,7 +127,7 @@ final class ChangeWriter {
       VmEvent numbered = event.toBuilder().setSeq(++seq).build();
       insert.setLong(1, seq);
       insert.setString(2, numbered.getVmId());
-      insert.setString(3, ProtoJson.print(numbered));
+      insert.setString(3, EventJson.toJson(numbered).encode());
       insert.setString(4, numbered.getNode());
       insert.setLong(5, numbered.getVmSeq());
       insert.addBatch();

@@ -1,6 +1,7 @@
 package io.mpqemu.controlplane.store;
 
 import io.mpqemu.v1.VmEvent;
+import io.mpqemu.wire.EventJson;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.util.ArrayList;
@@ -54,7 +55,7 @@ final class GroupWriter {
       PreparedStatement labels, PreparedStatement requests, PreparedStatement events) throws SQLException {
     int[] counts = new int[7];
     List<List<VmEvent>> recorded = new ArrayList<>(changes.size());
-    Set<String> seen = new HashSet<>(); // an agent's event in two changes of the group is recorded once too
+    Set<VmEvent> seen = new HashSet<>(); // an agent's event in two changes of the group is recorded once too
     long seq = lastSeq;
     for (Change change : changes) {
       List<VmEvent> fresh = ChangeWriter.unrecorded(statements, change.events(), seen);
@@ -91,7 +92,7 @@ final class GroupWriter {
         VmEvent n = e.toBuilder().setSeq(++seq).build();
         events.setLong(1, seq);
         events.setString(2, n.getVmId());
-        events.setString(3, ProtoJson.print(n));
+        events.setString(3, EventJson.toJson(n).encode());
         events.setString(4, n.getNode());
         events.setLong(5, n.getVmSeq());
         events.addBatch();

@@ -1,9 +1,8 @@
 package io.mpqemu.agent.events;
 
-import com.google.protobuf.InvalidProtocolBufferException;
-import com.google.protobuf.util.JsonFormat;
 import io.mpqemu.v1.VmEvent;
 import io.mpqemu.wire.BusAddresses;
+import io.mpqemu.wire.EventJson;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import java.util.ArrayDeque;
@@ -23,7 +22,6 @@ import org.slf4j.LoggerFactory;
 public final class EventHub {
 
   private static final Logger LOG = LoggerFactory.getLogger(EventHub.class);
-  private static final JsonFormat.Printer JSON = JsonFormat.printer().omittingInsignificantWhitespace();
 
   /** Events kept in memory for watchers that ask for the recent past. */
   public static final int RECENT = 1024;
@@ -108,20 +106,10 @@ public final class EventHub {
   }
 
   public static JsonObject toJson(VmEvent event) {
-    try {
-      return new JsonObject(JSON.print(event));
-    } catch (InvalidProtocolBufferException e) {
-      throw new IllegalStateException("cannot print event", e);
-    }
+    return EventJson.toJson(event);
   }
 
   public static VmEvent fromJson(JsonObject json) {
-    VmEvent.Builder b = VmEvent.newBuilder();
-    try {
-      JsonFormat.parser().ignoringUnknownFields().merge(json.encode(), b);
-    } catch (InvalidProtocolBufferException e) {
-      throw new IllegalArgumentException("not a VmEvent: " + e.getMessage(), e);
-    }
-    return b.build();
+    return EventJson.fromJson(json);
   }
 }
