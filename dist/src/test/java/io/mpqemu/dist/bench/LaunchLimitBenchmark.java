@@ -61,7 +61,7 @@ import org.junit.jupiter.api.Test;
  *
  * <p>Run: {@code mvn -B -o verify -Pbench -pl dist -Dsurefire.failIfNoSpecifiedTests=false -Dtest=LaunchLimitBenchmark}
  * (real QEMU). Knobs: {@code -Dbench.runs=20}, {@code -Dbench.warmup=3}, {@code -Dbench.burst=32} (0 skips the
- * bursts), {@code -Dbench.warmupBursts=6}, {@code -Dbench.burstRounds=5}, {@code -Dbench.accelerator=auto|kvm|tcg},
+ * bursts), {@code -Dbench.warmupBursts=20}, {@code -Dbench.burstRounds=5}, {@code -Dbench.accelerator=auto|kvm|tcg},
  * {@code -Dbench.dir=/tmp}.
  *
  * <p><b>Warm-up</b>: the JVM the control plane and the agent run in compiles their code as it runs it; a
@@ -93,7 +93,7 @@ class LaunchLimitBenchmark {
   static final int BURST = Integer.getInteger("bench.burst", 32);
   static final int BURST_ROUNDS = Integer.getInteger("bench.burstRounds", 5);
   /** Bursts of each launcher run first, unmeasured: the JIT compiles the launch paths (see the report's JIT column). */
-  static final int WARMUP_BURSTS = Integer.getInteger("bench.warmupBursts", 6);
+  static final int WARMUP_BURSTS = Integer.getInteger("bench.warmupBursts", 20);
   /** A pause after each single launch and its removal, the same for all three launchers. */
   static final Duration SETTLE = Duration.ofMillis(Integer.getInteger("bench.settleMs", 200));
   static final String ACCELERATOR = System.getProperty("bench.accelerator", "auto");
