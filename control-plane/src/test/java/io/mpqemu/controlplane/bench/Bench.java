@@ -90,6 +90,11 @@ public final class Bench {
       return SocketAddress.domainSocketAddress(socket.toString());
     }
 
+    /** The store's executor: its transactions and the writes they carried (group commit). */
+    public io.mpqemu.controlplane.store.StoreExecutor store() {
+      return verticle.storeExecutor();
+    }
+
     @Override
     public void close() {
       Await.result(vertx.close(), WAIT);

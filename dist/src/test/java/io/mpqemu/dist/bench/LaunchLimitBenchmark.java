@@ -149,7 +149,7 @@ class LaunchLimitBenchmark {
             WARMUP_BURSTS, BURST);
         for (int r = 0; r < WARMUP_BURSTS; r++) {
           burstBare(bare, accel, "wb" + r);
-          burstCp(cl, cp.address(), "wc" + r);
+          burstCp(cl, cp, "wc" + r);
         }
         report.line("");
       }
@@ -185,7 +185,7 @@ class LaunchLimitBenchmark {
         double[] cpTimes = new double[BURST_ROUNDS];
         for (int r = 0; r < BURST_ROUNDS; r++) {
           bareTimes[r] = burstBare(bare, accel, "bb" + r);
-          cpTimes[r] = burstCp(cl, cp.address(), "bc" + r);
+          cpTimes[r] = burstCp(cl, cp, "bc" + r);
         }
         for (int r = 0; r < BURST_ROUNDS; r++) {
           report.f("burst %d: bare %.0f ms (%.1f launches/s), control plane %.0f ms (%.1f launches/s): %.2fx the bare"
@@ -332,7 +332,10 @@ class LaunchLimitBenchmark {
   }
 
   /** {@link #BURST} CreateVm sent at once; ms until the last LAUNCHED arrived on WatchEvents. */
-  private double burstCp(Clients cl, SocketAddress cp, String tag) {
+  private double burstCp(Clients cl, ControlPlane controlPlane, String tag) {
+    SocketAddress cp = controlPlane.address();
+    long commits = controlPlane.store().groupCommits();
+    long writes = controlPlane.store().groupedChanges();
     Usage usage = Usage.start();
     long t0 = System.nanoTime();
     List<Future<Vm>> creates = new ArrayList<>();
@@ -350,8 +353,9 @@ class LaunchLimitBenchmark {
       last = Math.max(last, await(watched, id + "/" + EventType.LAUNCHED));
     }
     double ms = Bench.ms(t0, last);
-    report.f("  %s: control plane, %d CreateVm at once: all LAUNCHED on WatchEvents in %.0f ms; %s", tag, BURST, ms,
-        usage.since());
+    report.f("  %s: control plane, %d CreateVm at once: all LAUNCHED on WatchEvents in %.0f ms; %s; the store's %d"
+        + " transactions (one fsync each) carried %d writes", tag, BURST, ms, usage.since(),
+        controlPlane.store().groupCommits() - commits, controlPlane.store().groupedChanges() - writes);
     List<Future<?>> deletes = new ArrayList<>();
     for (String id : ids) {
       deletes.add(cl.call(cp, VmServiceGrpcClient.DeleteVm, DeleteVmRequest.newBuilder().setVm(VmRef.newBuilder().setId(id))
