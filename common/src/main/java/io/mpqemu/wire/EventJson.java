@@ -53,7 +53,11 @@ public final class EventJson {
       json.put("time", timestamp(e.getTime()));
     }
     if (e.hasProcess()) {
-      json.put("process", process(e.getProcess()));
+      try {
+        json.put("process", process(e.getProcess()));
+      } catch (NotMapped notMapped) {
+        return viaJsonFormat(e);
+      }
     }
     if (e.getRepeats() != 0) {
       json.put("repeats", Integer.toUnsignedLong(e.getRepeats()));

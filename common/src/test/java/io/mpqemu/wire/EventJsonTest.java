@@ -90,6 +90,17 @@ class EventJsonTest {
   }
 
   @Test
+  @DisplayName("a value protobuf prints as a string (a CPU time that is not a number) prints as protobuf prints it")
+  void nonFiniteAsJsonFormat() throws Exception {
+    VmEvent e = VmEvent.newBuilder().setVmId("vm-4").setProcess(ProcessStatus.newBuilder().setName("main")
+        .setCpuSeconds(Double.NaN)).build();
+
+    assertThat(EventJson.toJson(e)).isEqualTo(jsonFormat(e));
+    assertThat(EventJson.toJson(e).getJsonObject("process").getString("cpuSeconds")).isEqualTo("NaN");
+    assertThat(EventJson.fromJson(EventJson.toJson(e))).isEqualTo(e);
+  }
+
+  @Test
   @DisplayName("what is not a VmEvent is refused with protobuf's reason")
   void refusesNonEvents() {
     assertThatThrownBy(() -> EventJson.fromJson(new JsonObject().put("vmSeq", "many")))

@@ -1,8 +1,8 @@
 package io.mpqemu.controlplane.store;
 
 import io.mpqemu.v1.VmEvent;
-import io.mpqemu.wire.SpecJson;
 import io.mpqemu.v1.VmSpec;
+import io.mpqemu.wire.SpecJson;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.IdentityHashMap;
