@@ -4,9 +4,12 @@ import io.mpqemu.v1.AgentVm;
 import io.mpqemu.v1.Condition;
 import io.mpqemu.v1.EventType;
 import io.mpqemu.v1.Phase;
+import io.mpqemu.v1.ProcessRole;
 import io.mpqemu.v1.ProcessStatus;
 import io.mpqemu.v1.VmEvent;
 import io.mpqemu.v1.VmStatus;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 
@@ -102,6 +105,10 @@ public final class StatusFold {
     return Optional.empty();
   }
 
+  /**
+   * Replaces the process of that name, or adds it where the node's own view lists it: device processes
+   * first, the main QEMU last (the agent starts the main QEMU first, so events alone would list it first).
+   */
   private static void upsert(VmStatus.Builder status, ProcessStatus p) {
     for (int i = 0; i < status.getProcessesCount(); i++) {
       if (status.getProcesses(i).getName().equals(p.getName())) {
@@ -109,6 +116,21 @@ public final class StatusFold {
         return;
       }
     }
-    status.addProcesses(p);
+    List<ProcessStatus> listed = new ArrayList<>(status.getProcessesList());
+    int at = listed.size();
+    if (!isMain(p)) {
+      for (int i = 0; i < listed.size(); i++) {
+        if (isMain(listed.get(i))) {
+          at = i;
+          break;
+        }
+      }
+    }
+    listed.add(at, p);
+    status.clearProcesses().addAllProcesses(listed);
+  }
+
+  private static boolean isMain(ProcessStatus p) {
+    return p.getRole() == ProcessRole.PROCESS_ROLE_MAIN || p.getName().equals("main");
   }
 }

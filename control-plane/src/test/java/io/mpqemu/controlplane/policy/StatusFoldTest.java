@@ -5,9 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.mpqemu.v1.AgentVm;
 import io.mpqemu.v1.EventType;
 import io.mpqemu.v1.Phase;
+import io.mpqemu.v1.ProcessRole;
 import io.mpqemu.v1.ProcessStatus;
 import io.mpqemu.v1.VmEvent;
 import io.mpqemu.v1.VmStatus;
+import java.util.List;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
@@ -31,6 +33,22 @@ class StatusFoldTest {
     assertThat(after.getProcesses(1).getExitStatus()).isEqualTo(1);
     assertThat(after.getRestarts()).isEqualTo(2);
     assertThat(after.getLastEventSeq()).isEqualTo(7);
+  }
+
+  @Test
+  @DisplayName("processes started during a launch are listed as the node lists them, devices first and the main QEMU"
+      + " last, though the main QEMU starts first")
+  void processesInTheNodesOrder() {
+    VmStatus s = StatusFold.ofEvent(RUNNING, VmEvent.newBuilder().setType(EventType.LAUNCH_STARTED)
+        .setPhase(Phase.PHASE_LAUNCHING).setNode("node-a").build());
+    for (ProcessStatus p : List.of(ProcessStatus.newBuilder().setName("main").setRole(ProcessRole.PROCESS_ROLE_MAIN).build(),
+        ProcessStatus.newBuilder().setName("lsi0").setRole(ProcessRole.PROCESS_ROLE_DEVICE).build(),
+        ProcessStatus.newBuilder().setName("nvme0").setRole(ProcessRole.PROCESS_ROLE_DEVICE).build())) {
+      s = StatusFold.ofEvent(s, VmEvent.newBuilder().setType(EventType.PROCESS_STARTED).setPhase(Phase.PHASE_LAUNCHING)
+          .setNode("node-a").setProcess(p).build());
+    }
+
+    assertThat(s.getProcessesList()).extracting(ProcessStatus::getName).containsExactly("lsi0", "nvme0", "main");
   }
 
   @Test
