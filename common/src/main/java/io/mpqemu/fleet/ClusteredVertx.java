@@ -10,6 +10,8 @@ import io.vertx.core.eventbus.EventBusOptions;
 import java.util.function.Function;
 import org.infinispan.manager.DefaultCacheManager;
 import org.jgroups.JChannel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A Vert.x joined to the fleet: membership by JGroups over TCP under mutual TLS (only certificates of
@@ -19,6 +21,8 @@ import org.jgroups.JChannel;
  * mutual TLS. See {@link Membership}.
  */
 public final class ClusteredVertx {
+
+  private static final Logger LOG = LoggerFactory.getLogger("io.mpqemu.fleet.Membership");
 
   private ClusteredVertx() {}
 
@@ -77,12 +81,19 @@ public final class ClusteredVertx {
       throw new StartException(2, "certificate " + fleet.certFile() + " is for '" + tls.commonName() + "', not for node "
           + name + ": the control plane calls a node only if its certificate's CN is the node id (" + howToMake + ")");
     }
-    ServiceRegistry metrics = new ServiceRegistry();
     try {
-      return new Started(start(fleet, tls, options, o -> VertxMetrics.builder(o, metrics, role.toString())).await(), tls,
-          metrics);
+      return JoinAttempts.run(() -> {
+        ServiceRegistry metrics = new ServiceRegistry();
+        try {
+          return new Started(start(fleet, tls, options, o -> VertxMetrics.builder(o, metrics, role.toString())).await(),
+              tls, metrics);
+        } catch (Exception e) {
+          metrics.close();
+          throw e;
+        }
+      }, JoinAttempts.WAITS, why -> LOG.warn("joining cluster '{}' at {}: {}", fleet.name(), fleet.host(), why),
+          d -> Thread.sleep(d.toMillis()));
     } catch (Exception e) {
-      metrics.close();
       throw new StartException(1, "cannot join cluster '" + fleet.name() + "' at " + fleet.host() + ": " + e.getMessage());
     }
   }
