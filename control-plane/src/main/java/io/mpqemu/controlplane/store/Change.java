@@ -1,13 +1,9 @@
 package io.mpqemu.controlplane.store;
 
 import io.mpqemu.v1.VmEvent;
-import io.mpqemu.v1.VmSpec;
 import io.mpqemu.wire.SpecJson;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.IdentityHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * What one transaction does.
@@ -17,35 +13,28 @@ import java.util.Map;
  * @param deletes ids of VMs to remove (their events stay)
  * @param events appended in this order, each given the next seq; their seq field is ignored
  * @param requestId when not null, maps this CreateVm request id to {@code requestVmId}
- * @param printedSpecs the JSON of the written VMs' specs, by spec instance, when printed ahead ({@link
- *     #withSpecsPrinted}): the writer then does not print them on its one thread
  */
 public record Change(List<StoredVm> inserts, List<StoredVm> updates, List<String> deletes, List<VmEvent> events,
-    String requestId, String requestVmId, Map<VmSpec, String> printedSpecs) {
+    String requestId, String requestVmId) {
 
   public Change {
     inserts = List.copyOf(inserts);
     updates = List.copyOf(updates);
     deletes = List.copyOf(deletes);
     events = List.copyOf(events);
-    printedSpecs = printedSpecs.isEmpty() ? Map.of() : Collections.unmodifiableMap(new IdentityHashMap<>(printedSpecs));
   }
 
-  /** This change with its VMs' specs printed as JSON now, on the calling thread. */
+  /**
+   * Prints its VMs' specs as JSON now, on the calling thread, into {@link SpecJson}'s memory: the store's
+   * writer then finds them printed and does not print them on its one thread.
+   */
   public Change withSpecsPrinted() {
-    Map<VmSpec, String> printed = new IdentityHashMap<>();
     for (List<StoredVm> vms : List.of(inserts, updates)) {
       for (StoredVm vm : vms) {
-        printed.computeIfAbsent(vm.spec(), SpecJson::of);
+        SpecJson.of(vm.spec());
       }
     }
-    return new Change(inserts, updates, deletes, events, requestId, requestVmId, printed);
-  }
-
-  /** The JSON of {@code spec}, printed ahead or now. */
-  String specJson(VmSpec spec) {
-    String printed = printedSpecs.get(spec);
-    return printed != null ? printed : SpecJson.of(spec);
+    return this;
   }
 
   public static Builder builder() {
@@ -88,7 +77,7 @@ public record Change(List<StoredVm> inserts, List<StoredVm> updates, List<String
     }
 
     public Change build() {
-      return new Change(inserts, updates, deletes, events, requestId, requestVmId, Map.of());
+      return new Change(inserts, updates, deletes, events, requestId, requestVmId);
     }
   }
 }

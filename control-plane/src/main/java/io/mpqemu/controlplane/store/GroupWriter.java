@@ -62,12 +62,12 @@ final class GroupWriter {
       Map<String, Long> lastSeqOfVm = ChangeWriter.seqsOfVms(fresh, seq);
       for (StoredVm vm : change.inserts()) {
         StoredVm row = ChangeWriter.withLastEventSeq(vm, lastSeqOfVm);
-        add(inserts, row, change, counts, 0);
+        add(inserts, row, counts, 0);
         addLabels(labels, row, counts);
       }
       for (StoredVm vm : change.updates()) {
         StoredVm row = ChangeWriter.withLastEventSeq(vm, lastSeqOfVm);
-        add(updates, row, change, counts, 1);
+        add(updates, row, counts, 1);
         labelDeletes.setString(1, vm.id());
         labelDeletes.addBatch();
         counts[2]++;
@@ -111,9 +111,8 @@ final class GroupWriter {
     return recorded;
   }
 
-  private static void add(PreparedStatement statement, StoredVm row, Change change, int[] counts, int kind)
-      throws SQLException {
-    VmRows.bind(statement, row, change.specJson(row.spec()));
+  private static void add(PreparedStatement statement, StoredVm row, int[] counts, int kind) throws SQLException {
+    VmRows.bind(statement, row);
     statement.addBatch();
     counts[kind]++;
   }

@@ -99,15 +99,10 @@ final class VmRows {
 
   /** Sets a VM row's eleven parameters, in the column order of {@link StoreSql#VM_UPSERT} and {@link StoreSql#VM_INSERT}. */
   static void bind(PreparedStatement row, StoredVm vm) throws SQLException {
-    bind(row, vm, SpecJson.of(vm.spec()));
-  }
-
-  /** {@link #bind(PreparedStatement, StoredVm)} with the spec's JSON printed already. */
-  static void bind(PreparedStatement row, StoredVm vm, String specJson) throws SQLException {
     VmStatus status = vm.status();
     row.setString(1, vm.id());
     row.setString(2, vm.name());
-    row.setString(3, specJson);
+    row.setString(3, SpecJson.of(vm.spec()));
     row.setString(4, vm.desiredState().name());
     row.setLong(5, vm.revision());
     row.setString(6, status == null ? null : ProtoJson.print(status));

@@ -48,7 +48,7 @@ public final class EventHub {
   public void publish(VmEvent event) {
     LOG.info("vm={} name={} node={} event={} phase={} reason={}: {}", event.getVmId(), event.getVmName(),
         event.getNode(), event.getType(), event.getPhase(), event.getReason(), event.getMessage());
-    io.vertx.core.json.JsonObject body = toJson(event);
+    JsonObject body = EventJson.toJson(event);
     if (signer == null) {
       vertx.eventBus().publish(BusAddresses.VM_EVENTS, body);
     } else {
@@ -103,13 +103,5 @@ public final class EventHub {
   /** The watchers registered now: each open WatchEvents stream, and the agent's own metrics watcher. */
   public int watcherCount() {
     return watchers.size();
-  }
-
-  public static JsonObject toJson(VmEvent event) {
-    return EventJson.toJson(event);
-  }
-
-  public static VmEvent fromJson(JsonObject json) {
-    return EventJson.fromJson(json);
   }
 }

@@ -14,11 +14,9 @@ import io.mpqemu.agent.NodeAgentVerticle;
 import io.mpqemu.agent.confine.Cgroups;
 import io.mpqemu.agent.confine.ConfinementSettings;
 import io.mpqemu.agent.confine.UidRange;
-import io.mpqemu.agent.events.EventHub;
 import io.mpqemu.agent.process.ProcessScanner;
 import io.mpqemu.agent.process.ProcessTable;
 import io.mpqemu.agent.qemu.BootImage;
-import io.mpqemu.agent.state.VmPaths;
 import io.mpqemu.grpc.MessageLimits;
 import io.mpqemu.grpc.ServerStreams;
 import io.mpqemu.grpc.UnaryCalls;
@@ -41,6 +39,7 @@ import io.mpqemu.v1.VmEvent;
 import io.mpqemu.v1.VmSpec;
 import io.mpqemu.v1.WatchAgentEventsRequest;
 import io.mpqemu.wire.BusAddresses;
+import io.mpqemu.wire.EventJson;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -49,7 +48,6 @@ import io.vertx.core.net.SocketAddress;
 import io.vertx.grpc.client.GrpcClient;
 import io.vertx.grpc.common.ServiceMethod;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -105,7 +103,7 @@ public final class AgentHarness implements AutoCloseable {
     uidRange = UidRanges.next();
     vertx = Vertx.builder().with(new VertxOptions().setPreferNativeTransport(true)).build();
     grpc = GrpcClient.client(vertx, MessageLimits.clientOptions().setScheduleDeadlineAutomatically(true));
-    vertx.eventBus().<JsonObject>consumer(BusAddresses.VM_EVENTS, m -> busEvents.add(EventHub.fromJson(m.body())));
+    vertx.eventBus().<JsonObject>consumer(BusAddresses.VM_EVENTS, m -> busEvents.add(EventJson.fromJson(m.body())));
   }
 
   public AgentConfig config() {
@@ -337,15 +335,13 @@ public final class AgentHarness implements AutoCloseable {
     }
   }
 
-  /** The last {@code lines} lines of the VM's console log, control characters shown as '?'. */
+  /** The last {@code lines} lines of the VM's console (GetConsoleLog), control characters shown as '?'. */
   public String consoleTail(String vmId, int lines) {
-    Path log = VmPaths.of(stateDir, vmId).consoleLog();
     try {
-      List<String> all = List.of(new String(Files.readAllBytes(log), StandardCharsets.ISO_8859_1)
-          .replaceAll("[\\x00-\\x09\\x0b-\\x1f\\x7f]", "?").split("\n"));
+      List<String> all = List.of(console(vmId).replaceAll("[\\x00-\\x09\\x0b-\\x1f\\x7f]", "?").split("\n"));
       return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
-    } catch (IOException e) {
-      return "(no console log at " + log + ": " + e + ")";
+    } catch (RuntimeException e) {
+      return "(its console log is not readable: " + e.getMessage() + ")";
     }
   }
 
