@@ -229,29 +229,46 @@ abstract class JdbcStore implements Store {
 
   @Override
   public final synchronized int deleteEventsBefore(long seq) {
-    ensureWritable();
-    try {
-      PreparedStatement delete = statements().prepare(StoreSql.EVENTS_DELETE_BEFORE);
+    return writeAlone("Removing old events from", statements -> {
+      PreparedStatement delete = statements.prepare(StoreSql.EVENTS_DELETE_BEFORE);
       delete.setLong(1, seq);
       return delete.executeUpdate();
-    } catch (SQLException e) {
-      throw failed("Removing old events from", e);
-    }
+    });
   }
 
   @Override
   public final synchronized void putNode(StoredNode node) {
-    ensureWritable();
-    try {
-      PreparedStatement upsert = statements().prepare(StoreSql.NODE_UPSERT);
+    writeAlone("Storing node " + node.id() + " in", statements -> {
+      PreparedStatement upsert = statements.prepare(StoreSql.NODE_UPSERT);
       upsert.setString(1, Objects.requireNonNull(node.id(), "a node needs an id"));
       upsert.setString(2, node.endpoint() == null ? "" : node.endpoint());
       upsert.setString(3, (node.state() == null ? NodeState.NODE_STATE_UNSPECIFIED : node.state()).name());
       upsert.setString(4, ProtoJson.print(node.info() == null ? NodeInfo.getDefaultInstance() : node.info()));
       upsert.setString(5, VmRows.text(node.lastHeartbeat()));
-      upsert.executeUpdate();
+      return upsert.executeUpdate();
+    });
+  }
+
+  /**
+   * A write that records no event, in a transaction of its own that takes the writers' lock and passes the
+   * same fence as {@link #commitAll} (on PostgreSQL: only while this control plane holds the lease in its
+   * epoch), so a leader that lost its lease cannot remove events or rewrite nodes after the next one took over.
+   */
+  private <T> T writeAlone(String doing, Query<T> write) {
+    ensureWritable();
+    Statements statements = null;
+    try {
+      statements = statements();
+      long seq = beginAndLockSeq(statements);
+      T result = write.run(statements);
+      commitWithSeq(statements, seq);
+      return result;
     } catch (SQLException e) {
-      throw failed("Storing node " + node.id() + " in", e);
+      rollbackQuietly(statements, e);
+      throw failed(doing, e);
+    } catch (RuntimeException e) {
+      rollbackQuietly(statements, e);
+      throw e;
     }
   }
 
