@@ -92,6 +92,49 @@ class ServeWithPostgresTest {
   }
 
   @Test
+  @DisplayName("serve against a port where nothing listens exits 1 after one line naming the database")
+  void unreachable() throws Exception {
+    int closedPort;
+    try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      closedPort = socket.getLocalPort();
+    }
+    String url = database.url().replace(":" + database.port() + "/", ":" + closedPort + "/");
+    Path password = Files.writeString(dir.resolve("pw"), database.password() + "\n");
+    Files.setPosixFilePermissions(password, PosixFilePermissions.fromString("rw-------"));
+
+    Served served = serve("--store", url, "--store-password-file", password.toString());
+
+    assertThat(served.exit).isEqualTo(1);
+    assertThat(served.stderr).doesNotContain(database.password()).doesNotContain("\tat ");
+    assertThat(served.lines()).singleElement().asString().startsWith("control-plane: cannot start: PostgreSQL at"
+        + " 127.0.0.1:" + closedPort + "/" + database.name() + " is unavailable: nothing answers there (");
+  }
+
+  @Test
+  @DisplayName("serve on a database whose schema is newer than this build exits 1 after one line giving both versions")
+  void futureSchema() throws Exception {
+    PostgresServer.Database future = server.createDatabase("future");
+    PostgresStore.open(PostgresTarget.parse(future.url(), future.password())).close();
+    int newer = 9999;
+    try (java.sql.Connection owner = server.superuser(future.name());
+        java.sql.PreparedStatement insert = owner.prepareStatement("INSERT INTO schema_version(version, description,"
+            + " applied_at) VALUES (?, 'from the future', '2030-01-01')")) {
+      insert.setInt(1, newer);
+      insert.executeUpdate();
+    }
+    Path password = Files.writeString(dir.resolve("pw"), future.password() + "\n");
+    Files.setPosixFilePermissions(password, PosixFilePermissions.fromString("rw-------"));
+
+    Served served = serve("--store", future.url(), "--store-password-file", password.toString());
+
+    assertThat(served.exit).isEqualTo(1);
+    assertThat(served.stderr).doesNotContain("\tat ");
+    assertThat(served.lines()).singleElement().asString().startsWith("control-plane: cannot start: PostgreSQL at"
+        + " 127.0.0.1:" + future.port() + "/" + future.name() + " was written by a newer mpqemu: schema version " + newer
+        + ", this build knows up to ").endsWith(". Run a newer mpqemu, or point this one at another database.");
+  }
+
+  @Test
   @DisplayName("serve with a password in the --store URL exits 2 after one line saying where the password goes")
   void passwordInUrl() {
     Served served = serve("--store", "postgresql://cp:hunter2@127.0.0.1:" + database.port() + "/" + database.name());

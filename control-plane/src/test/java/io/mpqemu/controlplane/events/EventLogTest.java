@@ -85,8 +85,13 @@ class EventLogTest {
   void start() throws Exception {
     vertx = Vertx.vertx();
     loop = vertx.getOrCreateContext();
-    store = new StoreExecutor(vertx, SqliteStore.open(dir.resolve("cp.db")));
+    store = new StoreExecutor(vertx, openStore());
     log = on(() -> Future.succeededFuture(new EventLog(store, 0)));
+  }
+
+  /** The store under the log: SQLite here, PostgreSQL in {@link EventLogOnPostgresTest}. */
+  io.mpqemu.controlplane.store.Store openStore() throws Exception {
+    return SqliteStore.open(dir.resolve("cp.db"));
   }
 
   @AfterEach
