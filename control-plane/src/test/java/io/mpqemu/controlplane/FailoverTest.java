@@ -5,6 +5,9 @@ import static org.assertj.core.api.Assertions.tuple;
 
 import io.mpqemu.controlplane.bench.Bench;
 import io.mpqemu.controlplane.bench.ServeMain;
+import io.mpqemu.controlplane.leadership.Term;
+import io.mpqemu.controlplane.store.PostgresLease;
+import io.mpqemu.controlplane.store.PostgresTarget;
 import io.mpqemu.grpc.GrpcCallException;
 import io.mpqemu.testing.Await;
 import io.mpqemu.testing.PostgresServer;
@@ -220,6 +223,13 @@ class FailoverTest {
       Instant stepDownAt = Instant.parse(steppedDown.substring(steppedDown.indexOf("20"), steppedDown.indexOf("Z") + 1));
       assertThat(Duration.between(cutAt, stepDownAt)).as("cut to the leader stepping down, against the 2 s lease")
           .isLessThan(LEASE);
+      try (PostgresLease lease = new PostgresLease(PostgresTarget.parse(database.url(), database.password()))) {
+        Term held = lease.current(); // read past the proxy, as the database has it
+        assertThat(held.holder()).as("nobody took the lease before cp-a stepped down").isEqualTo("cp-a");
+        assertThat(held.epoch()).isEqualTo(1);
+        assertThat(stepDownAt).as("cp-a stepped down before the lease it last renewed expired (by the database)")
+            .isBefore(held.expiresAt());
+      }
       Await.atMost(LEASE.multipliedBy(3).plusSeconds(5)).until(() -> b.leadership().equals("leads in epoch 2"),
           "cp-b to lead while cp-a is cut off");
       proxy.heal();

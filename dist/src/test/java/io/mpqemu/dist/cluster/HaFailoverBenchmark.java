@@ -39,7 +39,8 @@ import org.junit.jupiter.api.Test;
 class HaFailoverBenchmark {
 
   private static final int KILLS = Integer.getInteger("bench.kills", 20);
-  private static final Duration LEASE = Duration.ofSeconds(4);
+  /** The control planes run with the default settings (no lease flags): the figures are multiples of this. */
+  private static final Duration LEASE = io.mpqemu.controlplane.leadership.LeaseSettings.DEFAULT.length();
 
   @Test
   void killToFirstDispatch() throws Exception {
