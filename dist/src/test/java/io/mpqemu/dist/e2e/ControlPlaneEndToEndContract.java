@@ -317,6 +317,54 @@ abstract class ControlPlaneEndToEndContract {
   }
 
   @Test
+  @DisplayName("compare-and-set: UpdateVm, StartVm, StopVm and DeleteVm with a stale expected_revision are"
+      + " FAILED_PRECONDITION naming the current revision and change nothing; with the current one they act")
+  void compareAndSet() throws Exception {
+    String image = fleet.bootImage("boot.img", "compare and set");
+    Vm vm = fleet.create(Fleet.lsi("cas", image), DesiredState.STOPPED);
+    assertThat(vm.getRevision()).isEqualTo(1);
+    io.mpqemu.v1.VmRef ref = Fleet.ref(vm.getId());
+    io.mpqemu.v1.UpdateVmRequest update = io.mpqemu.v1.UpdateVmRequest.newBuilder().setVm(ref)
+        .setSpec(io.mpqemu.v1.VmSpec.newBuilder().putLabels("tier", "web"))
+        .setUpdateMask(com.google.protobuf.FieldMask.newBuilder().addPaths("labels")).build();
+
+    assertStale(() -> fleet.call(VmServiceGrpcClient.UpdateVm, update.toBuilder().setExpectedRevision(7).build()), 1, 7);
+    Vm updated = fleet.call(VmServiceGrpcClient.UpdateVm, update.toBuilder().setExpectedRevision(1).build());
+    assertThat(updated.getRevision()).isEqualTo(2);
+    assertThat(updated.getSpec().getLabelsMap()).containsExactly(Map.entry("tier", "web"));
+
+    assertStale(() -> fleet.call(VmServiceGrpcClient.StartVm, StartVmRequest.newBuilder().setVm(ref)
+        .setExpectedRevision(1).build()), 2, 1);
+    assertThat(fleet.get(vm.getId()).getDesiredState()).as("a refused start changes nothing").isEqualTo(DesiredState.STOPPED);
+    fleet.call(VmServiceGrpcClient.StartVm, StartVmRequest.newBuilder().setVm(ref).setExpectedRevision(2).build());
+    fleet.awaitPhase(vm.getId(), Phase.PHASE_RUNNING, WAIT);
+
+    assertStale(() -> fleet.call(VmServiceGrpcClient.StopVm, StopVmRequest.newBuilder().setVm(ref).setTimeoutSeconds(1)
+        .setExpectedRevision(2).build()), 3, 2);
+    assertStale(() -> fleet.call(VmServiceGrpcClient.DeleteVm, DeleteVmRequest.newBuilder().setVm(ref)
+        .setExpectedRevision(2).build()), 3, 2);
+    assertThat(fleet.get(vm.getId()).getStatus().getPhase()).as("refused, the VM runs on").isEqualTo(Phase.PHASE_RUNNING);
+    assertThat(fleet.qemuPids()).hasSize(2);
+
+    fleet.call(VmServiceGrpcClient.DeleteVm, DeleteVmRequest.newBuilder().setVm(ref).setExpectedRevision(3).build());
+    assertThatThrownBy(() -> fleet.get(vm.getId())).isInstanceOfSatisfying(GrpcCallException.class,
+        e -> assertThat(e.status()).isEqualTo(GrpcStatus.NOT_FOUND));
+    assertThat(fleet.qemuPids()).isEmpty();
+    List<VmEvent> log = fleet.watch(0, vm.getId());
+    Fleet.awaitEvent(log, e -> e.getType() == EventType.VM_DELETED, WAIT);
+    assertThat(log).filteredOn(e -> e.getType() == EventType.SPEC_UPDATED).singleElement()
+        .satisfies(e -> assertThat(e.getMessage()).isEqualTo("replaced labels; now at revision 2"));
+  }
+
+  private static void assertStale(org.assertj.core.api.ThrowableAssert.ThrowingCallable call, long current, long expected) {
+    assertThatThrownBy(call).isInstanceOfSatisfying(GrpcCallException.class, e -> {
+      assertThat(e.status()).isEqualTo(GrpcStatus.FAILED_PRECONDITION);
+      assertThat(e.serverMessage()).contains("is at revision " + current + ", not " + expected
+          + "; read it again and decide with expected_revision " + current);
+    });
+  }
+
+  @Test
   @DisplayName("two CreateVm calls with one request_id at the same moment answer with the same VM")
   void concurrentRetries() throws Exception {
     CreateVmRequest request = CreateVmRequest.newBuilder().setSpec(Fleet.lsi("twice", "x.img"))
