@@ -134,6 +134,23 @@ public final class ServiceJvm implements AutoCloseable {
     process.waitFor(STOP_WITHIN.toSeconds(), TimeUnit.SECONDS);
   }
 
+  /** SIGSTOP: the JVM stops where it is, its sockets open, as a host that stalls would (resume with {@link #resume}). */
+  public void pause() throws IOException, InterruptedException {
+    signal("STOP");
+  }
+
+  /** SIGCONT after {@link #pause}: it goes on from where it stopped, its timers late. */
+  public void resume() throws IOException, InterruptedException {
+    signal("CONT");
+  }
+
+  private void signal(String name) throws IOException, InterruptedException {
+    Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).inheritIO().start();
+    if (kill.waitFor() != 0) {
+      throw new IOException("kill -" + name + " " + process.pid() + " exited with " + kill.exitValue());
+    }
+  }
+
   /** SIGTERM, as systemd or Ctrl-C would stop it; returns its exit code, or fails if it does not exit. */
   public int terminate() throws InterruptedException {
     process.destroy();
