@@ -43,7 +43,7 @@ public final class VmConditions {
 
   /** The conditions of {@code spec} running under {@code accelerator} ("kvm", "tcg", or "" before a launch). */
   public static List<Condition> of(VmSpec spec, String accelerator) {
-    if (accelerator.equals("tcg") && spec.getDevicesCount() > 0) {
+    if (accelerator.equals("tcg") && KernelCommandLine.hasProxiedDevices(spec)) {
       if (KernelCommandLine.extended(spec, true)) {
         return List.of(Condition.newBuilder().setType(DEVICE_INTERRUPTS).setReason("TcgPolling")
             .setMessage("under TCG the proxied devices' interrupts do not reach the guest (QEMU signals them only"

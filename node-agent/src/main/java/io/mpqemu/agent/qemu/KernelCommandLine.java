@@ -1,5 +1,7 @@
 package io.mpqemu.agent.qemu;
 
+import io.mpqemu.spec.CloudInitSeed;
+import io.mpqemu.spec.NicRules;
 import io.mpqemu.v1.VmSpec;
 import java.util.Arrays;
 
@@ -25,9 +27,14 @@ public final class KernelCommandLine {
     return line.isEmpty() ? TCG_INTERRUPTS : line + " " + TCG_INTERRUPTS;
   }
 
+  /** Whether any device of the VM runs in a process of its own: a disk controller, the cloud-init seed, a NIC. */
+  public static boolean hasProxiedDevices(VmSpec spec) {
+    return spec.getDevicesCount() > 0 || CloudInitSeed.wanted(spec) || NicRules.deviceProcesses(spec) > 0;
+  }
+
   /** Whether the agent adds {@value #TCG_INTERRUPTS} to the spec's line. */
   public static boolean extended(VmSpec spec, boolean tcg) {
-    return tcg && !spec.getBoot().getKernel().isEmpty() && spec.getDevicesCount() > 0
+    return tcg && !spec.getBoot().getKernel().isEmpty() && hasProxiedDevices(spec)
         && Arrays.stream(spec.getBoot().getCmdline().split(" ")).noneMatch(w -> w.equals("nolapic_timer"));
   }
 }

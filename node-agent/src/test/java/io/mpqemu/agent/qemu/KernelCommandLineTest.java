@@ -25,6 +25,20 @@ class KernelCommandLineTest {
   }
 
   @Test
+  void aNicOrASeedInAProcessOfItsOwnCountsAsAProxiedDevice() {
+    VmSpec nicOnly = spec("console=ttyS0", false).toBuilder()
+        .addNics(io.mpqemu.v1.Nic.newBuilder().setId("net0")).build();
+    assertThat(KernelCommandLine.of(nicOnly, true)).isEqualTo("console=ttyS0 irqpoll nolapic_timer");
+    VmSpec seedOnly = spec("console=ttyS0", false).toBuilder()
+        .setCloudInit(io.mpqemu.v1.CloudInit.newBuilder().setUserData("#cloud-config\n")).build();
+    assertThat(KernelCommandLine.of(seedOnly, true)).isEqualTo("console=ttyS0 irqpoll nolapic_timer");
+    VmSpec virtioInMain = spec("console=ttyS0", false).toBuilder().addNics(io.mpqemu.v1.Nic.newBuilder().setId("net0")
+        .setPlacement(io.mpqemu.v1.NicPlacement.MAIN)).build();
+    assertThat(KernelCommandLine.of(virtioInMain, true)).as("a NIC in the main QEMU gets its interrupts")
+        .isEqualTo("console=ttyS0");
+  }
+
+  @Test
   void theLineIsLeftAsItIsOtherwise() {
     assertThat(KernelCommandLine.of(spec("console=ttyS0", true), false)).as("KVM").isEqualTo("console=ttyS0");
     assertThat(KernelCommandLine.of(spec("console=ttyS0", false), true)).as("no proxied device").isEqualTo("console=ttyS0");
