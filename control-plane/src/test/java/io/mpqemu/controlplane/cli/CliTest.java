@@ -183,6 +183,26 @@ class CliTest {
   }
 
   @Test
+  @DisplayName("vm get lists the NICs: model, MAC, network, placement, a bridge NIC's addresses, a user-mode NIC's forwards")
+  void getShowsNics() {
+    fake.getVm = r -> Future.succeededFuture(WEB.toBuilder().setStatus(WEB.getStatus().toBuilder()
+        .addNics(io.mpqemu.v1.NicStatus.newBuilder().setId("net0").setModel("e1000e").setMac("02:aa:bb:cc:dd:ee")
+            .setNetwork("default").setPlacement(io.mpqemu.v1.NicPlacement.DEVICE_PROCESS)
+            .addForwards("tcp 127.0.0.1:8080 -> 80").addForwards("udp 127.0.0.1:5353 -> 53"))
+        .addNics(io.mpqemu.v1.NicStatus.newBuilder().setId("net1").setModel("virtio-net-pci").setMac("52:54:00:12:34:56")
+            .setNetwork("lan").setPlacement(io.mpqemu.v1.NicPlacement.MAIN).addAddresses("10.77.0.11"))).build());
+
+    assertThat(run("vm", "get", "web")).isZero();
+
+    String row = "%-6s%-16s%-19s%-9s%-16s%-12s%s";
+    assertThat(lines()).containsSequence(
+        String.format(row, "NIC", "MODEL", "MAC", "NETWORK", "PLACEMENT", "ADDRESSES", "FORWARDS"),
+        String.format(row, "net0", "e1000e", "02:aa:bb:cc:dd:ee", "default", "DEVICE_PROCESS", "-",
+            "tcp 127.0.0.1:8080 -> 80, udp 127.0.0.1:5353 -> 53"),
+        String.format(row, "net1", "virtio-net-pci", "52:54:00:12:34:56", "lan", "MAIN", "10.77.0.11", "-"));
+  }
+
+  @Test
   @DisplayName("an argument shaped like a VM id names the VM by id, anything else by name")
   void idOrName() {
     fake.getVm = r -> Future.succeededFuture(WEB);
