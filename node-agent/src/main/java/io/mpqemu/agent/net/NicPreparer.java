@@ -73,10 +73,10 @@ public final class NicPreparer {
     String mac = NicRules.macOf(vmId, nic);
     boolean inMain = !NicRules.inDeviceProcess(nic);
     if (network.kind() == Network.Kind.USER) {
-      return new QemuCommandLine.Nic(nic.getId(), NicRules.modelOf(nic), mac, inMain, true, network.restrict(), forwards,
+      return new QemuCommandLine.Nic(nic.getId(), NicRules.modelOf(nic), mac, name, inMain, true, network.restrict(), forwards,
           null);
     }
-    return new QemuCommandLine.Nic(nic.getId(), NicRules.modelOf(nic), mac, inMain, false, false, List.of(),
+    return new QemuCommandLine.Nic(nic.getId(), NicRules.modelOf(nic), mac, name, inMain, false, false, List.of(),
         tapOn(network, tapName(vmId, nic.getId()), at));
   }
 

@@ -185,12 +185,13 @@ public final class QemuCommandLine {
   }
 
   /**
-   * A NIC as the command lines need it: its qdev id, model and MAC, whether it is in the main QEMU, and its
-   * backend: user-mode ({@code user}, {@code restrict}, {@code hostForwards} as QEMU's
-   * {@code tcp:127.0.0.1:8080-:80}) or {@code tap}, the descriptor of the tap the agent made (null for user-mode).
+   * A NIC as the command lines need it: its qdev id, model and MAC, the node's network it is on, whether it
+   * is in the main QEMU, and its backend: user-mode ({@code user}, {@code restrict}, {@code hostForwards} as
+   * QEMU's {@code tcp:127.0.0.1:8080-:80}) or {@code tap}, the descriptor of the tap the agent made (null for
+   * user-mode).
    */
-  public record Nic(String id, String model, String mac, boolean inMain, boolean user, boolean restrict,
-      List<String> hostForwards, io.mpqemu.agent.sys.Fd tap) {
+  public record Nic(String id, String model, String mac, String network, boolean inMain, boolean user,
+      boolean restrict, List<String> hostForwards, io.mpqemu.agent.sys.Fd tap) {
     public Nic {
       hostForwards = List.copyOf(hostForwards);
     }

@@ -243,7 +243,7 @@ final class LaunchSteps {
     return chain.onSuccess(v -> {
       for (QemuCommandLine.Nic nic : vm.images().nics()) {
         events.emit(EventType.NIC_ATTACHED, "NicAttached", "NIC " + nic.id() + " (" + nic.model() + ", " + nic.mac()
-            + (nic.inMain() ? ", in the main QEMU" : ", in its own process") + ") attached", null);
+            + ", network " + nic.network() + (nic.inMain() ? ", in the main QEMU" : ", in its own process") + ") attached", null);
       }
     });
   }

@@ -70,7 +70,7 @@ class BridgeGuestTest {
     }
   }
 
-  private VmSpec spec(String name, String mac, String address) throws Exception {
+  private VmSpec spec(String name, String mac, String address, io.mpqemu.v1.NicPlacement placement) throws Exception {
     TestGuest.copyRoot(guest, agent.imageRoot.resolve(name + ".img"));
     String userData = GuestServers.userData(name, true);
     String network = "version: 2\n"
@@ -82,7 +82,7 @@ class BridgeGuestTest {
     return VmSpec.newBuilder().setName(name).setMemoryMib(512)
         .addDevices(ProxiedDevice.newBuilder().setId("root0").setDriver("virtio-blk-pci")
             .addDisks(Disk.newBuilder().setId("root").setImage(name + ".img")))
-        .addNics(Nic.newBuilder().setId("net0").setNetwork("lan").setMac(mac))
+        .addNics(Nic.newBuilder().setId("net0").setNetwork("lan").setMac(mac).setPlacement(placement))
         .setBoot(Boot.newBuilder().setKernel("vmlinuz").setInitrd("initrd.img").setCmdline(TestGuest.CMDLINE))
         .setCloudInit(CloudInit.newBuilder().setUserData(userData).setNetworkConfig(network))
         .setReadyPattern(Pattern.quote("root@" + name + ":~#"))
@@ -90,11 +90,12 @@ class BridgeGuestTest {
   }
 
   @Test
-  @DisplayName("two guests on one bridge reach each other; the node learns their addresses from its neighbour table;"
-      + " each tap's counters show on /metrics")
+  @DisplayName("two guests on one bridge, one with an e1000e in a NIC process of its own, one with a virtio-net in"
+      + " its main QEMU, reach each other; the node learns their addresses from its neighbour table; each tap's"
+      + " counters show on /metrics")
   void twoGuestsOnABridge() throws Exception {
-    agent.launch("vm-a", spec("a", "52:54:00:77:00:02", "10.77.0.2"));
-    agent.launch("vm-b", spec("b", "52:54:00:77:00:03", "10.77.0.3"));
+    agent.launch("vm-a", spec("a", "52:54:00:77:00:02", "10.77.0.2", io.mpqemu.v1.NicPlacement.DEVICE_PROCESS));
+    agent.launch("vm-b", spec("b", "52:54:00:77:00:03", "10.77.0.3", io.mpqemu.v1.NicPlacement.MAIN));
     for (String vmId : List.of("vm-a", "vm-b")) { // the agent is in another JVM: its events are not on this bus
       Await.atMost(READY_WITHIN).every(Duration.ofSeconds(1)).until(() -> agent.get(vmId),
           vm -> vm.hasGuestReadyAt(), vm -> vmId + " never got ready: " + vm.getPhase() + " " + vm.getMessage());
@@ -108,9 +109,19 @@ class BridgeGuestTest {
         return a.awaitOutput(from, "done-42", Duration.ofSeconds(60));
       }, out -> out.contains("hello from b"), out -> "vm-a never reached vm-b's server; its console: " + out);
       assertThat(said).contains("hello from b");
+      int from = a.output.length();
+      a.type("lspci -n; echo done-$((40+3))\n");
+      assertThat(a.awaitOutput(from, "done-43", Duration.ofSeconds(60))).as("vm-a's PCI devices")
+          .contains("8086:10d3");
     } finally {
       a.leave();
     }
+    java.util.Map<String, Integer> uids = new java.util.HashMap<>();
+    agent.get("vm-a").getProcessesList().forEach(p -> uids.put(p.getName(), p.getUid()));
+    assertThat(uids).as("vm-a's processes by uid").containsKeys("main", "root0", "cidata", "net0");
+    assertThat(new java.util.HashSet<>(uids.values())).as("each under a uid of its own: " + uids).hasSize(uids.size());
+    assertThat(agent.get("vm-b").getProcessesList()).extracting(io.mpqemu.v1.ProcessStatus::getName)
+        .as("vm-b's virtio-net is in its main QEMU").doesNotContain("net0");
 
     // the node talks to each guest (from the namespace, where the bridge has its address): it learns them
     for (String guestName : List.of("a", "b")) { // its server starts late in its boot: retried until it answers

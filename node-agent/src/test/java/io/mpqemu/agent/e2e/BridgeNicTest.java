@@ -81,8 +81,10 @@ class BridgeNicTest {
     assertThat(vm.getProcessesList()).filteredOn(p -> p.getRole() == ProcessRole.PROCESS_ROLE_NIC)
         .extracting(ProcessStatus::getName).containsExactly("net0");
     assertThat(agent.get("vm-br").getNicsList()).allSatisfy(n -> assertThat(n.getNetwork()).isEqualTo("lan"));
-    assertThat(ns.run("ip", "link", "show", tap0)).as("outside the agent's namespace there is no such tap")
-        .contains(tap0);
+    assertThat(ns.run("ip", "link", "show", tap0)).as("the tap is in the agent's namespace").contains(tap0);
+    Process outside = new ProcessBuilder("ip", "link", "show", tap0).redirectErrorStream(true).start();
+    outside.getInputStream().readAllBytes();
+    assertThat(outside.waitFor()).as("outside the agent's namespace there is no such tap").isNotZero();
 
     agent.delete("vm-br", true);
     Await.atMost(Duration.ofSeconds(20)).every(Duration.ofMillis(100)).until(() -> ns.runQuietly("ip", "-o", "link", "show",
@@ -96,5 +98,22 @@ class BridgeNicTest {
         });
     assertThat(agent.qemuPids()).isEmpty();
     assertThat(ns.runQuietly("ip", "-o", "link", "show")).doesNotContain("mpq");
+  }
+
+  @Test
+  @DisplayName("a launch refused after its first NIC got a tap (the second NIC's bridge is missing) leaves no tap,"
+      + " no process and no VM")
+  void aRefusalAfterATapLeavesNoTap() throws Exception {
+    assertThatThrownBy(() -> agent.launch("vm-half", Specs.lsi("half", "boot.img").toBuilder()
+        .addNics(Nic.newBuilder().setId("net0").setNetwork("lan"))
+        .addNics(Nic.newBuilder().setId("net1").setNetwork("gone")).build()))
+        .isInstanceOfSatisfying(GrpcCallException.class, e -> {
+          assertThat(e.status()).isEqualTo(GrpcStatus.FAILED_PRECONDITION);
+          assertThat(e.serverMessage()).contains("nics[1].network 'gone'");
+        });
+    assertThat(ns.runQuietly("ip", "-o", "link", "show")).as("net0's tap was made, then let go")
+        .doesNotContain(NicPreparer.tapName("vm-half", "net0")).doesNotContain("mpq");
+    assertThat(agent.qemuPids()).isEmpty();
+    assertThat(agent.list()).extracting(AgentVm::getVmId).doesNotContain("vm-half");
   }
 }

@@ -118,7 +118,8 @@ class NicGuestTest {
     agent.awaitBusEvent(e -> e.getVmId().equals("vm-prox") && e.getType() == EventType.NIC_PROCESS_EXITED
         && e.getMessage().contains("NIC net0 process"), Duration.ofSeconds(5));
     agent.awaitBusEvent(e -> e.getVmId().equals("vm-main") && e.getType() == EventType.NIC_ATTACHED
-        && e.getMessage().contains("NIC net0 (virtio-net-pci"), Duration.ofSeconds(5));
+        && e.getMessage().contains("NIC net0 (virtio-net-pci, ") && e.getMessage().contains(", network default, in the main"
+        + " QEMU) attached"), Duration.ofSeconds(5));
 
     for (String vmId : List.of("vm-prox", "vm-main")) {
       agent.delete(vmId, true);
