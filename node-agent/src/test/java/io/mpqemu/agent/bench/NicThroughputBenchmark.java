@@ -29,8 +29,12 @@ import org.junit.jupiter.api.Test;
 /**
  * Guest-to-host TCP throughput and round-trip latency of one NIC on the node's default (user-mode)
  * network, by where and what it is: an {@code e1000e} in a device process of its own, the same
- * {@code e1000e} in the main QEMU, and a {@code virtio-net-pci} in the main QEMU. One agent in this JVM,
- * the real Debian guest (512 MiB, 1 vCPU, TCG, its root on a proxied virtio-blk-pci), one VM at a time.
+ * {@code e1000e} in the main QEMU, and a {@code virtio-net-pci} in the main QEMU; and the proxied
+ * {@code e1000e} again with a guest process that wakes every {@code bench.wakeMicros} (200 µs), which makes the
+ * guest's timer interrupt, at which {@code irqpoll} polls the proxied NIC, come that often instead of at the
+ * kernel's 250 Hz tick. One agent in this JVM, the real Debian guest (512 MiB, 1 vCPU, TCG, its root on a
+ * proxied virtio-blk-pci), one VM at a time. For each, the main QEMU's CPU while the guest idles (5 s, from
+ * /proc) says what the guest's own activity costs the host.
  *
  * <p>In each guest, cloud-init starts a Python server: on port 5001 it sends the number of bytes the host
  * asks for, on 5002 it echoes. The host reaches both through the VM's port forwards on loopback: a
@@ -50,6 +54,8 @@ class NicThroughputBenchmark {
   private static final String ONLY = System.getProperty("bench.only", "");
   /** Added to the guest's kernel command line (an experiment such as pci=nomsi). */
   private static final String CMDLINE_EXTRA = System.getProperty("bench.cmdline", "");
+  /** How often the waking variant's guest process wakes, in microseconds. */
+  private static final int WAKE_MICROS = Integer.getInteger("bench.wakeMicros", 200);
   private static final Duration READY_WITHIN = Duration.ofSeconds(420);
 
   private static final String SERVER = String.join("\n",
@@ -92,20 +98,23 @@ class NicThroughputBenchmark {
       "serve(5002, echo)",
       "");
 
-  private record Variant(String name, String model, NicPlacement placement) {
+  private record Variant(String name, String model, NicPlacement placement, boolean wakes) {
     String key() {
-      return (model.equals("e1000e") ? "e1000e" : "virtio") + (placement == NicPlacement.MAIN ? "-main" : "-process");
+      return (model.equals("e1000e") ? "e1000e" : "virtio") + (placement == NicPlacement.MAIN ? "-main" : "-process")
+          + (wakes ? "-wake" : "");
     }
   }
 
   private record Result(Variant variant, double mibPerSecond, double inMibPerSecond, double rttMedianMs,
-      double rttP95Ms) {}
+      double rttP95Ms, double idleCpuPercent) {}
 
   @Test
   void nicPlacements() throws Exception {
-    List<Variant> variants = List.of(new Variant("e1000e in a device process", "e1000e", NicPlacement.DEVICE_PROCESS),
-        new Variant("e1000e in the main QEMU", "e1000e", NicPlacement.MAIN),
-        new Variant("virtio-net-pci in the main QEMU", "virtio-net-pci", NicPlacement.MAIN)).stream()
+    List<Variant> variants = List.of(
+        new Variant("e1000e in a device process", "e1000e", NicPlacement.DEVICE_PROCESS, false),
+        new Variant("e1000e in the main QEMU", "e1000e", NicPlacement.MAIN, false),
+        new Variant("virtio-net-pci in the main QEMU", "virtio-net-pci", NicPlacement.MAIN, false),
+        new Variant("e1000e in a device process, waker", "e1000e", NicPlacement.DEVICE_PROCESS, true)).stream()
         .filter(v -> ONLY.isEmpty() || List.of(ONLY.split(",")).contains(v.key())).toList();
     var guest = TestGuest.ensureBuilt();
     List<Result> results = new ArrayList<>();
@@ -121,7 +130,10 @@ class NicThroughputBenchmark {
         agent.launch(vmId, spec(vmId, v, bulk, echo, sink));
         agent.awaitBusEvent(e -> e.getVmId().equals(vmId) && e.getType() == EventType.GUEST_READY, READY_WITHIN);
         awaitEcho(echo);
-        results.add(measure(v, bulk, echo, sink));
+        long mainPid = agent.get(vmId).getProcessesList().stream().filter(p -> p.getName().equals("main"))
+            .findFirst().orElseThrow().getPid();
+        double idleCpu = cpuPercent(mainPid, Duration.ofSeconds(5));
+        results.add(measure(v, bulk, echo, sink, idleCpu));
         agent.delete(vmId, true);
         agent.awaitNoQemu(Duration.ofSeconds(20));
       }
@@ -135,7 +147,12 @@ class NicThroughputBenchmark {
         + SERVER.lines().map(l -> "      " + l + "\n").reduce("", String::concat)
         + "  - path: /etc/systemd/system/mpqemu-bench.service\n    content: |\n"
         + "      [Service]\n      ExecStart=/usr/bin/python3 /usr/local/bin/mpqemu-bench.py\n"
-        + "runcmd:\n  - [systemctl, start, --no-block, mpqemu-bench.service]\n";
+        + (!v.wakes() ? "" : "  - path: /usr/local/bin/mpqemu-wake.py\n    content: |\n      import time\n"
+            + "      while True:\n          time.sleep(" + WAKE_MICROS / 1e6 + ")\n"
+            + "  - path: /etc/systemd/system/mpqemu-wake.service\n    content: |\n"
+            + "      [Service]\n      ExecStart=/usr/bin/python3 /usr/local/bin/mpqemu-wake.py\n")
+        + "runcmd:\n  - [systemctl, start, --no-block, mpqemu-bench.service]\n"
+        + (!v.wakes() ? "" : "  - [systemctl, start, --no-block, mpqemu-wake.service]\n");
     String name = vmId.substring(3);
     return VmSpec.newBuilder().setName(name).setMemoryMib(512)
         .addDevices(ProxiedDevice.newBuilder().setId("root0").setDriver("virtio-blk-pci")
@@ -176,7 +193,20 @@ class NicThroughputBenchmark {
     return s;
   }
 
-  private static Result measure(Variant v, int bulk, int echo, int sink) throws IOException {
+  /** The share of one core {@code pid} used over {@code window} (utime + stime from /proc, in clock ticks of 10 ms). */
+  private static double cpuPercent(long pid, Duration window) throws IOException {
+    long before = cpuTicks(pid);
+    Await.sleep(window.toMillis());
+    return (cpuTicks(pid) - before) * 10.0 / window.toMillis() * 100;
+  }
+
+  private static long cpuTicks(long pid) throws IOException {
+    String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/" + pid + "/stat"));
+    String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+    return Long.parseLong(fields[11]) + Long.parseLong(fields[12]); // utime and stime, fields 14 and 15 of stat
+  }
+
+  private static Result measure(Variant v, int bulk, int echo, int sink, double idleCpu) throws IOException {
     double[] inRates = new double[TRANSFERS];
     byte[] zeros = new byte[1 << 16];
     for (int t = 0; t < TRANSFERS; t++) {
@@ -234,25 +264,28 @@ class NicThroughputBenchmark {
     Arrays.sort(rates);
     Arrays.sort(rtts);
     return new Result(v, rates[TRANSFERS / 2], inRates[TRANSFERS / 2], rtts[PINGS / 2],
-        rtts[(int) Math.ceil(PINGS * 0.95) - 1]);
+        rtts[(int) Math.ceil(PINGS * 0.95) - 1], idleCpu);
   }
 
   private static void report(List<Result> results) {
     StringBuilder out = new StringBuilder("\nNIC throughput and latency, guest to host through a user-mode forward, "
         + java.time.LocalDate.now() + ", " + Runtime.getRuntime().availableProcessors() + " CPUs, TCG\n");
     for (Result r : results) {
-      out.append(String.format("%-34s guest->host %7.1f MiB/s, host->guest %7.1f MiB/s, rtt median %6.2f ms,"
-          + " p95 %6.2f ms%n", r.variant().name(), r.mibPerSecond(), r.inMibPerSecond(), r.rttMedianMs(), r.rttP95Ms()));
+      out.append(String.format("%-36s guest->host %7.1f MiB/s, host->guest %7.1f MiB/s, rtt median %6.2f ms,"
+          + " p95 %6.2f ms, main QEMU idle %5.1f%% of a core%n", r.variant().name(), r.mibPerSecond(),
+          r.inMibPerSecond(), r.rttMedianMs(), r.rttP95Ms(), r.idleCpuPercent()));
     }
-    if (results.size() < 2) {
-      System.out.println(out);
-      return;
+    java.util.Map<String, Result> by = new java.util.HashMap<>();
+    results.forEach(r -> by.put(r.variant().key(), r));
+    Result inMain = by.get("e1000e-main");
+    for (String proxied : List.of("e1000e-process", "e1000e-process-wake")) {
+      Result p = by.get(proxied);
+      if (p != null && inMain != null) {
+        out.append(String.format("%-36s / in-process e1000e: guest->host %.3fx, host->guest %.3fx, round trip %.1fx%n",
+            p.variant().name(), p.mibPerSecond() / inMain.mibPerSecond(), p.inMibPerSecond() / inMain.inMibPerSecond(),
+            p.rttMedianMs() / inMain.rttMedianMs()));
+      }
     }
-    Result proxied = results.get(0);
-    Result inMain = results.get(1);
-    out.append(String.format("proxied / in-process (same e1000e): guest->host %.3fx, host->guest %.3fx, round trip"
-        + " %.1fx%n", proxied.mibPerSecond() / inMain.mibPerSecond(), proxied.inMibPerSecond() / inMain.inMibPerSecond(),
-        proxied.rttMedianMs() / inMain.rttMedianMs()));
     System.out.println(out);
   }
 }
