@@ -68,7 +68,8 @@ import org.junit.jupiter.api.TestMethodOrder;
  * (the default build never runs a {@code *Benchmark} class). Knobs: {@code -Dbench.creates=2000},
  * {@code -Dbench.levels=1,8,64}, {@code -Dbench.rounds=3}, {@code -Dbench.vms=10000},
  * {@code -Dbench.events=100000}, {@code -Dbench.subscribers=100}, {@code -Dbench.liveEvents=500},
- * {@code -Dbench.only=create,list,replay,live}, {@code -Dbench.dir=/tmp} (where the databases live).
+ * {@code -Dbench.pending=10000}, {@code -Dbench.only=create,list,replay,live,pending}, {@code -Dbench.dir=/tmp}
+ * (where the databases live).
  * Every measurement and its baseline run in turn, round after round, so machine noise hits both.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -83,7 +84,8 @@ class ControlPlaneApiBenchmark {
   static final int EVENTS = Integer.getInteger("bench.events", 100_000);
   static final int SUBSCRIBERS = Integer.getInteger("bench.subscribers", 100);
   static final int LIVE_EVENTS = Integer.getInteger("bench.liveEvents", 500);
-  static final Set<String> ONLY = Arrays.stream(System.getProperty("bench.only", "create,list,replay,live").split(","))
+  static final int PENDING = Integer.getInteger("bench.pending", 10_000);
+  static final Set<String> ONLY = Arrays.stream(System.getProperty("bench.only", "create,list,replay,live,pending").split(","))
       .map(String::trim).collect(Collectors.toSet());
   private static final JsonFormat.Printer PRINTER = JsonFormat.printer().omittingInsignificantWhitespace();
   private static final JsonFormat.Parser PARSER = JsonFormat.parser().ignoringUnknownFields();
@@ -232,8 +234,70 @@ class ControlPlaneApiBenchmark {
   /** {@code n} CreateVm calls (desired STOPPED), {@code clients} in flight at any time; fails on any error. */
   static void runCreates(Clients cl, SocketAddress to, String prefix, int n, int clients, double[] latencies)
       throws Exception {
+    runCreates(cl, to, prefix, n, clients, latencies, DesiredState.STOPPED);
+  }
+
+  /** The same with the desired state given. */
+  static void runCreates(Clients cl, SocketAddress to, String prefix, int n, int clients, double[] latencies,
+      DesiredState desired) throws Exception {
     Bench.closedLoop(n, clients, latencies, i -> cl.call(to, VmServiceGrpcClient.CreateVm, CreateVmRequest.newBuilder()
-        .setSpec(Bench.spec(prefix + "-" + i)).setDesiredState(DesiredState.STOPPED).build()).toCompletionStage());
+        .setSpec(Bench.spec(prefix + "-" + i)).setDesiredState(desired).build()).toCompletionStage());
+  }
+
+  // ================================================================ 1b. placement with many VMs waiting
+
+  /**
+   * Placing a VM that should run costs about the same whether {@link #PENDING} others wait for a node or the
+   * same number are stored but stopped: a create places that VM alone (linear in the nodes), and only a
+   * periodic pass or a node's change walks the waiting ones. The control plane has no node, so every VM
+   * created RUNNING waits, UNSCHEDULABLE. Both control planes hold the same number of VMs, so the store's
+   * size is the same; what differs is only whether they wait.
+   */
+  @Test
+  @Order(5)
+  void createsWithManyWaiting() throws Exception {
+    if (!ONLY.contains("pending")) {
+      return;
+    }
+    REPORT.line("");
+    REPORT.line("-- 1b. CreateVm (desired RUNNING, no node: each waits UNSCHEDULABLE) with " + PENDING + " VMs stored"
+        + " STOPPED against with " + PENDING + " VMs already waiting --");
+    REPORT.f("%d creates, 8 in flight, after %d warm-up creates; %d rounds, each on fresh control planes, which goes"
+        + " first alternating; round 1 is the JVM's first work", CREATES, WARM_CREATES, ROUNDS);
+    REPORT.f("%-6s %18s %18s %8s", "round", "none waiting cr/s", PENDING + " waiting cr/s", "ratio");
+    List<Double> ratios = new ArrayList<>();
+    for (int r = 1; r <= ROUNDS; r++) {
+      // in turn which goes first, so that the JIT's warming favours neither
+      double none = r % 2 == 1 ? runningCreates(root.resolve("pending-0-" + r), DesiredState.STOPPED) : 0;
+      double many = runningCreates(root.resolve("pending-n-" + r), DesiredState.RUNNING);
+      none = r % 2 == 0 ? runningCreates(root.resolve("pending-0-" + r), DesiredState.STOPPED) : none;
+      ratios.add(many / none);
+      REPORT.f("%-6d %18.1f %18.1f %8.2f", r, none, many, many / none);
+    }
+    double[] v = ratios.stream().mapToDouble(Double::doubleValue).toArray();
+    REPORT.f("ratio, %d waiting / none waiting: median %.2f, min..max %.2f..%.2f", PENDING, Bench.quantile(v, 0.5),
+        Bench.min(v), Bench.max(v));
+  }
+
+  /**
+   * Creates/s of RUNNING VMs on a control plane with no node where {@link #PENDING} VMs were created first,
+   * {@code before} (RUNNING: they wait; STOPPED: they are only stored).
+   */
+  private double runningCreates(Path dir, DesiredState before) throws Exception {
+    try (ControlPlane cp = new ControlPlane(dir.resolve("data"), dir.resolve("cp.sock")); Clients cl = new Clients()) {
+      runCreates(cl, cp.address(), "p", PENDING, 64, new double[PENDING], before);
+      runCreates(cl, cp.address(), "w", WARM_CREATES, 8, new double[WARM_CREATES], DesiredState.RUNNING);
+      long t0 = System.nanoTime();
+      runCreates(cl, cp.address(), "m", CREATES, 8, new double[CREATES], DesiredState.RUNNING);
+      double rate = CREATES / ((System.nanoTime() - t0) / 1e9);
+      io.mpqemu.v1.Vm last = cl.call(cp.address(), VmServiceGrpcClient.GetVm, io.mpqemu.v1.GetVmRequest.newBuilder()
+          .setVm(io.mpqemu.v1.VmRef.newBuilder().setName("m-" + (CREATES - 1))).build()).toCompletionStage()
+          .toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
+      assertThat(last.getStatus().getPhase()).as("the last VM waits for a node").isEqualTo(Phase.PHASE_PENDING);
+      return rate;
+    } finally {
+      Bench.deleteTree(dir);
+    }
   }
 
   // ================================================================ 2. ListVms of 10,000
