@@ -249,7 +249,8 @@ public final class ControlPlaneVerticle extends VerticleBase {
           ? () -> succession.members().map(ControlPlaneList::of)
           : () -> Future.succeededFuture(ControlPlaneList.alone(listeners.grpcAddresses(), startedAt, Instant.now())),
           forwarding = succession == null ? null
-              : new LeaderForwarding(vertx, succession, succession::members, tls, config.callDeadline()));
+              : new LeaderForwarding(vertx, succession, succession::members, tls, config.callDeadline()),
+          succession == null ? Future::succeededFuture : succession::caughtUp);
       return settled.compose(v -> startServers());
     }).compose(v -> startHttp()).onSuccess(v -> {
       if (succession != null) {

@@ -229,13 +229,25 @@ final class Succession implements Leadership, LeaseKeeper.Listener {
     });
   }
 
+  /**
+   * Completes once the event log holds every event committed before now: at once while this control plane
+   * leads (it records them itself), after reading the store's newer events on a standby. On the loop.
+   */
+  public Future<Void> caughtUp() {
+    return acting != 0 ? Future.succeededFuture() : readNewer();
+  }
+
   /** Reads and publishes the events after the log's end, batch by batch, until there are none. */
   private Future<Void> catchUp() {
     following = true;
+    return readNewer().onComplete(ar -> following = false);
+  }
+
+  private Future<Void> readNewer() {
     return store.read(st -> st.events(log.lastSeq(), "", FOLLOW_BATCH)).compose(events -> {
       List<VmEvent> newer = events.stream().filter(e -> e.getSeq() > log.lastSeq()).toList();
       log.published(newer);
-      return events.size() == FOLLOW_BATCH ? catchUp() : Future.<Void>succeededFuture();
-    }).onComplete(ar -> following = false);
+      return events.size() == FOLLOW_BATCH ? readNewer() : Future.<Void>succeededFuture();
+    });
   }
 }

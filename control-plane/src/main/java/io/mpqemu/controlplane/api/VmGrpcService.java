@@ -102,6 +102,11 @@ public final class VmGrpcService extends VmServiceGrpcService {
   private final AccessPolicy policy;
   private final StreamLimit streams;
   private final Supplier<Future<ListControlPlanesResponse>> controlPlanes;
+  /**
+   * Completes once this control plane's event log holds every event committed before the call: at once where it
+   * records them itself (the leader, a single control plane), after a read from the store on a standby.
+   */
+  private final Supplier<Future<Void>> caughtUp;
   private final LeaderForwarding forwarding;
 
   /**
@@ -112,8 +117,9 @@ public final class VmGrpcService extends VmServiceGrpcService {
    */
   public VmGrpcService(Context controlPlane, VmIntents vms, NodeRegistry nodes, AgentClients agents, EventLog log,
       AccessPolicy policy, StreamLimit streams, Supplier<Future<ListControlPlanesResponse>> controlPlanes,
-      LeaderForwarding forwarding) {
+      LeaderForwarding forwarding, Supplier<Future<Void>> caughtUp) {
     this.controlPlanes = controlPlanes;
+    this.caughtUp = caughtUp;
     this.forwarding = forwarding;
     this.controlPlane = controlPlane;
     this.vms = vms;
@@ -302,8 +308,9 @@ public final class VmGrpcService extends VmServiceGrpcService {
       return;
     }
     // the range check comes before any header goes out: a refusal is then a trailers-only answer,
-    // whose message every client reads
-    controlPlane.runOnContext(v -> {
+    // whose message every client reads; on a standby, after it has read what was committed before the call, so
+    // that "the end" and a from_seq a client got from the leader mean the log as recorded, not as read so far
+    controlPlane.runOnContext(v -> caughtUp.get().onComplete(ignored -> {
       long end = log.lastSeq();
       long first = log.firstSeq();
       caller.runOnContext(x -> {
@@ -324,9 +331,9 @@ public final class VmGrpcService extends VmServiceGrpcService {
         call.errorHandler(error -> sink.closed()); // the client cancelled
         response.exceptionHandler(e -> sink.closed()); // the connection broke
         controlPlane.runOnContext(y -> sink.onClosed(log.subscribe(request.getFromSeq(), request.getVmId(), sink,
-            request.getStopAtEnd() ? log.lastSeq() : Long.MAX_VALUE)));
+            request.getStopAtEnd() ? end : Long.MAX_VALUE)));
       });
-    });
+    }));
   }
 
   // ------------------------------------------------------------------ helpers
